@@ -1,0 +1,54 @@
+/*
+ * audit.h - the append-only, hash-chained audit trail.
+ *
+ * Each tenant has its own chain (events of unauthenticated callers go to the
+ * chain of tenant_id "" — the system chain). An event's hash covers its
+ * canonical form and the previous event's hash; see src/common/auditchain.h
+ * for the exact bytes, which the CLI recomputes in `signet audit verify`.
+ *
+ * audit_append must run inside the caller's write transaction (db_begin) so
+ * the event commits atomically with the change it records; for a signature,
+ * the handler commits the event BEFORE it returns the signature, and returns
+ * no signature if the commit fails.
+ */
+#ifndef SIGNET_AUDIT_H
+#define SIGNET_AUDIT_H
+
+#include <jansson.h>
+
+struct db_conn;
+struct sn_actor;
+
+struct audit_event {
+	const char *tenant_id;		/* "" for the system chain */
+	const char *actor_type;		/* "user", "service_account", "anonymous", "system" */
+	const char *actor_id;		/* "" when unknown */
+	const char *action;		/* "user.create", "key.sign", "auth.failure", ... */
+	const char *object_type;	/* "user", "key", ... ; "" if none */
+	const char *object_id;
+	const char *result;		/* "ok", "denied", "error" */
+	json_t *details;		/* borrowed; NULL = {} ; never a secret */
+	const char *source_ip;
+};
+
+/* Appends one event in the current transaction. 0 or SN_ERR_*. */
+int audit_append(struct db_conn *c, const struct audit_event *ev);
+
+/*
+ * Convenience for handlers: fills tenant/actor/source from req->actor and
+ * req->source_ip, opens and commits its own transaction. Used for refusals
+ * and failures, where there is no other change to commit with.
+ */
+struct sn_request;
+int audit_record(struct sn_request *req, const char *action,
+    const char *object_type, const char *object_id, const char *result,
+    json_t *details);
+
+/*
+ * Recomputes the tenant's chain from the database. Returns 0 if intact,
+ * SN_ERR_CONFLICT if broken (with *bad_seq set to the first bad event).
+ */
+int audit_verify_chain(struct db_conn *c, const char *tenant_id,
+    int64_t *count, int64_t *bad_seq);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * ca.h - Signet's certificate authority: X.509 certificates, PKCS#10 CSRs
+ * and CRLs built over a sign-digest callback.
+ *
+ * This module never holds a CA private key. It builds the to-be-signed
+ * structure with OpenSSL, DER-encodes it, hashes it and hands only the
+ * digest to a struct ca_signer (in signetd the callback goes to the keeper,
+ * which signs inside the HSM). It then assembles the signed object, parses it
+ * back and verifies it with the signer's public key before returning, so a
+ * broken signer can never produce a certificate that does not verify.
+ *
+ * Conventions: every function returns 0 on success or a negative SN_ERR_*
+ * code (src/common/err.h). Outputs are cleared on entry and are NULL on
+ * failure. PEM outputs are malloc'd NUL-terminated strings, DER outputs
+ * malloc'd buffers; the caller frees both with free(). Times are seconds
+ * since the epoch (UTC). Serial numbers are lower-case hex without a sign,
+ * two digits per byte, no leading zero bytes ("3fa1...").
+ *
+ * Signature algorithms are chosen from the signer's public key:
+ * RSA <= 3072 bits: sha256WithRSAEncryption, RSA > 3072: sha384WithRSA,
+ * P-256: ecdsa-with-SHA256, P-384: ecdsa-with-SHA384, P-521: with-SHA512.
+ * RSA signatures are PKCS#1 v1.5, EC signatures DER ECDSA.
+ */
+#ifndef SIGNET_CA_H
+#define SIGNET_CA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "alg.h"
+
+struct ca_signer {
+	EVP_PKEY *pub;	/* public key of the signing key; borrowed, not freed */
+	/*
+	 * Signs digest (dlen bytes of hash) with the private key that belongs
+	 * to pub. RSA: PKCS#1 v1.5 signature (the callback builds the
+	 * DigestInfo); EC: DER ECDSA-Sig-Value. *sig is malloc'd by the
+	 * callback and freed by the CA code with free(). Returns 0 or a
+	 * negative SN_ERR_* code, which the CA function passes through.
+	 */
+	int (*sign_digest)(void *arg, enum sn_hash hash, const uint8_t *digest,
+	    size_t dlen, uint8_t **sig, size_t *siglen);
+	void *arg;
+};
+
+/*
+ * A signer over an in-memory private key (the TLS CA, tests). Borrows priv:
+ * it must outlive the signer; there is nothing to free. RSA keys sign
+ * PKCS#1 v1.5, EC keys ECDSA. Returns 0 or SN_ERR_INVALID (unsupported key).
+ */
+int ca_signer_from_pkey(EVP_PKEY *priv, struct ca_signer *out);
+
+/*
+ * Parses "CN=Foo, O=Bar Inc, C=DE" (RFC 4514 order: most specific first)
+ * into a new X509_NAME (caller frees with X509_NAME_free). Attributes: CN, O,
+ * OU, C, L, ST, emailAddress (names case-insensitive). "\," "\\" "\=" "\+"
+ * "\;" "\"" escape a character; whitespace around names and values is
+ * trimmed; each value is 1..64 characters of valid UTF-8 without control
+ * characters; C is two letters. At most 16 attributes and 1024 bytes.
+ * Returns 0, SN_ERR_INVALID or SN_ERR_NOMEM.
+ */
+int ca_parse_dn(const char *dn, X509_NAME **out);
+
+/*
+ * Self-signed root: X.509 v3, random 128-bit serial, basicConstraints
+ * critical CA:TRUE, keyUsage critical keyCertSign+cRLSign, SKI.
+ * Requires not_before < not_after.
+ */
+int ca_make_root(const struct ca_signer *s, const char *subject_dn,
+    int64_t not_before, int64_t not_after, char **cert_pem);
+
+/*
+ * Intermediate (issuing) CA certificate for pub, signed by issuer whose
+ * certificate is issuer_pem (its public key must be issuer->pub and it
+ * must be a CA). basicConstraints critical CA:TRUE pathlen:0, keyUsage
+ * critical keyCertSign+cRLSign, SKI, AKI, CRL distribution point if
+ * crl_url is not NULL.
+ */
+int ca_make_intermediate(const struct ca_signer *issuer, const char *issuer_pem,
+    EVP_PKEY *pub, const char *subject_dn, int64_t nb, int64_t na,
+    const char *crl_url, char **cert_pem);
+
+/*
+ * Code signing certificate for leaf_pub: basicConstraints critical CA:FALSE,
+ * keyUsage critical digitalSignature, extendedKeyUsage codeSigning, SKI,
+ * AKI, CRL distribution point (if crl_url is not NULL). *serial_hex (may be
+ * NULL if not wanted) receives the serial.
+ */
+int ca_issue_codesign(const struct ca_signer *issuer, const char *issuer_pem,
+    EVP_PKEY *leaf_pub, const char *subject_dn, int64_t nb, int64_t na,
+    const char *crl_url, char **cert_pem, char **serial_hex);
+
+/*
+ * TLS server certificate: subject CN = the first DNS name (else the first
+ * IP address), basicConstraints critical CA:FALSE, keyUsage critical
+ * digitalSignature (+keyEncipherment for RSA keys), extendedKeyUsage
+ * serverAuth, subjectAltName with every DNS name and IPv4/IPv6 address.
+ * dns_names and ip_addrs are NULL-terminated arrays (either may be NULL but
+ * together they need at least one entry; at most 64 each).
+ */
+int ca_issue_tls_server(const struct ca_signer *issuer, const char *issuer_pem,
+    EVP_PKEY *pub, const char *const *dns_names, const char *const *ip_addrs,
+    int64_t nb, int64_t na, char **cert_pem);
+
+/* PKCS#10 request for key->pub with the subject, signed by key itself. */
+int ca_make_csr(const struct ca_signer *key, const char *subject_dn, char **csr_pem);
+
+struct ca_revoked {
+	const char *serial_hex;	/* hex, either case, at most 40 digits */
+	int64_t revoked_at;
+};
+
+/*
+ * v2 CRL issued by issuer (certificate issuer_pem): crlNumber, AKI, the
+ * revoked serials with their dates, thisUpdate/nextUpdate. DER out.
+ * At most 1000000 entries.
+ */
+int ca_make_crl(const struct ca_signer *issuer, const char *issuer_pem,
+    const struct ca_revoked *rev, size_t nrev, int64_t crl_number,
+    int64_t this_update, int64_t next_update, uint8_t **der, size_t *derlen);
+
+/*
+ * import-cert: chain_pem = leaf first, then CAs (text outside PEM blocks is
+ * ignored; every PEM block must be a CERTIFICATE). Checks the leaf's public
+ * key equals key_pub, the leaf is not a CA, each certificate is issued by
+ * (issuer name == subject) and signed by the next, the next is a CA, at most
+ * 10 certificates and 256 KiB of input. Returns 0, SN_ERR_INVALID with a
+ * reason in *why (static string; may be NULL) or SN_ERR_NOMEM.
+ */
+#define CA_CHAIN_MAX_CERTS 10
+#define CA_CHAIN_MAX_BYTES (256 * 1024)
+int ca_check_chain(EVP_PKEY *key_pub, const char *chain_pem, const char **why);
+
+/* SubjectPublicKeyInfo DER -> EVP_PKEY (whole input must be consumed). */
+int ca_pubkey_from_spki(const uint8_t *der, size_t len, EVP_PKEY **out);
+/* SubjectPublicKeyInfo DER -> "-----BEGIN PUBLIC KEY-----" PEM. */
+int ca_pem_from_spki(const uint8_t *der, size_t len, char **pem);
+
+/*
+ * For listings: the first certificate in pem. Any output pointer may be
+ * NULL. subject_oneline is RFC 4514 style ("CN=Foo, O=Bar, C=DE").
+ */
+int ca_cert_pem_info(const char *pem, char **serial_hex, int64_t *not_before,
+    int64_t *not_after, char **subject_oneline);
+
+/* The first CERTIFICATE block of pem as DER. */
+int ca_pem_to_der(const char *pem, uint8_t **der, size_t *len);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * keeper.h - the HSM boundary of signetd.
+ *
+ * The keeper is a separate small process (OpenSSH privilege separation
+ * style): it is the only code that loads the PKCS#11 module, reads the token
+ * PIN and holds logged-in sessions. signetd talks to it over a socketpair
+ * with length-prefixed frames (src/server/keeper/PROTOCOL.md) offering four
+ * operations only: GENERATE, GET_PUBLIC_KEY, SIGN, DESTROY. Private keys are
+ * generated non-extractable and sensitive and never leave the token; nothing
+ * in this API can return one.
+ *
+ * Keys are named by their CKA_ID: 16 random bytes the keeper chooses at
+ * generation time.
+ *
+ * All keeper_* client calls are thread-safe and may be in flight
+ * concurrently. If the keeper process dies, calls in flight fail with
+ * SN_ERR_UNAVAILABLE (never hang: each call times out after 30 s) and the
+ * next call restarts it. Every function returns 0 on success or a negative
+ * SN_ERR_* code: SN_ERR_NOT_FOUND (no such key id), SN_ERR_INVALID (bad
+ * mechanism, algorithm, label or digest length), SN_ERR_HSM (token error),
+ * SN_ERR_UNAVAILABLE (keeper down or timed out).
+ */
+#ifndef SIGNET_KEEPER_H
+#define SIGNET_KEEPER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "alg.h"
+
+#define KEEPER_ID_LEN		16
+#define KEEPER_LABEL_MAX	128	/* bytes of CKA_LABEL */
+#define KEEPER_DEFAULT_WORKERS	4
+#define KEEPER_MAX_WORKERS	64
+
+struct keeper_config {
+	const char *module_path;   /* PKCS#11 module (SoftHSM2 by default) */
+	const char *token_label;   /* token to use */
+	const char *pin_file;      /* read only inside the keeper process */
+	const char *softhsm_conf;  /* if non-NULL, SOFTHSM2_CONF for the keeper */
+	const char *self_exe;      /* binary to exec with argv[1]="keeper" */
+	int workers;               /* parallel PKCS#11 sessions (default 4) */
+};
+
+struct keeper;
+
+/*
+ * Starts the keeper process (fork + exec of cfg->self_exe) and waits until it
+ * has logged in to the token. The configuration strings are copied. Returns
+ * 0 and *out, or SN_ERR_INVALID (bad config), SN_ERR_UNAVAILABLE (the keeper
+ * did not come up: bad module, token, PIN; the reason is on its stderr).
+ * Free with keeper_free().
+ */
+int keeper_start(const struct keeper_config *cfg, struct keeper **out);
+
+/*
+ * Stops the keeper: closes the channel, waits for the process (SIGTERM, then
+ * SIGKILL after a grace period). Pending calls fail with SN_ERR_UNAVAILABLE.
+ * Must not race with calls still being made on k. NULL is accepted.
+ */
+void keeper_free(struct keeper *k);
+
+/*
+ * Generates a key pair on the token: private key CKA_TOKEN, CKA_PRIVATE,
+ * CKA_SENSITIVE, !CKA_EXTRACTABLE, CKA_SIGN; label becomes CKA_LABEL (at most
+ * KEEPER_LABEL_MAX bytes). Writes the new key's CKA_ID to id and its public
+ * key as DER SubjectPublicKeyInfo to *spki_der (caller frees).
+ */
+int keeper_generate(struct keeper *k, enum sn_key_alg alg, const char *label,
+    uint8_t id[16], uint8_t **spki_der, size_t *spki_len);
+
+/* The public key of key id as DER SubjectPublicKeyInfo (caller frees). */
+int keeper_get_public_key(struct keeper *k, const uint8_t id[16],
+    uint8_t **spki_der, size_t *spki_len);
+
+/*
+ * Signs a digest (dlen must equal the hash's length) with key id:
+ *   SN_MECH_RSA_PKCS: the keeper wraps the digest in a DER DigestInfo and uses
+ *                     CKM_RSA_PKCS (RSASSA-PKCS1-v1_5);
+ *   SN_MECH_RSA_PSS:  CKM_RSA_PKCS_PSS, hashAlg = MGF1 hash = hash,
+ *                     sLen = hash length;
+ *   SN_MECH_ECDSA:    CKM_ECDSA; the signature is returned DER-encoded
+ *                     (SEQUENCE { r, s }).
+ * The mechanism must fit the key type (SN_ERR_INVALID otherwise).
+ * *sig is malloc'd (caller frees).
+ */
+int keeper_sign(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
+    enum sn_hash hash, const uint8_t *digest, size_t dlen,
+    uint8_t **sig, size_t *siglen);
+
+/* Destroys the private and public key objects with CKA_ID id. */
+int keeper_destroy(struct keeper *k, const uint8_t id[16]);
+
+/* The current keeper process id, or -1 if none is running (for tests). */
+pid_t keeper_pid(struct keeper *k);
+
+/*
+ * The keeper process entry point: `<self_exe> keeper --fd N --module PATH
+ * --token LABEL --pin-file PATH [--softhsm-conf PATH] [--workers N]`.
+ * argv[1] must be "keeper". Serves requests on fd until it is closed and
+ * returns the process exit status (0 after a clean shutdown). Never writes
+ * to stdout; errors are one line on stderr.
+ */
+int keeper_process_main(int argc, char **argv);
+
+/*
+ * Offline, used by `signetd init`: creates hsm_dir (0700) and
+ * hsm_dir/tokens (0700), writes hsm_dir/softhsm2.conf pointing at them,
+ * initialises a token labelled token_label (at most 32 bytes) with random SO
+ * and user PINs, and writes the user PIN to hsm_dir/pin (0600). The module is
+ * loaded only in a short-lived child process; the PINs are wiped before
+ * return. Returns 0, SN_ERR_CONFLICT (the token or the PIN file exists),
+ * SN_ERR_INVALID, SN_ERR_IO or SN_ERR_HSM.
+ */
+int keeper_init_softhsm_token(const char *hsm_dir, const char *module_path,
+    const char *token_label);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * server.h - the context every request handler sees.
+ *
+ * signetd is the network- and JSON-facing process. It holds a database pool,
+ * a client handle to the keeper (which alone talks to the HSM and knows the
+ * PIN) and its configuration. It never holds a code signing private key.
+ */
+#ifndef SIGNET_SERVER_H
+#define SIGNET_SERVER_H
+
+#include <stdint.h>
+
+struct db;
+struct keeper;
+
+struct sn_config {
+	char *data_dir;
+	char *listen;			/* "127.0.0.1:8443" */
+	char *public_url;		/* "https://127.0.0.1:8443": CRL URLs, JWT aud */
+	char *db_url;			/* "sqlite:DIR/signet.db" */
+	char *hsm_module;		/* PKCS#11 module path */
+	char *token_label;
+	char *pin_file;
+	char *softhsm_conf;		/* NULL with a vendor HSM */
+	char *tls_cert;			/* DIR/tls/server.crt */
+	char *tls_key;			/* DIR/tls/server.key */
+	int threads;			/* HTTP worker threads */
+	int keeper_workers;
+	size_t max_body;		/* bytes; larger bodies get 413 */
+	int max_json_depth;
+	int max_batch;			/* digests per batch sign request */
+};
+
+struct sn_server {
+	struct sn_config cfg;
+	struct db *db;
+	struct keeper *keeper;
+	const char *self_exe;
+	/* counters for /metrics; updated with atomics */
+	uint64_t n_requests;
+	uint64_t n_signatures;
+	uint64_t n_sign_failures;
+	uint64_t n_auth_failures;
+};
+
+#endif

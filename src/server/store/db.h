@@ -1,0 +1,75 @@
+/*
+ * db.h - the one database interface signetd uses.
+ *
+ * A thin, backend-neutral layer: connections from a pool, prepared
+ * statements with '?' placeholders (the PostgreSQL backend rewrites them to
+ * $n), typed binds and columns, explicit transactions. The store functions
+ * (src/server/store/store_*.c and src/server/api/*) are written only against
+ * this header, so adding PostgreSQL means adding db_postgres.c and nothing in
+ * the API handlers.
+ *
+ * Return convention: 0 or a negative SN_ERR_*; db_step returns DB_ROW (1)
+ * when a row is available, DB_DONE (0) at the end. Constraint violations map
+ * to SN_ERR_CONFLICT (UNIQUE / PRIMARY KEY) and SN_ERR_INVALID (CHECK, FOREIGN
+ * KEY, NOT NULL); everything else is SN_ERR_DB.
+ */
+#ifndef SIGNET_DB_H
+#define SIGNET_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DB_ROW  1
+#define DB_DONE 0
+
+struct db;		/* the pool, shared by all threads */
+struct db_conn;		/* one connection, used by one thread at a time */
+struct db_stmt;		/* one prepared statement of one connection */
+
+/*
+ * Opens the database at url: "sqlite:/path/to/signet.db" (or a bare path).
+ * Applies pending migrations. SQLite is opened in WAL mode with foreign keys
+ * on, synchronous=FULL (an audit event is durable when its commit returns)
+ * and a busy timeout. pool_size connections at most.
+ */
+int db_open(const char *url, int pool_size, struct db **out);
+void db_close(struct db *db);				/* NULL ok */
+
+int db_acquire(struct db *db, struct db_conn **out);	/* blocks until one is free */
+void db_release(struct db_conn *c);			/* rolls back an open txn; NULL ok */
+
+/* Transactions. db_begin takes the write lock at once (BEGIN IMMEDIATE). */
+int db_begin(struct db_conn *c);
+int db_commit(struct db_conn *c);
+int db_rollback(struct db_conn *c);			/* safe when no txn is open */
+
+int db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out);
+/* Parameter indexes start at 1. Text and blobs are copied. */
+int db_bind_text(struct db_stmt *st, int idx, const char *s);	/* NULL binds NULL */
+int db_bind_int64(struct db_stmt *st, int idx, int64_t v);
+int db_bind_blob(struct db_stmt *st, int idx, const void *p, size_t len);
+int db_bind_null(struct db_stmt *st, int idx);
+int db_step(struct db_stmt *st);				/* DB_ROW, DB_DONE or SN_ERR_* */
+/* Column indexes start at 0. Pointers stay valid until the next step/finalize. */
+const char *db_col_text(struct db_stmt *st, int col);	/* NULL for SQL NULL */
+int64_t db_col_int64(struct db_stmt *st, int col);
+const void *db_col_blob(struct db_stmt *st, int col, size_t *len);
+int db_col_is_null(struct db_stmt *st, int col);
+void db_finalize(struct db_stmt *st);			/* NULL ok */
+
+/* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
+int64_t db_changes(struct db_conn *c);
+
+/*
+ * Convenience: prepare, bind by a type string, step to completion.
+ * types: one char per argument: 't' const char *, 'i' int64_t, 'b' (const void *, size_t).
+ * Example: db_execf(c, "UPDATE users SET disabled = 1 WHERE id = ? AND tenant_id = ?",
+ *                   "tt", user_id, tenant_id);
+ */
+int db_execf(struct db_conn *c, const char *sql, const char *types, ...);
+/* Like db_execf but leaves the statement positioned on its first row (DB_ROW)
+ * or done (DB_DONE) for the caller to read and finalize. */
+int db_queryf(struct db_conn *c, struct db_stmt **out, const char *sql,
+    const char *types, ...);
+
+#endif
