@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Signet needs to build, run and test, if any
+# are missing. Safe to run again: it asks apt only when something is absent.
+# Needs root (or sudo) the first time.
+set -euo pipefail
+
+PKGS=(
+  # build
+  gcc make cmake pkg-config
+  libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev openssl
+  libcurl4-openssl-dev libcmocka-dev libp11-kit-dev
+  # run: the embedded HSM
+  softhsm2
+  # test: real signing tools and helpers
+  opensc osslsigncode libengine-pkcs11-openssl p11-kit
+  sqlite3 jq curl ca-certificates procps psmisc
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps: need root to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
