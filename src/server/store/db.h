@@ -4,7 +4,7 @@
  * A thin, backend-neutral layer: connections from a pool, prepared
  * statements with '?' placeholders (the PostgreSQL backend rewrites them to
  * $n), typed binds and columns, explicit transactions. The store functions
- * (src/server/store/store_*.c and src/server/api/*) are written only against
+ * (src/server/store/store_*.c and the handlers in src/server/api/) are written only against
  * this header, so adding PostgreSQL means adding db_postgres.c and nothing in
  * the API handlers.
  *

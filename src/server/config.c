@@ -1,0 +1,254 @@
+/*
+ * config.c - signetd.conf reading and writing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "err.h"
+#include "util.h"
+
+#define CONFIG_MAX_SIZE	(64 * 1024)
+
+int
+sn_config_set(char **field, const char *value)
+{
+	char *v = NULL;
+
+	if (value != NULL && (v = strdup(value)) == NULL)
+		return SN_ERR_NOMEM;
+	free(*field);
+	*field = v;
+	return 0;
+}
+
+static int
+set_path(char **field, const char *dir, const char *name)
+{
+	char buf[4096];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return SN_ERR_INVALID;
+	return sn_config_set(field, buf);
+}
+
+int
+sn_config_defaults(struct sn_config *cfg, const char *data_dir)
+{
+	char url[4200];
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(url, sizeof(url), "sqlite:%s/signet.db", data_dir);
+	if ((r = sn_config_set(&cfg->data_dir, data_dir)) != 0 ||
+	    (r = sn_config_set(&cfg->listen, SN_DEFAULT_LISTEN)) != 0 ||
+	    (r = sn_config_set(&cfg->public_url,
+	    "https://" SN_DEFAULT_LISTEN)) != 0 ||
+	    (r = sn_config_set(&cfg->db_url, url)) != 0 ||
+	    (r = sn_config_set(&cfg->hsm_module, SIGNET_SOFTHSM_MODULE)) != 0 ||
+	    (r = sn_config_set(&cfg->token_label, "signet")) != 0 ||
+	    (r = set_path(&cfg->pin_file, data_dir, "hsm/pin")) != 0 ||
+	    (r = set_path(&cfg->softhsm_conf, data_dir,
+	    "hsm/softhsm2.conf")) != 0 ||
+	    (r = set_path(&cfg->tls_cert, data_dir, "tls/server.crt")) != 0 ||
+	    (r = set_path(&cfg->tls_key, data_dir, "tls/server.key")) != 0)
+		return r;
+	cfg->threads = SN_DEFAULT_THREADS;
+	cfg->keeper_workers = 4;
+	cfg->max_body = SN_DEFAULT_MAX_BODY;
+	cfg->max_json_depth = SN_DEFAULT_JSON_DEPTH;
+	cfg->max_batch = SN_DEFAULT_MAX_BATCH;
+	return 0;
+}
+
+void
+sn_config_free(struct sn_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->data_dir);
+	free(cfg->listen);
+	free(cfg->public_url);
+	free(cfg->db_url);
+	free(cfg->hsm_module);
+	free(cfg->token_label);
+	free(cfg->pin_file);
+	free(cfg->softhsm_conf);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+set_int(int *field, const char *v, long long min, long long max)
+{
+	long long n;
+
+	if (sn_parse_int(v, min, max, &n) != 0)
+		return SN_ERR_INVALID;
+	*field = (int)n;
+	return 0;
+}
+
+static int
+apply(struct sn_config *cfg, const char *k, const char *v)
+{
+	long long n;
+
+	if (strcmp(k, "listen") == 0)
+		return sn_config_set(&cfg->listen, v);
+	if (strcmp(k, "public_url") == 0)
+		return sn_config_set(&cfg->public_url, v);
+	if (strcmp(k, "db_url") == 0)
+		return sn_config_set(&cfg->db_url, v);
+	if (strcmp(k, "hsm_module") == 0)
+		return sn_config_set(&cfg->hsm_module, v);
+	if (strcmp(k, "token_label") == 0)
+		return sn_config_set(&cfg->token_label, v);
+	if (strcmp(k, "pin_file") == 0)
+		return sn_config_set(&cfg->pin_file, v);
+	if (strcmp(k, "softhsm_conf") == 0)
+		return sn_config_set(&cfg->softhsm_conf, *v ? v : NULL);
+	if (strcmp(k, "tls_cert") == 0)
+		return sn_config_set(&cfg->tls_cert, v);
+	if (strcmp(k, "tls_key") == 0)
+		return sn_config_set(&cfg->tls_key, v);
+	if (strcmp(k, "threads") == 0)
+		return set_int(&cfg->threads, v, 1, 1024);
+	if (strcmp(k, "keeper_workers") == 0)
+		return set_int(&cfg->keeper_workers, v, 1, 64);
+	if (strcmp(k, "max_json_depth") == 0)
+		return set_int(&cfg->max_json_depth, v, 2, 256);
+	if (strcmp(k, "max_batch") == 0)
+		return set_int(&cfg->max_batch, v, 1, 1024);
+	if (strcmp(k, "max_body") == 0) {
+		if (sn_parse_int(v, 1024, 64LL * 1024 * 1024, &n) != 0)
+			return SN_ERR_INVALID;
+		cfg->max_body = (size_t)n;
+		return 0;
+	}
+	return SN_ERR_INVALID;
+}
+
+int
+sn_config_load(struct sn_config *cfg, const char *data_dir)
+{
+	char path[4096], *buf = NULL, *line, *next, *eq;
+	size_t len;
+	int r, lineno = 0;
+
+	if ((r = sn_config_defaults(cfg, data_dir)) != 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/%s", data_dir, SN_CONFIG_FILE);
+	if ((r = sn_read_file(path, CONFIG_MAX_SIZE, &buf, &len)) != 0) {
+		fprintf(stderr, "signetd: cannot read %s: %s\n", path,
+		    sn_strerror(r));
+		return r;
+	}
+	if (memchr(buf, '\0', len) != NULL) {
+		r = SN_ERR_INVALID;
+		goto out;
+	}
+	for (line = buf; line != NULL; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line = trim(line);
+		if (*line == '\0' || *line == '#')
+			continue;
+		if ((eq = strchr(line, '=')) == NULL) {
+			fprintf(stderr, "signetd: %s:%d: expected key = value\n",
+			    path, lineno);
+			r = SN_ERR_INVALID;
+			goto out;
+		}
+		*eq = '\0';
+		if ((r = apply(cfg, trim(line), trim(eq + 1))) != 0) {
+			fprintf(stderr, "signetd: %s:%d: bad setting '%s'\n",
+			    path, lineno, trim(line));
+			goto out;
+		}
+	}
+	r = 0;
+ out:
+	free(buf);
+	return r;
+}
+
+int
+sn_config_save(const struct sn_config *cfg)
+{
+	char path[4096], *buf = NULL;
+	size_t size = 0;
+	FILE *f;
+	int r;
+
+	if ((f = open_memstream(&buf, &size)) == NULL)
+		return SN_ERR_NOMEM;
+	fprintf(f, "# signetd configuration (written by signetd init)\n"
+	    "listen = %s\npublic_url = %s\ndb_url = %s\nhsm_module = %s\n"
+	    "token_label = %s\n"
+	    "# read only by the keeper process\npin_file = %s\n"
+	    "softhsm_conf = %s\ntls_cert = %s\ntls_key = %s\n"
+	    "threads = %d\nkeeper_workers = %d\nmax_body = %zu\n"
+	    "max_json_depth = %d\nmax_batch = %d\n",
+	    cfg->listen, cfg->public_url, cfg->db_url, cfg->hsm_module,
+	    cfg->token_label, cfg->pin_file,
+	    cfg->softhsm_conf != NULL ? cfg->softhsm_conf : "",
+	    cfg->tls_cert, cfg->tls_key, cfg->threads, cfg->keeper_workers,
+	    cfg->max_body, cfg->max_json_depth, cfg->max_batch);
+	if (fclose(f) != 0) {
+		free(buf);
+		return SN_ERR_IO;
+	}
+	snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, SN_CONFIG_FILE);
+	r = sn_write_file(path, buf, size, 0600);
+	free(buf);
+	return r;
+}
+
+int
+sn_parse_listen(const char *s, char **host, int *port)
+{
+	const char *colon, *h, *he;
+	long long p;
+
+	*host = NULL;
+	if (s == NULL || *s == '\0')
+		return SN_ERR_INVALID;
+	if (*s == '[') {
+		h = s + 1;
+		if ((he = strchr(h, ']')) == NULL || he[1] != ':')
+			return SN_ERR_INVALID;
+		colon = he + 1;
+	} else {
+		h = s;
+		if ((colon = strrchr(s, ':')) == NULL)
+			return SN_ERR_INVALID;
+		he = colon;
+		if (memchr(h, ':', (size_t)(he - h)) != NULL)
+			return SN_ERR_INVALID;	/* bare IPv6 needs brackets */
+	}
+	if (he == h || sn_parse_int(colon + 1, 0, 65535, &p) != 0)
+		return SN_ERR_INVALID;
+	if ((*host = strndup(h, (size_t)(he - h))) == NULL)
+		return SN_ERR_NOMEM;
+	*port = (int)p;
+	return 0;
+}

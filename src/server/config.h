@@ -1,0 +1,36 @@
+/*
+ * config.h - signetd.conf: "key = value" lines, '#' comments.
+ *
+ * The file names paths only (the PIN file among them): it never holds a
+ * secret, and the serving process never opens the PIN file it names.
+ */
+#ifndef SIGNET_CONFIG_H
+#define SIGNET_CONFIG_H
+
+#include "server.h"
+
+#define SN_CONFIG_FILE		"signetd.conf"
+#define SN_DEFAULT_LISTEN	"127.0.0.1:8443"
+#define SN_DEFAULT_MAX_BODY	(1024 * 1024)
+#define SN_DEFAULT_JSON_DEPTH	32
+#define SN_DEFAULT_MAX_BATCH	64
+#define SN_DEFAULT_THREADS	8
+
+/* Fills cfg with defaults for data_dir (all strings malloc'd). 0 or SN_ERR_NOMEM. */
+int sn_config_defaults(struct sn_config *cfg, const char *data_dir);
+/*
+ * Reads DIR/signetd.conf over the defaults. Unknown keys and malformed lines
+ * are errors (SN_ERR_INVALID, with the line on stderr). Missing file: SN_ERR_IO.
+ */
+int sn_config_load(struct sn_config *cfg, const char *data_dir);
+/* Writes cfg to DIR/signetd.conf (mode 0600). */
+int sn_config_save(const struct sn_config *cfg);
+/* Frees the strings; cfg may be zeroed or partly filled. */
+void sn_config_free(struct sn_config *cfg);
+/* Replaces one string field: *field = strdup(value). 0 or SN_ERR_NOMEM. */
+int sn_config_set(char **field, const char *value);
+
+/* Splits "host:port" / "[v6]:port". host is malloc'd. 0 or SN_ERR_INVALID. */
+int sn_parse_listen(const char *s, char **host, int *port);
+
+#endif
