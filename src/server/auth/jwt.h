@@ -1,0 +1,48 @@
+/*
+ * jwt.h - verification of the JWT assertions service accounts present at
+ * POST /v1/oauth/token (RFC 7523 JWT bearer grant, RFC 7515 compact JWS).
+ *
+ * Only asymmetric algorithms are accepted: ES256, ES384, RS256, PS256, and
+ * only the one that fits the registered key (ES256 needs a P-256 key, ...).
+ * "none" and every HMAC algorithm are refused before any key is touched, so
+ * a public key can never be used as an HMAC secret.
+ */
+#ifndef SIGNET_JWT_H
+#define SIGNET_JWT_H
+
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#define JWT_MAX_LEN		8192
+#define JWT_MAX_LIFETIME	300	/* exp at most 5 minutes ahead */
+#define JWT_CLOCK_SKEW		60	/* tolerated for iat / nbf / exp */
+
+struct jwt_claims {
+	char alg[8];
+	char iss[128];
+	char sub[128];
+	char jti[128];
+	int64_t iat, nbf, exp;
+};
+
+/*
+ * Decodes header and claims WITHOUT checking the signature, so the caller can
+ * find the account (iss) whose key verifies it. Checks the shape: three
+ * base64url parts, JSON objects, alg in the allow-list, iss/sub/jti strings,
+ * exp a number. Returns 0 or SN_ERR_INVALID with *why a static reason.
+ */
+int jwt_decode(const char *jwt, struct jwt_claims *out, const char **why);
+
+/*
+ * Full check: jwt_decode, then the signature with pub (alg must fit the key
+ * type), iss == sub, aud (string or array) contains expected_aud, exp in
+ * (now - skew, now + JWT_MAX_LIFETIME + skew], iat not in the future beyond
+ * skew and exp - iat <= JWT_MAX_LIFETIME, nbf (if present) <= now + skew.
+ * Returns 0, SN_ERR_INVALID (malformed) or SN_ERR_UNAUTHENTICATED (bad
+ * signature or claims), with *why a static reason.
+ */
+int jwt_verify(const char *jwt, EVP_PKEY *pub, const char *expected_aud,
+    int64_t now, struct jwt_claims *out, const char **why);
+
+#endif
