@@ -29,12 +29,14 @@ done
 id_of() { "$signet" key show "bench/$1" --json | jq -r '.key.id // .id'; }
 
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, ${secs}s per case"
-echo "## baseline: SoftHSM2 C_Sign in-process (no network, no keeper)"
-if [ -x "$build/bench/hsm_bench" ]; then
-  "$build/bench/hsm_bench" --seconds "$secs"
-else
-  echo "(hsm_bench not built)"
-fi
+echo "## baseline: SoftHSM2 C_Sign in-process (no network, no keeper), signetd's own token"
+pin=$(cat "$work/d/hsm/pin")
+for alg in ecdsa-p256 rsa-2048; do
+  mech=ecdsa; [ "$alg" = rsa-2048 ] && mech=rsa-pkcs1
+  SOFTHSM2_CONF=$work/d/hsm/softhsm2.conf "$build/bench/p11_sign_bench" \
+      --module /usr/lib/softhsm/libsofthsm2.so --token signet --pin "$pin" \
+      --label "$(id_of "$alg")" --mech "$mech" --seconds "$secs" --name "softhsm2 $alg"
+done
 echo "## signetd: POST /v1/keys/{id}/sign over HTTPS keep-alive"
 for alg in ecdsa-p256 rsa-2048; do
   mech=ecdsa; [ "$alg" = rsa-2048 ] && mech=rsa-pkcs1
