@@ -258,7 +258,7 @@ keeper_hsm_close(struct keeper_hsm *h)
 		if (h->initialized)
 			h->f->C_Finalize(NULL);
 	}
-	if (h->dl != NULL && h->initialized)
+	if (h->dl != NULL)
 		dlclose(h->dl);
 	free(h->workers);
 	free(h);
@@ -507,8 +507,8 @@ op_generate(struct keeper_worker *w, enum sn_key_alg alg, const uint8_t *label,
 	if ((r = sn_random_bytes(id, KEEPER_ID_LEN)) != 0)
 		return r;
 
-#define ADD(t, n, type, p, len) do { \
-		(t)[(n)].type = (type); (t)[(n)].pValue = (void *)(p); \
+#define ADD(t, n, at, p, len) do { \
+		(t)[(n)].type = (at); (t)[(n)].pValue = (void *)(p); \
 		(t)[(n)].ulValueLen = (len); (n)++; } while (0)
 	ADD(pubt, npub, CKA_CLASS, &pubc, sizeof(pubc));
 	ADD(pubt, npub, CKA_KEY_TYPE, &kt, sizeof(kt));
@@ -679,10 +679,12 @@ op_sign(struct keeper_worker *w, const uint8_t *id, enum sn_mech mech,
 		return ck(w, rv);
 	if ((rv = f->C_Sign(w->session, (CK_BYTE_PTR)data, datalen, out,
 	    &outlen)) != CKR_OK) {
-		/* A failed C_Sign ends the operation, except for this one. */
+		/*
+		 * A failed C_Sign ends the operation, except this one, which
+		 * leaves it active on the session: treat the session as broken.
+		 */
 		if (rv == CKR_BUFFER_TOO_SMALL)
-			f->C_Sign(w->session, (CK_BYTE_PTR)data, datalen, NULL,
-			    &outlen);
+			atomic_store(&w->h->broken, 1);
 		return ck(w, rv);
 	}
 	if (outlen == 0 || outlen > sizeof(out))

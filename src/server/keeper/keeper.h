@@ -96,6 +96,13 @@ int keeper_destroy(struct keeper *k, const uint8_t id[16]);
 pid_t keeper_pid(struct keeper *k);
 
 /*
+ * Sets the per-call timeout (default 30000 ms; at least 100). A call that
+ * times out fails with SN_ERR_UNAVAILABLE and the keeper, considered stuck,
+ * is killed and restarted on the next call. For tests and tuning.
+ */
+void keeper_set_call_timeout(struct keeper *k, int ms);
+
+/*
  * The keeper process entry point: `<self_exe> keeper --fd N --module PATH
  * --token LABEL --pin-file PATH [--softhsm-conf PATH] [--workers N]`.
  * argv[1] must be "keeper". Serves requests on fd until it is closed and
