@@ -14,6 +14,8 @@
 #ifndef SIGNET_AUDIT_H
 #define SIGNET_AUDIT_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 struct db_conn;
@@ -50,5 +52,25 @@ int audit_record(struct sn_request *req, const char *action,
  */
 int audit_verify_chain(struct db_conn *c, const char *tenant_id,
     int64_t *count, int64_t *bad_seq);
+
+/* ---- additions (SERVER-CORE) ---- */
+
+struct db_stmt;
+
+/* The columns audit_row_json() expects, in order, for SELECT lists. */
+#define AUDIT_COLUMNS "seq, tenant_id, id, time, actor_type, actor_id, " \
+	"action, object_type, object_id, result, details, source_ip, " \
+	"prev_hash, hash"
+
+/* The API event object E from a row selected with AUDIT_COLUMNS (with the
+ * "hash" member if with_hash). NULL on ENOMEM or corrupt details. */
+json_t *audit_row_json(struct db_stmt *st, int with_hash);
+
+/* The canonical event object (without "hash"); details borrowed. */
+json_t *audit_event_json(int64_t seq, const char *tenant_id, const char *id,
+    int64_t t, const char *actor_type, const char *actor_id,
+    const char *action, const char *object_type, const char *object_id,
+    const char *result, json_t *details, const char *source_ip,
+    const char *prev_hash);
 
 #endif

@@ -127,4 +127,25 @@ extern const struct api_route api_routes_ca[];
 extern const struct api_route api_routes_audit[];
 extern const struct api_route api_routes_oauth[];
 
+/* ---- additions (SERVER-CORE) ---- */
+
+/* HTTP status for an SN_ERR_* code (0 -> 200). */
+int api_status_for(int err);
+/* The i-th route {param}, or NULL. */
+const char *api_param(const struct sn_request *req, size_t i);
+/* Query string value (URL-decoded), or NULL if absent or no query. */
+const char *api_query(const struct sn_request *req, const char *name);
+/* A non-JSON body: takes ownership of data (malloc'd). Returns 0. */
+int api_raw(struct sn_response *resp, int status, const char *content_type,
+    char *data, size_t len);
+/* Frees body/raw and zeroes resp. */
+void api_response_clear(struct sn_response *resp);
+/* "user", "service_account" or "anonymous" (for audit events). */
+const char *api_actor_type_name(const struct sn_actor *a);
+/*
+ * Notes on the field helpers: an optional field that is absent or JSON null
+ * leaves *out untouched for api_get_int/api_get_bool (preset the default) and
+ * sets *out = NULL for api_get_string. Strings with NUL are rejected.
+ */
+
 #endif

@@ -1,0 +1,254 @@
+/*
+ * authz.c - THE permission function (rules in authz.h).
+ *
+ * Every check first finds the object inside the actor's tenant: an object of
+ * another tenant is SN_ERR_NOT_FOUND, exactly like a missing one, so an id
+ * from elsewhere reveals nothing. Only then are the roles looked at.
+ * Ownership and signing through teams also require the team to belong to
+ * the same tenant (defence in depth against a cross-tenant row).
+ *
+ * object_id is always an id (usr_, team_, sac_, prj_, skey_): handlers
+ * resolve names to ids inside the tenant first.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "authz.h"
+#include "db.h"
+#include "err.h"
+
+/* Runs a "SELECT 1 ..." query; 1 if it found a row, 0 if not, or SN_ERR_*. */
+static int
+exists(struct db_conn *c, const char *sql, const char *types,
+    const char *a, const char *b, const char *d, const char *e)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	switch (strlen(types)) {
+	case 1:
+		r = db_queryf(c, &st, sql, types, a);
+		break;
+	case 2:
+		r = db_queryf(c, &st, sql, types, a, b);
+		break;
+	case 3:
+		r = db_queryf(c, &st, sql, types, a, b, d);
+		break;
+	case 4:
+		r = db_queryf(c, &st, sql, types, a, b, d, e);
+		break;
+	default:
+		return SN_ERR_INTERNAL;
+	}
+	db_finalize(st);
+	if (r < 0)
+		return r;
+	return r == DB_ROW ? 1 : 0;
+}
+
+/* Is user a member (any, or owner only) of team? */
+static int
+team_member(struct db_conn *c, const char *tenant, const char *team,
+    const char *user, int owner_only)
+{
+	return exists(c, owner_only ?
+	    "SELECT 1 FROM team_members m JOIN teams t ON t.id = m.team_id "
+	    "WHERE m.team_id = ? AND m.user_id = ? AND t.tenant_id = ? "
+	    "AND m.is_owner = 1" :
+	    "SELECT 1 FROM team_members m JOIN teams t ON t.id = m.team_id "
+	    "WHERE m.team_id = ? AND m.user_id = ? AND t.tenant_id = ?",
+	    "ttt", team, user, tenant, NULL);
+}
+
+/* Is the actor an owner of project (directly, or via a team)? */
+static int
+project_owner(struct db_conn *c, const struct sn_actor *a, const char *prj)
+{
+	if (a->type != SN_ACTOR_USER)
+		return 0;
+	return exists(c,
+	    "SELECT 1 FROM project_owners o WHERE o.project_id = ? AND ("
+	    " (o.principal_type = 'user' AND o.principal_id = ?) OR"
+	    " (o.principal_type = 'team' AND o.principal_id IN ("
+	    "   SELECT m.team_id FROM team_members m JOIN teams t"
+	    "   ON t.id = m.team_id WHERE m.user_id = ? AND t.tenant_id = ?)))",
+	    "tttt", prj, a->id, a->id, a->tenant_id);
+}
+
+/* Is the actor an authorized signer of project? */
+static int
+project_signer(struct db_conn *c, const struct sn_actor *a, const char *prj)
+{
+	if (a->type == SN_ACTOR_SERVICE_ACCOUNT)
+		return exists(c, "SELECT 1 FROM project_signers s WHERE "
+		    "s.project_id = ? AND s.principal_type = 'service_account' "
+		    "AND s.principal_id = ?", "tt", prj, a->id, NULL, NULL);
+	if (a->type != SN_ACTOR_USER)
+		return 0;
+	return exists(c,
+	    "SELECT 1 FROM project_signers s WHERE s.project_id = ? AND ("
+	    " (s.principal_type = 'user' AND s.principal_id = ?) OR"
+	    " (s.principal_type = 'team' AND s.principal_id IN ("
+	    "   SELECT m.team_id FROM team_members m JOIN teams t"
+	    "   ON t.id = m.team_id WHERE m.user_id = ? AND t.tenant_id = ?)))",
+	    "tttt", prj, a->id, a->id, a->tenant_id);
+}
+
+/* Finds a row of table by id in the tenant; copies column col to out. */
+static int
+lookup(struct db_conn *c, const char *sql, const char *id,
+    const char *tenant, char *out, size_t outlen)
+{
+	struct db_stmt *st = NULL;
+	const char *v;
+	int r;
+
+	if (out != NULL)
+		out[0] = '\0';
+	if ((r = db_queryf(c, &st, sql, "tt", id, tenant)) < 0)
+		goto out;
+	if (r != DB_ROW) {
+		r = SN_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (out != NULL) {
+		v = db_col_text(st, 0);
+		if (v == NULL || strlen(v) >= outlen) {
+			r = SN_ERR_DB;
+			goto out;
+		}
+		memcpy(out, v, strlen(v) + 1);
+	}
+	r = 0;
+ out:
+	db_finalize(st);
+	return r;
+}
+
+/* Converts a membership result (1/0/err) to allow/forbid/err. */
+static int
+verdict(int r)
+{
+	if (r < 0)
+		return r;
+	return r ? 0 : SN_ERR_FORBIDDEN;
+}
+
+int
+authz_check(struct db_conn *c, const struct sn_actor *a,
+    enum authz_action action, const char *object_id)
+{
+	char parent[64];
+	int r, admin, user;
+
+	if (c == NULL || a == NULL || a->tenant_id[0] == '\0' ||
+	    a->id[0] == '\0')
+		return SN_ERR_UNAUTHENTICATED;
+	user = a->type == SN_ACTOR_USER;
+	admin = user && a->is_admin;
+	if (a->type != SN_ACTOR_USER && a->type != SN_ACTOR_SERVICE_ACCOUNT)
+		return SN_ERR_UNAUTHENTICATED;
+	if (action != AUTHZ_TENANT_ADMIN && object_id == NULL)
+		return SN_ERR_NOT_FOUND;
+
+	switch (action) {
+	case AUTHZ_TENANT_ADMIN:
+		return admin ? 0 : SN_ERR_FORBIDDEN;
+
+	case AUTHZ_USER_VIEW:
+		if ((r = lookup(c, "SELECT id FROM users WHERE id = ? AND "
+		    "tenant_id = ?", object_id, a->tenant_id, NULL, 0)) != 0)
+			return r;
+		if (admin || (user && strcmp(a->id, object_id) == 0))
+			return 0;
+		return SN_ERR_FORBIDDEN;
+
+	case AUTHZ_TEAM_VIEW:
+	case AUTHZ_TEAM_MANAGE:
+	case AUTHZ_SA_CREATE:
+		if ((r = lookup(c, "SELECT id FROM teams WHERE id = ? AND "
+		    "tenant_id = ?", object_id, a->tenant_id, NULL, 0)) != 0)
+			return r;
+		if (admin)
+			return 0;
+		if (!user)
+			return SN_ERR_FORBIDDEN;
+		return verdict(team_member(c, a->tenant_id, object_id, a->id,
+		    action == AUTHZ_TEAM_MANAGE));
+
+	case AUTHZ_SA_VIEW:
+	case AUTHZ_SA_MANAGE:
+		if ((r = lookup(c, "SELECT team_id FROM service_accounts WHERE "
+		    "id = ? AND tenant_id = ?", object_id, a->tenant_id,
+		    parent, sizeof(parent))) != 0)
+			return r;
+		if (admin)
+			return 0;
+		if (!user)
+			return SN_ERR_FORBIDDEN;
+		return verdict(team_member(c, a->tenant_id, parent, a->id, 0));
+
+	case AUTHZ_PROJECT_VIEW:
+	case AUTHZ_PROJECT_MANAGE:
+		snprintf(parent, sizeof(parent), "%s", object_id);
+		if ((r = lookup(c, "SELECT id FROM projects WHERE id = ? AND "
+		    "tenant_id = ?", object_id, a->tenant_id, NULL, 0)) != 0)
+			return r;
+		break;
+
+	case AUTHZ_KEY_VIEW:
+	case AUTHZ_KEY_MANAGE:
+	case AUTHZ_KEY_SIGN:
+		if ((r = lookup(c, "SELECT project_id FROM signing_keys WHERE "
+		    "id = ? AND tenant_id = ?", object_id, a->tenant_id,
+		    parent, sizeof(parent))) != 0)
+			return r;
+		break;
+
+	default:
+		return SN_ERR_FORBIDDEN;
+	}
+
+	/* Project-scoped actions; parent is the project id. */
+	switch (action) {
+	case AUTHZ_PROJECT_MANAGE:
+	case AUTHZ_KEY_MANAGE:
+		if (admin)
+			return 0;
+		return verdict(project_owner(c, a, parent));
+	case AUTHZ_PROJECT_VIEW:
+	case AUTHZ_KEY_VIEW:
+		if (admin)
+			return 0;
+		if ((r = project_owner(c, a, parent)) != 0)
+			return verdict(r);
+		return verdict(project_signer(c, a, parent));
+	case AUTHZ_KEY_SIGN:
+		/* Being admin is not enough: only authorized signers sign. */
+		return verdict(project_signer(c, a, parent));
+	default:
+		return SN_ERR_FORBIDDEN;
+	}
+}
+
+const char *
+authz_action_name(enum authz_action action)
+{
+	switch (action) {
+	case AUTHZ_TENANT_ADMIN:	return "tenant.admin";
+	case AUTHZ_USER_VIEW:		return "user.view";
+	case AUTHZ_TEAM_VIEW:		return "team.view";
+	case AUTHZ_TEAM_MANAGE:		return "team.manage";
+	case AUTHZ_SA_CREATE:		return "service_account.create";
+	case AUTHZ_SA_VIEW:		return "service_account.view";
+	case AUTHZ_SA_MANAGE:		return "service_account.manage";
+	case AUTHZ_PROJECT_VIEW:	return "project.view";
+	case AUTHZ_PROJECT_MANAGE:	return "project.manage";
+	case AUTHZ_KEY_VIEW:		return "key.view";
+	case AUTHZ_KEY_MANAGE:		return "key.manage";
+	case AUTHZ_KEY_SIGN:		return "key.sign";
+	}
+	return "unknown";
+}

@@ -1,0 +1,297 @@
+/*
+ * api.c - the response conventions and strict request-field helpers every
+ * handler uses (see api.h). Error messages name the field, never its value:
+ * a value may be a secret pasted into the wrong place.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "err.h"
+
+int
+api_status_for(int err)
+{
+	switch (err) {
+	case 0:
+		return 200;
+	case SN_ERR_INVALID:
+	case SN_ERR_USAGE:
+	case SN_ERR_PROTOCOL:
+		return 400;
+	case SN_ERR_UNAUTHENTICATED:
+		return 401;
+	case SN_ERR_FORBIDDEN:
+		return 403;
+	case SN_ERR_NOT_FOUND:
+		return 404;
+	case SN_ERR_CONFLICT:
+		return 409;
+	case SN_ERR_TOO_LARGE:
+		return 413;
+	case SN_ERR_RATE_LIMITED:
+		return 429;
+	case SN_ERR_HSM:
+		return 502;
+	case SN_ERR_UNAVAILABLE:
+		return 503;
+	default:
+		return 500;
+	}
+}
+
+static void
+set_body(struct sn_response *resp, json_t *body)
+{
+	json_decref(resp->body);
+	resp->body = body;
+}
+
+int
+api_error(struct sn_response *resp, int err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	json_t *body;
+
+	if (err >= 0)
+		err = SN_ERR_INTERNAL;	/* an error path with no error */
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+	} else
+		snprintf(msg, sizeof(msg), "%s", sn_strerror(err));
+	resp->status = api_status_for(err);
+	body = json_pack("{s:{s:s,s:s}}", "error", "code", sn_errcode(err),
+	    "message", msg);
+	set_body(resp, body);		/* NULL on ENOMEM: http.c sends 500 */
+	return err;
+}
+
+int
+api_json(struct sn_response *resp, int status, json_t *body)
+{
+	if (body == NULL)
+		return api_error(resp, SN_ERR_NOMEM, "out of memory");
+	resp->status = status;
+	set_body(resp, body);
+	return 0;
+}
+
+/* An absent member or (for optional fields) JSON null: 1; else 0. */
+static int
+absent(json_t *v, int required)
+{
+	return v == NULL || (!required && json_is_null(v));
+}
+
+int
+api_get_string(struct sn_response *resp, json_t *obj, const char *name,
+    int required, size_t maxlen, const char **out)
+{
+	json_t *v;
+
+	*out = NULL;
+	v = json_is_object(obj) ? json_object_get(obj, name) : NULL;
+	if (absent(v, required)) {
+		if (required)
+			return api_error(resp, SN_ERR_INVALID,
+			    "field '%s' is required", name);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return api_error(resp, SN_ERR_INVALID,
+		    "field '%s' must be a string", name);
+	if (json_string_length(v) > maxlen)
+		return api_error(resp, SN_ERR_INVALID,
+		    "field '%s' is longer than %zu bytes", name, maxlen);
+	/* jansson rejects \u0000 by default; keep that true here too. */
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return api_error(resp, SN_ERR_INVALID,
+		    "field '%s' contains a NUL character", name);
+	*out = json_string_value(v);
+	return 0;
+}
+
+int
+api_get_int(struct sn_response *resp, json_t *obj, const char *name,
+    int required, int64_t min, int64_t max, int64_t *out)
+{
+	json_t *v;
+	json_int_t n;
+
+	v = json_is_object(obj) ? json_object_get(obj, name) : NULL;
+	if (absent(v, required)) {
+		if (required)
+			return api_error(resp, SN_ERR_INVALID,
+			    "field '%s' is required", name);
+		return 0;
+	}
+	if (!json_is_integer(v))
+		return api_error(resp, SN_ERR_INVALID,
+		    "field '%s' must be an integer", name);
+	n = json_integer_value(v);
+	if (n < min || n > max)
+		return api_error(resp, SN_ERR_INVALID,
+		    "field '%s' must be between %lld and %lld", name,
+		    (long long)min, (long long)max);
+	*out = (int64_t)n;
+	return 0;
+}
+
+int
+api_get_bool(struct sn_response *resp, json_t *obj, const char *name,
+    int required, int *out)
+{
+	json_t *v;
+
+	v = json_is_object(obj) ? json_object_get(obj, name) : NULL;
+	if (absent(v, required)) {
+		if (required)
+			return api_error(resp, SN_ERR_INVALID,
+			    "field '%s' is required", name);
+		return 0;
+	}
+	if (!json_is_boolean(v))
+		return api_error(resp, SN_ERR_INVALID,
+		    "field '%s' must be true or false", name);
+	*out = json_is_true(v);
+	return 0;
+}
+
+int
+api_reject_unknown(struct sn_response *resp, json_t *obj,
+    const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (obj == NULL)
+		return 0;
+	if (!json_is_object(obj))
+		return api_error(resp, SN_ERR_INVALID,
+		    "the request body must be a JSON object");
+	json_object_foreach(obj, key, v) {
+		for (i = 0; allowed != NULL && allowed[i] != NULL; i++)
+			if (strcmp(key, allowed[i]) == 0)
+				break;
+		if (allowed == NULL || allowed[i] == NULL) {
+			/* The key came from the client: print it bounded. */
+			return api_error(resp, SN_ERR_INVALID,
+			    "unknown field '%.64s'", key);
+		}
+	}
+	return 0;
+}
+
+int
+api_require_body(struct sn_request *req, struct sn_response *resp)
+{
+	if (req->body == NULL)
+		return api_error(resp, SN_ERR_INVALID,
+		    "a JSON object request body is required");
+	if (!json_is_object(req->body))
+		return api_error(resp, SN_ERR_INVALID,
+		    "the request body must be a JSON object");
+	return 0;
+}
+
+int
+api_valid_name(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || s[0] == '\0' || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= 64)
+			return 0;
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+api_valid_email(const char *s)
+{
+	const char *at = NULL;
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (i >= 254)
+			return 0;
+		if (ch <= 0x20 || ch == 0x7f || ch == '/')
+			return 0;
+		if (ch == '@') {
+			if (at != NULL)
+				return 0;
+			at = s + i;
+		}
+	}
+	if (i < 3 || at == NULL || at == s || at[1] == '\0')
+		return 0;
+	return 1;
+}
+
+const char *
+api_param(const struct sn_request *req, size_t i)
+{
+	return i < req->nparams ? req->params[i] : NULL;
+}
+
+const char *
+api_query(const struct sn_request *req, const char *name)
+{
+	if (req->query == NULL)
+		return NULL;
+	return req->query(req, name);
+}
+
+int
+api_raw(struct sn_response *resp, int status, const char *content_type,
+    char *data, size_t len)
+{
+	free(resp->raw);
+	json_decref(resp->body);
+	resp->body = NULL;
+	resp->status = status;
+	resp->raw = data;
+	resp->raw_len = len;
+	resp->content_type = content_type;
+	return 0;
+}
+
+void
+api_response_clear(struct sn_response *resp)
+{
+	json_decref(resp->body);
+	free(resp->raw);
+	memset(resp, 0, sizeof(*resp));
+}
+
+const char *
+api_actor_type_name(const struct sn_actor *a)
+{
+	switch (a->type) {
+	case SN_ACTOR_USER:
+		return "user";
+	case SN_ACTOR_SERVICE_ACCOUNT:
+		return "service_account";
+	default:
+		return "anonymous";
+	}
+}

@@ -1,0 +1,190 @@
+/*
+ * test_audit.c - the audit chain: append, per-tenant chains, verify,
+ * tampering (update, delete), and the canonical form shared with the CLI.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "audit.h"
+#include "auditchain.h"
+#include "db.h"
+#include "err.h"
+#include "testutil.h"
+
+static void
+append(struct db_conn *c, const char *tenant, const char *action,
+    json_t *details)
+{
+	struct audit_event ev = {
+		.tenant_id = tenant, .actor_type = "user", .actor_id = "usr_x",
+		.action = action, .object_type = "key", .object_id = "skey_1",
+		.result = "ok", .details = details, .source_ip = "127.0.0.1",
+	};
+	assert_int_equal(db_begin(c), 0);
+	assert_int_equal(audit_append(c, &ev), 0);
+	assert_int_equal(db_commit(c), 0);
+}
+
+static void
+test_chain(void **state)
+{
+	char dir[256];
+	struct db *db;
+	struct db_conn *c;
+	struct db_stmt *st;
+	struct audit_event ev = { .tenant_id = "t", .action = "x" };
+	json_t *d;
+	int64_t n, bad;
+
+	db = tu_db_open(1, dir);
+	assert_int_equal(db_acquire(db, &c), 0);
+	/* Empty chain verifies. */
+	assert_int_equal(audit_verify_chain(c, "ten_a", &n, &bad), 0);
+	assert_int_equal(n, 0);
+	/* Outside a transaction: refused. */
+	assert_int_equal(audit_append(c, &ev), SN_ERR_INTERNAL);
+
+	d = json_pack("{s:s,s:i,s:s}", "digest_algorithm", "sha256", "n", 3,
+	    "note", "caf\xc3\xa9 \"quoted\"");
+	for (int i = 0; i < 5; i++)
+		append(c, "ten_a", "key.sign", d);
+	append(c, "ten_b", "user.create", NULL);
+	append(c, "", "auth.failure", NULL);
+	append(c, "ten_a", "key.disable", NULL);
+	json_decref(d);
+
+	assert_int_equal(audit_verify_chain(c, "ten_a", &n, &bad), 0);
+	assert_int_equal(n, 6);
+	assert_int_equal(audit_verify_chain(c, "ten_b", &n, &bad), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(audit_verify_chain(c, "", &n, &bad), 0);
+	assert_int_equal(n, 1);
+
+	/* seqs are per tenant and start at 1; first prev_hash is genesis */
+	assert_int_equal(db_queryf(c, &st, "SELECT seq, prev_hash FROM "
+	    "audit_events WHERE tenant_id = 'ten_b'", ""), DB_ROW);
+	assert_int_equal(db_col_int64(st, 0), 1);
+	assert_string_equal(db_col_text(st, 1), SN_AUDIT_GENESIS);
+	db_finalize(st);
+
+	/* A rolled-back append leaves no event. */
+	ev.tenant_id = "ten_a";
+	assert_int_equal(db_begin(c), 0);
+	assert_int_equal(audit_append(c, &ev), 0);
+	assert_int_equal(db_rollback(c), 0);
+	assert_int_equal(audit_verify_chain(c, "ten_a", &n, &bad), 0);
+	assert_int_equal(n, 6);
+
+	/* Tamper with event 3: the chain breaks exactly there. */
+	assert_int_equal(db_execf(c, "UPDATE audit_events SET actor_id = "
+	    "'usr_evil' WHERE tenant_id = 'ten_a' AND seq = 3", ""), 0);
+	assert_int_equal(audit_verify_chain(c, "ten_a", &n, &bad),
+	    SN_ERR_CONFLICT);
+	assert_int_equal(bad, 3);
+	assert_int_equal(n, 6);
+	/* ten_b is unaffected. */
+	assert_int_equal(audit_verify_chain(c, "ten_b", &n, &bad), 0);
+	db_release(c);
+	tu_db_close(db, dir);
+}
+
+static void
+test_tamper_variants(void **state)
+{
+	char dir[256];
+	struct db *db;
+	struct db_conn *c;
+	int64_t n, bad;
+
+	db = tu_db_open(1, dir);
+	assert_int_equal(db_acquire(db, &c), 0);
+	for (int i = 0; i < 4; i++)
+		append(c, "t", "key.sign", NULL);
+	/* Details changed. */
+	assert_int_equal(db_execf(c, "UPDATE audit_events SET details = "
+	    "'{\"a\":1}' WHERE seq = 2", ""), 0);
+	assert_int_equal(audit_verify_chain(c, "t", &n, &bad), SN_ERR_CONFLICT);
+	assert_int_equal(bad, 2);
+	/* Recomputing the hash of the edited row is caught by the next row. */
+	{
+		struct db_stmt *st;
+		json_t *e;
+		char h[65];
+
+		assert_int_equal(db_queryf(c, &st, "SELECT " AUDIT_COLUMNS
+		    " FROM audit_events WHERE seq = 2", ""), DB_ROW);
+		e = audit_row_json(st, 0);
+		assert_non_null(e);
+		assert_int_equal(sn_audit_hash(e, h), 0);
+		db_finalize(st);
+		json_decref(e);
+		assert_int_equal(db_execf(c, "UPDATE audit_events SET hash = ? "
+		    "WHERE seq = 2", "t", h), 0);
+		assert_int_equal(audit_verify_chain(c, "t", &n, &bad),
+		    SN_ERR_CONFLICT);
+		assert_int_equal(bad, 3);
+	}
+	/* A deleted event (gap) is caught. */
+	assert_int_equal(db_execf(c, "DELETE FROM audit_events WHERE seq <= 3",
+	    ""), 0);
+	assert_int_equal(audit_verify_chain(c, "t", &n, &bad), SN_ERR_CONFLICT);
+	assert_int_equal(bad, 4);
+	assert_int_equal(n, 1);
+	db_release(c);
+	tu_db_close(db, dir);
+}
+
+static void
+test_canonical(void **state)
+{
+	json_t *e;
+	char *canon = NULL, h[65], next[65];
+
+	e = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s},s:s,s:s,s:s}",
+	    "seq", (json_int_t)1, "tenant_id", "ten_a", "id", "evt_1",
+	    "time", "2026-01-01T00:00:00Z", "actor_type", "user",
+	    "actor_id", "usr_1", "action", "user.create",
+	    "object_type", "user", "object_id", "usr_2", "result", "ok",
+	    "details", "email", "\xc3\xa9@x", "source_ip", "::1",
+	    "prev_hash", SN_AUDIT_GENESIS, "hash", "ignored");
+	assert_int_equal(sn_audit_canonical(e, &canon), 0);
+	assert_string_equal(canon,
+	    "{\"action\":\"user.create\",\"actor_id\":\"usr_1\","
+	    "\"actor_type\":\"user\",\"details\":{\"email\":\"\\u00E9@x\"},"
+	    "\"id\":\"evt_1\",\"object_id\":\"usr_2\",\"object_type\":\"user\","
+	    "\"prev_hash\":\"" SN_AUDIT_GENESIS "\",\"result\":\"ok\","
+	    "\"seq\":1,\"source_ip\":\"::1\",\"tenant_id\":\"ten_a\","
+	    "\"time\":\"2026-01-01T00:00:00Z\"}");
+	free(canon);
+	assert_int_equal(sn_audit_hash(e, h), 0);
+	assert_int_equal(strlen(h), 64);
+	/* sn_audit_check with the right hash chains, with a wrong one not. */
+	json_object_set_new(e, "hash", json_string(h));
+	assert_int_equal(sn_audit_check(e, SN_AUDIT_GENESIS, next), 0);
+	assert_string_equal(next, h);
+	assert_int_equal(sn_audit_check(e, h, next), SN_ERR_CONFLICT);
+	/* Wrong types are rejected. */
+	json_object_set_new(e, "seq", json_string("1"));
+	assert_int_equal(sn_audit_hash(e, h), SN_ERR_INVALID);
+	json_object_set_new(e, "seq", json_integer(1));
+	json_object_del(e, "details");
+	assert_int_equal(sn_audit_hash(e, h), SN_ERR_INVALID);
+	json_decref(e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_chain),
+		cmocka_unit_test(test_tamper_variants),
+		cmocka_unit_test(test_canonical),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
