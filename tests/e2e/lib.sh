@@ -310,7 +310,8 @@ check_error_shape() {
 }
 
 # run_signet EXPECTED_EXIT ARGS...: runs the CLI, output in $OUT / $ERR,
-# exit status in $RC; records a soft failure if RC differs.
+# exit status in $RC; records a soft failure if RC differs (EXPECTED_EXIT
+# may be "1|2"). A failing command must print one "signet: ..." line.
 run_signet() {
 	local want=$1
 	shift
@@ -322,9 +323,18 @@ run_signet() {
 		printf 'signet %s -> %s\n' "$*" "$RC"
 		cat "$E2E_DIR/cli.out" "$E2E_DIR/cli.err"
 	} >>"$E2E_DIR/responses.log"
-	if [[ $RC != "$want" ]]; then
+	if [[ "|$want|" != *"|$RC|"* ]]; then
 		_e2e_soft_fail "signet $*: exit $RC (want $want); stderr: ${ERR:0:300}; stdout: ${OUT:0:300}"
 		return 1
+	fi
+	if [[ $RC == 2 && -z $ERR ]]; then
+		_e2e_soft_fail "signet $*: usage error with nothing on stderr"
+	fi
+	if [[ $RC == 1 || $RC == 3 ]]; then
+		# SPEC §3: one line on stderr saying what failed and why
+		if [[ $(printf '%s\n' "$ERR" | grep -c .) != 1 || $ERR != "signet: "* ]]; then
+			_e2e_soft_fail "signet $*: error output is not one 'signet: ...' line: ${ERR:0:300}"
+		fi
 	fi
 	return 0
 }
