@@ -1,0 +1,162 @@
+/*
+ * p11_int.h - internals of signet-pkcs11.so shared between the entry points
+ * (p11.c), the token's object store (p11_obj.c) and the mechanism helpers
+ * (p11_mech.c). Nothing here is exported from the module: the version script
+ * keeps every symbol but the C_* entry points local.
+ *
+ * The split follows what needs a server: p11_obj.c and p11_mech.c are pure
+ * functions over parsed JSON, OpenSSL objects and byte strings, so the unit
+ * tests drive them without a network (they live in the static library
+ * signet_pkcs11_core). p11.c holds the global state, the sessions and the
+ * one signet client.
+ *
+ * Return conventions: functions returning CK_RV return a PKCS#11 code;
+ * functions returning int return 0 or a negative SN_ERR_*.
+ */
+#ifndef SIGNET_P11_INT_H
+#define SIGNET_P11_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <p11-kit/pkcs11.h>
+
+#include "alg.h"
+
+#define P11_SLOT_ID		1
+#define P11_TOKEN_LABEL		"Signet"
+#define P11_MAX_OBJECTS		4096	/* keys * 3 + CA certificates */
+#define P11_MAX_ATTR_LEN	(64 * 1024)	/* one certificate */
+#define P11_MAX_RAW_INPUT	512	/* CKM_RSA_PKCS/ECDSA/PSS input buffer */
+
+/* One attribute value, owned by its object. */
+struct p11_attr {
+	CK_ATTRIBUTE_TYPE type;
+	uint8_t *val;		/* NULL when len == 0 */
+	CK_ULONG len;
+};
+
+/* One token object. Immutable once the token is built. */
+struct p11_object {
+	CK_OBJECT_HANDLE handle;
+	CK_OBJECT_CLASS cls;
+	struct p11_attr *attrs;
+	size_t nattrs;
+	size_t cap;
+	/* Keys only: what signing needs without re-reading attributes. */
+	char *key_id;		/* server key id ("skey_..."), private keys */
+	CK_KEY_TYPE key_type;	/* CKK_RSA or CKK_EC */
+	CK_ULONG key_bits;	/* modulus bits, or the curve's field bits */
+};
+
+/* The token: every object, built once at C_Initialize. */
+struct p11_token {
+	struct p11_object **objs;
+	size_t nobjs;
+	size_t cap;
+};
+
+/* ---- p11_obj.c ---- */
+
+struct p11_object *p11_obj_new(CK_OBJECT_CLASS cls);
+void p11_obj_free(struct p11_object *o);		/* NULL ok */
+/* Sets (or replaces) one attribute with a copy of val. 0 or SN_ERR_*. */
+int p11_obj_set(struct p11_object *o, CK_ATTRIBUTE_TYPE type,
+    const void *val, size_t len);
+int p11_obj_set_bool(struct p11_object *o, CK_ATTRIBUTE_TYPE type, int v);
+int p11_obj_set_ulong(struct p11_object *o, CK_ATTRIBUTE_TYPE type, CK_ULONG v);
+const struct p11_attr *p11_obj_attr(const struct p11_object *o,
+    CK_ATTRIBUTE_TYPE type);
+
+/* 1 if every attribute of the template is present with equal bytes. */
+int p11_obj_match(const struct p11_object *o, const CK_ATTRIBUTE *tmpl,
+    CK_ULONG n);
+
+/*
+ * C_GetAttributeValue semantics (PKCS#11 v2.40 section 5.7) for one object:
+ * every entry of the template is processed; sensitive attributes of private
+ * keys give CKR_ATTRIBUTE_SENSITIVE, unknown ones CKR_ATTRIBUTE_TYPE_INVALID,
+ * short buffers CKR_BUFFER_TOO_SMALL (each with ulValueLen set to
+ * CK_UNAVAILABLE_INFORMATION); pValue NULL asks for the length.
+ */
+CK_RV p11_obj_get_attributes(const struct p11_object *o, CK_ATTRIBUTE *tmpl,
+    CK_ULONG n);
+
+void p11_token_free(struct p11_token *t);		/* NULL ok */
+/* Handle lookup; NULL if no such object. */
+const struct p11_object *p11_token_find(const struct p11_token *t,
+    CK_OBJECT_HANDLE h);
+
+/*
+ * Builds the token from the answer of GET /v1/me/keys. Keys that are not
+ * "active", or whose public key cannot be parsed, are skipped (and named via
+ * *skipped, a count). Returns 0, SN_ERR_PROTOCOL (answer is not the expected
+ * shape), SN_ERR_NOMEM or SN_ERR_TOO_LARGE.
+ */
+int p11_token_from_keys(json_t *resp, struct p11_token **out, size_t *skipped);
+
+/*
+ * Extracts the id= component of a PKCS#11 URI (RFC 7512), percent-decoded,
+ * into a malloc'd buffer. Returns 0, SN_ERR_NOT_FOUND or SN_ERR_INVALID.
+ */
+int p11_uri_id(const char *uri, uint8_t **id, size_t *idlen);
+
+/* ---- p11_mech.c ---- */
+
+/* One supported mechanism and how it is carried out. */
+struct p11_mech_info {
+	CK_MECHANISM_TYPE type;
+	CK_KEY_TYPE key_type;
+	enum sn_mech mech;		/* what is asked of the server */
+	enum sn_hash hash;		/* hashed locally; NONE for raw mechanisms */
+};
+
+/* Table of supported mechanisms; *n set to its length. */
+const struct p11_mech_info *p11_mech_table(size_t *n);
+const struct p11_mech_info *p11_mech_lookup(CK_MECHANISM_TYPE type);
+/* Fills C_GetMechanismInfo's answer. CKR_MECHANISM_INVALID if unknown. */
+CK_RV p11_mech_get_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
+
+/*
+ * Checks a C_SignInit mechanism against a key. For PSS, validates the
+ * CK_RSA_PKCS_PSS_PARAMS (hashAlg / MGF1 the same hash, sLen = hash length)
+ * and returns that hash in *pss_hash (for the raw CKM_RSA_PKCS_PSS the hash
+ * decides the digest length the caller must pass). Returns CKR_OK,
+ * CKR_MECHANISM_INVALID, CKR_MECHANISM_PARAM_INVALID or
+ * CKR_KEY_TYPE_INCONSISTENT / CKR_KEY_FUNCTION_NOT_PERMITTED.
+ */
+CK_RV p11_mech_check(const CK_MECHANISM *m, const struct p11_object *key,
+    const struct p11_mech_info **info, enum sn_hash *pss_hash);
+
+/* The signature length a key produces: RSA modulus bytes, ECDSA 2 x field. */
+CK_ULONG p11_sig_len(const struct p11_object *key);
+
+/*
+ * Works out what to send for a raw (non-hashing) mechanism's input:
+ * CKM_RSA_PKCS takes a DER DigestInfo, CKM_ECDSA a bare digest whose length
+ * names the hash, CKM_RSA_PKCS_PSS a digest of pss_hash's length.
+ * *digest points into `in`. CKR_OK, CKR_DATA_INVALID or CKR_DATA_LEN_RANGE.
+ */
+CK_RV p11_raw_input(CK_MECHANISM_TYPE type, enum sn_hash pss_hash,
+    const uint8_t *in, size_t len, enum sn_hash *hash,
+    const uint8_t **digest, size_t *dlen);
+
+/*
+ * Converts a DER ECDSA signature (SEQUENCE { r INTEGER, s INTEGER }) into
+ * PKCS#11's raw r || s, each left-padded to flen bytes, into out (2 * flen).
+ * Rejects trailing garbage, negative or oversized integers.
+ * Returns 0 or SN_ERR_PROTOCOL.
+ */
+int p11_ecdsa_der_to_raw(const uint8_t *der, size_t derlen, size_t flen,
+    uint8_t *out);
+
+/* Maps an SN_ERR_* from a signing request to the CK_RV C_Sign returns. */
+CK_RV p11_sign_rv(int err);
+/* Maps an SN_ERR_* from C_Initialize's key listing to its CK_RV. */
+CK_RV p11_init_rv(int err);
+
+/* Copies s into a blank-padded, not NUL-terminated PKCS#11 string field. */
+void p11_pad(unsigned char *dst, size_t dstlen, const char *s);
+
+#endif

@@ -1,0 +1,797 @@
+/*
+ * p11_obj.c - the token's objects: built once from GET /v1/me/keys, then
+ * only read (attribute queries, template matching).
+ *
+ * Per signing key the token holds a private key (CKA_SIGN, sensitive, never
+ * extractable; it carries only public components so consumers can learn the
+ * key size), the public key, and the certificate if the key has one, all
+ * three with CKA_ID = the key's id bytes and CKA_LABEL = the key name. The
+ * CA certificates of every chain follow, deduplicated, as "authority"
+ * certificates with their own ids (the subject key identifier).
+ *
+ * This file must never hold private key material: there is none to hold.
+ * Asking for a private key's secret components yields CKR_ATTRIBUTE_SENSITIVE
+ * because that is what a real token says, not because anything is hidden.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "encode.h"
+#include "err.h"
+#include "p11_int.h"
+
+#define P11_MAX_ATTRS	64
+
+struct p11_object *
+p11_obj_new(CK_OBJECT_CLASS cls)
+{
+	struct p11_object *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return NULL;
+	o->cls = cls;
+	if (p11_obj_set_ulong(o, CKA_CLASS, cls) != 0) {
+		p11_obj_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+void
+p11_obj_free(struct p11_object *o)
+{
+	if (o == NULL)
+		return;
+	for (size_t i = 0; i < o->nattrs; i++)
+		free(o->attrs[i].val);
+	free(o->attrs);
+	free(o->key_id);
+	free(o);
+}
+
+const struct p11_attr *
+p11_obj_attr(const struct p11_object *o, CK_ATTRIBUTE_TYPE type)
+{
+	for (size_t i = 0; i < o->nattrs; i++) {
+		if (o->attrs[i].type == type)
+			return &o->attrs[i];
+	}
+	return NULL;
+}
+
+int
+p11_obj_set(struct p11_object *o, CK_ATTRIBUTE_TYPE type, const void *val,
+    size_t len)
+{
+	struct p11_attr *a = NULL, *na;
+	uint8_t *copy = NULL;
+
+	if (len > P11_MAX_ATTR_LEN)
+		return SN_ERR_TOO_LARGE;
+	if (len > 0) {
+		if ((copy = malloc(len)) == NULL)
+			return SN_ERR_NOMEM;
+		memcpy(copy, val, len);
+	}
+	for (size_t i = 0; i < o->nattrs; i++) {
+		if (o->attrs[i].type == type) {
+			a = &o->attrs[i];
+			free(a->val);
+			break;
+		}
+	}
+	if (a == NULL) {
+		if (o->nattrs == o->cap) {
+			size_t ncap = o->cap ? o->cap * 2 : 16;
+
+			if (ncap > P11_MAX_ATTRS) {
+				free(copy);
+				return SN_ERR_TOO_LARGE;
+			}
+			na = reallocarray(o->attrs, ncap, sizeof(*na));
+			if (na == NULL) {
+				free(copy);
+				return SN_ERR_NOMEM;
+			}
+			o->attrs = na;
+			o->cap = ncap;
+		}
+		a = &o->attrs[o->nattrs++];
+		a->type = type;
+	}
+	a->val = copy;
+	a->len = len;
+	return 0;
+}
+
+int
+p11_obj_set_bool(struct p11_object *o, CK_ATTRIBUTE_TYPE type, int v)
+{
+	CK_BBOOL b = v ? CK_TRUE : CK_FALSE;
+
+	return p11_obj_set(o, type, &b, sizeof(b));
+}
+
+int
+p11_obj_set_ulong(struct p11_object *o, CK_ATTRIBUTE_TYPE type, CK_ULONG v)
+{
+	return p11_obj_set(o, type, &v, sizeof(v));
+}
+
+int
+p11_obj_match(const struct p11_object *o, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	const struct p11_attr *a;
+
+	for (CK_ULONG i = 0; i < n; i++) {
+		if ((a = p11_obj_attr(o, tmpl[i].type)) == NULL)
+			return 0;
+		if (a->len != tmpl[i].ulValueLen)
+			return 0;
+		if (a->len > 0 && (tmpl[i].pValue == NULL ||
+		    memcmp(a->val, tmpl[i].pValue, a->len) != 0))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+is_sensitive(const struct p11_object *o, CK_ATTRIBUTE_TYPE type)
+{
+	if (o->cls != CKO_PRIVATE_KEY)
+		return 0;
+	switch (type) {
+	case CKA_VALUE:
+	case CKA_PRIVATE_EXPONENT:
+	case CKA_PRIME_1:
+	case CKA_PRIME_2:
+	case CKA_EXPONENT_1:
+	case CKA_EXPONENT_2:
+	case CKA_COEFFICIENT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+CK_RV
+p11_obj_get_attributes(const struct p11_object *o, CK_ATTRIBUTE *tmpl,
+    CK_ULONG n)
+{
+	const struct p11_attr *a;
+	CK_RV rv = CKR_OK;
+
+	/*
+	 * The spec ranks no error above another; we report the last one seen,
+	 * after processing every entry as section 5.7 requires.
+	 */
+	for (CK_ULONG i = 0; i < n; i++) {
+		if (is_sensitive(o, tmpl[i].type)) {
+			tmpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			rv = CKR_ATTRIBUTE_SENSITIVE;
+			continue;
+		}
+		if ((a = p11_obj_attr(o, tmpl[i].type)) == NULL) {
+			tmpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			rv = CKR_ATTRIBUTE_TYPE_INVALID;
+			continue;
+		}
+		if (tmpl[i].pValue == NULL) {
+			tmpl[i].ulValueLen = a->len;
+			continue;
+		}
+		if (tmpl[i].ulValueLen < a->len) {
+			tmpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			rv = CKR_BUFFER_TOO_SMALL;
+			continue;
+		}
+		if (a->len > 0)
+			memcpy(tmpl[i].pValue, a->val, a->len);
+		tmpl[i].ulValueLen = a->len;
+	}
+	return rv;
+}
+
+void
+p11_token_free(struct p11_token *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->nobjs; i++)
+		p11_obj_free(t->objs[i]);
+	free(t->objs);
+	free(t);
+}
+
+const struct p11_object *
+p11_token_find(const struct p11_token *t, CK_OBJECT_HANDLE h)
+{
+	/* Handles are 1..nobjs in creation order. */
+	if (t == NULL || h == 0 || h > t->nobjs)
+		return NULL;
+	return t->objs[h - 1];
+}
+
+/* Takes ownership of o (freed on failure). */
+static int
+token_add(struct p11_token *t, struct p11_object *o)
+{
+	struct p11_object **n;
+
+	if (t->nobjs >= P11_MAX_OBJECTS) {
+		p11_obj_free(o);
+		return SN_ERR_TOO_LARGE;
+	}
+	if (t->nobjs == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 32;
+
+		if ((n = reallocarray(t->objs, ncap, sizeof(*n))) == NULL) {
+			p11_obj_free(o);
+			return SN_ERR_NOMEM;
+		}
+		t->objs = n;
+		t->cap = ncap;
+	}
+	o->handle = (CK_OBJECT_HANDLE)t->nobjs + 1;
+	t->objs[t->nobjs++] = o;
+	return 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+p11_uri_id(const char *uri, uint8_t **id, size_t *idlen)
+{
+	const char *p, *end;
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	int hi, lo;
+
+	*id = NULL;
+	*idlen = 0;
+	if (strncmp(uri, "pkcs11:", 7) != 0)
+		return SN_ERR_INVALID;
+	/* Path attributes are separated by ';', the query starts at '?'. */
+	for (p = uri + 7; *p != '\0' && *p != '?'; p = end + (*end == ';')) {
+		end = p + strcspn(p, ";?");
+		if (strncmp(p, "id=", 3) != 0)
+			continue;
+		p += 3;
+		if ((buf = malloc((size_t)(end - p) + 1)) == NULL)
+			return SN_ERR_NOMEM;
+		while (p < end) {
+			if (*p == '%') {
+				if (end - p < 3 || (hi = hexval(p[1])) < 0 ||
+				    (lo = hexval(p[2])) < 0) {
+					free(buf);
+					return SN_ERR_INVALID;
+				}
+				buf[n++] = (uint8_t)(hi << 4 | lo);
+				p += 3;
+			} else
+				buf[n++] = (uint8_t)*p++;
+		}
+		if (n == 0) {
+			free(buf);
+			return SN_ERR_INVALID;
+		}
+		*id = buf;
+		*idlen = n;
+		return 0;
+	}
+	return SN_ERR_NOT_FOUND;
+}
+
+/*
+ * The CKA_ID of a key. The server's pkcs11_uri is the authority (so the URI
+ * `signet keys` prints always finds the object); without one, the 16 bytes
+ * of the id's hex part, and failing that the id string itself.
+ */
+static int
+key_ckaid(json_t *key, const char *key_id, uint8_t **id, size_t *idlen)
+{
+	const char *uri = json_string_value(json_object_get(key, "pkcs11_uri"));
+	const char *us;
+	int r;
+
+	if (uri != NULL && (r = p11_uri_id(uri, id, idlen)) != SN_ERR_NOT_FOUND)
+		return r;
+	if ((us = strchr(key_id, '_')) != NULL && strlen(us + 1) == 32 &&
+	    sn_hex_decode(us + 1, 32, id, idlen) == 0)
+		return 0;
+	if ((*id = (uint8_t *)strdup(key_id)) == NULL)
+		return SN_ERR_NOMEM;
+	*idlen = strlen(key_id);
+	return 0;
+}
+
+static int
+set_bn(struct p11_object *o, CK_ATTRIBUTE_TYPE type, const EVP_PKEY *pk,
+    const char *param)
+{
+	BIGNUM *bn = NULL;
+	uint8_t *buf = NULL;
+	int len, r = SN_ERR_CRYPTO;
+
+	if (!EVP_PKEY_get_bn_param(pk, param, &bn))
+		goto out;
+	len = BN_num_bytes(bn);
+	if (len <= 0 || (buf = malloc((size_t)len)) == NULL) {
+		r = len <= 0 ? SN_ERR_CRYPTO : SN_ERR_NOMEM;
+		goto out;
+	}
+	BN_bn2bin(bn, buf);
+	r = p11_obj_set(o, type, buf, (size_t)len);
+ out:
+	free(buf);
+	BN_free(bn);
+	return r;
+}
+
+/* Attributes that describe a public key, set on key and public key objects. */
+static int
+set_pubkey_attrs(struct p11_object *o, EVP_PKEY *pk, CK_KEY_TYPE *kt,
+    CK_ULONG *bits)
+{
+	uint8_t *der = NULL, *p;
+	uint8_t point[256];
+	char group[64];
+	ASN1_OCTET_STRING *os = NULL;
+	ASN1_OBJECT *oid;
+	size_t plen;
+	int len, nid, r = SN_ERR_CRYPTO;
+
+	*bits = (CK_ULONG)EVP_PKEY_get_bits(pk);
+	if ((len = i2d_PUBKEY(pk, &der)) <= 0)
+		goto out;
+	if ((r = p11_obj_set(o, CKA_PUBLIC_KEY_INFO, der, (size_t)len)) != 0)
+		goto out;
+	OPENSSL_free(der);
+	der = NULL;
+	r = SN_ERR_CRYPTO;
+	if (EVP_PKEY_is_a(pk, "RSA")) {
+		*kt = CKK_RSA;
+		if ((r = set_bn(o, CKA_MODULUS, pk, OSSL_PKEY_PARAM_RSA_N)) != 0 ||
+		    (r = set_bn(o, CKA_PUBLIC_EXPONENT, pk,
+		    OSSL_PKEY_PARAM_RSA_E)) != 0)
+			goto out;
+		if (o->cls == CKO_PUBLIC_KEY &&
+		    (r = p11_obj_set_ulong(o, CKA_MODULUS_BITS, *bits)) != 0)
+			goto out;
+	} else if (EVP_PKEY_is_a(pk, "EC")) {
+		*kt = CKK_EC;
+		if (!EVP_PKEY_get_utf8_string_param(pk,
+		    OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) ||
+		    (nid = OBJ_sn2nid(group)) == NID_undef ||
+		    (oid = OBJ_nid2obj(nid)) == NULL ||
+		    (len = i2d_ASN1_OBJECT(oid, NULL)) <= 0 ||
+		    (der = OPENSSL_malloc((size_t)len)) == NULL)
+			goto out;
+		p = der;
+		i2d_ASN1_OBJECT(oid, &p);
+		if ((r = p11_obj_set(o, CKA_EC_PARAMS, der, (size_t)len)) != 0)
+			goto out;
+		OPENSSL_free(der);
+		der = NULL;
+		r = SN_ERR_CRYPTO;
+		/* CKA_EC_POINT is the DER OCTET STRING of the X9.62 point. */
+		if (!EVP_PKEY_get_octet_string_param(pk,
+		    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof(point),
+		    &plen) ||
+		    (os = ASN1_OCTET_STRING_new()) == NULL ||
+		    !ASN1_OCTET_STRING_set(os, point, (int)plen) ||
+		    (len = i2d_ASN1_OCTET_STRING(os, &der)) <= 0)
+			goto out;
+		if ((r = p11_obj_set(o, CKA_EC_POINT, der, (size_t)len)) != 0)
+			goto out;
+	} else {
+		r = SN_ERR_INVALID;
+		goto out;
+	}
+	r = p11_obj_set_ulong(o, CKA_KEY_TYPE, *kt);
+ out:
+	ASN1_OCTET_STRING_free(os);
+	OPENSSL_free(der);
+	return r;
+}
+
+static int
+set_storage_attrs(struct p11_object *o, const char *label)
+{
+	int r;
+
+	if ((r = p11_obj_set_bool(o, CKA_TOKEN, 1)) != 0 ||
+	    (r = p11_obj_set_bool(o, CKA_PRIVATE, 0)) != 0 ||
+	    (r = p11_obj_set_bool(o, CKA_MODIFIABLE, 0)) != 0 ||
+	    (r = p11_obj_set_bool(o, CKA_COPYABLE, 0)) != 0 ||
+	    (r = p11_obj_set_bool(o, CKA_DESTROYABLE, 0)) != 0 ||
+	    (r = p11_obj_set(o, CKA_LABEL, label, strlen(label))) != 0)
+		return r;
+	return 0;
+}
+
+static int
+set_allowed_mechs(struct p11_object *o, CK_KEY_TYPE kt)
+{
+	const struct p11_mech_info *t;
+	CK_MECHANISM_TYPE m[32];
+	size_t n, k = 0;
+
+	t = p11_mech_table(&n);
+	for (size_t i = 0; i < n && k < 32; i++) {
+		if (t[i].key_type == kt)
+			m[k++] = t[i].type;
+	}
+	return p11_obj_set(o, CKA_ALLOWED_MECHANISMS, m, k * sizeof(m[0]));
+}
+
+static int
+set_key_attrs(struct p11_object *o, const uint8_t *id, size_t idlen,
+    const char *label, const uint8_t *subj, size_t subjlen)
+{
+	int r;
+
+	if ((r = set_storage_attrs(o, label)) != 0 ||
+	    (r = p11_obj_set(o, CKA_ID, id, idlen)) != 0 ||
+	    (r = p11_obj_set(o, CKA_START_DATE, NULL, 0)) != 0 ||
+	    (r = p11_obj_set(o, CKA_END_DATE, NULL, 0)) != 0 ||
+	    (r = p11_obj_set_bool(o, CKA_DERIVE, 0)) != 0 ||
+	    (r = p11_obj_set_bool(o, CKA_LOCAL, 1)) != 0 ||
+	    (r = p11_obj_set_ulong(o, CKA_KEY_GEN_MECHANISM,
+	    CK_UNAVAILABLE_INFORMATION)) != 0 ||
+	    (r = p11_obj_set(o, CKA_SUBJECT, subj, subjlen)) != 0)
+		return r;
+	return 0;
+}
+
+static int
+set_date(struct p11_object *o, CK_ATTRIBUTE_TYPE type, const ASN1_TIME *t)
+{
+	struct tm tm;
+	CK_DATE d;
+	char buf[40];
+
+	if (t == NULL || !ASN1_TIME_to_tm(t, &tm) || tm.tm_year < 0 ||
+	    tm.tm_year + 1900 > 9999)
+		return p11_obj_set(o, type, NULL, 0);
+	snprintf(buf, sizeof(buf), "%04d%02d%02d", tm.tm_year + 1900,
+	    (tm.tm_mon + 1) % 100, tm.tm_mday % 100);
+	memcpy(d.year, buf, 4);
+	memcpy(d.month, buf + 4, 2);
+	memcpy(d.day, buf + 6, 2);
+	return p11_obj_set(o, type, &d, sizeof(d));
+}
+
+/* DER of an X509_NAME into a malloc'd buffer. */
+static int
+name_der(const X509_NAME *name, uint8_t **der, size_t *len)
+{
+	int l;
+
+	*der = NULL;
+	if ((l = i2d_X509_NAME(name, der)) <= 0)
+		return SN_ERR_CRYPTO;
+	*len = (size_t)l;
+	return 0;
+}
+
+static int
+make_cert(const X509 *x, const uint8_t *id, size_t idlen, const char *label,
+    CK_ULONG category, struct p11_object **out)
+{
+	struct p11_object *o = NULL;
+	uint8_t *der = NULL, *subj = NULL, *iss = NULL, *ser = NULL, *spki = NULL;
+	uint8_t sha[SHA_DIGEST_LENGTH];
+	size_t subjlen, isslen;
+	int len, serlen, spkilen, r = SN_ERR_NOMEM;
+
+	*out = NULL;
+	if ((o = p11_obj_new(CKO_CERTIFICATE)) == NULL)
+		goto out;
+	r = SN_ERR_CRYPTO;
+	if ((len = i2d_X509(x, &der)) <= 0 ||
+	    (serlen = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &ser)) <= 0 ||
+	    (spkilen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki)) <= 0)
+		goto out;
+	if ((r = name_der(X509_get_subject_name(x), &subj, &subjlen)) != 0 ||
+	    (r = name_der(X509_get_issuer_name(x), &iss, &isslen)) != 0)
+		goto out;
+	SHA1(der, (size_t)len, sha);
+	if ((r = set_storage_attrs(o, label)) != 0 ||
+	    (r = p11_obj_set_ulong(o, CKA_CERTIFICATE_TYPE, CKC_X_509)) != 0 ||
+	    (r = p11_obj_set_bool(o, CKA_TRUSTED, 0)) != 0 ||
+	    (r = p11_obj_set_ulong(o, CKA_CERTIFICATE_CATEGORY, category)) != 0 ||
+	    (r = p11_obj_set(o, CKA_CHECK_VALUE, sha, 3)) != 0 ||
+	    (r = set_date(o, CKA_START_DATE, X509_get0_notBefore(x))) != 0 ||
+	    (r = set_date(o, CKA_END_DATE, X509_get0_notAfter(x))) != 0 ||
+	    (r = p11_obj_set(o, CKA_PUBLIC_KEY_INFO, spki, (size_t)spkilen)) != 0 ||
+	    (r = p11_obj_set(o, CKA_SUBJECT, subj, subjlen)) != 0 ||
+	    (r = p11_obj_set(o, CKA_ID, id, idlen)) != 0 ||
+	    (r = p11_obj_set(o, CKA_ISSUER, iss, isslen)) != 0 ||
+	    (r = p11_obj_set(o, CKA_SERIAL_NUMBER, ser, (size_t)serlen)) != 0 ||
+	    (r = p11_obj_set(o, CKA_VALUE, der, (size_t)len)) != 0 ||
+	    (r = p11_obj_set(o, CKA_URL, NULL, 0)) != 0 ||
+	    (r = p11_obj_set(o, CKA_HASH_OF_SUBJECT_PUBLIC_KEY, NULL, 0)) != 0 ||
+	    (r = p11_obj_set(o, CKA_HASH_OF_ISSUER_PUBLIC_KEY, NULL, 0)) != 0 ||
+	    (r = p11_obj_set_ulong(o, CKA_JAVA_MIDP_SECURITY_DOMAIN, 0)) != 0 ||
+	    (r = p11_obj_set_ulong(o, CKA_NAME_HASH_ALGORITHM, CKM_SHA_1)) != 0)
+		goto out;
+	*out = o;
+	o = NULL;
+	r = 0;
+ out:
+	p11_obj_free(o);
+	OPENSSL_free(der);
+	OPENSSL_free(ser);
+	OPENSSL_free(spki);
+	OPENSSL_free(subj);
+	OPENSSL_free(iss);
+	return r;
+}
+
+static X509 *
+x509_from_pem(const char *pem)
+{
+	BIO *b;
+	X509 *x;
+
+	if ((b = BIO_new_mem_buf(pem, -1)) == NULL)
+		return NULL;
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	return x;
+}
+
+static EVP_PKEY *
+pubkey_from_pem(const char *pem)
+{
+	BIO *b;
+	EVP_PKEY *pk;
+
+	if ((b = BIO_new_mem_buf(pem, -1)) == NULL)
+		return NULL;
+	pk = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+	BIO_free(b);
+	return pk;
+}
+
+/* 1 if a certificate with this DER value is already on the token. */
+static int
+token_has_cert(const struct p11_token *t, const uint8_t *der, size_t len)
+{
+	const struct p11_attr *a;
+
+	for (size_t i = 0; i < t->nobjs; i++) {
+		if (t->objs[i]->cls != CKO_CERTIFICATE)
+			continue;
+		a = p11_obj_attr(t->objs[i], CKA_VALUE);
+		if (a != NULL && a->len == len && memcmp(a->val, der, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Adds one chain certificate as an authority certificate, once. */
+static int
+add_ca_cert(struct p11_token *t, const char *pem)
+{
+	struct p11_object *o = NULL;
+	X509 *x = NULL;
+	uint8_t *der = NULL;
+	const ASN1_OCTET_STRING *ski;
+	uint8_t idbuf[SHA_DIGEST_LENGTH];
+	const uint8_t *id = idbuf;
+	unsigned int idlen = sizeof(idbuf);
+	char cn[256] = "CA";
+	int len, r = SN_ERR_PROTOCOL;
+
+	if ((x = x509_from_pem(pem)) == NULL)
+		goto out;
+	r = SN_ERR_CRYPTO;
+	if ((len = i2d_X509(x, &der)) <= 0)
+		goto out;
+	if (token_has_cert(t, der, (size_t)len)) {
+		r = 0;
+		goto out;
+	}
+	/*
+	 * The subject key identifier is what other tokens use as a CA's
+	 * CKA_ID; it is 20 bytes and so never equals a 16-byte key id.
+	 */
+	if ((ski = X509_get0_subject_key_id(x)) != NULL &&
+	    ASN1_STRING_length(ski) > 0) {
+		id = ASN1_STRING_get0_data(ski);
+		idlen = (unsigned int)ASN1_STRING_length(ski);
+	} else if (!X509_pubkey_digest(x, EVP_sha1(), idbuf, &idlen))
+		goto out;
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+	    NID_commonName, cn, sizeof(cn)) <= 0)
+		snprintf(cn, sizeof(cn), "CA");
+	if ((r = make_cert(x, id, idlen, cn, 2, &o)) != 0)
+		goto out;
+	r = token_add(t, o);
+	o = NULL;
+ out:
+	p11_obj_free(o);
+	OPENSSL_free(der);
+	X509_free(x);
+	return r;
+}
+
+/* Adds private key, public key and certificate of one key. */
+static int
+add_key(struct p11_token *t, json_t *key, int *skipped)
+{
+	struct p11_object *priv = NULL, *pub = NULL, *cert = NULL;
+	EVP_PKEY *pk = NULL;
+	X509 *x = NULL;
+	uint8_t *id = NULL, *subj = NULL;
+	size_t idlen, subjlen = 0;
+	const char *kid, *name, *state, *pem, *cpem;
+	CK_KEY_TYPE kt;
+	CK_ULONG bits;
+	json_t *chain, *v;
+	size_t i;
+	int r;
+
+	*skipped = 0;
+	kid = json_string_value(json_object_get(key, "id"));
+	name = json_string_value(json_object_get(key, "name"));
+	state = json_string_value(json_object_get(key, "state"));
+	pem = json_string_value(json_object_get(key, "public_key"));
+	cpem = json_string_value(json_object_get(key, "certificate"));
+	/* A key we cannot describe is left out rather than failing all. */
+	if (kid == NULL || name == NULL || pem == NULL) {
+		*skipped = 1;
+		return 0;
+	}
+	/* Only keys that can sign now appear: a disabled key is no use. */
+	if (state != NULL && strcmp(state, "active") != 0) {
+		*skipped = 1;
+		return 0;
+	}
+	if ((pk = pubkey_from_pem(pem)) == NULL) {
+		*skipped = 1;
+		r = 0;
+		goto out;
+	}
+	if ((r = key_ckaid(key, kid, &id, &idlen)) != 0)
+		goto out;
+	if (cpem != NULL) {
+		if ((x = x509_from_pem(cpem)) == NULL) {
+			*skipped = 1;
+			r = 0;
+			goto out;
+		}
+		if ((r = name_der(X509_get_subject_name(x), &subj,
+		    &subjlen)) != 0)
+			goto out;
+	}
+	r = SN_ERR_NOMEM;
+	if ((priv = p11_obj_new(CKO_PRIVATE_KEY)) == NULL ||
+	    (pub = p11_obj_new(CKO_PUBLIC_KEY)) == NULL)
+		goto out;
+	if ((r = set_key_attrs(priv, id, idlen, name, subj, subjlen)) != 0 ||
+	    (r = set_pubkey_attrs(priv, pk, &kt, &bits)) != 0 ||
+	    (r = set_allowed_mechs(priv, kt)) != 0 ||
+	    (r = p11_obj_set_bool(priv, CKA_SENSITIVE, 1)) != 0 ||
+	    (r = p11_obj_set_bool(priv, CKA_DECRYPT, 0)) != 0 ||
+	    (r = p11_obj_set_bool(priv, CKA_SIGN, 1)) != 0 ||
+	    (r = p11_obj_set_bool(priv, CKA_SIGN_RECOVER, 0)) != 0 ||
+	    (r = p11_obj_set_bool(priv, CKA_UNWRAP, 0)) != 0 ||
+	    (r = p11_obj_set_bool(priv, CKA_EXTRACTABLE, 0)) != 0 ||
+	    (r = p11_obj_set_bool(priv, CKA_ALWAYS_SENSITIVE, 1)) != 0 ||
+	    (r = p11_obj_set_bool(priv, CKA_NEVER_EXTRACTABLE, 1)) != 0 ||
+	    (r = p11_obj_set_bool(priv, CKA_WRAP_WITH_TRUSTED, 0)) != 0 ||
+	    (r = p11_obj_set_bool(priv, CKA_ALWAYS_AUTHENTICATE, 0)) != 0)
+		goto out;
+	if ((r = set_key_attrs(pub, id, idlen, name, subj, subjlen)) != 0 ||
+	    (r = set_pubkey_attrs(pub, pk, &kt, &bits)) != 0 ||
+	    (r = set_allowed_mechs(pub, kt)) != 0 ||
+	    (r = p11_obj_set_bool(pub, CKA_ENCRYPT, 0)) != 0 ||
+	    (r = p11_obj_set_bool(pub, CKA_VERIFY, 1)) != 0 ||
+	    (r = p11_obj_set_bool(pub, CKA_VERIFY_RECOVER, 0)) != 0 ||
+	    (r = p11_obj_set_bool(pub, CKA_WRAP, 0)) != 0 ||
+	    (r = p11_obj_set_bool(pub, CKA_TRUSTED, 0)) != 0)
+		goto out;
+	if ((priv->key_id = strdup(kid)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	priv->key_type = pub->key_type = kt;
+	priv->key_bits = pub->key_bits = bits;
+	if (x != NULL && (r = make_cert(x, id, idlen, name, 1, &cert)) != 0)
+		goto out;
+	r = token_add(t, priv);
+	priv = NULL;
+	if (r != 0)
+		goto out;
+	r = token_add(t, pub);
+	pub = NULL;
+	if (r != 0)
+		goto out;
+	if (cert != NULL) {
+		r = token_add(t, cert);
+		cert = NULL;
+		if (r != 0)
+			goto out;
+	}
+	chain = json_object_get(key, "chain");
+	json_array_foreach(chain, i, v) {
+		if (!json_is_string(v))
+			continue;
+		if ((r = add_ca_cert(t, json_string_value(v))) != 0)
+			goto out;
+	}
+	r = 0;
+ out:
+	p11_obj_free(priv);
+	p11_obj_free(pub);
+	p11_obj_free(cert);
+	OPENSSL_free(subj);
+	free(id);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	return r;
+}
+
+int
+p11_token_from_keys(json_t *resp, struct p11_token **out, size_t *skipped)
+{
+	struct p11_token *t = NULL;
+	json_t *keys, *k;
+	size_t i;
+	int r, skip;
+
+	*out = NULL;
+	*skipped = 0;
+	keys = json_object_get(resp, "keys");
+	if (!json_is_array(keys))
+		return SN_ERR_PROTOCOL;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return SN_ERR_NOMEM;
+	/*
+	 * Keys first, CA certificates after them: a key's CA certificates are
+	 * added after its own objects, so the order of handles is stable for
+	 * a given answer.
+	 */
+	json_array_foreach(keys, i, k) {
+		if ((r = add_key(t, k, &skip)) != 0)
+			goto out;
+		*skipped += (size_t)skip;
+	}
+	*out = t;
+	t = NULL;
+	r = 0;
+ out:
+	p11_token_free(t);
+	return r;
+}
+
+void
+p11_pad(unsigned char *dst, size_t dstlen, const char *s)
+{
+	size_t n = strlen(s);
+
+	memset(dst, ' ', dstlen);
+	memcpy(dst, s, n < dstlen ? n : dstlen);
+}
