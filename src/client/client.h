@@ -27,6 +27,8 @@
 
 #include "alg.h"
 
+struct sn_client;
+
 struct sn_client_config {
 	char *url;		/* "https://host:port" (no trailing /v1) */
 	char *api_key;		/* secret: wiped on free */

@@ -1,0 +1,136 @@
+/*
+ * cli.h - shared pieces of the `signet` command-line tool: argument
+ * parsing, the lazily created client, error reporting with exit codes,
+ * aligned tables, key name resolution.
+ *
+ * Exit codes (SPEC section 3): 0 success, 1 the server refused (or a local
+ * operation failed), 2 usage error, 3 network or TLS failure. Errors are one
+ * line on stderr: "signet: <what failed>: <why>". Secrets are printed only
+ * where the SPEC says (a new API key, alone on the last line of stdout).
+ */
+#ifndef SIGNET_CLI_H
+#define SIGNET_CLI_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "client.h"
+#include "client_extra.h"
+
+#define EXIT_REFUSED	1
+#define EXIT_USAGE	2
+#define EXIT_NETWORK	3
+
+/* cli_parse's return for "--help was printed": the caller exits 0. */
+#define CLI_HELP	(-1)
+
+struct cli {
+	int json;			/* --json: print the server's JSON */
+	struct sn_client_config cfg;
+	int cfg_loaded;
+	struct sn_client *client;
+	const char *cmd;		/* "key create", for error messages */
+};
+
+/* One option. has_arg: a value follows (--name VALUE or --name=VALUE). */
+struct cli_opt {
+	const char *name;
+	int has_arg;
+	const char **val;	/* has_arg: where the value goes */
+	int *flag;		/* !has_arg: set to 1 when present */
+};
+
+/*
+ * Parses argv[0..argc) (the words after the command name) into options and
+ * positional arguments (at most maxpos, at least minpos). "--" ends
+ * options; "--help"/"-h" prints usage to stdout and returns CLI_HELP.
+ * Otherwise returns 0, or EXIT_USAGE after printing one error line and the
+ * usage to stderr. The pos pointers point into argv.
+ */
+int cli_parse(const char *cmd, const char *usage, int argc, char **argv,
+    const struct cli_opt *opts, const char **pos, int minpos, int maxpos,
+    int *npos);
+
+/* Prints "signet: <cmd>: <message>" to stderr and returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Reports a failed call: "signet: <what>: <why>" where why is the client's
+ * last error message (or sn_strerror(err)); returns the exit code for err.
+ */
+int cli_fail(struct cli *cli, int err, const char *what);
+/* Same with a local reason. */
+int cli_failx(int code, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The exit code for an SN_ERR_* from the client. */
+int cli_exit_code(int err);
+
+/* Loads the configuration once (exit code on failure, with a message). */
+int cli_config(struct cli *cli);
+/* The client, created on first use (exit code on failure). */
+int cli_client(struct cli *cli, struct sn_client **out);
+
+/*
+ * Request helpers: report errors themselves and return an exit code (0 on
+ * success). *resp may be NULL afterwards for empty answers.
+ */
+int cli_call(struct cli *cli, const char *method, const char *path,
+    json_t *body, json_t **resp);
+
+/* URL-escapes s for a path segment or query value; NULL on no memory. */
+char *cli_esc(const char *s);
+
+/*
+ * Resolves a key named PROJECT/KEY (via GET /v1/keys?project=&name=) or
+ * by id into its id (malloc'd). Returns an exit code.
+ */
+int cli_resolve_key(struct cli *cli, const char *name, char **id);
+
+/* Pretty-prints JSON to stdout (for --json). */
+void cli_print_json(json_t *j);
+
+/* Member helpers: "" (never NULL) for a missing or non-string member. */
+const char *js(json_t *o, const char *key);
+/* Nested: js2(o, "project", "name"). */
+const char *js2(json_t *o, const char *a, const char *b);
+
+/* An aligned text table printed to stdout. */
+struct cli_table;
+struct cli_table *cli_table_new(int ncols, const char *const *headers);
+/* Adds a row of ncols strings (copied; NULL prints as "-"). */
+int cli_table_add(struct cli_table *t, const char *const *cells);
+void cli_table_print(struct cli_table *t);
+void cli_table_free(struct cli_table *t);
+
+/* Command groups: argv[0] is the group name. Return an exit code. */
+int cmd_login(struct cli *cli, int argc, char **argv);
+int cmd_logout(struct cli *cli, int argc, char **argv);
+int cmd_whoami(struct cli *cli, int argc, char **argv);
+int cmd_user(struct cli *cli, int argc, char **argv);
+int cmd_apikey(struct cli *cli, int argc, char **argv);
+int cmd_team(struct cli *cli, int argc, char **argv);
+int cmd_sa(struct cli *cli, int argc, char **argv);
+int cmd_project(struct cli *cli, int argc, char **argv);
+int cmd_key(struct cli *cli, int argc, char **argv);
+int cmd_keys(struct cli *cli, int argc, char **argv);
+int cmd_cert(struct cli *cli, int argc, char **argv);
+int cmd_sign(struct cli *cli, int argc, char **argv);
+int cmd_pkcs11_module(struct cli *cli, int argc, char **argv);
+int cmd_ca(struct cli *cli, int argc, char **argv);
+int cmd_audit(struct cli *cli, int argc, char **argv);
+
+/*
+ * Dispatches a group's subcommand: subs[] pairs a name with a handler;
+ * prints the group help for "--help" / no subcommand.
+ */
+struct cli_sub {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	const char *summary;
+};
+int cli_dispatch(struct cli *cli, const char *group, const struct cli_sub *subs,
+    int argc, char **argv);
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * cli_util.c - the CLI's shared helpers: error reporting and exit codes,
+ * the lazily created client, JSON member access, aligned tables, and key
+ * name resolution (PROJECT/KEY -> id).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "util.h"
+
+int
+cli_exit_code(int err)
+{
+	switch (err) {
+	case 0:
+		return 0;
+	case SN_ERR_NETWORK:
+	case SN_ERR_TLS:
+		return EXIT_NETWORK;
+	case SN_ERR_USAGE:
+		return EXIT_USAGE;
+	default:
+		return EXIT_REFUSED;
+	}
+}
+
+int
+cli_failx(int code, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "signet: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int
+cli_fail(struct cli *cli, int err, const char *what)
+{
+	const char *why = sn_client_errmsg(cli->client);
+
+	if (why == NULL || *why == '\0')
+		why = sn_strerror(err);
+	return cli_failx(cli_exit_code(err), what, "%s", why);
+}
+
+int
+cli_config(struct cli *cli)
+{
+	char why[512] = "";
+	int r;
+
+	if (cli->cfg_loaded)
+		return 0;
+	if ((r = sn_config_load_why(&cli->cfg, why, sizeof(why))) != 0)
+		return cli_failx(EXIT_REFUSED, "configuration", "%s",
+		    why[0] != '\0' ? why : sn_strerror(r));
+	cli->cfg_loaded = 1;
+	return 0;
+}
+
+int
+cli_client(struct cli *cli, struct sn_client **out)
+{
+	int r;
+
+	*out = NULL;
+	if (cli->client == NULL) {
+		if ((r = cli_config(cli)) != 0)
+			return r;
+		if (cli->cfg.url == NULL)
+			return cli_failx(EXIT_USAGE, cli->cmd, "no server "
+			    "configured: run \"signet login --url URL ...\" "
+			    "or set SIGNET_URL");
+		if ((r = sn_client_new(&cli->cfg, &cli->client)) != 0)
+			return cli_fail(cli, r, cli->cmd);
+	}
+	*out = cli->client;
+	return 0;
+}
+
+int
+cli_call(struct cli *cli, const char *method, const char *path, json_t *body,
+    json_t **resp)
+{
+	struct sn_client *c;
+	int r;
+
+	if (resp != NULL)
+		*resp = NULL;
+	if ((r = cli_client(cli, &c)) != 0)
+		return r;
+	if ((r = sn_client_json(c, method, path, body, NULL, resp)) != 0)
+		return cli_fail(cli, r, cli->cmd);
+	return 0;
+}
+
+char *
+cli_esc(const char *s)
+{
+	char *e = NULL;
+
+	if (sn_client_escape(s, &e) != 0)
+		return NULL;
+	return e;
+}
+
+int
+cli_resolve_key(struct cli *cli, const char *name, char **id)
+{
+	const char *slash = strchr(name, '/');
+	char *proj = NULL, *pe = NULL, *ke = NULL, path[1024];
+	json_t *resp = NULL, *keys, *k;
+	int r, n;
+
+	*id = NULL;
+	if (slash == NULL) {
+		if (*name == '\0')
+			return cli_usage_error(cli->cmd, "empty key name");
+		if ((*id = strdup(name)) == NULL)
+			return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
+		return 0;
+	}
+	if (slash == name || slash[1] == '\0' || strchr(slash + 1, '/'))
+		return cli_usage_error(cli->cmd, "bad key name \"%s\" (want "
+		    "PROJECT/KEY or a key id)", name);
+	if ((proj = strndup(name, (size_t)(slash - name))) == NULL ||
+	    (pe = cli_esc(proj)) == NULL || (ke = cli_esc(slash + 1)) == NULL) {
+		r = cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
+		goto out;
+	}
+	n = snprintf(path, sizeof(path), "/v1/keys?project=%s&name=%s", pe, ke);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		r = cli_usage_error(cli->cmd, "key name too long");
+		goto out;
+	}
+	if ((r = cli_call(cli, "GET", path, NULL, &resp)) != 0)
+		goto out;
+	keys = json_object_get(resp, "keys");
+	if (!json_is_array(keys) || json_array_size(keys) != 1 ||
+	    (k = json_array_get(keys, 0)) == NULL || *js(k, "id") == '\0' ||
+	    strcmp(js(k, "name"), slash + 1) != 0) {
+		r = cli_failx(EXIT_REFUSED, cli->cmd, "key %s: not found", name);
+		goto out;
+	}
+	if ((*id = strdup(js(k, "id"))) == NULL) {
+		r = cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
+		goto out;
+	}
+	r = 0;
+ out:
+	json_decref(resp);
+	free(proj);
+	free(pe);
+	free(ke);
+	return r;
+}
+
+void
+cli_print_json(json_t *j)
+{
+	if (j == NULL) {
+		printf("{}\n");
+		return;
+	}
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+}
+
+const char *
+js(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
+}
+
+const char *
+js2(json_t *o, const char *a, const char *b)
+{
+	return js(json_object_get(o, a), b);
+}
+
+/* --- tables -------------------------------------------------------------- */
+
+struct cli_table {
+	int ncols;
+	size_t nrows, cap;
+	char **cells;		/* nrows * ncols, row 0 = headers */
+};
+
+struct cli_table *
+cli_table_new(int ncols, const char *const *headers)
+{
+	struct cli_table *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->ncols = ncols;
+	if (cli_table_add(t, headers) != 0) {
+		cli_table_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int
+cli_table_add(struct cli_table *t, const char *const *cells)
+{
+	char **n;
+	size_t ncap;
+	int i;
+
+	if (t == NULL)
+		return SN_ERR_NOMEM;
+	if (t->nrows == t->cap) {
+		ncap = t->cap == 0 ? 16 : t->cap * 2;
+		if ((n = reallocarray(t->cells, ncap * (size_t)t->ncols,
+		    sizeof(*n))) == NULL)
+			return SN_ERR_NOMEM;
+		t->cells = n;
+		t->cap = ncap;
+	}
+	for (i = 0; i < t->ncols; i++) {
+		const char *c = cells[i] != NULL && *cells[i] != '\0' ?
+		    cells[i] : "-";
+
+		if ((t->cells[t->nrows * (size_t)t->ncols + (size_t)i] =
+		    strdup(c)) == NULL) {
+			while (--i >= 0)
+				free(t->cells[t->nrows * (size_t)t->ncols +
+				    (size_t)i]);
+			return SN_ERR_NOMEM;
+		}
+	}
+	t->nrows++;
+	return 0;
+}
+
+void
+cli_table_print(struct cli_table *t)
+{
+	size_t w[16] = { 0 }, r;
+	int i;
+
+	if (t == NULL || t->ncols > 16)
+		return;
+	for (r = 0; r < t->nrows; r++)
+		for (i = 0; i < t->ncols; i++) {
+			size_t l = strlen(t->cells[r * (size_t)t->ncols + (size_t)i]);
+			if (l > w[i])
+				w[i] = l;
+		}
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++) {
+			const char *c = t->cells[r * (size_t)t->ncols + (size_t)i];
+
+			if (i == t->ncols - 1)
+				printf("%s\n", c);
+			else
+				printf("%-*s  ", (int)w[i], c);
+		}
+	}
+}
+
+void
+cli_table_free(struct cli_table *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->nrows * (size_t)t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t);
+}

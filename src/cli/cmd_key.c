@@ -1,0 +1,377 @@
+/*
+ * cmd_key.c - signet key create | list | show | disable | enable | revoke |
+ * delete | csr | import-cert, and `signet keys` (the keys I may sign with).
+ * Keys are named PROJECT/KEY or by id.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "util.h"
+
+#define CHAIN_MAX	(256 * 1024)
+
+static void
+print_key(struct cli *cli, json_t *resp)
+{
+	json_t *k = json_object_get(resp, "key");
+
+	if (cli->json) {
+		cli_print_json(resp);
+		return;
+	}
+	printf("key         %s/%s\n", js2(k, "project", "name"), js(k, "name"));
+	printf("id          %s\n", js(k, "id"));
+	printf("algorithm   %s\n", js(k, "algorithm"));
+	printf("state       %s\n", js(k, "state"));
+	printf("valid       %s .. %s\n", js(k, "not_before"),
+	    js(k, "not_after"));
+	printf("ca          %s\n", js(k, "ca"));
+	if (*js(k, "subject") != '\0')
+		printf("subject     %s\n", js(k, "subject"));
+	if (*js(k, "certificate_serial") != '\0')
+		printf("serial      %s\n", js(k, "certificate_serial"));
+	printf("certificate %s\n", json_is_string(json_object_get(k,
+	    "certificate")) ? "yes (signet cert KEY)" : "none");
+	printf("allow_sha1  %s\n", json_is_true(json_object_get(k,
+	    "allow_sha1")) ? "yes" : "no");
+	printf("created     %s\n", js(k, "created_at"));
+	printf("pkcs11_uri  %s\n", js(k, "pkcs11_uri"));
+	printf("%s", js(k, "public_key"));
+}
+
+static int
+key_create(struct cli *cli, int argc, char **argv)
+{
+	static const char usage[] = "signet key create PROJECT NAME "
+	    "--algorithm rsa-2048|rsa-3072|rsa-4096|ecdsa-p256|ecdsa-p384 "
+	    "[--validity DURATION] [--ca builtin|external|none] [--subject DN] "
+	    "[--allow-sha1] [--json]";
+	const char *alg = NULL, *validity = NULL, *ca = NULL, *subject = NULL;
+	const char *pos[2];
+	json_t *req = NULL, *resp = NULL;
+	int64_t secs = 0;
+	int npos, r, sha1 = 0;
+	const struct cli_opt opts[] = {
+		{ "algorithm", 1, &alg, NULL },
+		{ "validity", 1, &validity, NULL },
+		{ "ca", 1, &ca, NULL },
+		{ "subject", 1, &subject, NULL },
+		{ "allow-sha1", 0, NULL, &sha1 },
+		{ "json", 0, NULL, &cli->json },
+		{ NULL, 0, NULL, NULL },
+	};
+
+	cli->cmd = "key create";
+	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 2, 2,
+	    &npos)) != 0)
+		return r == CLI_HELP ? 0 : r;
+	if (alg == NULL)
+		return cli_usage_error(cli->cmd, "--algorithm is required");
+	if (sn_key_alg_from_name(alg) == SN_ALG_NONE)
+		return cli_usage_error(cli->cmd, "unknown algorithm \"%s\"", alg);
+	if (validity != NULL && sn_parse_duration(validity, &secs) != 0)
+		return cli_usage_error(cli->cmd, "bad duration \"%s\" (e.g. "
+		    "365d, 2y)", validity);
+	if (ca != NULL && strcmp(ca, "builtin") != 0 &&
+	    strcmp(ca, "external") != 0 && strcmp(ca, "none") != 0)
+		return cli_usage_error(cli->cmd, "--ca must be builtin, external "
+		    "or none");
+	if ((req = json_pack("{s:s, s:s, s:s}", "project", pos[0], "name",
+	    pos[1], "algorithm", alg)) == NULL ||
+	    (validity != NULL && json_object_set_new(req, "validity",
+	    json_integer(secs)) != 0) ||
+	    (ca != NULL && json_object_set_new(req, "ca", json_string(ca))) ||
+	    (subject != NULL && json_object_set_new(req, "subject",
+	    json_string(subject))) ||
+	    (sha1 && json_object_set_new(req, "allow_sha1", json_true()))) {
+		json_decref(req);
+		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
+	}
+	r = cli_call(cli, "POST", "/v1/keys", req, &resp);
+	json_decref(req);
+	if (r != 0)
+		return r;
+	if (!cli->json)
+		printf("Created key %s/%s in the HSM\n", pos[0], pos[1]);
+	print_key(cli, resp);
+	json_decref(resp);
+	return 0;
+}
+
+static void
+key_table(json_t *keys, int uri)
+{
+	static const char *const hdr[] = { "KEY", "ALGORITHM", "STATE",
+	    "NOT AFTER", "CA", "ID" };
+	static const char *const hdr2[] = { "KEY", "ALGORITHM", "STATE",
+	    "NOT AFTER", "PKCS#11 URI" };
+	struct cli_table *t;
+	json_t *k;
+	size_t i;
+
+	t = cli_table_new(uri ? 5 : 6, uri ? hdr2 : hdr);
+	json_array_foreach(keys, i, k) {
+		char name[512];
+
+		snprintf(name, sizeof(name), "%s/%s", js2(k, "project", "name"),
+		    js(k, "name"));
+		const char *row[6] = { name, js(k, "algorithm"), js(k, "state"),
+		    js(k, "not_after"), uri ? js(k, "pkcs11_uri") : js(k, "ca"),
+		    js(k, "id") };
+
+		cli_table_add(t, row);
+	}
+	cli_table_print(t);
+	cli_table_free(t);
+}
+
+static int
+key_list(struct cli *cli, int argc, char **argv)
+{
+	static const char usage[] = "signet key list [--project P] [--json]";
+	const char *project = NULL, *pos[1];
+	json_t *resp = NULL;
+	char path[1024], *e;
+	int npos, r;
+	const struct cli_opt opts[] = {
+		{ "project", 1, &project, NULL },
+		{ "json", 0, NULL, &cli->json },
+		{ NULL, 0, NULL, NULL },
+	};
+
+	cli->cmd = "key list";
+	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 0, 0,
+	    &npos)) != 0)
+		return r == CLI_HELP ? 0 : r;
+	if (project != NULL) {
+		if ((e = cli_esc(project)) == NULL)
+			return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
+		snprintf(path, sizeof(path), "/v1/keys?project=%s", e);
+		free(e);
+	} else
+		snprintf(path, sizeof(path), "/v1/keys");
+	if ((r = cli_call(cli, "GET", path, NULL, &resp)) != 0)
+		return r;
+	if (cli->json)
+		cli_print_json(resp);
+	else
+		key_table(json_object_get(resp, "keys"), 0);
+	json_decref(resp);
+	return 0;
+}
+
+/* show, disable, enable, revoke, delete: KEY, one request, print the key. */
+static int
+key_simple(struct cli *cli, int argc, char **argv, const char *cmd,
+    const char *method, const char *suffix, const char *done)
+{
+	char usage[128], path[1024], *id = NULL, *e = NULL;
+	const char *pos[1];
+	json_t *resp = NULL;
+	int npos, r;
+	const struct cli_opt opts[] = {
+		{ "json", 0, NULL, &cli->json },
+		{ NULL, 0, NULL, NULL },
+	};
+
+	cli->cmd = cmd;
+	snprintf(usage, sizeof(usage), "signet %s KEY [--json]", cmd);
+	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 1, 1,
+	    &npos)) != 0)
+		return r == CLI_HELP ? 0 : r;
+	if ((r = cli_resolve_key(cli, pos[0], &id)) != 0)
+		return r;
+	if ((e = cli_esc(id)) == NULL) {
+		free(id);
+		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
+	}
+	snprintf(path, sizeof(path), "/v1/keys/%s%s", e, suffix);
+	free(e);
+	free(id);
+	if ((r = cli_call(cli, method, path, NULL, &resp)) != 0)
+		return r;
+	if (done != NULL && !cli->json)
+		printf("%s %s\n", done, pos[0]);
+	else
+		print_key(cli, resp);
+	json_decref(resp);
+	return 0;
+}
+
+static int
+key_show(struct cli *cli, int argc, char **argv)
+{
+	return key_simple(cli, argc, argv, "key show", "GET", "", NULL);
+}
+
+static int
+key_disable(struct cli *cli, int argc, char **argv)
+{
+	return key_simple(cli, argc, argv, "key disable", "POST", "/disable",
+	    "Disabled key");
+}
+
+static int
+key_enable(struct cli *cli, int argc, char **argv)
+{
+	return key_simple(cli, argc, argv, "key enable", "POST", "/enable",
+	    "Enabled key");
+}
+
+static int
+key_revoke(struct cli *cli, int argc, char **argv)
+{
+	return key_simple(cli, argc, argv, "key revoke", "POST", "/revoke",
+	    "Revoked key (its certificate goes on the CRL)");
+}
+
+static int
+key_delete(struct cli *cli, int argc, char **argv)
+{
+	return key_simple(cli, argc, argv, "key delete", "DELETE", "",
+	    "Deleted key (HSM object destroyed)");
+}
+
+static int
+key_csr(struct cli *cli, int argc, char **argv)
+{
+	static const char usage[] = "signet key csr KEY [--subject DN] [--json]";
+	const char *subject = NULL, *pos[1];
+	json_t *req = NULL, *resp = NULL;
+	char path[1024], *id = NULL, *e;
+	int npos, r;
+	const struct cli_opt opts[] = {
+		{ "subject", 1, &subject, NULL },
+		{ "json", 0, NULL, &cli->json },
+		{ NULL, 0, NULL, NULL },
+	};
+
+	cli->cmd = "key csr";
+	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 1, 1,
+	    &npos)) != 0)
+		return r == CLI_HELP ? 0 : r;
+	if ((r = cli_resolve_key(cli, pos[0], &id)) != 0)
+		return r;
+	e = cli_esc(id);
+	free(id);
+	if (e == NULL || (req = json_object()) == NULL ||
+	    (subject != NULL && json_object_set_new(req, "subject",
+	    json_string(subject)) != 0)) {
+		free(e);
+		json_decref(req);
+		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
+	}
+	snprintf(path, sizeof(path), "/v1/keys/%s/csr", e);
+	free(e);
+	r = cli_call(cli, "POST", path, req, &resp);
+	json_decref(req);
+	if (r != 0)
+		return r;
+	if (cli->json)
+		cli_print_json(resp);
+	else
+		printf("%s", js(resp, "csr"));
+	json_decref(resp);
+	return 0;
+}
+
+static int
+key_import_cert(struct cli *cli, int argc, char **argv)
+{
+	static const char usage[] = "signet key import-cert KEY --chain PEM "
+	    "[--json]";
+	const char *chainf = NULL, *pos[1];
+	json_t *req = NULL, *resp = NULL;
+	char path[1024], *id = NULL, *e = NULL, *pem = NULL;
+	size_t len;
+	int npos, r, err;
+	const struct cli_opt opts[] = {
+		{ "chain", 1, &chainf, NULL },
+		{ "json", 0, NULL, &cli->json },
+		{ NULL, 0, NULL, NULL },
+	};
+
+	cli->cmd = "key import-cert";
+	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 1, 1,
+	    &npos)) != 0)
+		return r == CLI_HELP ? 0 : r;
+	if (chainf == NULL)
+		return cli_usage_error(cli->cmd, "--chain PEM is required");
+	if ((err = sn_read_file(chainf, CHAIN_MAX, &pem, &len)) != 0)
+		return cli_failx(EXIT_REFUSED, cli->cmd, "%s: %s", chainf,
+		    sn_strerror(err));
+	if (strstr(pem, "-----BEGIN CERTIFICATE-----") == NULL) {
+		free(pem);
+		return cli_usage_error(cli->cmd, "%s holds no PEM certificate",
+		    chainf);
+	}
+	if ((r = cli_resolve_key(cli, pos[0], &id)) != 0)
+		goto out;
+	if ((e = cli_esc(id)) == NULL ||
+	    (req = json_pack("{s:s}", "chain", pem)) == NULL) {
+		r = cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/v1/keys/%s/certificate", e);
+	if ((r = cli_call(cli, "PUT", path, req, &resp)) != 0)
+		goto out;
+	if (!cli->json)
+		printf("Imported the certificate chain for %s\n", pos[0]);
+	print_key(cli, resp);
+	r = 0;
+ out:
+	json_decref(req);
+	json_decref(resp);
+	free(pem);
+	free(id);
+	free(e);
+	return r;
+}
+
+int
+cmd_key(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_sub subs[] = {
+		{ "create", key_create, "create a key pair in the HSM" },
+		{ "list", key_list, "list keys (--project P)" },
+		{ "show", key_show, "show a key" },
+		{ "disable", key_disable, "stop a key from signing" },
+		{ "enable", key_enable, "allow a disabled key to sign again" },
+		{ "revoke", key_revoke, "revoke a key for good" },
+		{ "delete", key_delete, "delete a key and its HSM object" },
+		{ "csr", key_csr, "a certificate request for an external CA" },
+		{ "import-cert", key_import_cert, "import an external CA's chain" },
+		{ NULL, NULL, NULL },
+	};
+
+	return cli_dispatch(cli, "key", subs, argc, argv);
+}
+
+int
+cmd_keys(struct cli *cli, int argc, char **argv)
+{
+	static const char usage[] = "signet keys [--json]";
+	const char *pos[1];
+	json_t *resp = NULL;
+	int npos, r;
+	const struct cli_opt opts[] = {
+		{ "json", 0, NULL, &cli->json },
+		{ NULL, 0, NULL, NULL },
+	};
+
+	cli->cmd = "keys";
+	if ((r = cli_parse(cli->cmd, usage, argc - 1, argv + 1, opts, pos, 0, 0,
+	    &npos)) != 0)
+		return r == CLI_HELP ? 0 : r;
+	if ((r = cli_call(cli, "GET", "/v1/me/keys", NULL, &resp)) != 0)
+		return r;
+	if (cli->json)
+		cli_print_json(resp);
+	else
+		key_table(json_object_get(resp, "keys"), 1);
+	json_decref(resp);
+	return 0;
+}

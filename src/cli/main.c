@@ -1,0 +1,87 @@
+/*
+ * main.c - `signet`, the command-line tool for administrators and signing
+ * machines. Dispatches the first word to a command group (one file each).
+ * It never prints a secret except a newly created API key, alone on the
+ * last line of stdout.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(struct cli *, int, char **);
+	const char *summary;
+} groups[] = {
+	{ "login", cmd_login, "store the server URL and credentials" },
+	{ "logout", cmd_logout, "remove the stored credentials" },
+	{ "whoami", cmd_whoami, "show who the credentials belong to" },
+	{ "user", cmd_user, "create, list, disable users (admin)" },
+	{ "apikey", cmd_apikey, "create, list, revoke API keys" },
+	{ "team", cmd_team, "create teams, manage members" },
+	{ "service-account", cmd_sa, "key pairs and accounts for build machines" },
+	{ "project", cmd_project, "projects, owners and authorized signers" },
+	{ "key", cmd_key, "signing keys: create, list, show, csr, certificates" },
+	{ "keys", cmd_keys, "the keys I may sign with, with PKCS#11 URIs" },
+	{ "cert", cmd_cert, "a key's certificate (PEM)" },
+	{ "sign", cmd_sign, "sign a file remotely (raw or CMS signature)" },
+	{ "pkcs11-module", cmd_pkcs11_module, "print the PKCS#11 module's path" },
+	{ "ca", cmd_ca, "the tenant's certificate authorities" },
+	{ "audit", cmd_audit, "list and verify the audit trail (admin)" },
+};
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: signet COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		fprintf(f, "  %-16s %s\n", groups[i].name, groups[i].summary);
+	fprintf(f, "\nRun \"signet COMMAND --help\" for a command's options.\n"
+	    "Exit status: 0 ok, 1 refused by the server, 2 usage error, "
+	    "3 network or TLS failure.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli cli;
+	size_t i;
+	int r;
+
+	memset(&cli, 0, sizeof(cli));
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("signet %s\n", SIGNET_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (strcmp(argv[1], groups[i].name) == 0)
+			break;
+	}
+	if (i == sizeof(groups) / sizeof(groups[0])) {
+		fprintf(stderr, "signet: unknown command \"%s\"\n", argv[1]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cli.cmd = groups[i].name;
+	r = groups[i].fn(&cli, argc - 1, argv + 1);
+	sn_client_free(cli.client);
+	sn_config_clear(&cli.cfg);
+	if (fflush(stdout) != 0 && r == 0) {
+		fprintf(stderr, "signet: cannot write to stdout\n");
+		r = EXIT_REFUSED;
+	}
+	return r;
+}

@@ -1,0 +1,795 @@
+/*
+ * client.c - the HTTPS client: one libcurl easy handle (one kept-alive
+ * connection) per struct sn_client, serialised by a mutex.
+ *
+ * This code is linked into signet-pkcs11.so, which any program may load
+ * (even twice, through different paths): so no process-wide state beyond
+ * libcurl's own global init (done once, never cleaned up, since another
+ * user of libcurl in the same process may still need it), nothing written to
+ * stdout, and the bearer secret never goes to a log or an error message.
+ * TLS verification is always on; there is no option to turn it off.
+ *
+ * Fork safety: a child process that inherits a client also inherits the
+ * parent's TLS connection (socket + OpenSSL session state). Closing it in
+ * the child would send a close_notify on the parent's socket and corrupt
+ * the parent's session; reusing it would interleave two processes' TLS
+ * records. So on the first call in a new process (getpid() changed) the
+ * inherited easy handle is deliberately forgotten (leaked: its memory is the
+ * child's private copy, and it is abandoned once per fork) and a fresh
+ * handle opens a new connection. The mutex is re-initialised at the same
+ * moment, since a fork while another thread held it leaves it locked in the
+ * child; this must happen before the child starts threads of its own that
+ * use the client, which is the normal fork/exec or fork/work pattern.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/pem.h>
+
+#include "client.h"
+#include "client_extra.h"
+#include "encode.h"
+#include "err.h"
+#include "util.h"
+
+#define ERRMSG_MAX	512
+#define TOKEN_REFRESH_MARGIN	60	/* seconds before expiry */
+
+struct sn_client {
+	pthread_mutex_t lock;
+	pid_t pid;
+	CURL *curl;
+	struct sn_client_config cfg;
+	char *token;		/* service-account access token (secret) */
+	int64_t token_exp;
+	char hostname[256];
+	char user[64];
+	char process[64];
+};
+
+struct resp_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max;
+	int too_big;
+};
+
+/* One message per thread: the last error of this thread's last call. */
+static __thread char client_errmsg[ERRMSG_MAX];
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void
+curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void
+set_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+set_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(client_errmsg, sizeof(client_errmsg), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+sn_client_errmsg(struct sn_client *c)
+{
+	(void)c;
+	return client_errmsg;
+}
+
+static void
+identify_caller(struct sn_client *c)
+{
+	struct passwd pw, *pwp = NULL;
+	char buf[1024];
+	const char *u = NULL;
+
+	if (gethostname(c->hostname, sizeof(c->hostname)) != 0)
+		c->hostname[0] = '\0';
+	c->hostname[sizeof(c->hostname) - 1] = '\0';
+	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &pwp) == 0 &&
+	    pwp != NULL)
+		u = pwp->pw_name;
+	else
+		u = getenv("USER");
+	snprintf(c->user, sizeof(c->user), "%s", u != NULL ? u : "");
+	snprintf(c->process, sizeof(c->process), "%s",
+	    program_invocation_short_name != NULL ?
+	    program_invocation_short_name : "");
+}
+
+int
+sn_client_new(const struct sn_client_config *cfg, struct sn_client **out)
+{
+	struct sn_client *c = NULL;
+	size_t ulen;
+	int r;
+
+	*out = NULL;
+	client_errmsg[0] = '\0';
+	if (cfg->url == NULL || *cfg->url == '\0') {
+		set_err("no server URL configured (signet login --url, or "
+		    "SIGNET_URL)");
+		return SN_ERR_INVALID;
+	}
+	if (strncmp(cfg->url, "https://", 8) != 0) {
+		set_err("the server URL must start with https://");
+		return SN_ERR_INVALID;
+	}
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK) {
+		set_err("libcurl initialisation failed");
+		return SN_ERR_INTERNAL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return SN_ERR_NOMEM;
+	if ((r = sn_config_copy(cfg, &c->cfg)) != 0) {
+		free(c);
+		return r;
+	}
+	/* No trailing slash: paths are appended as "/v1/...". */
+	ulen = strlen(c->cfg.url);
+	while (ulen > 8 && c->cfg.url[ulen - 1] == '/')
+		c->cfg.url[--ulen] = '\0';
+	if (pthread_mutex_init(&c->lock, NULL) != 0) {
+		sn_config_clear(&c->cfg);
+		free(c);
+		return SN_ERR_INTERNAL;
+	}
+	c->pid = getpid();
+	identify_caller(c);
+	*out = c;
+	return 0;
+}
+
+void
+sn_client_free(struct sn_client *c)
+{
+	if (c == NULL)
+		return;
+	/* Only close connections that belong to this process. */
+	if (c->curl != NULL && c->pid == getpid())
+		curl_easy_cleanup(c->curl);
+	pthread_mutex_destroy(&c->lock);
+	sn_config_clear(&c->cfg);
+	sn_strfreezero(c->token);
+	free(c);
+}
+
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct resp_buf *b = arg;
+	size_t n = size * nmemb;
+	char *nd;
+	size_t ncap;
+
+	if (n > b->max || b->max - n < b->len) {
+		b->too_big = 1;
+		return 0;
+	}
+	if (b->len + n + 1 > b->cap) {
+		ncap = b->cap == 0 ? 4096 : b->cap;
+		while (ncap < b->len + n + 1)
+			ncap *= 2;
+		if (ncap > b->max + 1)
+			ncap = b->max + 1;
+		if ((nd = realloc(b->data, ncap)) == NULL)
+			return 0;
+		b->data = nd;
+		b->cap = ncap;
+	}
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+/* Called with the lock held: a usable handle for this process. */
+static int
+ensure_handle(struct sn_client *c)
+{
+	if (c->curl == NULL && (c->curl = curl_easy_init()) == NULL) {
+		set_err("cannot create a libcurl handle");
+		return SN_ERR_NOMEM;
+	}
+	return 0;
+}
+
+static void
+lock_client(struct sn_client *c)
+{
+	pid_t me = getpid();
+
+	if (c->pid != me) {
+		/* See the comment at the top: forget, do not close. */
+		pthread_mutex_init(&c->lock, NULL);
+		c->curl = NULL;
+		c->pid = me;
+	}
+	pthread_mutex_lock(&c->lock);
+}
+
+static int
+map_curl_error(CURLcode cc, const struct resp_buf *b, const char *url)
+{
+	switch (cc) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+		set_err("TLS with %s failed: %s", url, curl_easy_strerror(cc));
+		return SN_ERR_TLS;
+	case CURLE_WRITE_ERROR:
+		if (b->too_big) {
+			set_err("the server's answer is larger than %d bytes",
+			    SN_CLIENT_RESP_MAX);
+			return SN_ERR_TOO_LARGE;
+		}
+		set_err("out of memory reading the server's answer");
+		return SN_ERR_NOMEM;
+	case CURLE_OUT_OF_MEMORY:
+		set_err("out of memory");
+		return SN_ERR_NOMEM;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		set_err("bad server URL %s: %s", url, curl_easy_strerror(cc));
+		return SN_ERR_INVALID;
+	default:
+		set_err("cannot reach %s: %s", url, curl_easy_strerror(cc));
+		return SN_ERR_NETWORK;
+	}
+}
+
+static int
+map_status(long status)
+{
+	switch (status) {
+	case 400: return SN_ERR_INVALID;
+	case 401: return SN_ERR_UNAUTHENTICATED;
+	case 403: return SN_ERR_FORBIDDEN;
+	case 404: return SN_ERR_NOT_FOUND;
+	case 405: return SN_ERR_INVALID;
+	case 409: return SN_ERR_CONFLICT;
+	case 413: return SN_ERR_TOO_LARGE;
+	case 429: return SN_ERR_RATE_LIMITED;
+	case 502: case 503: case 504: return SN_ERR_UNAVAILABLE;
+	default:
+		if (status >= 500)
+			return SN_ERR_INTERNAL;
+		return SN_ERR_PROTOCOL;
+	}
+}
+
+/* Keeps the server's error.message (or a fallback) as the last error. */
+static void
+error_from_body(long status, const struct resp_buf *b)
+{
+	json_t *j = NULL, *e, *m;
+	json_error_t jerr;
+
+	if (b->len > 0 && b->data != NULL)
+		j = json_loadb(b->data, b->len, 0, &jerr);
+	if (j != NULL && (e = json_object_get(j, "error")) != NULL &&
+	    (m = json_object_get(e, "message")) != NULL && json_is_string(m))
+		set_err("%s", json_string_value(m));
+	else
+		set_err("HTTP status %ld from the server", status);
+	json_decref(j);
+}
+
+/*
+ * One HTTP exchange, lock held. bearer may be NULL (public endpoints).
+ * On success the body is in *b (caller frees b->data).
+ */
+static int
+do_http(struct sn_client *c, const char *method, const char *path,
+    const char *ctype, const char *body, size_t bodylen, const char *bearer,
+    long *status, struct resp_buf *b)
+{
+	struct curl_slist *hdrs = NULL, *t;
+	char *url = NULL, *auth = NULL, *ct = NULL;
+	size_t ulen, alen = 0;
+	CURLcode cc;
+	CURL *h;
+	int r;
+
+	*status = 0;
+	memset(b, 0, sizeof(*b));
+	b->max = SN_CLIENT_RESP_MAX;
+	if ((r = ensure_handle(c)) != 0)
+		return r;
+	h = c->curl;
+	ulen = strlen(c->cfg.url) + strlen(path) + 1;
+	if ((url = malloc(ulen)) == NULL)
+		return SN_ERR_NOMEM;
+	snprintf(url, ulen, "%s%s", c->cfg.url, path);
+
+	/* Reset keeps the live connection and TLS session cache. */
+	curl_easy_reset(h);
+	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)SN_CLIENT_RESP_MAX) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_USERAGENT, "signet/" SIGNET_VERSION)
+	    != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEDATA, b) != CURLE_OK) {
+		set_err("cannot configure libcurl");
+		r = SN_ERR_INTERNAL;
+		goto out;
+	}
+	if (c->cfg.ca_file != NULL &&
+	    curl_easy_setopt(h, CURLOPT_CAINFO, c->cfg.ca_file) != CURLE_OK) {
+		set_err("cannot set the CA file");
+		r = SN_ERR_INTERNAL;
+		goto out;
+	}
+	if (bearer != NULL) {
+		alen = strlen(bearer) + 32;
+		if ((auth = malloc(alen)) == NULL) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
+		snprintf(auth, alen, "Authorization: Bearer %s", bearer);
+		if ((t = curl_slist_append(hdrs, auth)) == NULL) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
+		hdrs = t;
+	}
+	if ((t = curl_slist_append(hdrs, "Accept: application/json")) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	hdrs = t;
+	/* No "Expect: 100-continue" round trip. */
+	if ((t = curl_slist_append(hdrs, "Expect:")) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	hdrs = t;
+	if (body != NULL) {
+		size_t clen = strlen(ctype) + 32;
+
+		if ((ct = malloc(clen)) == NULL) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
+		snprintf(ct, clen, "Content-Type: %s", ctype);
+		if ((t = curl_slist_append(hdrs, ct)) == NULL) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
+		hdrs = t;
+		if (curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)bodylen) != CURLE_OK ||
+		    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) != CURLE_OK) {
+			r = SN_ERR_INTERNAL;
+			goto out;
+		}
+	}
+	if (strcmp(method, "GET") == 0)
+		cc = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	else if (strcmp(method, "POST") == 0 && body != NULL)
+		cc = CURLE_OK;
+	else
+		cc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	if (cc != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK) {
+		r = SN_ERR_INTERNAL;
+		goto out;
+	}
+	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
+		r = map_curl_error(cc, b, c->cfg.url);
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	r = 0;
+ out:
+	/* The header list held the secret: wipe the copies we made. */
+	if (hdrs != NULL && curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL)
+	    == CURLE_OK) {
+		for (t = hdrs; t != NULL; t = t->next)
+			explicit_bzero(t->data, strlen(t->data));
+	}
+	curl_slist_free_all(hdrs);
+	if (auth != NULL)
+		sn_freezero(auth, alen);
+	free(ct);
+	free(url);
+	if (r != 0) {
+		free(b->data);
+		memset(b, 0, sizeof(*b));
+	}
+	return r;
+}
+
+/* --- service accounts: JWT bearer grant --------------------------------- */
+
+static int
+load_sa_key(const char *path, EVP_PKEY **out)
+{
+	char *pem = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = sn_read_file(path, SN_CONFIG_MAX, &pem, &len)) != 0) {
+		set_err("cannot read the service account key %s: %s", path,
+		    sn_strerror(r));
+		return r;
+	}
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	if ((*out = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
+		set_err("%s is not a PEM private key", path);
+		r = SN_ERR_INVALID;
+		goto out;
+	}
+	r = 0;
+ out:
+	BIO_free(bio);
+	sn_freezero(pem, len);
+	return r;
+}
+
+/* Lock held. Gets a fresh access token into c->token. */
+static int
+fetch_token(struct sn_client *c)
+{
+	EVP_PKEY *key = NULL;
+	char *aud = NULL, *jwt = NULL, *esc = NULL, *form = NULL;
+	const char *iss, *tok;
+	struct resp_buf b = { 0 };
+	json_t *j = NULL, *jt, *je;
+	json_error_t jerr;
+	size_t alen, flen = 0;
+	long status = 0;
+	int64_t now = sn_now(), ttl = 900;
+	int r;
+
+	iss = c->cfg.sa_id != NULL ? c->cfg.sa_id : c->cfg.sa_name;
+	if (iss == NULL || c->cfg.sa_key_file == NULL) {
+		set_err("no credentials configured (signet login)");
+		return SN_ERR_UNAUTHENTICATED;
+	}
+	if ((r = load_sa_key(c->cfg.sa_key_file, &key)) != 0)
+		goto out;
+	alen = strlen(c->cfg.url) + sizeof("/v1/oauth/token");
+	if ((aud = malloc(alen)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	snprintf(aud, alen, "%s/v1/oauth/token", c->cfg.url);
+	if ((r = sn_jwt_build(key, iss, aud, now, &jwt)) != 0) {
+		set_err("cannot build the service account assertion: %s",
+		    sn_strerror(r));
+		goto out;
+	}
+	if ((r = sn_client_escape(jwt, &esc)) != 0)
+		goto out;
+	flen = strlen(esc) + 128;
+	if ((form = malloc(flen)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	snprintf(form, flen, "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3A"
+	    "grant-type%%3Ajwt-bearer&assertion=%s", esc);
+	if ((r = do_http(c, "POST", "/v1/oauth/token",
+	    "application/x-www-form-urlencoded", form, strlen(form), NULL,
+	    &status, &b)) != 0)
+		goto out;
+	if (status < 200 || status > 299) {
+		error_from_body(status, &b);
+		r = map_status(status);
+		goto out;
+	}
+	if ((j = json_loadb(b.data, b.len, 0, &jerr)) == NULL ||
+	    (jt = json_object_get(j, "access_token")) == NULL ||
+	    (tok = json_string_value(jt)) == NULL || *tok == '\0') {
+		set_err("the token endpoint answered without an access_token");
+		r = SN_ERR_PROTOCOL;
+		goto out;
+	}
+	if ((je = json_object_get(j, "expires_in")) != NULL &&
+	    json_is_integer(je) && json_integer_value(je) > 0)
+		ttl = json_integer_value(je);
+	sn_strfreezero(c->token);
+	if ((c->token = strdup(tok)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	c->token_exp = now + ttl;
+	r = 0;
+ out:
+	if (j != NULL) {
+		/* The parsed answer holds the token: wipe it. */
+		jt = json_object_get(j, "access_token");
+		if (jt != NULL && json_string_value(jt) != NULL)
+			explicit_bzero((char *)json_string_value(jt),
+			    json_string_length(jt));
+		json_decref(j);
+	}
+	if (b.data != NULL)
+		sn_freezero(b.data, b.len);
+	EVP_PKEY_free(key);
+	sn_strfreezero(jwt);
+	sn_strfreezero(esc);
+	if (form != NULL)
+		sn_freezero(form, flen);
+	free(aud);
+	return r;
+}
+
+static int
+use_service_account(const struct sn_client *c)
+{
+	return (c->cfg.api_key == NULL || *c->cfg.api_key == '\0') &&
+	    c->cfg.sa_key_file != NULL &&
+	    (c->cfg.sa_name != NULL || c->cfg.sa_id != NULL);
+}
+
+/* Lock held. The bearer to send, or NULL with an error. */
+static int
+bearer_for(struct sn_client *c, int force_refresh, const char **out)
+{
+	int r;
+
+	*out = NULL;
+	if (!use_service_account(c)) {
+		if (c->cfg.api_key == NULL || *c->cfg.api_key == '\0') {
+			set_err("no credentials configured (signet login, or "
+			    "SIGNET_API_KEY)");
+			return SN_ERR_UNAUTHENTICATED;
+		}
+		*out = c->cfg.api_key;
+		return 0;
+	}
+	if (force_refresh || c->token == NULL ||
+	    sn_now() >= c->token_exp - TOKEN_REFRESH_MARGIN) {
+		if ((r = fetch_token(c)) != 0)
+			return r;
+	}
+	*out = c->token;
+	return 0;
+}
+
+/* An authenticated exchange with one token refresh after a 401. */
+static int
+authed_http(struct sn_client *c, const char *method, const char *path,
+    const char *ctype, const char *body, size_t bodylen, long *status,
+    struct resp_buf *b)
+{
+	const char *bearer;
+	int r, attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((r = bearer_for(c, attempt > 0, &bearer)) != 0)
+			return r;
+		if ((r = do_http(c, method, path, ctype, body, bodylen,
+		    bearer, status, b)) != 0)
+			return r;
+		if (*status == 401 && attempt == 0 && use_service_account(c)) {
+			free(b->data);
+			memset(b, 0, sizeof(*b));
+			continue;
+		}
+		break;
+	}
+	return 0;
+}
+
+int
+sn_client_json(struct sn_client *c, const char *method, const char *path,
+    json_t *body, long *status, json_t **resp)
+{
+	struct resp_buf b = { 0 };
+	char *text = NULL;
+	json_error_t jerr;
+	long st = 0;
+	int r;
+
+	if (resp != NULL)
+		*resp = NULL;
+	if (status != NULL)
+		*status = 0;
+	client_errmsg[0] = '\0';
+	if (body != NULL &&
+	    (text = json_dumps(body, JSON_COMPACT)) == NULL)
+		return SN_ERR_NOMEM;
+	lock_client(c);
+	r = authed_http(c, method, path, "application/json", text,
+	    text != NULL ? strlen(text) : 0, &st, &b);
+	pthread_mutex_unlock(&c->lock);
+	if (text != NULL)
+		sn_strfreezero(text);
+	if (r != 0)
+		goto out;
+	if (status != NULL)
+		*status = st;
+	if (st < 200 || st > 299) {
+		error_from_body(st, &b);
+		r = map_status(st);
+		goto out;
+	}
+	if (b.len > 0 && resp != NULL) {
+		if ((*resp = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES,
+		    &jerr)) == NULL) {
+			set_err("the server's answer is not JSON: %s",
+			    jerr.text);
+			r = SN_ERR_PROTOCOL;
+			goto out;
+		}
+	}
+	r = 0;
+ out:
+	free(b.data);
+	return r;
+}
+
+int
+sn_client_jsonf(struct sn_client *c, const char *method, json_t *body,
+    json_t **resp, const char *fmt, ...)
+{
+	char path[2048];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		set_err("request path too long");
+		return SN_ERR_TOO_LARGE;
+	}
+	return sn_client_json(c, method, path, body, NULL, resp);
+}
+
+int
+sn_client_get_raw(struct sn_client *c, const char *path, char **out,
+    size_t *len)
+{
+	struct resp_buf b = { 0 };
+	long st = 0;
+	int r;
+
+	*out = NULL;
+	*len = 0;
+	client_errmsg[0] = '\0';
+	lock_client(c);
+	r = authed_http(c, "GET", path, NULL, NULL, 0, &st, &b);
+	pthread_mutex_unlock(&c->lock);
+	if (r != 0)
+		return r;
+	if (st < 200 || st > 299) {
+		error_from_body(st, &b);
+		free(b.data);
+		return map_status(st);
+	}
+	if (b.data == NULL && (b.data = calloc(1, 1)) == NULL)
+		return SN_ERR_NOMEM;
+	*out = b.data;
+	*len = b.len;
+	return 0;
+}
+
+int
+sn_client_escape(const char *s, char **out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s), i, o = 0;
+	char *e;
+
+	*out = NULL;
+	if (n > (SIZE_MAX - 1) / 3)
+		return SN_ERR_TOO_LARGE;
+	if ((e = malloc(n * 3 + 1)) == NULL)
+		return SN_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+		    ch == '.' || ch == '~')
+			e[o++] = (char)ch;
+		else {
+			e[o++] = '%';
+			e[o++] = hex[ch >> 4];
+			e[o++] = hex[ch & 15];
+		}
+	}
+	e[o] = '\0';
+	*out = e;
+	return 0;
+}
+
+int
+sn_client_sign(struct sn_client *c, const char *key_id, enum sn_mech mech,
+    enum sn_hash hash, const uint8_t *digest, size_t dlen,
+    uint8_t **sig, size_t *siglen)
+{
+	json_t *req = NULL, *resp = NULL, *cl = NULL, *js;
+	char *b64 = NULL, *esc = NULL, path[512];
+	const char *s;
+	int r, n;
+
+	*sig = NULL;
+	*siglen = 0;
+	client_errmsg[0] = '\0';
+	if (sn_mech_name(mech) == NULL || sn_hash_name(hash) == NULL ||
+	    sn_hash_len(hash) != dlen) {
+		set_err("bad mechanism, digest algorithm or digest length");
+		return SN_ERR_INVALID;
+	}
+	if ((r = sn_client_escape(key_id, &esc)) != 0 ||
+	    (r = sn_b64_encode(digest, dlen, &b64)) != 0)
+		goto out;
+	n = snprintf(path, sizeof(path), "/v1/keys/%s/sign", esc);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		set_err("key id too long");
+		r = SN_ERR_INVALID;
+		goto out;
+	}
+	if ((cl = json_object()) == NULL ||
+	    json_object_set_new(cl, "hostname", json_string(c->hostname)) ||
+	    json_object_set_new(cl, "process", json_string(c->process)) ||
+	    json_object_set_new(cl, "user", json_string(c->user)) ||
+	    (req = json_pack("{s:s, s:s, s:s, s:O}",
+	    "mechanism", sn_mech_name(mech),
+	    "digest_algorithm", sn_hash_name(hash),
+	    "digest", b64, "client", cl)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = sn_client_json(c, "POST", path, req, NULL, &resp)) != 0)
+		goto out;
+	if ((js = json_object_get(resp, "signature")) == NULL ||
+	    (s = json_string_value(js)) == NULL ||
+	    sn_b64_decode(s, strlen(s), sig, siglen) != 0) {
+		set_err("the server's sign answer has no valid signature");
+		r = SN_ERR_PROTOCOL;
+		goto out;
+	}
+	r = 0;
+ out:
+	json_decref(cl);
+	json_decref(req);
+	json_decref(resp);
+	free(b64);
+	free(esc);
+	return r;
+}
