@@ -1,0 +1,481 @@
+/*
+ * resources.c - plumbing shared by the resource handlers: errors, audit of
+ * refusals, renderers of the API objects, and the HSM-backed ca_signer.
+ *
+ * Nothing here decides a permission (authz.c does) and nothing here ever
+ * sees a private key: the HSM signer hands digests to the keeper.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "api.h"
+#include "audit.h"
+#include "db.h"
+#include "encode.h"
+#include "err.h"
+#include "resources.h"
+#include "server.h"
+#include "util.h"
+
+int
+res_conn(struct sn_request *req, struct sn_response *resp, struct db_conn **c)
+{
+	*c = NULL;
+	if (db_acquire(req->srv->db, c) != 0) {
+		*c = NULL;
+		resp->retry_after = 1;
+		return api_error(resp, SN_ERR_UNAVAILABLE, "database unavailable");
+	}
+	return 0;
+}
+
+int
+res_begin(struct db_conn *c, struct sn_response *resp)
+{
+	int r;
+
+	if ((r = db_begin(c)) != 0) {
+		resp->retry_after = 1;
+		return api_error(resp, SN_ERR_UNAVAILABLE,
+		    "database busy; try again");
+	}
+	return 0;
+}
+
+int
+res_commit(struct db_conn *c, struct sn_response *resp)
+{
+	if (db_commit(c) != 0) {
+		db_rollback(c);
+		return api_error(resp, SN_ERR_DB, "could not commit the change");
+	}
+	return 0;
+}
+
+int
+res_authz(struct db_conn *c, struct sn_request *req, struct sn_response *resp,
+    enum authz_action action, const char *object_id, const char *what)
+{
+	int r;
+
+	r = authz_check(c, &req->actor, action, object_id);
+	switch (r) {
+	case 0:
+		return 0;
+	case SN_ERR_NOT_FOUND:
+		return api_error(resp, r, "no such %s", what);
+	case SN_ERR_FORBIDDEN:
+		return api_error(resp, r, "not allowed to %s this %s",
+		    authz_action_name(action), what);
+	default:
+		return api_error(resp, SN_ERR_DB, "permission check failed");
+	}
+}
+
+int
+res_store_error(struct sn_response *resp, int err, const char *what)
+{
+	switch (err) {
+	case SN_ERR_NOT_FOUND:
+		return api_error(resp, err, "no such %s", what);
+	case SN_ERR_CONFLICT:
+		return api_error(resp, err, "%s already exists", what);
+	case SN_ERR_INVALID:
+		return api_error(resp, err, "invalid %s", what);
+	case SN_ERR_NOMEM:
+		return api_error(resp, SN_ERR_INTERNAL, "out of memory");
+	case SN_ERR_UNAVAILABLE:
+		resp->retry_after = 1;
+		return api_error(resp, err, "%s: service unavailable", what);
+	default:
+		return api_error(resp, SN_ERR_DB, "database error (%s)", what);
+	}
+}
+
+int
+res_keeper_error(struct sn_response *resp, int err, const char *what)
+{
+	switch (err) {
+	case SN_ERR_UNAVAILABLE:
+		resp->retry_after = 2;
+		return api_error(resp, err, "HSM unavailable (%s); try again",
+		    what);
+	case SN_ERR_NOT_FOUND:
+		return api_error(resp, SN_ERR_INTERNAL,
+		    "the HSM has no key object for this %s", what);
+	case SN_ERR_INVALID:
+		return api_error(resp, SN_ERR_INVALID,
+		    "the HSM refused the request (%s)", what);
+	default:
+		return api_error(resp, SN_ERR_HSM, "HSM failure (%s)", what);
+	}
+}
+
+int
+res_audit(struct db_conn *c, struct sn_request *req, const char *action,
+    const char *object_type, const char *object_id, const char *result,
+    json_t *details)
+{
+	struct audit_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.tenant_id = req->actor.tenant_id;
+	ev.actor_type = api_actor_type_name(&req->actor);
+	ev.actor_id = req->actor.id;
+	ev.action = action;
+	ev.object_type = object_type != NULL ? object_type : "";
+	ev.object_id = object_id != NULL ? object_id : "";
+	ev.result = result;
+	ev.details = details;
+	ev.source_ip = req->source_ip != NULL ? req->source_ip : "";
+	return audit_append(c, &ev);
+}
+
+void
+res_audit_refusal(struct db_conn *c, struct sn_request *req,
+    const struct sn_response *resp, const char *action,
+    const char *object_type, const char *object_id, json_t *details)
+{
+	json_t *d = NULL, *err, *msg;
+	int status;
+
+	if (c == NULL)
+		return;
+	db_rollback(c);
+	d = details != NULL ? json_deep_copy(details) : json_object();
+	if (d == NULL)
+		return;
+	status = resp->status != 0 ? resp->status : 500;
+	json_object_set_new(d, "status", json_integer(status));
+	if (resp->body != NULL &&
+	    (err = json_object_get(resp->body, "error")) != NULL &&
+	    (msg = json_object_get(err, "message")) != NULL)
+		json_object_set(d, "reason", msg);
+	if (db_begin(c) == 0) {
+		if (res_audit(c, req, action, object_type, object_id,
+		    status >= 500 ? "error" : "denied", d) == 0)
+			(void)db_commit(c);
+		db_rollback(c);
+	}
+	json_decref(d);
+}
+
+int
+res_body(struct sn_request *req, struct sn_response *resp,
+    const char *const *allowed)
+{
+	int r;
+
+	if ((r = api_require_body(req, resp)) != 0)
+		return r;
+	return api_reject_unknown(resp, req->body, allowed);
+}
+
+json_t *
+res_time(int64_t t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return json_null();
+	sn_format_time(t, buf);
+	return json_string(buf);
+}
+
+int
+res_pem_split(const char *pem, json_t **out)
+{
+	static const char end_marker[] = "-----END CERTIFICATE-----";
+	json_t *arr = NULL;
+	const char *p, *b, *e;
+	int r = SN_ERR_NOMEM;
+
+	*out = NULL;
+	if ((arr = json_array()) == NULL)
+		goto out;
+	for (p = pem; p != NULL &&
+	    (b = strstr(p, "-----BEGIN CERTIFICATE-----")) != NULL; p = e) {
+		if ((e = strstr(b, end_marker)) == NULL)
+			break;
+		e += sizeof(end_marker) - 1;
+		{
+			size_t len = (size_t)(e - b);
+			char *s = malloc(len + 2);
+
+			if (s == NULL)
+				goto out;
+			memcpy(s, b, len);
+			s[len] = '\n';
+			s[len + 1] = '\0';
+			r = json_array_append_new(arr, json_string(s));
+			free(s);
+			if (r != 0) {
+				r = SN_ERR_NOMEM;
+				goto out;
+			}
+		}
+	}
+	*out = arr;
+	arr = NULL;
+	r = 0;
+ out:
+	json_decref(arr);
+	return r;
+}
+
+int
+res_team_json(struct db_conn *c, const struct store_team *t, json_t **out)
+{
+	json_t *members = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = store_team_members(c, t->id, &members)) != 0)
+		return r;
+	*out = json_pack("{s:s, s:s, s:o, s:o}", "id", t->id, "name", t->name,
+	    "members", members, "created_at", res_time(t->created_at));
+	return *out != NULL ? 0 : SN_ERR_NOMEM;
+}
+
+int
+res_sa_json(const struct store_sa *s, json_t **out)
+{
+	*out = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:I, s:o, s:o}",
+	    "id", s->id, "name", s->name, "team", "id", s->team_id, "name",
+	    s->team_name, "public_key", s->public_key_pem != NULL ?
+	    s->public_key_pem : "", "key_algorithm", s->key_algorithm,
+	    "key_fingerprint", s->key_fingerprint, "key_version",
+	    (json_int_t)s->key_version, "created_at", res_time(s->created_at),
+	    "rotated_at", res_time(s->rotated_at));
+	return *out != NULL ? 0 : SN_ERR_NOMEM;
+}
+
+int
+res_project_json(struct db_conn *c, const char *tenant_id,
+    const struct store_project *p, json_t **out)
+{
+	json_t *owners = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = store_project_principals(c, tenant_id, p->id, 0, &owners)) != 0)
+		return r;
+	*out = json_pack("{s:s, s:s, s:o, s:o}", "id", p->id, "name", p->name,
+	    "owners", owners, "created_at", res_time(p->created_at));
+	return *out != NULL ? 0 : SN_ERR_NOMEM;
+}
+
+const char *
+res_key_state(const struct store_key *k, int64_t now)
+{
+	if (strcmp(k->state, "revoked") == 0)
+		return "revoked";
+	if (now < k->not_before || now > k->not_after)
+		return "expired";
+	return k->state;
+}
+
+int
+res_pkcs11_uri(const char *name, const char *key_id, char **out)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	static const char prefix[] = "pkcs11:token=Signet;object=";
+	size_t nl = strlen(name), il = strlen(key_id), cap, o = 0, i;
+	char *s;
+
+	*out = NULL;
+	if (nl > 1024 || il > 256)
+		return SN_ERR_INVALID;
+	cap = sizeof(prefix) + 3 * nl + 4 + 3 * il + 16;
+	if ((s = malloc(cap)) == NULL)
+		return SN_ERR_NOMEM;
+	memcpy(s, prefix, sizeof(prefix) - 1);
+	o = sizeof(prefix) - 1;
+	for (i = 0; i < nl; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		/* RFC 7512 pchar minus the attribute separators. */
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
+		    ch == '_' || ch == '~')
+			s[o++] = (char)ch;
+		else {
+			s[o++] = '%';
+			s[o++] = hexd[ch >> 4];
+			s[o++] = hexd[ch & 15];
+		}
+	}
+	memcpy(s + o, ";id=", 4);
+	o += 4;
+	for (i = 0; i < il; i++) {
+		unsigned char ch = (unsigned char)key_id[i];
+
+		s[o++] = '%';
+		s[o++] = hexd[ch >> 4];
+		s[o++] = hexd[ch & 15];
+	}
+	memcpy(s + o, ";type=private", sizeof(";type=private"));
+	*out = s;
+	return 0;
+}
+
+int
+res_key_json(const struct store_key *k, int64_t now, json_t **out)
+{
+	char *uri = NULL;
+	json_t *o = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = res_pkcs11_uri(k->name, k->id, &uri)) != 0)
+		return r;
+	o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:o, s:o, s:s, "
+	    "s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:s}",
+	    "id", k->id, "name", k->name,
+	    "project", "id", k->project_id, "name", k->project_name,
+	    "algorithm", k->algorithm,
+	    "state", res_key_state(k, now),
+	    "not_before", res_time(k->not_before),
+	    "not_after", res_time(k->not_after),
+	    "ca", k->ca_mode,
+	    "subject", k->subject != NULL ? json_string(k->subject) : json_null(),
+	    "public_key", k->public_key_pem != NULL ?
+	    json_string(k->public_key_pem) : json_null(),
+	    "certificate", k->cert_pem != NULL ? json_string(k->cert_pem) :
+	    json_null(),
+	    "certificate_serial", k->cert_serial != NULL ?
+	    json_string(k->cert_serial) : json_null(),
+	    "allow_sha1", k->allow_sha1,
+	    "created_at", res_time(k->created_at),
+	    "revoked_at", res_time(k->revoked_at),
+	    "pkcs11_uri", uri);
+	free(uri);
+	if (o == NULL)
+		return SN_ERR_NOMEM;
+	*out = o;
+	return 0;
+}
+
+int
+res_ca_json(const struct store_ca *ca, json_t **out)
+{
+	char *subject = NULL;
+	int64_t nb = 0, na = 0;
+	int r;
+
+	*out = NULL;
+	if ((r = ca_cert_pem_info(ca->cert_pem, NULL, &nb, &na, &subject)) != 0)
+		return r;
+	*out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:I, s:o}",
+	    "id", ca->id, "name", ca->name, "role", ca->role,
+	    "algorithm", ca->algorithm, "subject", subject,
+	    "not_before", res_time(nb), "not_after", res_time(na),
+	    "certificate", ca->cert_pem, "crl_number",
+	    (json_int_t)ca->crl_number, "created_at", res_time(ca->created_at));
+	free(subject);
+	return *out != NULL ? 0 : SN_ERR_NOMEM;
+}
+
+int
+res_hsm_id(const char *hex, uint8_t id[KEEPER_ID_LEN])
+{
+	uint8_t *b = NULL;
+	size_t len = 0;
+	int r;
+
+	if (hex == NULL ||
+	    (r = sn_hex_decode(hex, strlen(hex), &b, &len)) != 0)
+		return SN_ERR_INTERNAL;
+	if (len != KEEPER_ID_LEN) {
+		free(b);
+		return SN_ERR_INTERNAL;
+	}
+	memcpy(id, b, KEEPER_ID_LEN);
+	free(b);
+	return 0;
+}
+
+static int
+hsm_sign_digest(void *arg, enum sn_hash hash, const uint8_t *digest,
+    size_t dlen, uint8_t **sig, size_t *siglen)
+{
+	struct res_hsm_signer *hs = arg;
+
+	return keeper_sign(hs->keeper, hs->id, hs->mech, hash, digest, dlen,
+	    sig, siglen);
+}
+
+int
+res_hsm_signer(struct keeper *k, const char *hsm_hex, EVP_PKEY *pub,
+    struct res_hsm_signer *hs, struct ca_signer *out)
+{
+	int r;
+
+	memset(hs, 0, sizeof(*hs));
+	memset(out, 0, sizeof(*out));
+	if (k == NULL || pub == NULL)
+		return SN_ERR_UNAVAILABLE;
+	if ((r = res_hsm_id(hsm_hex, hs->id)) != 0)
+		return r;
+	hs->keeper = k;
+	if (EVP_PKEY_is_a(pub, "RSA"))
+		hs->mech = SN_MECH_RSA_PKCS;
+	else if (EVP_PKEY_is_a(pub, "EC"))
+		hs->mech = SN_MECH_ECDSA;
+	else
+		return SN_ERR_INVALID;
+	out->pub = pub;
+	out->sign_digest = hsm_sign_digest;
+	out->arg = hs;
+	return 0;
+}
+
+int
+res_cert_pubkey(const char *pem, EVP_PKEY **out)
+{
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	int r = SN_ERR_INVALID;
+
+	*out = NULL;
+	if (pem == NULL)
+		return SN_ERR_INVALID;
+	if ((bio = BIO_new_mem_buf(pem, -1)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
+		goto out;
+	if ((*out = X509_get_pubkey(x)) == NULL)
+		goto out;
+	r = 0;
+ out:
+	X509_free(x);
+	BIO_free(bio);
+	return r;
+}
+
+int
+res_crl_url(const struct sn_server *srv, const char *ca_id, char **out)
+{
+	const char *base = srv->cfg.public_url;
+	size_t bl;
+
+	*out = NULL;
+	if (base == NULL || *base == '\0')
+		return 0;	/* no public URL configured: no CDP */
+	bl = strlen(base);
+	while (bl > 0 && base[bl - 1] == '/')
+		bl--;
+	if (bl > 4096)
+		return SN_ERR_INVALID;
+	if (asprintf(out, "%.*s/v1/ca/%s/crl", (int)bl, base, ca_id) < 0) {
+		*out = NULL;
+		return SN_ERR_NOMEM;
+	}
+	return 0;
+}

@@ -1,0 +1,330 @@
+/*
+ * sign.c - POST /v1/keys/{id}/sign: the one endpoint that uses a signing
+ * key. Digests in, signatures out; the private key stays in the HSM.
+ *
+ * Order of events, which is the point of this file:
+ *   1. find the key in the caller's tenant (other tenants: 404);
+ *   2. authz_check(AUTHZ_KEY_SIGN): authorized signers only;
+ *   3. strict validation of the request (unknown fields, mechanism for the
+ *      key's algorithm, digest algorithm and policy, base64, exact length,
+ *      batch size) and of the key state (active, inside its validity);
+ *   4. keeper_sign for every digest;
+ *   5. the "key.sign" audit event is COMMITTED;
+ *   6. only then is the response with the signatures built.
+ * If step 5 fails the signatures are wiped and the caller gets a 5xx.
+ * Every refusal in 1-4 is itself committed as an audit event ("denied",
+ * or "error" for server faults) before the error is returned.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "db.h"
+#include "encode.h"
+#include "err.h"
+#include "resources.h"
+#include "server.h"
+#include "util.h"
+
+#define SIGN_DEFAULT_BATCH	64
+#define SIGN_MAX_BATCH		1024	/* hard cap whatever the config says */
+#define SIGN_CLIENT_FIELD_MAX	256
+#define SIGN_B64_MAX		256	/* base64 of a 64-byte digest is 88 */
+
+struct sign_item {
+	uint8_t *digest;
+	size_t dlen;
+	uint8_t *sig;
+	size_t siglen;
+};
+
+/* "client": {"hostname","process","user"} (all optional strings). */
+static int
+get_client(struct sn_response *resp, json_t *body, json_t **out)
+{
+	static const char *const allowed[] = { "hostname", "process", "user",
+	    NULL };
+	json_t *cl = json_object_get(body, "client");
+	const char *v;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	if (cl == NULL || json_is_null(cl))
+		return 0;
+	if (!json_is_object(cl))
+		return api_error(resp, SN_ERR_INVALID, "field 'client' must be "
+		    "an object");
+	if ((r = api_reject_unknown(resp, cl, allowed)) != 0)
+		return r;
+	for (i = 0; allowed[i] != NULL; i++)
+		if ((r = api_get_string(resp, cl, allowed[i], 0,
+		    SIGN_CLIENT_FIELD_MAX, &v)) != 0)
+			return r;
+	*out = json_deep_copy(cl);
+	return 0;
+}
+
+static int
+max_batch(const struct sn_server *srv)
+{
+	int m = srv->cfg.max_batch;
+
+	if (m <= 0)
+		m = SIGN_DEFAULT_BATCH;
+	if (m > SIGN_MAX_BATCH)
+		m = SIGN_MAX_BATCH;
+	return m;
+}
+
+static int
+decode_digest(struct sn_response *resp, json_t *v, size_t idx, int batch,
+    enum sn_hash hash, struct sign_item *it)
+{
+	const char *s;
+	size_t want = sn_hash_len(hash);
+
+	if (!json_is_string(v))
+		return batch ? api_error(resp, SN_ERR_INVALID, "digests[%zu] "
+		    "must be a base64 string", idx) :
+		    api_error(resp, SN_ERR_INVALID, "field 'digest' must be a "
+		    "base64 string");
+	s = json_string_value(v);
+	if (json_string_length(v) > SIGN_B64_MAX ||
+	    sn_b64_decode(s, json_string_length(v), &it->digest,
+	    &it->dlen) != 0)
+		return batch ? api_error(resp, SN_ERR_INVALID, "digests[%zu] is "
+		    "not valid base64", idx) :
+		    api_error(resp, SN_ERR_INVALID, "field 'digest' is not "
+		    "valid base64");
+	if (it->dlen != want)
+		return batch ? api_error(resp, SN_ERR_INVALID, "digests[%zu] is "
+		    "%zu bytes; %s digests are %zu bytes", idx, it->dlen,
+		    sn_hash_name(hash), want) :
+		    api_error(resp, SN_ERR_INVALID, "field 'digest' is %zu bytes; "
+		    "%s digests are %zu bytes", it->dlen, sn_hash_name(hash),
+		    want);
+	return 0;
+}
+
+static void
+items_free(struct sign_item *items, size_t n)
+{
+	for (size_t i = 0; items != NULL && i < n; i++) {
+		free(items[i].digest);
+		sn_freezero(items[i].sig, items[i].siglen);
+	}
+	free(items);
+}
+
+int
+api_keys_sign(struct sn_request *req, struct sn_response *resp)
+{
+	static const char *const allowed[] = { "mechanism", "digest_algorithm",
+	    "digest", "digests", "client", NULL };
+	struct sn_server *srv = req->srv;
+	struct db_conn *c = NULL;
+	struct store_key k;
+	struct sign_item *items = NULL;
+	size_t n = 0, i;
+	const char *mechname = NULL, *hashname = NULL, *state;
+	json_t *one, *many, *client = NULL, *d = NULL, *hexes = NULL,
+	    *sigs = NULL, *body = NULL;
+	enum sn_key_alg alg;
+	enum sn_mech mech;
+	enum sn_hash hash;
+	uint8_t hsm_id[KEEPER_ID_LEN];
+	char *hex = NULL, *b64 = NULL;
+	int64_t now = sn_now();
+	int r, batch = 0, signed_ok = 0;
+
+	memset(&k, 0, sizeof(k));
+	if ((r = res_conn(req, resp, &c)) != 0)
+		return r;
+	d = json_object();
+	if ((r = store_key_get(c, req->actor.tenant_id, req->params[0],
+	    &k)) != 0) {
+		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "several keys are "
+		    "named '%s': use PROJECT/KEY or the key id",
+		    req->params[0]) : res_store_error(resp, r, "key");
+		goto out;
+	}
+	json_object_set_new(d, "key", json_string(k.id));
+	json_object_set_new(d, "key_name", json_string(k.name));
+	json_object_set_new(d, "project", json_string(k.project_id));
+	if ((r = res_authz(c, req, resp, AUTHZ_KEY_SIGN, k.id, "key")) != 0)
+		goto out;
+
+	/* The request. */
+	if ((r = res_body(req, resp, allowed)) != 0 ||
+	    (r = get_client(resp, req->body, &client)) != 0)
+		goto out;
+	if (client != NULL)
+		json_object_set(d, "client", client);
+	if ((r = api_get_string(resp, req->body, "mechanism", 1, 32,
+	    &mechname)) != 0 ||
+	    (r = api_get_string(resp, req->body, "digest_algorithm", 1, 32,
+	    &hashname)) != 0)
+		goto out;
+	json_object_set_new(d, "mechanism", json_string(mechname));
+	json_object_set_new(d, "digest_algorithm", json_string(hashname));
+	alg = sn_key_alg_from_name(k.algorithm);
+	if ((mech = sn_mech_from_name(mechname)) == SN_MECH_NONE) {
+		r = api_error(resp, SN_ERR_INVALID, "unknown mechanism '%s': use "
+		    "rsa-pkcs1, rsa-pss or ecdsa", mechname);
+		goto out;
+	}
+	if (!sn_key_alg_allows_mech(alg, mech)) {
+		r = api_error(resp, SN_ERR_INVALID, "mechanism %s does not fit "
+		    "a %s key", mechname, k.algorithm);
+		goto out;
+	}
+	if ((hash = sn_hash_from_name(hashname)) == SN_HASH_NONE) {
+		r = api_error(resp, SN_ERR_INVALID, "unknown digest_algorithm "
+		    "'%s': use sha256, sha384 or sha512", hashname);
+		goto out;
+	}
+	if (hash == SN_HASH_SHA1 && !k.allow_sha1) {
+		r = api_error(resp, SN_ERR_INVALID, "SHA-1 is not allowed for "
+		    "this key (its policy does not permit it)");
+		goto out;
+	}
+	one = json_object_get(req->body, "digest");
+	many = json_object_get(req->body, "digests");
+	if ((one == NULL) == (many == NULL)) {
+		r = api_error(resp, SN_ERR_INVALID, "exactly one of 'digest' or "
+		    "'digests' must be given");
+		goto out;
+	}
+	if (many != NULL) {
+		batch = 1;
+		if (!json_is_array(many)) {
+			r = api_error(resp, SN_ERR_INVALID, "field 'digests' must "
+			    "be an array of base64 strings");
+			goto out;
+		}
+		n = json_array_size(many);
+		if (n == 0) {
+			r = api_error(resp, SN_ERR_INVALID, "field 'digests' is "
+			    "empty");
+			goto out;
+		}
+		if (n > (size_t)max_batch(srv)) {
+			r = api_error(resp, SN_ERR_TOO_LARGE, "batch of %zu "
+			    "digests is over the limit of %d per request", n,
+			    max_batch(srv));
+			goto out;
+		}
+	} else
+		n = 1;
+	if ((items = calloc(n, sizeof(*items))) == NULL ||
+	    (hexes = json_array()) == NULL) {
+		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = decode_digest(resp, batch ? json_array_get(many, i) : one,
+		    i, batch, hash, &items[i])) != 0)
+			goto out;
+		if (sn_hex_encode(items[i].digest, items[i].dlen, &hex) != 0) {
+			r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
+			goto out;
+		}
+		json_array_append_new(hexes, json_string(hex));
+		free(hex);
+		hex = NULL;
+	}
+	if (batch)
+		json_object_set(d, "digests", hexes);
+	else
+		json_object_set(d, "digest", json_array_get(hexes, 0));
+	json_object_set_new(d, "count", json_integer((json_int_t)n));
+
+	/* The key. */
+	state = res_key_state(&k, now);
+	if (strcmp(state, "active") != 0) {
+		r = api_error(resp, SN_ERR_CONFLICT, "key %s/%s is %s and cannot "
+		    "sign", k.project_name, k.name, state);
+		goto out;
+	}
+	if (srv->keeper == NULL) {
+		r = res_keeper_error(resp, SN_ERR_UNAVAILABLE, "signing");
+		goto out;
+	}
+	if ((r = res_hsm_id(k.hsm_key_id, hsm_id)) != 0) {
+		r = api_error(resp, SN_ERR_INTERNAL, "bad HSM key id");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = keeper_sign(srv->keeper, hsm_id, mech, hash,
+		    items[i].digest, items[i].dlen, &items[i].sig,
+		    &items[i].siglen)) != 0) {
+			r = res_keeper_error(resp, r, "signing");
+			goto out;
+		}
+	}
+
+	/* The audit event is durable before any signature leaves. */
+	if ((r = res_begin(c, resp)) != 0)
+		goto out;
+	if ((r = res_audit(c, req, "key.sign", "key", k.id, "ok", d)) != 0) {
+		resp->retry_after = 1;
+		r = api_error(resp, SN_ERR_UNAVAILABLE, "could not record the "
+		    "audit event; no signature was released");
+		goto out;
+	}
+	if (db_commit(c) != 0) {
+		db_rollback(c);
+		resp->retry_after = 1;
+		r = api_error(resp, SN_ERR_UNAVAILABLE, "could not commit the "
+		    "audit event; no signature was released");
+		goto out;
+	}
+	signed_ok = 1;
+	__atomic_add_fetch(&srv->n_signatures, (uint64_t)n, __ATOMIC_RELAXED);
+
+	if ((sigs = json_array()) == NULL) {
+		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (sn_b64_encode(items[i].sig, items[i].siglen, &b64) != 0 ||
+		    json_array_append_new(sigs, json_string(b64)) != 0) {
+			r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
+			goto out;
+		}
+		free(b64);
+		b64 = NULL;
+	}
+	if (batch)
+		body = json_pack("{s:O}", "signatures", sigs);
+	else
+		body = json_pack("{s:O}", "signature", json_array_get(sigs, 0));
+	if (body == NULL) {
+		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	r = api_json(resp, 200, body);
+ out:
+	if (r != 0) {
+		__atomic_add_fetch(&srv->n_sign_failures, 1, __ATOMIC_RELAXED);
+		/* A signing whose event committed is on record already. */
+		if (!signed_ok) {
+			if (json_object_get(d, "key") == NULL)
+				json_object_set_new(d, "key",
+				    json_string(req->params[0]));
+			res_audit_refusal(c, req, resp, "key.sign", "key",
+			    k.id[0] != '\0' ? k.id : req->params[0], d);
+		}
+	}
+	free(b64);
+	free(hex);
+	json_decref(sigs);
+	json_decref(hexes);
+	json_decref(client);
+	json_decref(d);
+	items_free(items, n);
+	store_key_clear(&k);
+	db_release(c);
+	return r;
+}

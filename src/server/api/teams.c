@@ -1,0 +1,259 @@
+/*
+ * teams.c - /v1/teams: create (admin), list (admin: all; others: their
+ * teams), show (admin, member), add/remove members (admin, team owner).
+ *
+ * Every change commits together with its audit event; every refusal of a
+ * change is audited as "denied".
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "db.h"
+#include "err.h"
+#include "resources.h"
+#include "server.h"
+#include "util.h"
+
+static int
+team_reply(struct db_conn *c, struct sn_response *resp, int status,
+    const struct store_team *t)
+{
+	json_t *tj = NULL;
+	int r;
+
+	if ((r = res_team_json(c, t, &tj)) != 0)
+		return res_store_error(resp, r, "team");
+	return api_json(resp, status, json_pack("{s:o}", "team", tj));
+}
+
+static int
+teams_create(struct sn_request *req, struct sn_response *resp)
+{
+	static const char *const allowed[] = { "name", NULL };
+	struct db_conn *c = NULL;
+	struct store_team t;
+	const char *name = NULL;
+	char *id = NULL;
+	json_t *d = NULL;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	if ((r = res_conn(req, resp, &c)) != 0)
+		return r;
+	if ((r = res_authz(c, req, resp, AUTHZ_TENANT_ADMIN, NULL, "tenant")) != 0 ||
+	    (r = res_body(req, resp, allowed)) != 0 ||
+	    (r = api_get_string(resp, req->body, "name", 1, 64, &name)) != 0)
+		goto out;
+	if (!api_valid_name(name)) {
+		r = api_error(resp, SN_ERR_INVALID, "field 'name' must be 1-64 "
+		    "characters of A-Z a-z 0-9 . _ - (not starting with . or -)");
+		goto out;
+	}
+	if ((r = sn_new_id("team", &id)) != 0 ||
+	    (r = store_copy(t.id, sizeof(t.id), id)) != 0 ||
+	    (r = store_copy(t.name, sizeof(t.name), name)) != 0) {
+		r = api_error(resp, SN_ERR_INTERNAL, "could not make an id");
+		goto out;
+	}
+	t.created_at = sn_now();
+	d = json_pack("{s:s}", "name", t.name);
+	if ((r = res_begin(c, resp)) != 0)
+		goto out;
+	if ((r = store_team_insert(c, req->actor.tenant_id, &t)) != 0) {
+		r = r == SN_ERR_CONFLICT ? api_error(resp, r,
+		    "a team named '%s' already exists", t.name) :
+		    res_store_error(resp, r, "team");
+		goto out;
+	}
+	if ((r = res_audit(c, req, "team.create", "team", t.id, "ok", d)) != 0) {
+		r = res_store_error(resp, r, "audit event");
+		goto out;
+	}
+	if ((r = res_commit(c, resp)) != 0)
+		goto out;
+	r = team_reply(c, resp, 201, &t);
+ out:
+	if (r != 0)
+		res_audit_refusal(c, req, resp, "team.create", "team", t.id, d);
+	json_decref(d);
+	free(id);
+	db_release(c);
+	return r;
+}
+
+static int
+teams_list(struct sn_request *req, struct sn_response *resp)
+{
+	struct db_conn *c = NULL;
+	struct store_ids ids = { NULL, 0 };
+	struct store_team t;
+	json_t *arr = NULL, *tj;
+	size_t i;
+	int r;
+
+	if ((r = res_conn(req, resp, &c)) != 0)
+		return r;
+	if ((r = store_team_list(c, req->actor.tenant_id, &ids)) != 0) {
+		r = res_store_error(resp, r, "team");
+		goto out;
+	}
+	if ((arr = json_array()) == NULL) {
+		r = res_store_error(resp, SN_ERR_NOMEM, "team");
+		goto out;
+	}
+	for (i = 0; i < ids.n; i++) {
+		/* The permission rule decides visibility, one team at a time. */
+		r = authz_check(c, &req->actor, AUTHZ_TEAM_VIEW, ids.v[i]);
+		if (r == SN_ERR_FORBIDDEN || r == SN_ERR_NOT_FOUND)
+			continue;
+		if (r != 0 ||
+		    (r = store_team_get(c, req->actor.tenant_id, ids.v[i], &t)) != 0 ||
+		    (r = res_team_json(c, &t, &tj)) != 0) {
+			r = res_store_error(resp, r, "team");
+			goto out;
+		}
+		json_array_append_new(arr, tj);
+	}
+	r = api_json(resp, 200, json_pack("{s:o}", "teams", arr));
+	arr = NULL;
+ out:
+	json_decref(arr);
+	store_ids_free(&ids);
+	db_release(c);
+	return r;
+}
+
+static int
+teams_show(struct sn_request *req, struct sn_response *resp)
+{
+	struct db_conn *c = NULL;
+	struct store_team t;
+	int r;
+
+	if ((r = res_conn(req, resp, &c)) != 0)
+		return r;
+	if ((r = store_team_get(c, req->actor.tenant_id, req->params[0], &t)) != 0) {
+		r = res_store_error(resp, r, "team");
+		goto out;
+	}
+	if ((r = res_authz(c, req, resp, AUTHZ_TEAM_VIEW, t.id, "team")) != 0)
+		goto out;
+	r = team_reply(c, resp, 200, &t);
+ out:
+	db_release(c);
+	return r;
+}
+
+static int
+teams_member_add(struct sn_request *req, struct sn_response *resp)
+{
+	static const char *const allowed[] = { "user", "owner", NULL };
+	struct db_conn *c = NULL;
+	struct store_team t;
+	const char *user = NULL;
+	char uid[STORE_ID_MAX], email[STORE_EMAIL_MAX];
+	int owner = 0, created = 0, r;
+	json_t *d = NULL;
+
+	memset(&t, 0, sizeof(t));
+	if ((r = res_conn(req, resp, &c)) != 0)
+		return r;
+	if ((r = store_team_get(c, req->actor.tenant_id, req->params[0], &t)) != 0) {
+		r = res_store_error(resp, r, "team");
+		goto out;
+	}
+	if ((r = res_authz(c, req, resp, AUTHZ_TEAM_MANAGE, t.id, "team")) != 0 ||
+	    (r = res_body(req, resp, allowed)) != 0 ||
+	    (r = api_get_string(resp, req->body, "user", 1, 256, &user)) != 0 ||
+	    (r = api_get_bool(resp, req->body, "owner", 0, &owner)) != 0)
+		goto out;
+	if ((r = store_principal_resolve(c, req->actor.tenant_id, "user", user,
+	    uid, email)) != 0) {
+		r = res_store_error(resp, r, "user");
+		goto out;
+	}
+	d = json_pack("{s:s, s:s, s:b}", "user", uid, "email", email, "owner",
+	    owner);
+	if ((r = res_begin(c, resp)) != 0)
+		goto out;
+	if ((r = store_team_member_set(c, t.id, uid, owner, sn_now(),
+	    &created)) != 0) {
+		r = res_store_error(resp, r, "team member");
+		goto out;
+	}
+	if ((r = res_audit(c, req, created ? "team.member.add" :
+	    "team.member.update", "team", t.id, "ok", d)) != 0) {
+		r = res_store_error(resp, r, "audit event");
+		goto out;
+	}
+	if ((r = res_commit(c, resp)) != 0)
+		goto out;
+	r = team_reply(c, resp, 200, &t);
+ out:
+	if (r != 0)
+		res_audit_refusal(c, req, resp, "team.member.add", "team",
+		    t.id[0] != '\0' ? t.id : req->params[0], d);
+	json_decref(d);
+	db_release(c);
+	return r;
+}
+
+static int
+teams_member_remove(struct sn_request *req, struct sn_response *resp)
+{
+	struct db_conn *c = NULL;
+	struct store_team t;
+	char uid[STORE_ID_MAX], email[STORE_EMAIL_MAX];
+	json_t *d = NULL;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	if ((r = res_conn(req, resp, &c)) != 0)
+		return r;
+	if ((r = store_team_get(c, req->actor.tenant_id, req->params[0], &t)) != 0) {
+		r = res_store_error(resp, r, "team");
+		goto out;
+	}
+	if ((r = res_authz(c, req, resp, AUTHZ_TEAM_MANAGE, t.id, "team")) != 0)
+		goto out;
+	if ((r = store_principal_resolve(c, req->actor.tenant_id, "user",
+	    req->params[1], uid, email)) != 0) {
+		r = res_store_error(resp, r, "user");
+		goto out;
+	}
+	d = json_pack("{s:s, s:s}", "user", uid, "email", email);
+	if ((r = res_begin(c, resp)) != 0)
+		goto out;
+	if ((r = store_team_member_remove(c, t.id, uid)) != 0) {
+		r = r == SN_ERR_NOT_FOUND ? api_error(resp, r,
+		    "%s is not a member of team %s", email, t.name) :
+		    res_store_error(resp, r, "team member");
+		goto out;
+	}
+	if ((r = res_audit(c, req, "team.member.remove", "team", t.id, "ok",
+	    d)) != 0) {
+		r = res_store_error(resp, r, "audit event");
+		goto out;
+	}
+	if ((r = res_commit(c, resp)) != 0)
+		goto out;
+	r = team_reply(c, resp, 200, &t);
+ out:
+	if (r != 0)
+		res_audit_refusal(c, req, resp, "team.member.remove", "team",
+		    t.id[0] != '\0' ? t.id : req->params[0], d);
+	json_decref(d);
+	db_release(c);
+	return r;
+}
+
+const struct api_route api_routes_teams[] = {
+	{ "POST", "/v1/teams", teams_create, API_AUTH },
+	{ "GET", "/v1/teams", teams_list, API_AUTH },
+	{ "GET", "/v1/teams/{id}", teams_show, API_AUTH },
+	{ "POST", "/v1/teams/{id}/members", teams_member_add, API_AUTH },
+	{ "DELETE", "/v1/teams/{id}/members/{user}", teams_member_remove,
+	    API_AUTH },
+	{ NULL, NULL, NULL, API_PUBLIC },
+};

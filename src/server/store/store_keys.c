@@ -1,0 +1,294 @@
+/*
+ * store_keys.c - signing key configuration rows.
+ *
+ * A row never holds private key material: only the HSM's CKA_ID of the key
+ * (hsm_key_id, hex), its public key and its certificate.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca.h"
+#include "db.h"
+#include "err.h"
+#include "store_resources.h"
+
+#define KEY_COLS "k.id, k.project_id, p.name, k.name, k.algorithm, k.state, " \
+	"k.ca_mode, k.ca_id, k.hsm_key_id, k.not_before, k.not_after, " \
+	"k.revoked_at, k.created_at, k.allow_sha1, k.subject, " \
+	"k.public_key_pem, k.cert_pem, k.chain_pem, k.cert_serial " \
+	"FROM signing_keys k JOIN projects p ON p.id = k.project_id "
+
+void
+store_key_clear(struct store_key *k)
+{
+	if (k == NULL)
+		return;
+	free(k->subject);
+	free(k->public_key_pem);
+	free(k->cert_pem);
+	free(k->chain_pem);
+	free(k->cert_serial);
+	memset(k, 0, sizeof(*k));
+}
+
+static int
+key_row(struct db_stmt *st, struct store_key *k)
+{
+	int r;
+
+	if ((r = store_copy(k->id, sizeof(k->id), db_col_text(st, 0))) != 0 ||
+	    (r = store_copy(k->project_id, sizeof(k->project_id),
+	    db_col_text(st, 1))) != 0 ||
+	    (r = store_copy(k->project_name, sizeof(k->project_name),
+	    db_col_text(st, 2))) != 0 ||
+	    (r = store_copy(k->name, sizeof(k->name), db_col_text(st, 3))) != 0 ||
+	    (r = store_copy(k->algorithm, sizeof(k->algorithm),
+	    db_col_text(st, 4))) != 0 ||
+	    (r = store_copy(k->state, sizeof(k->state), db_col_text(st, 5))) != 0 ||
+	    (r = store_copy(k->ca_mode, sizeof(k->ca_mode),
+	    db_col_text(st, 6))) != 0 ||
+	    (r = store_copy(k->ca_id, sizeof(k->ca_id), db_col_text(st, 7))) != 0 ||
+	    (r = store_copy(k->hsm_key_id, sizeof(k->hsm_key_id),
+	    db_col_text(st, 8))) != 0)
+		return r;
+	k->not_before = db_col_int64(st, 9);
+	k->not_after = db_col_int64(st, 10);
+	k->revoked_at = db_col_is_null(st, 11) ? 0 : db_col_int64(st, 11);
+	k->created_at = db_col_int64(st, 12);
+	k->allow_sha1 = db_col_int64(st, 13) != 0;
+	if ((r = store_dup(db_col_text(st, 14), &k->subject)) != 0 ||
+	    (r = store_dup(db_col_text(st, 15), &k->public_key_pem)) != 0 ||
+	    (r = store_dup(db_col_text(st, 16), &k->cert_pem)) != 0 ||
+	    (r = store_dup(db_col_text(st, 17), &k->chain_pem)) != 0 ||
+	    (r = store_dup(db_col_text(st, 18), &k->cert_serial)) != 0)
+		return r;
+	return 0;
+}
+
+/* Runs a key query for one row; two rows mean an ambiguous name. */
+static int
+key_query_one(struct db_conn *c, struct store_key *out, const char *where,
+    const char *types, const char *a, const char *b, const char *d,
+    const char *e)
+{
+	struct db_stmt *st = NULL;
+	char sql[1024];
+	int r;
+
+	if ((size_t)snprintf(sql, sizeof(sql), "SELECT " KEY_COLS "WHERE %s "
+	    "LIMIT 2", where) >= sizeof(sql))
+		return SN_ERR_INTERNAL;
+	r = db_queryf(c, &st, sql, types, a, b, d, e);
+	if (r == DB_DONE)
+		r = SN_ERR_NOT_FOUND;
+	else if (r == DB_ROW) {
+		if ((r = key_row(st, out)) == 0) {
+			r = db_step(st);
+			if (r == DB_ROW)
+				r = SN_ERR_CONFLICT;	/* ambiguous name */
+			else if (r == DB_DONE)
+				r = 0;
+		}
+	}
+	db_finalize(st);
+	if (r != 0)
+		store_key_clear(out);
+	return r;
+}
+
+int
+store_key_get(struct db_conn *c, const char *tenant_id, const char *id_or_name,
+    struct store_key *out)
+{
+	const char *slash;
+	char project[STORE_NAME_MAX + STORE_ID_MAX];
+	size_t plen;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = key_query_one(c, out, "k.tenant_id = ? AND k.id = ?", "tt",
+	    tenant_id, id_or_name, NULL, NULL);
+	if (r != SN_ERR_NOT_FOUND)
+		return r;
+	if ((slash = strchr(id_or_name, '/')) != NULL) {
+		/* "project/key": the project by name or id. */
+		plen = (size_t)(slash - id_or_name);
+		if (plen == 0 || plen >= sizeof(project))
+			return SN_ERR_NOT_FOUND;
+		memcpy(project, id_or_name, plen);
+		project[plen] = '\0';
+		return key_query_one(c, out, "k.tenant_id = ? AND "
+		    "(p.name = ? OR p.id = ?) AND k.name = ?", "tttt",
+		    tenant_id, project, project, slash + 1);
+	}
+	return key_query_one(c, out, "k.tenant_id = ? AND k.name = ?", "tt",
+	    tenant_id, id_or_name, NULL, NULL);
+}
+
+int
+store_key_insert(struct db_conn *c, const char *tenant_id,
+    const struct store_key *k)
+{
+	return db_execf(c, "INSERT INTO signing_keys (id, tenant_id, project_id, "
+	    "name, algorithm, state, not_before, not_after, ca_mode, ca_id, "
+	    "subject, allow_sha1, hsm_key_id, public_key_pem, cert_pem, "
+	    "chain_pem, cert_serial, created_at) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "ttttttiitttittttti",
+	    k->id, tenant_id, k->project_id, k->name, k->algorithm, k->state,
+	    k->not_before, k->not_after, k->ca_mode,
+	    k->ca_id[0] != '\0' ? k->ca_id : NULL, k->subject,
+	    (int64_t)(k->allow_sha1 != 0), k->hsm_key_id, k->public_key_pem,
+	    k->cert_pem, k->chain_pem, k->cert_serial, k->created_at);
+}
+
+int
+store_key_list(struct db_conn *c, const char *tenant_id, const char *project_id,
+    const char *name, struct store_ids *out)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	r = db_queryf(c, &st, "SELECT k.id FROM signing_keys k "
+	    "JOIN projects p ON p.id = k.project_id WHERE k.tenant_id = ? "
+	    "AND (? IS NULL OR k.project_id = ?) AND (? IS NULL OR k.name = ?) "
+	    "ORDER BY p.name, k.name", "ttttt", tenant_id, project_id,
+	    project_id, name, name);
+	if (r < 0) {
+		db_finalize(st);
+		return r;
+	}
+	return store_ids_collect(st, r, out);
+}
+
+int
+store_key_exists(struct db_conn *c, const char *project_id, const char *name,
+    int *exists)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	*exists = 0;
+	r = db_queryf(c, &st, "SELECT 1 FROM signing_keys WHERE project_id = ? "
+	    "AND name = ?", "tt", project_id, name);
+	if (r == DB_ROW)
+		*exists = 1;
+	db_finalize(st);
+	return r < 0 ? r : 0;
+}
+
+int
+store_key_set_state(struct db_conn *c, const char *tenant_id, const char *id,
+    const char *state, int64_t revoked_at)
+{
+	int r;
+
+	if (revoked_at != 0)
+		r = db_execf(c, "UPDATE signing_keys SET state = ?, revoked_at = ? "
+		    "WHERE tenant_id = ? AND id = ?", "titt", state, revoked_at,
+		    tenant_id, id);
+	else
+		r = db_execf(c, "UPDATE signing_keys SET state = ? "
+		    "WHERE tenant_id = ? AND id = ?", "ttt", state, tenant_id, id);
+	if (r != 0)
+		return r;
+	return db_changes(c) == 1 ? 0 : SN_ERR_NOT_FOUND;
+}
+
+int
+store_key_set_cert(struct db_conn *c, const char *tenant_id, const char *id,
+    const char *ca_mode, const char *cert_pem, const char *chain_pem,
+    const char *serial, const char *subject)
+{
+	int r;
+
+	r = db_execf(c, "UPDATE signing_keys SET ca_mode = ?, cert_pem = ?, "
+	    "chain_pem = ?, cert_serial = ?, subject = ? "
+	    "WHERE tenant_id = ? AND id = ?", "ttttttt", ca_mode, cert_pem,
+	    chain_pem, serial, subject, tenant_id, id);
+	if (r != 0)
+		return r;
+	return db_changes(c) == 1 ? 0 : SN_ERR_NOT_FOUND;
+}
+
+int
+store_key_delete(struct db_conn *c, const char *tenant_id, const char *id)
+{
+	int r;
+
+	r = db_execf(c, "DELETE FROM signing_keys WHERE tenant_id = ? AND id = ?",
+	    "tt", tenant_id, id);
+	if (r != 0)
+		return r;
+	return db_changes(c) == 1 ? 0 : SN_ERR_NOT_FOUND;
+}
+
+int
+store_key_revoked_for_ca(struct db_conn *c, const char *ca_id,
+    struct ca_revoked **rev, struct store_ids *serials, size_t *n)
+{
+	struct db_stmt *st = NULL;
+	struct ca_revoked *v = NULL;
+	int64_t *times = NULL, *nt;
+	size_t cnt = 0, i;
+	int r;
+
+	*rev = NULL;
+	*n = 0;
+	serials->v = NULL;
+	serials->n = 0;
+	r = db_queryf(c, &st, "SELECT cert_serial, revoked_at FROM signing_keys "
+	    "WHERE ca_id = ? AND state = 'revoked' AND cert_serial IS NOT NULL "
+	    "ORDER BY revoked_at", "t", ca_id);
+	while (r == DB_ROW) {
+		char **ns;
+		const char *s = db_col_text(st, 0);
+
+		if (s == NULL || cnt >= 1000000) {
+			r = SN_ERR_DB;
+			break;
+		}
+		if ((ns = realloc(serials->v, (cnt + 1) * sizeof(*ns))) == NULL) {
+			r = SN_ERR_NOMEM;
+			break;
+		}
+		serials->v = ns;
+		if ((nt = realloc(times, (cnt + 1) * sizeof(*nt))) == NULL) {
+			r = SN_ERR_NOMEM;
+			break;
+		}
+		times = nt;
+		if ((serials->v[cnt] = strdup(s)) == NULL) {
+			r = SN_ERR_NOMEM;
+			break;
+		}
+		times[cnt] = db_col_is_null(st, 1) ? 0 : db_col_int64(st, 1);
+		serials->n = ++cnt;
+		r = db_step(st);
+	}
+	db_finalize(st);
+	if (r != DB_DONE) {
+		r = r < 0 ? r : SN_ERR_DB;
+		goto out;
+	}
+	if (cnt > 0) {
+		if ((v = calloc(cnt, sizeof(*v))) == NULL) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
+		for (i = 0; i < cnt; i++) {
+			v[i].serial_hex = serials->v[i];
+			v[i].revoked_at = times[i];
+		}
+	}
+	*rev = v;
+	*n = cnt;
+	v = NULL;
+	r = 0;
+ out:
+	free(v);
+	free(times);
+	if (r != 0)
+		store_ids_free(serials);
+	return r;
+}

@@ -1,0 +1,167 @@
+/*
+ * store_projects.c - projects, their owners and their authorized signers.
+ *
+ * The project_signers rows are the only thing that grants the right to
+ * sign (authz.c reads them); this file only writes and lists them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "err.h"
+#include "store_resources.h"
+
+static int
+project_row(struct db_stmt *st, struct store_project *out)
+{
+	int r;
+
+	if ((r = store_copy(out->id, sizeof(out->id), db_col_text(st, 0))) != 0 ||
+	    (r = store_copy(out->name, sizeof(out->name), db_col_text(st, 1))) != 0)
+		return r;
+	out->created_at = db_col_int64(st, 2);
+	return 0;
+}
+
+int
+store_project_get(struct db_conn *c, const char *tenant_id,
+    const char *id_or_name, struct store_project *out)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = db_queryf(c, &st, "SELECT id, name, created_at FROM projects "
+	    "WHERE tenant_id = ? AND (id = ? OR name = ?) "
+	    "ORDER BY (id = ?) DESC LIMIT 1", "tttt", tenant_id, id_or_name,
+	    id_or_name, id_or_name);
+	if (r == DB_DONE)
+		r = SN_ERR_NOT_FOUND;
+	else if (r == DB_ROW)
+		r = project_row(st, out);
+	db_finalize(st);
+	return r;
+}
+
+int
+store_project_insert(struct db_conn *c, const char *tenant_id,
+    const struct store_project *p)
+{
+	return db_execf(c, "INSERT INTO projects (id, tenant_id, name, "
+	    "created_at) VALUES (?, ?, ?, ?)", "ttti", p->id, tenant_id,
+	    p->name, p->created_at);
+}
+
+int
+store_project_list(struct db_conn *c, const char *tenant_id,
+    struct store_ids *out)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	r = db_queryf(c, &st, "SELECT id FROM projects WHERE tenant_id = ? "
+	    "ORDER BY name", "t", tenant_id);
+	if (r < 0) {
+		db_finalize(st);
+		return r;
+	}
+	return store_ids_collect(st, r, out);
+}
+
+int
+store_project_principals(struct db_conn *c, const char *tenant_id,
+    const char *project_id, int signers, json_t **out)
+{
+	struct db_stmt *st = NULL;
+	json_t *arr = NULL, *o;
+	char name[STORE_EMAIL_MAX];
+	struct {
+		char type[24];
+		char id[STORE_ID_MAX];
+	} *rows = NULL, *nrows;
+	size_t n = 0, i;
+	int r;
+
+	*out = NULL;
+	/* Collect first, then look up names: one statement at a time. */
+	r = db_queryf(c, &st, signers ?
+	    "SELECT principal_type, principal_id FROM project_signers "
+	    "WHERE project_id = ? ORDER BY principal_type, created_at" :
+	    "SELECT principal_type, principal_id FROM project_owners "
+	    "WHERE project_id = ? ORDER BY principal_type, created_at",
+	    "t", project_id);
+	while (r == DB_ROW) {
+		if (n >= 10000) {
+			r = SN_ERR_DB;
+			break;
+		}
+		if ((nrows = realloc(rows, (n + 1) * sizeof(*rows))) == NULL) {
+			r = SN_ERR_NOMEM;
+			break;
+		}
+		rows = nrows;
+		if ((r = store_copy(rows[n].type, sizeof(rows[n].type),
+		    db_col_text(st, 0))) != 0 ||
+		    (r = store_copy(rows[n].id, sizeof(rows[n].id),
+		    db_col_text(st, 1))) != 0)
+			break;
+		n++;
+		r = db_step(st);
+	}
+	db_finalize(st);
+	if (r != DB_DONE) {
+		r = r < 0 ? r : SN_ERR_DB;
+		goto out;
+	}
+	if ((arr = json_array()) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = store_principal_name(c, tenant_id, rows[i].type,
+		    rows[i].id, name)) != 0)
+			goto out;
+		o = json_pack("{s:s, s:s, s:s}", "type", rows[i].type, "id",
+		    rows[i].id, "name", name);
+		if (o == NULL || json_array_append_new(arr, o) != 0) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
+	}
+	*out = arr;
+	arr = NULL;
+	r = 0;
+ out:
+	json_decref(arr);
+	free(rows);
+	return r;
+}
+
+int
+store_project_principal_add(struct db_conn *c, const char *project_id,
+    int signers, const char *type, const char *principal_id, int64_t now)
+{
+	return db_execf(c, signers ?
+	    "INSERT INTO project_signers (project_id, principal_type, "
+	    "principal_id, created_at) VALUES (?, ?, ?, ?)" :
+	    "INSERT INTO project_owners (project_id, principal_type, "
+	    "principal_id, created_at) VALUES (?, ?, ?, ?)",
+	    "ttti", project_id, type, principal_id, now);
+}
+
+int
+store_project_principal_remove(struct db_conn *c, const char *project_id,
+    int signers, const char *type, const char *principal_id)
+{
+	int r;
+
+	r = db_execf(c, signers ?
+	    "DELETE FROM project_signers WHERE project_id = ? AND "
+	    "principal_type = ? AND principal_id = ?" :
+	    "DELETE FROM project_owners WHERE project_id = ? AND "
+	    "principal_type = ? AND principal_id = ?",
+	    "ttt", project_id, type, principal_id);
+	if (r != 0)
+		return r;
+	return db_changes(c) > 0 ? 0 : SN_ERR_NOT_FOUND;
+}

@@ -1,0 +1,203 @@
+/*
+ * store_resources.h - SQL for teams, service accounts, projects, signing
+ * keys and certificate authorities (store_{teams,serviceaccounts,projects,
+ * keys,cas}.c).
+ *
+ * Every function takes the tenant id and filters on it: an object of another
+ * tenant is indistinguishable from a missing one (SN_ERR_NOT_FOUND). These
+ * functions decide nothing about permissions (that is authz.c) and open no
+ * transactions: the handler brackets changes and their audit event in one.
+ *
+ * Return convention: 0 or a negative SN_ERR_* (SN_ERR_NOT_FOUND for a
+ * missing object, SN_ERR_CONFLICT for a duplicate, SN_ERR_DB otherwise).
+ * Fixed-size fields are sized for what api_valid_name / api_valid_email and
+ * sn_new_id can produce; longer values in the database are an error.
+ */
+#ifndef SIGNET_STORE_RESOURCES_H
+#define SIGNET_STORE_RESOURCES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct db_conn;
+struct ca_revoked;
+
+#define STORE_ID_MAX	64	/* "skey_" + 32 hex + NUL fits easily */
+#define STORE_NAME_MAX	72	/* names are at most 64 bytes */
+#define STORE_EMAIL_MAX	256	/* emails are at most 254 bytes */
+
+/* A list of object ids (malloc'd strings); store_ids_free accepts NULL. */
+struct store_ids {
+	char **v;
+	size_t n;
+};
+void store_ids_free(struct store_ids *ids);
+struct db_stmt;
+/* Collects column 0 of every row of st (positioned by db_queryf, whose
+ * result r is passed in) into out (at most 100000 ids), and finalizes st. */
+int store_ids_collect(struct db_stmt *st, int r, struct store_ids *out);
+/* Copies src (NULL = "") into dst; SN_ERR_DB if it does not fit. */
+int store_copy(char *dst, size_t dstsz, const char *src);
+/* strdup of a nullable column: *out NULL for NULL. SN_ERR_NOMEM. */
+int store_dup(const char *src, char **out);
+
+/* The tenant's name (for default certificate subjects). */
+int store_tenant_name(struct db_conn *c, const char *tenant_id,
+    char name[STORE_NAME_MAX + 192]);
+
+/*
+ * Principals (users, teams, service accounts) named by id or by name
+ * (users: by email). type is "user", "team" or "service_account". Fills id
+ * and the display name (email for users). SN_ERR_NOT_FOUND if absent in the
+ * tenant, SN_ERR_INVALID for an unknown type.
+ */
+int store_principal_resolve(struct db_conn *c, const char *tenant_id,
+    const char *type, const char *id_or_name, char id[STORE_ID_MAX],
+    char name[STORE_EMAIL_MAX]);
+/* The display name of a principal by id; "" (and 0) if it no longer exists. */
+int store_principal_name(struct db_conn *c, const char *tenant_id,
+    const char *type, const char *id, char name[STORE_EMAIL_MAX]);
+
+/* ---- teams (store_teams.c) ---- */
+struct store_team {
+	char id[STORE_ID_MAX];
+	char name[STORE_NAME_MAX];
+	int64_t created_at;
+};
+int store_team_get(struct db_conn *c, const char *tenant_id,
+    const char *id_or_name, struct store_team *out);
+int store_team_insert(struct db_conn *c, const char *tenant_id,
+    const struct store_team *t);
+int store_team_list(struct db_conn *c, const char *tenant_id,
+    struct store_ids *out);
+/* [{"id","email","owner"}] ordered by email. */
+int store_team_members(struct db_conn *c, const char *team_id, json_t **out);
+/* Inserts the member or updates its owner flag; *created = 1 if new. */
+int store_team_member_set(struct db_conn *c, const char *team_id,
+    const char *user_id, int owner, int64_t now, int *created);
+int store_team_member_remove(struct db_conn *c, const char *team_id,
+    const char *user_id);
+
+/* ---- service accounts (store_serviceaccounts.c) ---- */
+struct store_sa {
+	char id[STORE_ID_MAX];
+	char name[STORE_NAME_MAX];
+	char team_id[STORE_ID_MAX];
+	char team_name[STORE_NAME_MAX];
+	char *public_key_pem;		/* malloc'd */
+	char key_algorithm[32];
+	char key_fingerprint[65];
+	int64_t key_version;
+	int64_t created_at;
+	int64_t rotated_at;		/* 0 = never */
+};
+void store_sa_clear(struct store_sa *s);	/* frees the strings, zeroes */
+int store_sa_get(struct db_conn *c, const char *tenant_id,
+    const char *id_or_name, struct store_sa *out);
+int store_sa_insert(struct db_conn *c, const char *tenant_id,
+    const struct store_sa *s);
+int store_sa_list(struct db_conn *c, const char *tenant_id,
+    struct store_ids *out);
+/* New key: bumps key_version, sets rotated_at, deletes its access tokens. */
+int store_sa_rotate(struct db_conn *c, const char *tenant_id, const char *id,
+    const char *pem, const char *alg, const char *fingerprint, int64_t now);
+/* Deletes the account, its tokens, replay entries and signer links. */
+int store_sa_delete(struct db_conn *c, const char *tenant_id, const char *id);
+
+/* ---- projects (store_projects.c) ---- */
+struct store_project {
+	char id[STORE_ID_MAX];
+	char name[STORE_NAME_MAX];
+	int64_t created_at;
+};
+int store_project_get(struct db_conn *c, const char *tenant_id,
+    const char *id_or_name, struct store_project *out);
+int store_project_insert(struct db_conn *c, const char *tenant_id,
+    const struct store_project *p);
+int store_project_list(struct db_conn *c, const char *tenant_id,
+    struct store_ids *out);
+/* [{"type","id","name"}] of owners (table "project_owners") or signers. */
+int store_project_principals(struct db_conn *c, const char *tenant_id,
+    const char *project_id, int signers, json_t **out);
+/* SN_ERR_CONFLICT if the link exists. */
+int store_project_principal_add(struct db_conn *c, const char *project_id,
+    int signers, const char *type, const char *principal_id, int64_t now);
+/* SN_ERR_NOT_FOUND if the link does not exist. */
+int store_project_principal_remove(struct db_conn *c, const char *project_id,
+    int signers, const char *type, const char *principal_id);
+
+/* ---- signing keys (store_keys.c) ---- */
+struct store_key {
+	char id[STORE_ID_MAX];
+	char project_id[STORE_ID_MAX];
+	char project_name[STORE_NAME_MAX];
+	char name[STORE_NAME_MAX];
+	char algorithm[16];
+	char state[16];			/* active, disabled, revoked (stored) */
+	char ca_mode[16];		/* builtin, external, none */
+	char ca_id[STORE_ID_MAX];	/* "" if none */
+	char hsm_key_id[40];		/* 32 hex digits */
+	int64_t not_before;
+	int64_t not_after;
+	int64_t revoked_at;		/* 0 = not revoked */
+	int64_t created_at;
+	int allow_sha1;
+	char *subject;			/* malloc'd or NULL */
+	char *public_key_pem;
+	char *cert_pem;
+	char *chain_pem;		/* issuing CA first, root last */
+	char *cert_serial;
+};
+void store_key_clear(struct store_key *k);	/* frees the strings, zeroes */
+/* By id; or by name if exactly one key of the tenant has that name
+ * (SN_ERR_CONFLICT if several do); or "project/name". */
+int store_key_get(struct db_conn *c, const char *tenant_id,
+    const char *id_or_name, struct store_key *out);
+int store_key_insert(struct db_conn *c, const char *tenant_id,
+    const struct store_key *k);
+/* project_id and name may be NULL (no filter). */
+int store_key_list(struct db_conn *c, const char *tenant_id,
+    const char *project_id, const char *name, struct store_ids *out);
+int store_key_exists(struct db_conn *c, const char *project_id,
+    const char *name, int *exists);
+int store_key_set_state(struct db_conn *c, const char *tenant_id,
+    const char *id, const char *state, int64_t revoked_at);
+int store_key_set_cert(struct db_conn *c, const char *tenant_id,
+    const char *id, const char *ca_mode, const char *cert_pem,
+    const char *chain_pem, const char *serial, const char *subject);
+int store_key_delete(struct db_conn *c, const char *tenant_id, const char *id);
+/* Revoked certificates issued by ca_id: rev[i].serial_hex point into *buf
+ * storage owned by the caller's free of *rev and the strings list. */
+int store_key_revoked_for_ca(struct db_conn *c, const char *ca_id,
+    struct ca_revoked **rev, struct store_ids *serials, size_t *n);
+
+/* ---- certificate authorities (store_cas.c) ---- */
+struct store_ca {
+	char id[STORE_ID_MAX];
+	char tenant_id[STORE_ID_MAX];
+	char name[STORE_NAME_MAX];
+	char role[16];			/* root, issuing */
+	char parent_id[STORE_ID_MAX];	/* "" for a root */
+	char algorithm[16];
+	char hsm_key_id[40];
+	char *cert_pem;			/* malloc'd */
+	int64_t crl_number;
+	int64_t created_at;
+};
+void store_ca_clear(struct store_ca *ca);
+/* tenant_id NULL: any tenant (the public CRL endpoint looks up by id only). */
+int store_ca_get(struct db_conn *c, const char *tenant_id,
+    const char *id_or_name, struct store_ca *out);
+/* The tenant's CA with role "issuing" (the newest if several). */
+int store_ca_get_issuing(struct db_conn *c, const char *tenant_id,
+    struct store_ca *out);
+int store_ca_insert(struct db_conn *c, const struct store_ca *ca);
+int store_ca_list(struct db_conn *c, const char *tenant_id,
+    struct store_ids *out);
+/* Increments crl_number and returns the new value (in the caller's txn). */
+int store_ca_next_crl_number(struct db_conn *c, const char *ca_id,
+    int64_t *out);
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * store_serviceaccounts.c - service accounts: rows, key rotation, deletion.
+ *
+ * Rotation and deletion remove the account's access tokens in the same
+ * statement group, so a token issued under an old key stops working at the
+ * moment the caller's transaction commits.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "err.h"
+#include "store_resources.h"
+
+void
+store_sa_clear(struct store_sa *s)
+{
+	if (s == NULL)
+		return;
+	free(s->public_key_pem);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+sa_row(struct db_stmt *st, struct store_sa *out)
+{
+	int r;
+
+	if ((r = store_copy(out->id, sizeof(out->id), db_col_text(st, 0))) != 0 ||
+	    (r = store_copy(out->name, sizeof(out->name), db_col_text(st, 1))) != 0 ||
+	    (r = store_copy(out->team_id, sizeof(out->team_id),
+	    db_col_text(st, 2))) != 0 ||
+	    (r = store_copy(out->team_name, sizeof(out->team_name),
+	    db_col_text(st, 3))) != 0 ||
+	    (r = store_dup(db_col_text(st, 4), &out->public_key_pem)) != 0 ||
+	    (r = store_copy(out->key_algorithm, sizeof(out->key_algorithm),
+	    db_col_text(st, 5))) != 0 ||
+	    (r = store_copy(out->key_fingerprint, sizeof(out->key_fingerprint),
+	    db_col_text(st, 6))) != 0)
+		return r;
+	out->key_version = db_col_int64(st, 7);
+	out->created_at = db_col_int64(st, 8);
+	out->rotated_at = db_col_is_null(st, 9) ? 0 : db_col_int64(st, 9);
+	return 0;
+}
+
+int
+store_sa_get(struct db_conn *c, const char *tenant_id, const char *id_or_name,
+    struct store_sa *out)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = db_queryf(c, &st, "SELECT s.id, s.name, s.team_id, t.name, "
+	    "s.public_key_pem, s.key_algorithm, s.key_fingerprint, "
+	    "s.key_version, s.created_at, s.rotated_at "
+	    "FROM service_accounts s JOIN teams t ON t.id = s.team_id "
+	    "WHERE s.tenant_id = ? AND (s.id = ? OR s.name = ?) "
+	    "ORDER BY (s.id = ?) DESC LIMIT 1", "tttt", tenant_id, id_or_name,
+	    id_or_name, id_or_name);
+	if (r == DB_DONE)
+		r = SN_ERR_NOT_FOUND;
+	else if (r == DB_ROW)
+		r = sa_row(st, out);
+	db_finalize(st);
+	if (r != 0)
+		store_sa_clear(out);
+	return r;
+}
+
+int
+store_sa_insert(struct db_conn *c, const char *tenant_id,
+    const struct store_sa *s)
+{
+	return db_execf(c, "INSERT INTO service_accounts (id, tenant_id, "
+	    "team_id, name, public_key_pem, key_algorithm, key_fingerprint, "
+	    "key_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
+	    "ttttttti", s->id, tenant_id, s->team_id, s->name,
+	    s->public_key_pem, s->key_algorithm, s->key_fingerprint,
+	    s->created_at);
+}
+
+int
+store_sa_list(struct db_conn *c, const char *tenant_id, struct store_ids *out)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	r = db_queryf(c, &st, "SELECT id FROM service_accounts "
+	    "WHERE tenant_id = ? ORDER BY name", "t", tenant_id);
+	if (r < 0) {
+		db_finalize(st);
+		return r;
+	}
+	return store_ids_collect(st, r, out);
+}
+
+int
+store_sa_rotate(struct db_conn *c, const char *tenant_id, const char *id,
+    const char *pem, const char *alg, const char *fingerprint, int64_t now)
+{
+	int r;
+
+	r = db_execf(c, "UPDATE service_accounts SET public_key_pem = ?, "
+	    "key_algorithm = ?, key_fingerprint = ?, "
+	    "key_version = key_version + 1, rotated_at = ? "
+	    "WHERE tenant_id = ? AND id = ?", "tttitt", pem, alg, fingerprint,
+	    now, tenant_id, id);
+	if (r != 0)
+		return r;
+	if (db_changes(c) != 1)
+		return SN_ERR_NOT_FOUND;
+	return db_execf(c, "DELETE FROM access_tokens WHERE tenant_id = ? AND "
+	    "service_account_id = ?", "tt", tenant_id, id);
+}
+
+int
+store_sa_delete(struct db_conn *c, const char *tenant_id, const char *id)
+{
+	int r;
+
+	if ((r = db_execf(c, "DELETE FROM access_tokens WHERE tenant_id = ? "
+	    "AND service_account_id = ?", "tt", tenant_id, id)) != 0 ||
+	    (r = db_execf(c, "DELETE FROM jwt_replay WHERE "
+	    "service_account_id = ?", "t", id)) != 0 ||
+	    (r = db_execf(c, "DELETE FROM project_signers WHERE "
+	    "principal_type = 'service_account' AND principal_id = ? AND "
+	    "project_id IN (SELECT id FROM projects WHERE tenant_id = ?)",
+	    "tt", id, tenant_id)) != 0)
+		return r;
+	if ((r = db_execf(c, "DELETE FROM service_accounts WHERE tenant_id = ? "
+	    "AND id = ?", "tt", tenant_id, id)) != 0)
+		return r;
+	return db_changes(c) == 1 ? 0 : SN_ERR_NOT_FOUND;
+}

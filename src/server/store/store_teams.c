@@ -1,0 +1,299 @@
+/*
+ * store_teams.c - teams and team membership, plus the small helpers the
+ * other resource stores share (id lists, principal lookup by id or name).
+ *
+ * Every query carries the tenant id; nothing here decides permissions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "err.h"
+#include "store_resources.h"
+
+#define STORE_IDS_MAX 100000
+
+void
+store_ids_free(struct store_ids *ids)
+{
+	if (ids == NULL)
+		return;
+	for (size_t i = 0; i < ids->n; i++)
+		free(ids->v[i]);
+	free(ids->v);
+	ids->v = NULL;
+	ids->n = 0;
+}
+
+int
+store_copy(char *dst, size_t dstsz, const char *src)
+{
+	size_t l;
+
+	if (src == NULL)
+		src = "";
+	l = strlen(src);
+	if (l >= dstsz) {
+		dst[0] = '\0';
+		return SN_ERR_DB;
+	}
+	memcpy(dst, src, l + 1);
+	return 0;
+}
+
+int
+store_dup(const char *src, char **out)
+{
+	*out = NULL;
+	if (src == NULL)
+		return 0;
+	if ((*out = strdup(src)) == NULL)
+		return SN_ERR_NOMEM;
+	return 0;
+}
+
+int
+store_ids_collect(struct db_stmt *st, int r, struct store_ids *out)
+{
+	char **nv;
+
+	out->v = NULL;
+	out->n = 0;
+	while (r == DB_ROW) {
+		const char *id = db_col_text(st, 0);
+
+		if (id == NULL || out->n >= STORE_IDS_MAX) {
+			r = SN_ERR_DB;
+			break;
+		}
+		if ((nv = realloc(out->v, (out->n + 1) * sizeof(*nv))) == NULL) {
+			r = SN_ERR_NOMEM;
+			break;
+		}
+		out->v = nv;
+		if ((out->v[out->n] = strdup(id)) == NULL) {
+			r = SN_ERR_NOMEM;
+			break;
+		}
+		out->n++;
+		r = db_step(st);
+	}
+	db_finalize(st);
+	if (r != DB_DONE) {
+		store_ids_free(out);
+		return r < 0 ? r : SN_ERR_DB;
+	}
+	return 0;
+}
+
+int
+store_tenant_name(struct db_conn *c, const char *tenant_id,
+    char name[STORE_NAME_MAX + 192])
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	name[0] = '\0';
+	r = db_queryf(c, &st, "SELECT name FROM tenants WHERE id = ?", "t",
+	    tenant_id);
+	if (r == DB_DONE)
+		r = SN_ERR_NOT_FOUND;
+	else if (r == DB_ROW)
+		r = store_copy(name, STORE_NAME_MAX + 192, db_col_text(st, 0));
+	db_finalize(st);
+	return r;
+}
+
+static const char *
+principal_sql(const char *type, int by_name)
+{
+	if (strcmp(type, "user") == 0)
+		return by_name ?
+		    "SELECT id, email FROM users WHERE tenant_id = ? AND email = ?" :
+		    "SELECT id, email FROM users WHERE tenant_id = ? AND id = ?";
+	if (strcmp(type, "team") == 0)
+		return by_name ?
+		    "SELECT id, name FROM teams WHERE tenant_id = ? AND name = ?" :
+		    "SELECT id, name FROM teams WHERE tenant_id = ? AND id = ?";
+	if (strcmp(type, "service_account") == 0)
+		return by_name ?
+		    "SELECT id, name FROM service_accounts WHERE tenant_id = ? AND name = ?" :
+		    "SELECT id, name FROM service_accounts WHERE tenant_id = ? AND id = ?";
+	return NULL;
+}
+
+static int
+principal_query(struct db_conn *c, const char *sql, const char *tenant_id,
+    const char *key, char id[STORE_ID_MAX], char name[STORE_EMAIL_MAX])
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	r = db_queryf(c, &st, sql, "tt", tenant_id, key);
+	if (r == DB_DONE)
+		r = SN_ERR_NOT_FOUND;
+	else if (r == DB_ROW) {
+		if ((r = store_copy(id, STORE_ID_MAX, db_col_text(st, 0))) == 0)
+			r = store_copy(name, STORE_EMAIL_MAX, db_col_text(st, 1));
+	}
+	db_finalize(st);
+	return r;
+}
+
+int
+store_principal_resolve(struct db_conn *c, const char *tenant_id,
+    const char *type, const char *id_or_name, char id[STORE_ID_MAX],
+    char name[STORE_EMAIL_MAX])
+{
+	const char *sql;
+	int r;
+
+	id[0] = name[0] = '\0';
+	if (type == NULL || principal_sql(type, 0) == NULL)
+		return SN_ERR_INVALID;
+	/* Ids first: an id is never a valid name of another object. */
+	sql = principal_sql(type, 0);
+	r = principal_query(c, sql, tenant_id, id_or_name, id, name);
+	if (r != SN_ERR_NOT_FOUND)
+		return r;
+	sql = principal_sql(type, 1);
+	return principal_query(c, sql, tenant_id, id_or_name, id, name);
+}
+
+int
+store_principal_name(struct db_conn *c, const char *tenant_id,
+    const char *type, const char *id, char name[STORE_EMAIL_MAX])
+{
+	char tmp[STORE_ID_MAX];
+	const char *sql = principal_sql(type, 0);
+	int r;
+
+	name[0] = '\0';
+	if (sql == NULL)
+		return SN_ERR_INVALID;
+	r = principal_query(c, sql, tenant_id, id, tmp, name);
+	return r == SN_ERR_NOT_FOUND ? 0 : r;
+}
+
+static int
+team_row(struct db_stmt *st, struct store_team *out)
+{
+	int r;
+
+	if ((r = store_copy(out->id, sizeof(out->id), db_col_text(st, 0))) != 0 ||
+	    (r = store_copy(out->name, sizeof(out->name), db_col_text(st, 1))) != 0)
+		return r;
+	out->created_at = db_col_int64(st, 2);
+	return 0;
+}
+
+int
+store_team_get(struct db_conn *c, const char *tenant_id,
+    const char *id_or_name, struct store_team *out)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = db_queryf(c, &st, "SELECT id, name, created_at FROM teams "
+	    "WHERE tenant_id = ? AND (id = ? OR name = ?) "
+	    "ORDER BY (id = ?) DESC LIMIT 1", "tttt", tenant_id, id_or_name,
+	    id_or_name, id_or_name);
+	if (r == DB_DONE)
+		r = SN_ERR_NOT_FOUND;
+	else if (r == DB_ROW)
+		r = team_row(st, out);
+	db_finalize(st);
+	return r;
+}
+
+int
+store_team_insert(struct db_conn *c, const char *tenant_id,
+    const struct store_team *t)
+{
+	return db_execf(c, "INSERT INTO teams (id, tenant_id, name, created_at) "
+	    "VALUES (?, ?, ?, ?)", "ttti", t->id, tenant_id, t->name,
+	    t->created_at);
+}
+
+int
+store_team_list(struct db_conn *c, const char *tenant_id, struct store_ids *out)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	r = db_queryf(c, &st, "SELECT id FROM teams WHERE tenant_id = ? "
+	    "ORDER BY name", "t", tenant_id);
+	if (r < 0) {
+		db_finalize(st);
+		return r;
+	}
+	return store_ids_collect(st, r, out);
+}
+
+int
+store_team_members(struct db_conn *c, const char *team_id, json_t **out)
+{
+	struct db_stmt *st = NULL;
+	json_t *arr = NULL, *m;
+	int r;
+
+	*out = NULL;
+	if ((arr = json_array()) == NULL)
+		return SN_ERR_NOMEM;
+	r = db_queryf(c, &st, "SELECT u.id, u.email, m.is_owner "
+	    "FROM team_members m JOIN users u ON u.id = m.user_id "
+	    "WHERE m.team_id = ? ORDER BY u.email", "t", team_id);
+	while (r == DB_ROW) {
+		m = json_pack("{s:s, s:s, s:b}", "id", db_col_text(st, 0),
+		    "email", db_col_text(st, 1), "owner",
+		    (int)(db_col_int64(st, 2) != 0));
+		if (m == NULL || json_array_append_new(arr, m) != 0) {
+			r = SN_ERR_NOMEM;
+			break;
+		}
+		r = db_step(st);
+	}
+	db_finalize(st);
+	if (r != DB_DONE) {
+		json_decref(arr);
+		return r < 0 ? r : SN_ERR_DB;
+	}
+	*out = arr;
+	return 0;
+}
+
+int
+store_team_member_set(struct db_conn *c, const char *team_id,
+    const char *user_id, int owner, int64_t now, int *created)
+{
+	int r;
+
+	*created = 0;
+	r = db_execf(c, "UPDATE team_members SET is_owner = ? "
+	    "WHERE team_id = ? AND user_id = ?", "itt", (int64_t)(owner != 0),
+	    team_id, user_id);
+	if (r != 0)
+		return r;
+	if (db_changes(c) > 0)
+		return 0;
+	r = db_execf(c, "INSERT INTO team_members (team_id, user_id, is_owner, "
+	    "created_at) VALUES (?, ?, ?, ?)", "ttii", team_id, user_id,
+	    (int64_t)(owner != 0), now);
+	if (r == 0)
+		*created = 1;
+	return r;
+}
+
+int
+store_team_member_remove(struct db_conn *c, const char *team_id,
+    const char *user_id)
+{
+	int r;
+
+	r = db_execf(c, "DELETE FROM team_members WHERE team_id = ? AND "
+	    "user_id = ?", "tt", team_id, user_id);
+	if (r != 0)
+		return r;
+	return db_changes(c) > 0 ? 0 : SN_ERR_NOT_FOUND;
+}
