@@ -18,6 +18,8 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -993,6 +995,37 @@ garbage_sign(void *arg, enum sn_hash hash, const uint8_t *digest,
 	return 0;
 }
 
+/* An EC signer that returns raw r||s (what CKM_ECDSA gives) instead of DER. */
+static int
+raw_ecdsa_sign(void *arg, enum sn_hash hash, const uint8_t *digest,
+    size_t dlen, uint8_t **sig, size_t *siglen)
+{
+	struct ca_signer real;
+	uint8_t *der = NULL, *raw;
+	const uint8_t *p;
+	size_t derlen = 0;
+	ECDSA_SIG *es;
+	const BIGNUM *r, *s;
+	int n = (EVP_PKEY_get_bits((EVP_PKEY *)arg) + 7) / 8;
+
+	assert_int_equal(ca_signer_from_pkey((EVP_PKEY *)arg, &real), 0);
+	assert_int_equal(real.sign_digest(real.arg, hash, digest, dlen, &der,
+	    &derlen), 0);
+	p = der;
+	es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
+	assert_non_null(es);
+	ECDSA_SIG_get0(es, &r, &s);
+	raw = malloc(2 * (size_t)n);
+	assert_non_null(raw);
+	assert_int_equal(BN_bn2binpad(r, raw, n), n);
+	assert_int_equal(BN_bn2binpad(s, raw + n, n), n);
+	ECDSA_SIG_free(es);
+	free(der);
+	*sig = raw;
+	*siglen = 2 * (size_t)n;
+	return 0;
+}
+
 /* Succeeds but returns nothing. */
 static int
 empty_sign(void *arg, enum sn_hash hash, const uint8_t *digest,
@@ -1070,6 +1103,21 @@ test_failing_signer(void **state)
 	bad.sign_digest = empty_sign;
 	expect_all_fail(&bad, &h, p384_a, SN_ERR_CRYPTO);
 
+	/* raw r||s from an EC key is not an X.509 ECDSA signature */
+	{
+		struct ca_signer ec = h.root_s;	/* p256_a */
+		char *pem = NULL;
+		int64_t now = sn_now();
+
+		ec.sign_digest = raw_ecdsa_sign;
+		ec.arg = p256_a;
+		assert_int_equal(ca_make_root(&ec, "CN=R", now, now + DAY, &pem),
+		    SN_ERR_CRYPTO);
+		assert_null(pem);
+		assert_int_equal(ca_make_csr(&ec, "CN=R", &pem), SN_ERR_CRYPTO);
+		assert_null(pem);
+	}
+
 	/* a signer whose public key is not the issuer certificate's */
 	bad = h.root_s;		/* root key, issuing CA's certificate */
 	{
@@ -1137,6 +1185,72 @@ test_bad_arguments(void **state)
 	hier_free(&h);
 	EVP_PKEY_free(ed);
 	assert_int_equal(ERR_peek_error(), 0);
+}
+
+/* ---- robustness: mutated chains and random DNs ------------------------ */
+
+static void
+test_mutations(void **state)
+{
+	struct hier h;
+	char *chain, *m;
+	size_t n;
+	const char *why;
+	unsigned seed = 12345;
+	int accepted = 0;
+
+	hier_make(&h, p256_a, p256_b, rsa2048_a);
+	chain = cat3(h.leaf_pem, h.inter_pem, NULL);
+	n = strlen(chain);
+	m = malloc(n + 1);
+	assert_non_null(m);
+	for (int i = 0; i < 3000; i++) {
+		int r;
+
+		memcpy(m, chain, n + 1);
+		for (int j = 0; j < 1 + i % 3; j++) {
+			seed = seed * 1103515245u + 12345u;
+			m[(seed >> 8) % n] = (char)(1 + ((seed >> 20) % 255));
+		}
+		why = NULL;
+		r = ca_check_chain(rsa2048_a, m, &why);
+		if (r == 0)
+			accepted++;
+		else {
+			assert_int_equal(r, SN_ERR_INVALID);
+			assert_non_null(why);
+		}
+		assert_int_equal(ERR_peek_error(), 0);
+	}
+	/* mutations outside the base64 (headers, newlines) may still pass,
+	 * but most must not */
+	assert_true(accepted < 1500);
+	free(m);
+	free(chain);
+
+	/* random DN strings: accepted or SN_ERR_INVALID, never anything else */
+	for (int i = 0; i < 5000; i++) {
+		char dn[40];
+		X509_NAME *name = NULL;
+		size_t len;
+		int r;
+
+		memcpy(dn, "CN=", 3);
+		seed = seed * 1103515245u + 12345u;
+		len = 3 + (seed >> 16) % 30;
+		for (size_t j = 3; j < len; j++) {
+			static const char alpha[] = "aZ09 ,=\\+;\"\t\x01\xc3\xa4\xff";
+
+			seed = seed * 1103515245u + 12345u;
+			dn[j] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+		}
+		dn[len] = '\0';
+		r = ca_parse_dn(dn, &name);
+		assert_true(r == 0 || r == SN_ERR_INVALID);
+		assert_true((r == 0) == (name != NULL));
+		X509_NAME_free(name);
+	}
+	hier_free(&h);
 }
 
 /* ---- SPKI, PEM info ---------------------------------------------------- */
@@ -1250,6 +1364,7 @@ main(void)
 		cmocka_unit_test(test_parse_dn),
 		cmocka_unit_test(test_failing_signer),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_spki),
 		cmocka_unit_test(test_pem_info),
 	};
