@@ -1,0 +1,626 @@
+/*
+ * test_pkcs11.c - unit tests of the parts of signet-pkcs11.so that need no
+ * server: building the token from a /v1/me/keys answer, template matching,
+ * C_GetAttributeValue semantics, mechanism checks, DigestInfo handling and
+ * the ECDSA DER -> raw conversion.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "alg.h"
+#include "err.h"
+#include "p11_int.h"
+
+/* ---- helpers ---- */
+
+static EVP_PKEY *
+gen_key(const char *type)
+{
+	if (strcmp(type, "RSA") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+}
+
+static char *
+pubkey_pem(EVP_PKEY *pk)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *out;
+	long n;
+
+	assert_non_null(b);
+	assert_int_equal(PEM_write_bio_PUBKEY(b, pk), 1);
+	n = BIO_get_mem_data(b, &data);
+	out = strndup(data, (size_t)n);
+	BIO_free(b);
+	return out;
+}
+
+static char *
+cert_pem(X509 *x)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *out;
+	long n;
+
+	assert_int_equal(PEM_write_bio_X509(b, x), 1);
+	n = BIO_get_mem_data(b, &data);
+	out = strndup(data, (size_t)n);
+	BIO_free(b);
+	return out;
+}
+
+/* A certificate for pk with subject CN=cn, signed by signer (or self). */
+static X509 *
+make_cert(EVP_PKEY *pk, const char *cn, X509 *issuer, EVP_PKEY *signer,
+    long serial, int ca)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, pk);
+	X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_key_identifier,
+	    "hash");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if (ca) {
+		ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints,
+		    "critical,CA:TRUE");
+		X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+	}
+	assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
+	X509_NAME_free(n);
+	return x;
+}
+
+struct fixture {
+	EVP_PKEY *root_key, *rsa, *ec;
+	X509 *root, *rsa_cert, *ec_cert;
+	json_t *resp;
+};
+
+static json_t *
+key_json(const char *id, const char *name, const char *state, EVP_PKEY *pk,
+    X509 *cert, X509 *root, const char *uri)
+{
+	char *pem = pubkey_pem(pk);
+	char *cpem = cert ? cert_pem(cert) : NULL;
+	char *rpem = cert_pem(root);
+	json_t *k;
+
+	k = json_pack("{s:s, s:s, s:s, s:s, s:o, s:[s], s:s*}",
+	    "id", id, "name", name, "state", state, "public_key", pem,
+	    "certificate", cpem ? json_string(cpem) : json_null(),
+	    "chain", rpem, "pkcs11_uri", uri);
+	assert_non_null(k);
+	free(pem);
+	free(cpem);
+	free(rpem);
+	return k;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	json_t *keys;
+
+	assert_non_null(f);
+	f->root_key = gen_key("EC");
+	f->rsa = gen_key("RSA");
+	f->ec = gen_key("EC");
+	f->root = make_cert(f->root_key, "Test Root", NULL, f->root_key, 1, 1);
+	f->rsa_cert = make_cert(f->rsa, "rsa signer", f->root, f->root_key,
+	    2, 0);
+	f->ec_cert = make_cert(f->ec, "ec signer", f->root, f->root_key, 3, 0);
+	keys = json_array();
+	json_array_append_new(keys, key_json(
+	    "skey_00112233445566778899aabbccddeeff", "release-rsa", "active",
+	    f->rsa, f->rsa_cert, f->root,
+	    "pkcs11:token=Signet;object=release-rsa;"
+	    "id=%00%11%22%33%44%55%66%77%88%99%aa%bb%cc%dd%ee%ff;type=private"));
+	json_array_append_new(keys, key_json(
+	    "skey_ffeeddccbbaa99887766554433221100", "release-ec", "active",
+	    f->ec, f->ec_cert, f->root, NULL));
+	json_array_append_new(keys, key_json(
+	    "skey_0000000000000000000000000000000a", "old", "disabled",
+	    f->ec, NULL, f->root, NULL));
+	f->resp = json_pack("{s:o}", "keys", keys);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	json_decref(f->resp);
+	X509_free(f->root);
+	X509_free(f->rsa_cert);
+	X509_free(f->ec_cert);
+	EVP_PKEY_free(f->root_key);
+	EVP_PKEY_free(f->rsa);
+	EVP_PKEY_free(f->ec);
+	free(f);
+	return 0;
+}
+
+static size_t
+find_all(const struct p11_token *t, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+    const struct p11_object **first)
+{
+	size_t count = 0;
+
+	*first = NULL;
+	for (size_t i = 0; i < t->nobjs; i++) {
+		if (p11_obj_match(t->objs[i], tmpl, n)) {
+			if (count++ == 0)
+				*first = t->objs[i];
+		}
+	}
+	return count;
+}
+
+/* ---- token building and finding ---- */
+
+static void
+test_token_objects(void **state)
+{
+	struct fixture *f = *state;
+	struct p11_token *t = NULL;
+	const struct p11_object *o;
+	size_t skipped;
+	CK_OBJECT_CLASS cls;
+	CK_KEY_TYPE kt;
+	CK_ULONG cat;
+	CK_BBOOL yes = CK_TRUE;
+	static const uint8_t rsa_id[16] = { 0x00, 0x11, 0x22, 0x33, 0x44,
+	    0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+	CK_ATTRIBUTE by_class[] = { { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_ATTRIBUTE by_id[] = { { CKA_ID, (void *)rsa_id, sizeof(rsa_id) } };
+	CK_ATTRIBUTE by_label_class[] = {
+		{ CKA_LABEL, "release-ec", 10 },
+		{ CKA_CLASS, &cls, sizeof(cls) },
+	};
+	CK_ATTRIBUTE by_type[] = {
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_SIGN, &yes, sizeof(yes) },
+	};
+	CK_ATTRIBUTE by_cat[] = {
+		{ CKA_CERTIFICATE_CATEGORY, &cat, sizeof(cat) },
+	};
+
+	assert_int_equal(p11_token_from_keys(f->resp, &t, &skipped), 0);
+	/* 2 keys x (private, public, certificate) + the root once. */
+	assert_int_equal(t->nobjs, 7);
+	assert_int_equal(skipped, 1);
+
+	cls = CKO_PRIVATE_KEY;
+	assert_int_equal(find_all(t, by_class, 1, &o), 2);
+	cls = CKO_CERTIFICATE;
+	assert_int_equal(find_all(t, by_class, 1, &o), 3);
+	/* Same CKA_ID on private key, public key and certificate. */
+	assert_int_equal(find_all(t, by_id, 1, &o), 3);
+	cls = CKO_PRIVATE_KEY;
+	assert_int_equal(find_all(t, by_label_class, 2, &o), 1);
+	assert_int_equal(o->key_type, CKK_EC);
+	assert_string_equal(o->key_id, "skey_ffeeddccbbaa99887766554433221100");
+	kt = CKK_RSA;
+	assert_int_equal(find_all(t, by_type, 2, &o), 1);
+	assert_int_equal(o->cls, CKO_PRIVATE_KEY);
+	assert_int_equal(o->key_bits, 2048);
+	assert_int_equal(p11_sig_len(o), 256);
+	cat = 2;
+	assert_int_equal(find_all(t, by_cat, 1, &o), 1);
+	assert_memory_equal(p11_obj_attr(o, CKA_LABEL)->val, "Test Root", 9);
+	assert_int_equal(p11_obj_attr(o, CKA_ID)->len, 20);
+	/* An empty template matches everything. */
+	assert_int_equal(find_all(t, NULL, 0, &o), 7);
+	/* Handles are 1..n and p11_token_find agrees. */
+	assert_ptr_equal(p11_token_find(t, 1), t->objs[0]);
+	assert_null(p11_token_find(t, 0));
+	assert_null(p11_token_find(t, 8));
+	p11_token_free(t);
+}
+
+static void
+test_token_ec_attrs(void **state)
+{
+	struct fixture *f = *state;
+	struct p11_token *t = NULL;
+	const struct p11_object *o;
+	CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+	CK_ATTRIBUTE tmpl[] = {
+		{ CKA_LABEL, "release-ec", 10 },
+		{ CKA_CLASS, &cls, sizeof(cls) },
+	};
+	/* DER OID of prime256v1. */
+	static const uint8_t p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+	    0x3d, 0x03, 0x01, 0x07 };
+	const struct p11_attr *a;
+	size_t skipped;
+
+	assert_int_equal(p11_token_from_keys(f->resp, &t, &skipped), 0);
+	assert_int_equal(find_all(t, tmpl, 2, &o), 1);
+	a = p11_obj_attr(o, CKA_EC_PARAMS);
+	assert_non_null(a);
+	assert_int_equal(a->len, sizeof(p256));
+	assert_memory_equal(a->val, p256, sizeof(p256));
+	a = p11_obj_attr(o, CKA_EC_POINT);
+	assert_non_null(a);
+	/* OCTET STRING of 65 bytes: 04 41 04 x y */
+	assert_int_equal(a->len, 67);
+	assert_int_equal(a->val[0], 0x04);
+	assert_int_equal(a->val[1], 65);
+	assert_int_equal(a->val[2], 0x04);
+	/* Fallback CKA_ID: the hex part of the key id. */
+	a = p11_obj_attr(o, CKA_ID);
+	assert_int_equal(a->len, 16);
+	assert_int_equal(a->val[0], 0xff);
+	assert_int_equal(p11_sig_len(o), 64);
+	p11_token_free(t);
+}
+
+static void
+test_token_bad_answer(void **state)
+{
+	struct p11_token *t = NULL;
+	size_t skipped;
+	json_t *j = json_pack("{s:s}", "keys", "nope");
+
+	assert_int_equal(p11_token_from_keys(j, &t, &skipped), SN_ERR_PROTOCOL);
+	assert_null(t);
+	json_decref(j);
+	j = json_pack("{s:[{s:s}]}", "keys", "id", "skey_x");
+	assert_int_equal(p11_token_from_keys(j, &t, &skipped), 0);
+	assert_int_equal(t->nobjs, 0);
+	assert_int_equal(skipped, 1);
+	p11_token_free(t);
+	json_decref(j);
+}
+
+/* ---- C_GetAttributeValue semantics ---- */
+
+static void
+test_get_attributes(void **state)
+{
+	struct fixture *f = *state;
+	struct p11_token *t = NULL;
+	const struct p11_object *priv;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE kt = CKK_RSA;
+	CK_ATTRIBUTE find[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+	};
+	uint8_t mod[512], small[4];
+	CK_BBOOL sens = 0, extr = 1;
+	CK_ATTRIBUTE q[3];
+	BIGNUM *n = NULL;
+	uint8_t nbin[256];
+	size_t skipped;
+
+	assert_int_equal(p11_token_from_keys(f->resp, &t, &skipped), 0);
+	assert_int_equal(find_all(t, find, 2, &priv), 1);
+
+	/* Size query. */
+	q[0] = (CK_ATTRIBUTE){ CKA_MODULUS, NULL, 0 };
+	assert_int_equal(p11_obj_get_attributes(priv, q, 1), CKR_OK);
+	assert_int_equal(q[0].ulValueLen, 256);
+	/* Value, compared with OpenSSL's view of the key. */
+	q[0] = (CK_ATTRIBUTE){ CKA_MODULUS, mod, sizeof(mod) };
+	assert_int_equal(p11_obj_get_attributes(priv, q, 1), CKR_OK);
+	assert_int_equal(q[0].ulValueLen, 256);
+	assert_true(EVP_PKEY_get_bn_param(f->rsa, "n", &n));
+	assert_int_equal(BN_bn2bin(n, nbin), 256);
+	assert_memory_equal(mod, nbin, 256);
+	BN_free(n);
+	/* Too small: CKR_BUFFER_TOO_SMALL, length unavailable. */
+	q[0] = (CK_ATTRIBUTE){ CKA_MODULUS, small, sizeof(small) };
+	assert_int_equal(p11_obj_get_attributes(priv, q, 1),
+	    CKR_BUFFER_TOO_SMALL);
+	assert_int_equal(q[0].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	/* Sensitive and unknown, mixed with good ones: all processed. */
+	q[0] = (CK_ATTRIBUTE){ CKA_PRIVATE_EXPONENT, mod, sizeof(mod) };
+	q[1] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &sens, sizeof(sens) };
+	q[2] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE, &extr, sizeof(extr) };
+	assert_int_equal(p11_obj_get_attributes(priv, q, 3),
+	    CKR_ATTRIBUTE_SENSITIVE);
+	assert_int_equal(q[0].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	assert_int_equal(sens, CK_TRUE);
+	assert_int_equal(extr, CK_FALSE);
+	q[0] = (CK_ATTRIBUTE){ CKA_VALUE, NULL, 0 };
+	assert_int_equal(p11_obj_get_attributes(priv, q, 1),
+	    CKR_ATTRIBUTE_SENSITIVE);
+	q[0] = (CK_ATTRIBUTE){ 0x7fff0000UL, NULL, 0 };
+	assert_int_equal(p11_obj_get_attributes(priv, q, 1),
+	    CKR_ATTRIBUTE_TYPE_INVALID);
+	assert_int_equal(q[0].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	p11_token_free(t);
+}
+
+/* ---- mechanisms ---- */
+
+static void
+test_mech_info(void **state)
+{
+	CK_MECHANISM_INFO mi;
+
+	assert_int_equal(p11_mech_get_info(CKM_SHA256_RSA_PKCS, &mi), CKR_OK);
+	assert_int_equal(mi.ulMinKeySize, 2048);
+	assert_int_equal(mi.ulMaxKeySize, 4096);
+	assert_true(mi.flags & CKF_SIGN);
+	assert_false(mi.flags & CKF_DECRYPT);
+	assert_int_equal(p11_mech_get_info(CKM_ECDSA, &mi), CKR_OK);
+	assert_int_equal(mi.ulMinKeySize, 256);
+	assert_int_equal(mi.ulMaxKeySize, 384);
+	assert_int_equal(p11_mech_get_info(CKM_RSA_X_509, &mi),
+	    CKR_MECHANISM_INVALID);
+	assert_int_equal(p11_mech_get_info(CKM_SHA1_RSA_PKCS, &mi),
+	    CKR_MECHANISM_INVALID);
+}
+
+static void
+test_mech_check(void **state)
+{
+	struct p11_object rsa = { .cls = CKO_PRIVATE_KEY, .key_type = CKK_RSA,
+	    .key_bits = 3072 };
+	struct p11_object ec = { .cls = CKO_PRIVATE_KEY, .key_type = CKK_EC,
+	    .key_bits = 384 };
+	struct p11_object pub = { .cls = CKO_PUBLIC_KEY, .key_type = CKK_RSA,
+	    .key_bits = 2048 };
+	CK_RSA_PKCS_PSS_PARAMS pp = { CKM_SHA384, CKG_MGF1_SHA384, 48 };
+	CK_MECHANISM m = { CKM_RSA_PKCS_PSS, &pp, sizeof(pp) };
+	const struct p11_mech_info *mi;
+	enum sn_hash h;
+
+	assert_int_equal(p11_mech_check(&m, &rsa, &mi, &h), CKR_OK);
+	assert_int_equal(h, SN_HASH_SHA384);
+	assert_int_equal(mi->mech, SN_MECH_RSA_PSS);
+	assert_int_equal(p11_mech_check(&m, &ec, &mi, &h),
+	    CKR_KEY_TYPE_INCONSISTENT);
+	assert_int_equal(p11_mech_check(&m, &pub, &mi, &h),
+	    CKR_KEY_FUNCTION_NOT_PERMITTED);
+	/* Salt length, MGF and hash must agree with the service's PSS. */
+	pp.sLen = 32;
+	assert_int_equal(p11_mech_check(&m, &rsa, &mi, &h),
+	    CKR_MECHANISM_PARAM_INVALID);
+	pp.sLen = 48;
+	pp.mgf = CKG_MGF1_SHA256;
+	assert_int_equal(p11_mech_check(&m, &rsa, &mi, &h),
+	    CKR_MECHANISM_PARAM_INVALID);
+	pp.mgf = CKG_MGF1_SHA384;
+	m.mechanism = CKM_SHA256_RSA_PKCS_PSS;	/* hashAlg is SHA-384 */
+	assert_int_equal(p11_mech_check(&m, &rsa, &mi, &h),
+	    CKR_MECHANISM_PARAM_INVALID);
+	m.mechanism = CKM_SHA384_RSA_PKCS_PSS;
+	assert_int_equal(p11_mech_check(&m, &rsa, &mi, &h), CKR_OK);
+	assert_int_equal(mi->hash, SN_HASH_SHA384);
+	m.pParameter = NULL;
+	assert_int_equal(p11_mech_check(&m, &rsa, &mi, &h),
+	    CKR_MECHANISM_PARAM_INVALID);
+	m.pParameter = &pp;
+	m.ulParameterLen = 4;
+	assert_int_equal(p11_mech_check(&m, &rsa, &mi, &h),
+	    CKR_MECHANISM_PARAM_INVALID);
+
+	m = (CK_MECHANISM){ CKM_ECDSA_SHA512, NULL, 0 };
+	assert_int_equal(p11_mech_check(&m, &ec, &mi, &h), CKR_OK);
+	assert_int_equal(mi->hash, SN_HASH_SHA512);
+	assert_int_equal(p11_mech_check(&m, &rsa, &mi, &h),
+	    CKR_KEY_TYPE_INCONSISTENT);
+	m.mechanism = CKM_AES_CBC;
+	assert_int_equal(p11_mech_check(&m, &rsa, &mi, &h),
+	    CKR_MECHANISM_INVALID);
+	assert_int_equal(p11_sig_len(&rsa), 384);
+	assert_int_equal(p11_sig_len(&ec), 96);
+}
+
+static void
+test_raw_input(void **state)
+{
+	uint8_t dg[64], di[128];
+	size_t dilen, dlen;
+	const uint8_t *d;
+	enum sn_hash h;
+
+	for (size_t i = 0; i < sizeof(dg); i++)
+		dg[i] = (uint8_t)i;
+	/* CKM_RSA_PKCS: a DigestInfo is unwrapped into hash + digest. */
+	assert_int_equal(sn_digestinfo(SN_HASH_SHA384, dg, 48, di, sizeof(di),
+	    &dilen), 0);
+	assert_int_equal(p11_raw_input(CKM_RSA_PKCS, SN_HASH_NONE, di, dilen,
+	    &h, &d, &dlen), CKR_OK);
+	assert_int_equal(h, SN_HASH_SHA384);
+	assert_int_equal(dlen, 48);
+	assert_memory_equal(d, dg, 48);
+	/* A bare digest, or a DigestInfo with trailing bytes, is refused. */
+	assert_int_equal(p11_raw_input(CKM_RSA_PKCS, SN_HASH_NONE, dg, 32,
+	    &h, &d, &dlen), CKR_DATA_INVALID);
+	assert_int_equal(p11_raw_input(CKM_RSA_PKCS, SN_HASH_NONE, di,
+	    dilen - 1, &h, &d, &dlen), CKR_DATA_INVALID);
+	/* CKM_ECDSA: the length names the hash. */
+	assert_int_equal(p11_raw_input(CKM_ECDSA, SN_HASH_NONE, dg, 32,
+	    &h, &d, &dlen), CKR_OK);
+	assert_int_equal(h, SN_HASH_SHA256);
+	assert_int_equal(p11_raw_input(CKM_ECDSA, SN_HASH_NONE, dg, 64,
+	    &h, &d, &dlen), CKR_OK);
+	assert_int_equal(h, SN_HASH_SHA512);
+	assert_int_equal(p11_raw_input(CKM_ECDSA, SN_HASH_NONE, dg, 33,
+	    &h, &d, &dlen), CKR_DATA_LEN_RANGE);
+	/* CKM_RSA_PKCS_PSS: the digest must match the parameters' hash. */
+	assert_int_equal(p11_raw_input(CKM_RSA_PKCS_PSS, SN_HASH_SHA256, dg,
+	    32, &h, &d, &dlen), CKR_OK);
+	assert_int_equal(h, SN_HASH_SHA256);
+	assert_int_equal(p11_raw_input(CKM_RSA_PKCS_PSS, SN_HASH_SHA256, dg,
+	    48, &h, &d, &dlen), CKR_DATA_LEN_RANGE);
+}
+
+/* ---- ECDSA DER -> raw ---- */
+
+static void
+test_ecdsa_der_to_raw(void **state)
+{
+	EVP_PKEY *pk = gen_key("EC");
+	EVP_MD_CTX *md;
+	uint8_t der[128], raw[64], back[128], *p;
+	size_t derlen = sizeof(der);
+	const char *msg = "hello";
+	ECDSA_SIG *s;
+	BIGNUM *r, *ss;
+	int blen;
+
+	/* Many signatures: some r/s have a high bit (leading 00) or are short. */
+	for (int i = 0; i < 64; i++) {
+		derlen = sizeof(der);
+		md = EVP_MD_CTX_new();
+		assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(),
+		    NULL, pk), 1);
+		assert_int_equal(EVP_DigestSign(md, der, &derlen,
+		    (const uint8_t *)msg, 5), 1);
+		EVP_MD_CTX_free(md);
+		assert_int_equal(p11_ecdsa_der_to_raw(der, derlen, 32, raw), 0);
+		/* Round trip through OpenSSL gives the same DER. */
+		r = BN_bin2bn(raw, 32, NULL);
+		ss = BN_bin2bn(raw + 32, 32, NULL);
+		s = ECDSA_SIG_new();
+		assert_int_equal(ECDSA_SIG_set0(s, r, ss), 1);
+		p = back;
+		blen = i2d_ECDSA_SIG(s, &p);
+		ECDSA_SIG_free(s);
+		assert_int_equal((size_t)blen, derlen);
+		assert_memory_equal(back, der, derlen);
+	}
+	/* Trailing garbage, wrong tag, oversize integer, negative. */
+	der[derlen] = 0;
+	assert_int_equal(p11_ecdsa_der_to_raw(der, derlen + 1, 32, raw),
+	    SN_ERR_PROTOCOL);
+	assert_int_equal(p11_ecdsa_der_to_raw(der, derlen, 16, raw),
+	    SN_ERR_PROTOCOL);
+	der[0] = 0x31;
+	assert_int_equal(p11_ecdsa_der_to_raw(der, derlen, 32, raw),
+	    SN_ERR_PROTOCOL);
+	{
+		static const uint8_t neg[] = { 0x30, 0x06, 0x02, 0x01, 0x80,
+		    0x02, 0x01, 0x01 };
+		static const uint8_t small[] = { 0x30, 0x06, 0x02, 0x01, 0x05,
+		    0x02, 0x01, 0x07 };
+		static const uint8_t nonmin[] = { 0x30, 0x07, 0x02, 0x02, 0x00,
+		    0x05, 0x02, 0x01, 0x07 };
+
+		assert_int_equal(p11_ecdsa_der_to_raw(neg, sizeof(neg), 32,
+		    raw), SN_ERR_PROTOCOL);
+		assert_int_equal(p11_ecdsa_der_to_raw(nonmin, sizeof(nonmin),
+		    32, raw), SN_ERR_PROTOCOL);
+		assert_int_equal(p11_ecdsa_der_to_raw(small, sizeof(small), 32,
+		    raw), 0);
+		assert_int_equal(raw[31], 5);
+		assert_int_equal(raw[63], 7);
+		for (int i = 0; i < 31; i++)
+			assert_int_equal(raw[i] | raw[32 + i], 0);
+	}
+	EVP_PKEY_free(pk);
+}
+
+/* ---- URIs, errors, padding ---- */
+
+static void
+test_uri_id(void **state)
+{
+	uint8_t *id = NULL;
+	size_t len;
+
+	assert_int_equal(p11_uri_id("pkcs11:token=Signet;object=a;id=%01%ff%7A"
+	    ";type=private", &id, &len), 0);
+	assert_int_equal(len, 3);
+	assert_int_equal(id[0], 0x01);
+	assert_int_equal(id[1], 0xff);
+	assert_int_equal(id[2], 0x7a);
+	free(id);
+	assert_int_equal(p11_uri_id("pkcs11:token=Signet;object=a", &id, &len),
+	    SN_ERR_NOT_FOUND);
+	assert_int_equal(p11_uri_id("pkcs11:id=%0", &id, &len), SN_ERR_INVALID);
+	assert_int_equal(p11_uri_id("pkcs11:id=%zz", &id, &len),
+	    SN_ERR_INVALID);
+	assert_int_equal(p11_uri_id("file:id=%01", &id, &len), SN_ERR_INVALID);
+	/* id in the query part is not the path attribute. */
+	assert_int_equal(p11_uri_id("pkcs11:object=a?id=%01", &id, &len),
+	    SN_ERR_NOT_FOUND);
+	assert_null(id);
+}
+
+static void
+test_error_mapping(void **state)
+{
+	assert_int_equal(p11_sign_rv(SN_ERR_NETWORK), CKR_DEVICE_ERROR);
+	assert_int_equal(p11_sign_rv(SN_ERR_UNAVAILABLE), CKR_DEVICE_ERROR);
+	assert_int_equal(p11_sign_rv(SN_ERR_UNAUTHENTICATED),
+	    CKR_USER_NOT_LOGGED_IN);
+	assert_int_equal(p11_sign_rv(SN_ERR_FORBIDDEN), CKR_FUNCTION_REJECTED);
+	assert_int_equal(p11_sign_rv(SN_ERR_NOT_FOUND), CKR_FUNCTION_REJECTED);
+	assert_int_equal(p11_init_rv(SN_ERR_TLS), CKR_DEVICE_ERROR);
+	assert_int_equal(p11_init_rv(SN_ERR_UNAUTHENTICATED),
+	    CKR_PIN_INCORRECT);
+	assert_int_equal(p11_init_rv(SN_ERR_PROTOCOL), CKR_FUNCTION_FAILED);
+}
+
+static void
+test_pad(void **state)
+{
+	unsigned char b[8];
+
+	p11_pad(b, sizeof(b), "Sig");
+	assert_memory_equal(b, "Sig     ", 8);
+	p11_pad(b, sizeof(b), "Signet-too-long");
+	assert_memory_equal(b, "Signet-t", 8);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_token_objects, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_token_ec_attrs, setup,
+		    teardown),
+		cmocka_unit_test(test_token_bad_answer),
+		cmocka_unit_test_setup_teardown(test_get_attributes, setup,
+		    teardown),
+		cmocka_unit_test(test_mech_info),
+		cmocka_unit_test(test_mech_check),
+		cmocka_unit_test(test_raw_input),
+		cmocka_unit_test(test_ecdsa_der_to_raw),
+		cmocka_unit_test(test_uri_id),
+		cmocka_unit_test(test_error_mapping),
+		cmocka_unit_test(test_pad),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
