@@ -865,6 +865,107 @@ test_handler_malformed(void **state)
 	keeper_hsm_close(h);
 }
 
+static int
+handler_sign(struct keeper_worker *w, const uint8_t *id)
+{
+	struct kbuf b;
+	uint8_t d[32] = { 3 }, *f;
+	size_t len;
+	int st;
+
+	kbuf_init(&b, 1024);
+	assert_int_equal(kbuf_put(&b, id, KEEPER_ID_LEN), 0);
+	assert_int_equal(kbuf_put_u8(&b, SN_MECH_ECDSA), 0);
+	assert_int_equal(kbuf_put_u8(&b, SN_HASH_SHA256), 0);
+	assert_int_equal(kbuf_put_bytes(&b, d, sizeof(d)), 0);
+	f = frame(100, KEEPER_OP_SIGN, b.data, b.len, &len);
+	st = handle_status(w, f, len, 100, NULL, NULL);
+	free(f);
+	kbuf_free(&b);
+	return st;
+}
+
+/* Cached key handles in one worker never outlive a DESTROY in another. */
+static void
+test_handler_cache_after_destroy(void **state)
+{
+	struct keeper_hsm *h = NULL;
+	struct keeper_worker *w0, *w1;
+	struct kbuf b;
+	char *pin = NULL;
+	size_t pinlen = 0, len, blen;
+	const char *why = NULL;
+	uint8_t *f, *body = NULL, id[KEEPER_ID_LEN];
+
+	assert_int_equal(sn_read_file(pin_path, 256, &pin, &pinlen), 0);
+	assert_int_equal(keeper_hsm_open(SOFTHSM_MODULE, TOKEN, pin, 32, 2, &h,
+	    &why), 0);
+	sn_strfreezero(pin);
+	w0 = keeper_hsm_worker(h, 0);
+	w1 = keeper_hsm_worker(h, 1);
+
+	kbuf_init(&b, 1024);
+	assert_int_equal(kbuf_put_u8(&b, SN_ALG_ECDSA_P256), 0);
+	assert_int_equal(kbuf_put_bytes(&b, "cached", 6), 0);
+	f = frame(1, KEEPER_OP_GENERATE, b.data, b.len, &len);
+	assert_int_equal(handle_status(w0, f, len, 1, &body, &blen), 0);
+	assert_true(blen > KEEPER_ID_LEN);
+	memcpy(id, body, KEEPER_ID_LEN);
+	free(body);
+	free(f);
+	kbuf_free(&b);
+
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(handler_sign(w0, id), 0);
+		assert_int_equal(handler_sign(w1, id), 0);
+	}
+	f = frame(2, KEEPER_OP_DESTROY, id, KEEPER_ID_LEN, &len);
+	assert_int_equal(handle_status(w0, f, len, 2, NULL, NULL), 0);
+	free(f);
+	assert_int_equal(handler_sign(w1, id), SN_ERR_NOT_FOUND);
+	assert_int_equal(handler_sign(w0, id), SN_ERR_NOT_FOUND);
+	/* other keys still sign through the same workers */
+	assert_int_equal(handler_sign(w1, keys[K_P256].id), 0);
+	keeper_hsm_close(h);
+}
+
+/* A key destroyed by another process (another signetd's keeper) is gone. */
+static void
+test_destroyed_elsewhere(void **state)
+{
+	struct direct x;
+	uint8_t id[KEEPER_ID_LEN], *spki = NULL, *sig = NULL, d[32] = { 4 };
+	size_t len = 0, siglen = 0;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE find[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_ID, id, KEEPER_ID_LEN },
+	};
+	CK_OBJECT_HANDLE obj;
+	CK_ULONG n = 0;
+
+	assert_int_equal(keeper_generate(k, SN_ALG_ECDSA_P256, "elsewhere", id,
+	    &spki, &len), 0);
+	free(spki);
+	for (int i = 0; i < 8; i++) {	/* warm the handle caches */
+		assert_int_equal(keeper_sign(k, id, SN_MECH_ECDSA, SN_HASH_SHA256,
+		    d, 32, &sig, &siglen), 0);
+		free(sig);
+		sig = NULL;
+	}
+	direct_open(&x);
+	assert_int_equal(x.f->C_FindObjectsInit(x.s, find, 2), CKR_OK);
+	assert_int_equal(x.f->C_FindObjects(x.s, &obj, 1, &n), CKR_OK);
+	assert_int_equal(x.f->C_FindObjectsFinal(x.s), CKR_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(x.f->C_DestroyObject(x.s, obj), CKR_OK);
+	direct_close(&x);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(keeper_sign(k, id, SN_MECH_ECDSA, SN_HASH_SHA256,
+		    d, 32, &sig, &siglen), SN_ERR_NOT_FOUND);
+	assert_null(sig);
+}
+
 static void
 test_free_reaps(void **state)
 {
@@ -893,6 +994,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_invariant_private_key_not_extractable),
 		cmocka_unit_test(test_handler_malformed),
+		cmocka_unit_test(test_handler_cache_after_destroy),
+		cmocka_unit_test(test_destroyed_elsewhere),
 		cmocka_unit_test(test_keeper_killed),
 		cmocka_unit_test(test_keeper_killed_under_load),
 		cmocka_unit_test(test_keeper_stalled),
