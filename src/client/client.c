@@ -399,6 +399,20 @@ do_http(struct sn_client *c, const char *method, const char *path,
 			goto out;
 		}
 	}
+	if (body == NULL && strcmp(method, "GET") != 0) {
+		/* An explicit empty body (Content-Length: 0), no type. */
+		if ((t = curl_slist_append(hdrs, "Content-Type:")) == NULL) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
+		hdrs = t;
+		if (curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)0) != CURLE_OK ||
+		    curl_easy_setopt(h, CURLOPT_POSTFIELDS, "") != CURLE_OK) {
+			r = SN_ERR_INTERNAL;
+			goto out;
+		}
+	}
 	if (strcmp(method, "GET") == 0)
 		cc = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	else if (strcmp(method, "POST") == 0 && body != NULL)
