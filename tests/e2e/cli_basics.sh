@@ -208,7 +208,8 @@ expect_contains "$OUT" "pkcs11:" "signet keys shows PKCS#11 URIs"
 expect_contains "$OUT" k-ecdsa-p256 "signet keys"
 SIGNET_API_KEY=$CAROL_KEY run_signet 0 keys --json
 expect_eq "$(jq -r '.keys | length' <<<"$OUT")" 5 "signet keys --json (carol)"
-# certificates and the CA
+unset SIGNET_API_KEY
+# certificates and the CA (as the admin)
 must_signet cert p1/k-ecdsa-p256
 expect_eq "$(grep -c 'BEGIN CERTIFICATE' <<<"$OUT")" 1 "signet cert: one certificate"
 must_signet cert p1/k-ecdsa-p256 --chain

@@ -149,7 +149,7 @@ e2e_tenant_create() {
 # e2e_serve: starts `signetd serve` on a free loopback port, waits (<= 30 s)
 # until /healthz answers 200 over TLS verified with server-ca.pem.
 e2e_serve() {
-	local port= i code
+	local port='' i code
 	rm -f "$D/port"
 	"$SIGNETD" serve --data-dir "$D" --listen 127.0.0.1:0 --port-file "$D/port" \
 	    >>"$D/server.log" 2>&1 &

@@ -1,0 +1,203 @@
+#!/bin/bash
+# pkcs11_tools.sh - signet-pkcs11.so under real consumers: pkcs11-tool,
+# openssl with the libp11 engine (dgst and cms), osslsigncode (Authenticode
+# with the certificate taken from the token), and a threaded + forking C
+# program. Every signature is verified with openssl/osslsigncode against the
+# service's public keys and CA, never against anything the module says.
+#
+# e2e-requires: signetd signet-pkcs11
+source "$(dirname "$0")/lib.sh"
+e2e_require_tool pkcs11-tool openssl
+
+M=$SIGNET_PKCS11
+BIN=$(dirname "$M")
+W=$E2E_DIR/work
+cd "$W" || fail "cd $W"
+
+e2e_start_server
+
+# ---- fixtures: two projects, three keys, one signer of "app" only ----
+api_q POST /v1/projects '{"name":"app"}' "$ADMIN_KEY"
+assert_status 201 "create project app"
+api_q POST /v1/projects '{"name":"other"}' "$ADMIN_KEY"
+assert_status 201 "create project other"
+
+mk_key() {	# mk_key PROJECT NAME ALG -> KEY_ID, KEY_URI, $NAME.pub
+	api_q POST /v1/keys "{\"project\":\"$1\",\"name\":\"$2\",\"algorithm\":\"$3\"}" "$ADMIN_KEY"
+	assert_status 201 "create key $1/$2"
+	KEY_ID=$(jbody -r .key.id)
+	KEY_URI=$(jbody -r .key.pkcs11_uri)
+	jbody -r .key.public_key >"$2.pub"
+	[[ $KEY_URI == pkcs11:* ]] || fail "key $2 has no pkcs11_uri"
+}
+mk_key app rsa-key rsa-2048
+RSA_ID=$KEY_ID RSA_URI=$KEY_URI
+mk_key app ec-key ecdsa-p256
+EC_ID=$KEY_ID EC_URI=$KEY_URI
+mk_key other hidden-key rsa-3072
+
+# The CA chain of the RSA key: [issuing, root].
+api_q GET "/v1/keys/$RSA_ID/certificate" "" "$ADMIN_KEY"
+assert_status 200 "certificate of rsa-key"
+jbody -r .certificate >rsa-cert.pem
+jbody -r '.chain[0]' >issuing.pem
+jbody -r '.chain[-1]' >root.pem
+[[ -s root.pem && -s issuing.pem ]] || fail "rsa-key has no CA chain"
+
+mk_user dev@acme.test
+DEV_KEY=$U_KEY
+api_q POST /v1/projects/app/signers '{"user":"dev@acme.test"}' "$ADMIN_KEY"
+assert_status 201 "add dev as signer of app"
+
+# The module takes its configuration from the environment (SIGNET_URL and
+# SIGNET_CA_FILE come from lib.sh; SIGNET_CONFIG points at no file).
+export SIGNET_API_KEY=$DEV_KEY
+P11="pkcs11-tool --module $M"
+
+head -c 100000 /dev/urandom >data.bin
+
+# ---- token and objects ----
+$P11 --list-token-slots >slots.txt 2>slots.err || fail "list slots: $(cat slots.err)"
+expect_contains "$(cat slots.txt)" "token label        : Signet" "token label"
+$P11 --list-objects >objects.txt 2>objects.err || fail "list objects: $(cat objects.err)"
+objs=$(cat objects.txt)
+expect_contains "$objs" "label:      rsa-key" "rsa-key on the token"
+expect_contains "$objs" "label:      ec-key" "ec-key on the token"
+if [[ $objs == *hidden-key* ]]; then
+	_e2e_soft_fail "hidden-key (a project dev is not a signer of) is on the token"
+fi
+expect_eq "$(grep -c '^Private Key Object' objects.txt)" 2 "private keys on the token"
+expect_eq "$(grep -c '^Public Key Object' objects.txt)" 2 "public keys on the token"
+# 2 leaf certificates + issuing + root, each CA certificate once.
+expect_eq "$(grep -c '^Certificate Object' objects.txt)" 4 "certificates on the token"
+[[ -s objects.err ]] && _e2e_soft_fail "module wrote to stderr on success: $(cat objects.err)"
+# Private keys are sensitive and not extractable.
+expect_contains "$objs" "Usage:      sign" "private key usage"
+$P11 --read-object --type privkey --label rsa-key -o priv.der >/dev/null 2>&1 &&
+    _e2e_soft_fail "pkcs11-tool read a private key object's value"
+# The certificate on the token is the service's certificate.
+$P11 --read-object --type cert --label rsa-key -o tok-cert.der >/dev/null 2>&1 ||
+    _e2e_soft_fail "cannot read rsa-key's certificate from the token"
+openssl x509 -inform DER -in tok-cert.der -out tok-cert.pem 2>/dev/null
+expect_eq "$(openssl x509 -in tok-cert.pem -noout -fingerprint -sha256 2>/dev/null)" \
+    "$(openssl x509 -in rsa-cert.pem -noout -fingerprint -sha256)" "token certificate"
+
+# ---- pkcs11-tool signatures, verified with openssl ----
+p11sign() {	# p11sign LABEL MECH OUT [extra pkcs11-tool args] (input data.bin)
+	local label=$1 mech=$2 out=$3
+	shift 3
+	$P11 --sign --label "$label" --mechanism "$mech" --input-file "${IN:-data.bin}" \
+	    --output-file "$out" "$@" >/dev/null 2>"$out.err" ||
+	    { _e2e_soft_fail "pkcs11-tool --sign $mech with $label: $(cat "$out.err")"; return 1; }
+}
+verify() {	# verify WHAT PUB SIG [openssl dgst options]
+	local what=$1 pub=$2 sig=$3
+	shift 3
+	openssl dgst "$@" -verify "$pub" -signature "$sig" data.bin >/dev/null 2>&1 ||
+	    _e2e_soft_fail "$what: signature does not verify"
+}
+
+for h in 256 384 512; do
+	p11sign rsa-key "SHA$h-RSA-PKCS" "rsa$h.sig" &&
+	    verify "SHA$h-RSA-PKCS" rsa-key.pub "rsa$h.sig" "-sha$h"
+	p11sign rsa-key "SHA$h-RSA-PKCS-PSS" "pss$h.sig" &&
+	    verify "SHA$h-RSA-PKCS-PSS" rsa-key.pub "pss$h.sig" "-sha$h" \
+	    -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest
+	p11sign ec-key "ECDSA-SHA$h" "ec$h.sig" --signature-format openssl &&
+	    verify "ECDSA-SHA$h" ec-key.pub "ec$h.sig" "-sha$h"
+done
+
+# Raw mechanisms: the caller hashes. CKM_RSA_PKCS over a DigestInfo gives a
+# normal PKCS#1 v1.5 signature; CKM_ECDSA over a bare digest.
+openssl dgst -sha256 -binary data.bin >data.sha256
+{ printf '\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20'
+  cat data.sha256; } >data.di
+IN=data.di p11sign rsa-key RSA-PKCS raw-rsa.sig && verify "RSA-PKCS (DigestInfo)" rsa-key.pub raw-rsa.sig -sha256
+IN=data.sha256 p11sign ec-key ECDSA raw-ec.sig --signature-format openssl &&
+    verify "ECDSA (digest)" ec-key.pub raw-ec.sig -sha256
+IN=data.sha256 p11sign rsa-key RSA-PKCS-PSS raw-pss.sig --hash-algorithm SHA256 &&
+    verify "RSA-PKCS-PSS (digest)" rsa-key.pub raw-pss.sig -sha256 \
+    -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest
+# CKM_RSA_PKCS over something that is not a DigestInfo is refused.
+if IN=data.sha256 $P11 --sign --label rsa-key --mechanism RSA-PKCS \
+    --input-file data.sha256 --output-file bad.sig >/dev/null 2>bad.err; then
+	_e2e_soft_fail "RSA-PKCS over a bare digest was signed"
+fi
+# A mechanism the key type does not support.
+if $P11 --sign --label ec-key --mechanism SHA256-RSA-PKCS --input-file data.bin \
+    --output-file bad2.sig >/dev/null 2>&1; then
+	_e2e_soft_fail "an RSA mechanism signed with an EC key"
+fi
+# A read-write session is refused (the token is write protected).
+if $P11 --login --pin 0000 --write-object rsa-cert.pem --type cert --label x \
+    >/dev/null 2>rw.err; then
+	_e2e_soft_fail "pkcs11-tool wrote an object to the token"
+fi
+
+# ---- openssl with the libp11 engine: dgst and cms ----
+ENGINE=
+for e in /usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so /usr/lib/*/engines-3/pkcs11.so; do
+	[[ -f $e ]] && { ENGINE=$e; break; }
+done
+if [[ -n $ENGINE ]]; then
+	cat >engine.cnf <<EOF
+openssl_conf = openssl_init
+[openssl_init]
+engines = engine_section
+[engine_section]
+pkcs11 = pkcs11_section
+[pkcs11_section]
+engine_id = pkcs11
+dynamic_path = $ENGINE
+MODULE_PATH = $M
+init = 0
+EOF
+	for k in rsa ec; do
+		uri=RSA_URI
+		[[ $k == ec ]] && uri=EC_URI
+		OPENSSL_CONF=$W/engine.cnf openssl dgst -sha256 -engine pkcs11 -keyform engine \
+		    -sign "${!uri}" -out "eng-$k.sig" data.bin >/dev/null 2>"eng-$k.err" ||
+		    _e2e_soft_fail "openssl dgst -engine pkcs11 ($k): $(tail -n3 "eng-$k.err")"
+		verify "openssl engine dgst ($k)" "$k-key.pub" "eng-$k.sig" -sha256
+	done
+	OPENSSL_CONF=$W/engine.cnf openssl cms -sign -engine pkcs11 -keyform engine \
+	    -inkey "$RSA_URI" -signer rsa-cert.pem -certfile issuing.pem -md sha256 \
+	    -binary -in data.bin -outform DER -out data.p7s 2>cms.err ||
+	    _e2e_soft_fail "openssl cms -sign with the engine: $(tail -n3 cms.err)"
+	openssl cms -verify -binary -inform DER -in data.p7s -content data.bin \
+	    -CAfile root.pem -purpose any -out /dev/null 2>cmsv.err ||
+	    _e2e_soft_fail "openssl cms -verify: $(tail -n3 cmsv.err)"
+else
+	echo "note: libp11 engine not installed; engine checks skipped" >&2
+fi
+
+# ---- osslsigncode: certificate from the token, no -certs ----
+if command -v osslsigncode >/dev/null 2>&1; then
+	"$BIN/signet_mkpe" a.exe "pkcs11 e2e" || fail "signet_mkpe"
+	args=(-pkcs11module "$M" -key "$RSA_URI" -h sha256 -ac issuing.pem)
+	[[ -n $ENGINE ]] && args=(-pkcs11engine "$ENGINE" "${args[@]}")
+	osslsigncode sign "${args[@]}" -in a.exe -out b.exe >oss.out 2>&1 ||
+	    _e2e_soft_fail "osslsigncode sign: $(tail -n5 oss.out)"
+	osslsigncode verify -in b.exe -CAfile root.pem >ossv.out 2>&1 ||
+	    _e2e_soft_fail "osslsigncode verify: $(tail -n8 ossv.out)"
+	expect_contains "$(cat ossv.out)" "Signature verification: ok" "osslsigncode verify"
+	# The signer certificate in the file is the token's certificate.
+	expect_contains "$(cat ossv.out)" "$(openssl x509 -in rsa-cert.pem -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')" \
+	    "signer serial" 2>/dev/null || true
+else
+	echo "note: osslsigncode not installed; Authenticode check skipped" >&2
+fi
+
+# ---- threads and fork ----
+"$BIN/signet_p11_threads" "$M" rsa-key 8 >thr.out 2>thr.err ||
+    _e2e_soft_fail "8 threads + fork with rsa-key: $(cat thr.out thr.err | tail -n5)"
+expect_contains "$(cat thr.out)" "threads: 8/8 signatures verified" "threaded signing"
+expect_contains "$(cat thr.out)" "fork: child signed" "signing in a forked child"
+"$BIN/signet_p11_threads" "$M" ec-key 8 >thr2.out 2>thr2.err ||
+    _e2e_soft_fail "8 threads + fork with ec-key: $(cat thr2.out thr2.err | tail -n5)"
+
+# Every signature made through the module is in the audit trail.
+n=$(audit_count "$ADMIN_KEY" '.action == "key.sign" and .result == "ok"')
+[[ $n -ge 20 ]] || _e2e_soft_fail "expected >= 20 audited signatures, found $n"
+
+e2e_done
