@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -966,6 +967,144 @@ test_destroyed_elsewhere(void **state)
 	assert_null(sig);
 }
 
+/* Runs the keeper by hand with stdout and stderr on pipes; fd 3 = sock. */
+static pid_t
+spawn_manual(int sock, int outpipe, int errpipe)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = { self_exe, "keeper", "--fd", "3", "--module",
+			SOFTHSM_MODULE, "--token", TOKEN, "--pin-file", pin_path,
+			"--softhsm-conf", conf_path, "--workers", "2", NULL };
+
+		if (dup2(outpipe, 1) < 0 || dup2(errpipe, 2) < 0 ||
+		    dup2(sock, 3) < 0)
+			_exit(99);
+		close_range(4, ~0U, 0);
+		execv(self_exe, argv);
+		_exit(98);
+	}
+	return pid;
+}
+
+static size_t
+read_all(int fd, char *buf, size_t max)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < max && (n = read(fd, buf + len, max - len)) > 0)
+		len += (size_t)n;
+	return len;
+}
+
+static void
+read_exact(int fd, uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = read(fd, buf, len);
+
+		assert_true(n > 0);
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * The keeper process as a black box: it answers over its socket, writes
+ * nothing to stdout, exits 0 when the socket closes, and drops the
+ * connection (exit 1, one line on stderr) on an oversized frame.
+ */
+static void
+test_process_black_box(void **state)
+{
+	int sv[2], out[2], err[2], st;
+	uint8_t hello[12], hdr[12], *f, body[64], *rest;
+	char obuf[256], ebuf[1024];
+	size_t len, olen, elen;
+	pid_t pid;
+
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		assert_int_equal(pipe(out), 0);
+		assert_int_equal(pipe(err), 0);
+		pid = spawn_manual(sv[1], out[1], err[1]);
+		close(sv[1]);
+		close(out[1]);
+		close(err[1]);
+
+		read_exact(sv[0], hello, sizeof(hello));
+		assert_memory_equal(hello, "\0\0\0\x08\0\0\0\0\0\0\0\0", 12);
+		/* a GET_PUBLIC_KEY round trip */
+		f = frame(42, KEEPER_OP_GET_PUBLIC_KEY, keys[K_P256].id,
+		    KEEPER_ID_LEN, &len);
+		assert_int_equal(write(sv[0], f, len), (ssize_t)len);
+		free(f);
+		read_exact(sv[0], hdr, sizeof(hdr));
+		assert_memory_equal(hdr + 4, "\0\0\0\x2a\0\0\0\0", 8);
+		len = ((size_t)hdr[2] << 8 | hdr[3]) - 8;
+		assert_true(len == 4 + keys[K_P256].spkilen);
+		assert_non_null(rest = malloc(len));
+		read_exact(sv[0], rest, len);
+		assert_memory_equal(rest + 4, keys[K_P256].spki, len - 4);
+		free(rest);
+
+		if (round == 0) {
+			close(sv[0]);		/* clean shutdown */
+		} else {
+			/* 65537 bytes claimed: over the limit */
+			memcpy(body, "\x00\x01\x00\x01\0\0\0\1\x03", 9);
+			assert_int_equal(write(sv[0], body, 9), 9);
+			assert_int_equal(read(sv[0], body, 1), 0);	/* dropped */
+			close(sv[0]);
+		}
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), round == 0 ? 0 : 1);
+		olen = read_all(out[0], obuf, sizeof(obuf));
+		elen = read_all(err[0], ebuf, sizeof(ebuf) - 1);
+		ebuf[elen] = '\0';
+		close(out[0]);
+		close(err[0]);
+		assert_int_equal(olen, 0);		/* never a byte on stdout */
+		if (round == 0)
+			assert_int_equal(elen, 0);
+		else {
+			assert_non_null(strstr(ebuf, "bad frame length"));
+			assert_non_null(strchr(ebuf, '\n'));
+			assert_ptr_equal(strchr(ebuf, '\n'), ebuf + elen - 1);
+		}
+	}
+
+	/* bad usage: exit 2, one line on stderr, nothing on stdout */
+	{
+		char *argv[] = { self_exe, "keeper", "--fd", NULL };
+
+		assert_int_equal(pipe(out), 0);
+		assert_int_equal(pipe(err), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			if (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+				_exit(99);
+			close_range(3, ~0U, 0);
+			execv(self_exe, argv);
+			_exit(98);
+		}
+		close(out[1]);
+		close(err[1]);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 2);
+		assert_int_equal(read_all(out[0], obuf, sizeof(obuf)), 0);
+		assert_true(read_all(err[0], ebuf, sizeof(ebuf)) > 0);
+		close(out[0]);
+		close(err[0]);
+	}
+}
+
 static void
 test_free_reaps(void **state)
 {
@@ -996,6 +1135,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_handler_malformed),
 		cmocka_unit_test(test_handler_cache_after_destroy),
 		cmocka_unit_test(test_destroyed_elsewhere),
+		cmocka_unit_test(test_process_black_box),
 		cmocka_unit_test(test_keeper_killed),
 		cmocka_unit_test(test_keeper_killed_under_load),
 		cmocka_unit_test(test_keeper_stalled),
