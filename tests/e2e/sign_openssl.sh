@@ -151,8 +151,8 @@ mkkey k-dis ecdsa-p256
 api_q POST "/v1/keys/${KID[k-dis]}/disable" "" "$A"; assert_status 200 "disable"
 mkkey k-rev ecdsa-p256
 api_q POST "/v1/keys/${KID[k-rev]}/revoke" "" "$A"; assert_status 200 "revoke"
-mkkey k-exp ecdsa-p256 '"validity":1'
-sleep 2
+mk_expired_key "$A" p1 k-exp ecdsa-p256
+KID[k-exp]=$K_ID
 api_q GET "/v1/keys/${KID[k-exp]}" "" "$A"
 expect_eq "$(jbody -r .key.state)" expired "state of a key past its validity"
 
