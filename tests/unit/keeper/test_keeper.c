@@ -246,7 +246,14 @@ test_start(void **state)
 	assert_true((pid = keeper_pid(k)) > 0);
 
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	assert_non_null(d = opendir(path));
+	/* The keeper is not dumpable: only root may look into its fds. */
+	if ((d = opendir(path)) == NULL) {
+		assert_int_equal(errno, EACCES);
+		fprintf(stderr, "note: not root, fd inheritance not checked\n");
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		ssize_t n;
 		char p2[PATH_MAX + 300];
