@@ -270,7 +270,8 @@ parse_args(int argc, char **argv, struct args *a)
 		if (val == NULL)
 			return SN_ERR_USAGE;
 		if (strcmp(name, "--fd") == 0) {
-			if (sn_parse_int(val, 0, 1 << 20, &v) != 0)
+			/* 0-2 are stdio: fd 1 is about to become /dev/null */
+			if (sn_parse_int(val, 3, 1 << 20, &v) != 0)
 				return SN_ERR_USAGE;
 			a->fd = (int)v;
 		} else if (strcmp(name, "--module") == 0)
