@@ -1,7 +1,641 @@
+/*
+ * main.c - the signetd command line: init, tenant create, serve, keeper.
+ *
+ *   signetd init --data-dir DIR [--tenant NAME] [--admin EMAIL]
+ *                [--hostname NAME]... [--listen HOST:PORT]
+ *                [--hsm-module PATH --token-label LABEL --pin-file PATH]
+ *   signetd tenant create NAME --admin EMAIL --data-dir DIR
+ *   signetd serve --data-dir DIR [--listen HOST:PORT] [--port-file PATH]
+ *   signetd keeper ...            (internal: the HSM boundary process)
+ *
+ * The serving process never opens the PIN file: it passes its path to the
+ * keeper, which alone reads it. New API keys are printed once, alone on the
+ * last line of stdout, and wiped from memory afterwards.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
-int
-main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "audit.h"
+#include "ca.h"
+#include "ca_builtin.h"
+#include "config.h"
+#include "db.h"
+#include "err.h"
+#include "http.h"
+#include "keeper.h"
+#include "server.h"
+#include "store.h"
+#include "util.h"
+
+#define MAX_HOSTNAMES		32
+#define TLS_CA_DAYS		3650
+#define TLS_SERVER_DAYS		825
+#define DB_POOL_SIZE		16
+#define SHUTDOWN_GRACE_SECS	30
+
+static void
+usage(FILE *f)
 {
-	printf("signetd %s\n", SIGNET_VERSION);
+	fprintf(f,
+	    "usage: signetd init --data-dir DIR [--tenant NAME] [--admin EMAIL]\n"
+	    "                    [--hostname NAME]... [--listen HOST:PORT]\n"
+	    "                    [--hsm-module PATH --token-label LABEL --pin-file PATH]\n"
+	    "       signetd tenant create NAME --admin EMAIL --data-dir DIR\n"
+	    "       signetd serve --data-dir DIR [--listen HOST:PORT] [--port-file PATH]\n"
+	    "       signetd --version | --help\n");
+}
+
+static int
+die_usage(const char *msg)
+{
+	if (msg != NULL)
+		fprintf(stderr, "signetd: %s\n", msg);
+	usage(stderr);
+	return 2;
+}
+
+static int
+path_join(char *buf, size_t len, const char *a, const char *b)
+{
+	int n = snprintf(buf, len, "%s/%s", a, b);
+
+	return (n < 0 || (size_t)n >= len) ? SN_ERR_INVALID : 0;
+}
+
+static int
+self_exe(char out[PATH_MAX])
+{
+	ssize_t n = readlink("/proc/self/exe", out, PATH_MAX - 1);
+
+	if (n <= 0)
+		return SN_ERR_IO;
+	out[n] = '\0';
 	return 0;
+}
+
+static int
+start_keeper(struct sn_server *srv, const char *exe)
+{
+	struct keeper_config kc;
+	int r;
+
+	memset(&kc, 0, sizeof(kc));
+	kc.module_path = srv->cfg.hsm_module;
+	kc.token_label = srv->cfg.token_label;
+	kc.pin_file = srv->cfg.pin_file;
+	kc.softhsm_conf = srv->cfg.softhsm_conf;
+	kc.self_exe = exe;
+	kc.workers = srv->cfg.keeper_workers;
+	if ((r = keeper_start(&kc, &srv->keeper)) != 0)
+		fprintf(stderr, "signetd: cannot start the keeper (HSM %s, "
+		    "token %s): %s\n", kc.module_path, kc.token_label,
+		    sn_strerror(r));
+	return r;
+}
+
+/* ---- TLS material for `init` (software keys: the TLS CA is not a code
+ * signing CA and never signs anything but the server certificate) ---- */
+
+static int
+write_pkey(const char *path, EVP_PKEY *k)
+{
+	BIO *b = NULL;
+	char *data = NULL;
+	long len;
+	int r;
+
+	if ((b = BIO_new(BIO_s_mem())) == NULL)
+		return SN_ERR_NOMEM;
+	if (PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) != 1) {
+		r = SN_ERR_CRYPTO;
+		goto out;
+	}
+	len = BIO_get_mem_data(b, &data);
+	r = sn_write_file(path, data, (size_t)len, 0600);
+	if (len > 0)
+		explicit_bzero(data, (size_t)len);
+ out:
+	BIO_free(b);
+	return r;
+}
+
+static int
+is_ip(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	    inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int
+make_tls(const char *dir, const char *const *hostnames, size_t nhost)
+{
+	EVP_PKEY *cak = NULL, *srvk = NULL;
+	struct ca_signer signer;
+	const char *dns[MAX_HOSTNAMES + 2], *ips[MAX_HOSTNAMES + 3];
+	char path[PATH_MAX], *ca_pem = NULL, *srv_pem = NULL, *chain = NULL;
+	size_t nd = 0, ni = 0, i, clen;
+	int64_t now = sn_now();
+	int r;
+
+	dns[nd++] = "localhost";
+	ips[ni++] = "127.0.0.1";
+	ips[ni++] = "::1";
+	for (i = 0; i < nhost; i++) {
+		if (is_ip(hostnames[i]))
+			ips[ni++] = hostnames[i];
+		else
+			dns[nd++] = hostnames[i];
+	}
+	dns[nd] = NULL;
+	ips[ni] = NULL;
+	if ((cak = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
+	    (srvk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL) {
+		r = SN_ERR_CRYPTO;
+		goto out;
+	}
+	if ((r = ca_signer_from_pkey(cak, &signer)) != 0 ||
+	    (r = ca_make_root(&signer, "CN=Signet TLS CA, O=signetd",
+	    now - 300, now + (int64_t)TLS_CA_DAYS * 86400, &ca_pem)) != 0 ||
+	    (r = ca_issue_tls_server(&signer, ca_pem, srvk, dns, ips, now - 300,
+	    now + (int64_t)TLS_SERVER_DAYS * 86400, &srv_pem)) != 0)
+		goto out;
+	clen = strlen(srv_pem) + strlen(ca_pem) + 1;
+	if ((chain = malloc(clen)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	snprintf(chain, clen, "%s%s", srv_pem, ca_pem);
+	if ((r = path_join(path, sizeof(path), dir, "tls/ca.key")) != 0 ||
+	    (r = write_pkey(path, cak)) != 0 ||
+	    (r = path_join(path, sizeof(path), dir, "tls/server.key")) != 0 ||
+	    (r = write_pkey(path, srvk)) != 0 ||
+	    (r = path_join(path, sizeof(path), dir, "tls/server.crt")) != 0 ||
+	    (r = sn_write_file(path, chain, strlen(chain), 0644)) != 0 ||
+	    (r = path_join(path, sizeof(path), dir, "server-ca.pem")) != 0 ||
+	    (r = sn_write_file(path, ca_pem, strlen(ca_pem), 0644)) != 0)
+		goto out;
+	r = 0;
+ out:
+	EVP_PKEY_free(cak);
+	EVP_PKEY_free(srvk);
+	free(ca_pem);
+	free(srv_pem);
+	free(chain);
+	return r;
+}
+
+/*
+ * One transaction: tenant, its first admin, the admin's API key, the
+ * tenant's built-in CA (keys in the HSM via the keeper) and the audit
+ * events. *secret receives the API key (caller wipes).
+ */
+static int
+create_tenant(struct sn_server *srv, const char *name, const char *email,
+    char **secret)
+{
+	struct db_conn *c = NULL;
+	struct store_tenant t;
+	struct store_user u;
+	struct store_apikey k;
+	struct audit_event ev;
+	json_t *details = NULL;
+	int r;
+
+	*secret = NULL;
+	if (!api_valid_name(name)) {
+		fprintf(stderr, "signetd: invalid tenant name '%s'\n", name);
+		return SN_ERR_INVALID;
+	}
+	if (!api_valid_email(email)) {
+		fprintf(stderr, "signetd: invalid admin email '%s'\n", email);
+		return SN_ERR_INVALID;
+	}
+	if ((r = db_acquire(srv->db, &c)) != 0 || (r = db_begin(c)) != 0)
+		goto out;
+	if ((r = store_tenant_create(c, name, &t)) != 0) {
+		if (r == SN_ERR_CONFLICT)
+			fprintf(stderr, "signetd: tenant '%s' already exists\n",
+			    name);
+		goto out;
+	}
+	if ((r = store_user_create(c, t.id, email, "admin", &u)) != 0 ||
+	    (r = store_apikey_create(c, t.id, u.id, "initial admin key", 0,
+	    &k, secret)) != 0)
+		goto out;
+	if ((r = builtin_ca_create(srv, c, t.id, t.name)) != 0) {
+		fprintf(stderr, "signetd: cannot create the built-in CA: %s\n",
+		    sn_strerror(r));
+		goto out;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.tenant_id = t.id;
+	ev.actor_type = "system";
+	ev.actor_id = "";
+	ev.result = "ok";
+	ev.source_ip = "";
+	ev.action = "tenant.create";
+	ev.object_type = "tenant";
+	ev.object_id = t.id;
+	if ((details = json_pack("{s:s}", "name", t.name)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	ev.details = details;
+	if ((r = audit_append(c, &ev)) != 0)
+		goto out;
+	json_decref(details);
+	if ((details = json_pack("{s:s,s:s,s:s}", "email", u.email, "role",
+	    u.role, "api_key_id", k.id)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	ev.details = details;
+	ev.action = "user.create";
+	ev.object_type = "user";
+	ev.object_id = u.id;
+	if ((r = audit_append(c, &ev)) != 0 || (r = db_commit(c)) != 0)
+		goto out;
+	printf("tenant:  %s (%s)\nadmin:   %s (%s)\napi key: %s\n", t.name, t.id,
+	    u.email, u.id, k.id);
+	r = 0;
+ out:
+	if (r != 0) {
+		sn_strfreezero(*secret);
+		*secret = NULL;
+	}
+	json_decref(details);
+	db_release(c);
+	return r;
+}
+
+static int
+open_server(struct sn_server *srv, int with_keeper)
+{
+	char exe[PATH_MAX];
+	int r;
+
+	if ((r = db_open(srv->cfg.db_url, DB_POOL_SIZE, &srv->db)) != 0) {
+		fprintf(stderr, "signetd: cannot open the database %s: %s\n",
+		    srv->cfg.db_url, sn_strerror(r));
+		return r;
+	}
+	if (!with_keeper)
+		return 0;
+	if ((r = self_exe(exe)) != 0) {
+		fprintf(stderr, "signetd: cannot find my own executable\n");
+		return r;
+	}
+	if ((srv->self_exe = strdup(exe)) == NULL)
+		return SN_ERR_NOMEM;
+	return start_keeper(srv, srv->self_exe);
+}
+
+static void
+close_server(struct sn_server *srv)
+{
+	keeper_free(srv->keeper);
+	srv->keeper = NULL;
+	db_close(srv->db);
+	srv->db = NULL;
+	free((char *)srv->self_exe);
+	srv->self_exe = NULL;
+	sn_config_free(&srv->cfg);
+}
+
+static int
+print_key(char *secret)
+{
+	/* The key alone on the last line, for `tail -n1`. */
+	printf("%s\n", secret);
+	sn_strfreezero(secret);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ---- signetd init ---- */
+
+static int
+cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "tenant", required_argument, NULL, 't' },
+		{ "admin", required_argument, NULL, 'a' },
+		{ "hostname", required_argument, NULL, 'H' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "hsm-module", required_argument, NULL, 'm' },
+		{ "token-label", required_argument, NULL, 'T' },
+		{ "pin-file", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sn_server srv;
+	const char *dir = NULL, *tenant = "default", *admin = "admin@localhost";
+	const char *listen = NULL, *module = NULL, *label = NULL, *pin = NULL;
+	const char *hosts[MAX_HOSTNAMES];
+	char absdir[PATH_MAX], path[PATH_MAX], url[PATH_MAX + 64], *host = NULL;
+	char *secret = NULL;
+	size_t nhost = 0;
+	struct stat sb;
+	int ch, port, r = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': dir = optarg; break;
+		case 't': tenant = optarg; break;
+		case 'a': admin = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'm': module = optarg; break;
+		case 'T': label = optarg; break;
+		case 'p': pin = optarg; break;
+		case 'H':
+			if (nhost >= MAX_HOSTNAMES)
+				return die_usage("too many --hostname");
+			if (*optarg == '\0' || strlen(optarg) > 253)
+				return die_usage("bad --hostname");
+			hosts[nhost++] = optarg;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: return die_usage(NULL);
+		}
+	}
+	if (optind != argc)
+		return die_usage("unexpected argument");
+	if (dir == NULL)
+		return die_usage("--data-dir is required");
+	if ((module != NULL || label != NULL || pin != NULL) &&
+	    (module == NULL || label == NULL || pin == NULL))
+		return die_usage("--hsm-module, --token-label and --pin-file "
+		    "go together");
+	if (listen != NULL) {
+		if (sn_parse_listen(listen, &host, &port) != 0)
+			return die_usage("--listen must be HOST:PORT");
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "signetd: cannot create %s: %s\n", dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (realpath(dir, absdir) == NULL) {
+		fprintf(stderr, "signetd: %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	if (path_join(path, sizeof(path), absdir, "signet.db") != 0)
+		goto out;
+	if (stat(path, &sb) == 0) {
+		fprintf(stderr, "signetd: %s already exists; refusing to "
+		    "initialise over it\n", path);
+		goto out;
+	}
+	if (sn_config_defaults(&srv.cfg, absdir) != 0)
+		goto out;
+	if (listen != NULL) {
+		if (strchr(host, ':') != NULL)
+			snprintf(url, sizeof(url), "https://[%s]:%d", host, port);
+		else
+			snprintf(url, sizeof(url), "https://%s:%d", host, port);
+		if (sn_config_set(&srv.cfg.listen, listen) != 0 ||
+		    sn_config_set(&srv.cfg.public_url, url) != 0)
+			goto out;
+	} else if (nhost > 0 && !is_ip(hosts[0])) {
+		snprintf(url, sizeof(url), "https://%s:8443", hosts[0]);
+		if (sn_config_set(&srv.cfg.public_url, url) != 0)
+			goto out;
+	}
+	if (path_join(path, sizeof(path), absdir, "tls") != 0 ||
+	    (mkdir(path, 0700) != 0 && errno != EEXIST)) {
+		fprintf(stderr, "signetd: cannot create %s\n", path);
+		goto out;
+	}
+	if (module != NULL) {
+		/* A vendor HSM: its token and PIN already exist. */
+		if (sn_config_set(&srv.cfg.hsm_module, module) != 0 ||
+		    sn_config_set(&srv.cfg.token_label, label) != 0 ||
+		    sn_config_set(&srv.cfg.softhsm_conf, NULL) != 0 ||
+		    realpath(pin, path) == NULL ||
+		    sn_config_set(&srv.cfg.pin_file, path) != 0) {
+			fprintf(stderr, "signetd: bad --pin-file %s\n", pin);
+			goto out;
+		}
+	} else {
+		if (path_join(path, sizeof(path), absdir, "hsm") != 0)
+			goto out;
+		if ((r = keeper_init_softhsm_token(path, srv.cfg.hsm_module,
+		    srv.cfg.token_label)) != 0) {
+			fprintf(stderr, "signetd: cannot create the SoftHSM2 "
+			    "token in %s: %s\n", path, sn_strerror(r));
+			r = 1;
+			goto out;
+		}
+	}
+	if ((r = make_tls(absdir, hosts, nhost)) != 0) {
+		fprintf(stderr, "signetd: cannot create the TLS certificates: "
+		    "%s\n", sn_strerror(r));
+		r = 1;
+		goto out;
+	}
+	if (sn_config_save(&srv.cfg) != 0) {
+		fprintf(stderr, "signetd: cannot write %s/%s\n", absdir,
+		    SN_CONFIG_FILE);
+		r = 1;
+		goto out;
+	}
+	if (open_server(&srv, 1) != 0 ||
+	    create_tenant(&srv, tenant, admin, &secret) != 0) {
+		r = 1;
+		goto out;
+	}
+	printf("data directory: %s\nTLS CA certificate (--ca-file): "
+	    "%s/server-ca.pem\nadmin API key (shown once):\n", absdir, absdir);
+	r = print_key(secret);
+	secret = NULL;
+ out:
+	sn_strfreezero(secret);
+	free(host);
+	close_server(&srv);
+	return r;
+}
+
+/* ---- signetd tenant create ---- */
+
+static int
+cmd_tenant(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "admin", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sn_server srv;
+	const char *dir = NULL, *admin = NULL, *name;
+	char *secret = NULL;
+	int ch, r = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	if (argc < 2 || strcmp(argv[1], "create") != 0)
+		return die_usage("expected: tenant create NAME");
+	argc--;
+	argv++;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': dir = optarg; break;
+		case 'a': admin = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: return die_usage(NULL);
+		}
+	}
+	if (optind != argc - 1)
+		return die_usage("expected one tenant NAME");
+	name = argv[optind];
+	if (dir == NULL || admin == NULL)
+		return die_usage("--data-dir and --admin are required");
+	if (sn_config_load(&srv.cfg, dir) != 0)
+		goto out;
+	if (open_server(&srv, 1) != 0 ||
+	    create_tenant(&srv, name, admin, &secret) != 0)
+		goto out;
+	printf("admin API key (shown once):\n");
+	r = print_key(secret);
+	secret = NULL;
+ out:
+	sn_strfreezero(secret);
+	close_server(&srv);
+	return r;
+}
+
+/* ---- signetd serve ---- */
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "port-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sn_server srv;
+	struct http_server *h = NULL;
+	const char *dir = NULL, *listen = NULL, *port_file = NULL;
+	char *host = NULL, *cert = NULL, *key = NULL, buf[32];
+	size_t len;
+	sigset_t set;
+	int ch, port, sig, r = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': dir = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'P': port_file = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: return die_usage(NULL);
+		}
+	}
+	if (optind != argc)
+		return die_usage("unexpected argument");
+	if (dir == NULL)
+		return die_usage("--data-dir is required");
+	if (sn_config_load(&srv.cfg, dir) != 0)
+		goto out;
+	if (listen != NULL && sn_config_set(&srv.cfg.listen, listen) != 0)
+		goto out;
+	if (sn_parse_listen(srv.cfg.listen, &host, &port) != 0) {
+		fprintf(stderr, "signetd: bad listen address '%s'\n",
+		    srv.cfg.listen);
+		goto out;
+	}
+	if (sn_read_file(srv.cfg.tls_cert, 1024 * 1024, &cert, &len) != 0 ||
+	    sn_read_file(srv.cfg.tls_key, 64 * 1024, &key, &len) != 0) {
+		fprintf(stderr, "signetd: cannot read the TLS certificate or "
+		    "key (%s, %s)\n", srv.cfg.tls_cert, srv.cfg.tls_key);
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (open_server(&srv, 1) != 0)
+		goto out;
+	srv.started_at = sn_now();
+	/* Every thread started from here on inherits the blocked set; the
+	 * main thread takes the signals with sigwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (http_start(&srv, http_route_tables, host, port, cert, key,
+	    &h) != 0)
+		goto out;
+	sn_strfreezero(key);
+	key = NULL;
+	fprintf(stderr, "signetd %s: listening on https://%s%s%s:%d\n",
+	    SIGNET_VERSION, strchr(host, ':') ? "[" : "", host,
+	    strchr(host, ':') ? "]" : "", http_bound_port(h));
+	if (port_file != NULL) {
+		snprintf(buf, sizeof(buf), "%d\n", http_bound_port(h));
+		if (sn_write_file(port_file, buf, strlen(buf), 0644) != 0) {
+			fprintf(stderr, "signetd: cannot write %s\n", port_file);
+			goto out;
+		}
+	}
+	do {
+		if (sigwait(&set, &sig) != 0)
+			sig = SIGTERM;
+	} while (sig != SIGTERM && sig != SIGINT);
+	fprintf(stderr, "signetd: shutting down\n");
+	r = 0;
+ out:
+	http_stop(h, SHUTDOWN_GRACE_SECS);
+	free(host);
+	free(cert);
+	sn_strfreezero(key);
+	close_server(&srv);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	umask(077);
+	if (argc >= 2 && strcmp(argv[1], "keeper") == 0)
+		return keeper_process_main(argc, argv);
+	if (argc < 2)
+		return die_usage(NULL);
+	if (strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
+		printf("signetd %s\n", SIGNET_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "init") == 0)
+		return cmd_init(argc - 1, argv + 1);
+	if (strcmp(argv[1], "tenant") == 0)
+		return cmd_tenant(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	fprintf(stderr, "signetd: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
 }

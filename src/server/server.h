@@ -41,6 +41,7 @@ struct sn_server {
 	uint64_t n_signatures;
 	uint64_t n_sign_failures;
 	uint64_t n_auth_failures;
+	int64_t started_at;		/* sn_now() at start, for /metrics uptime */
 };
 
 #endif

@@ -115,6 +115,36 @@ audit_append(struct db_conn *c, const struct audit_event *ev)
 	return r;
 }
 
+static void
+fill_from_req(struct audit_event *ev, struct sn_request *req,
+    const char *action, const char *object_type, const char *object_id,
+    const char *result, json_t *details)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->tenant_id = req->actor.tenant_id;
+	ev->actor_type = req->actor.type == SN_ACTOR_NONE ? "anonymous" :
+	    api_actor_type_name(&req->actor);
+	ev->actor_id = req->actor.id;
+	ev->action = action;
+	ev->object_type = object_type;
+	ev->object_id = object_id;
+	ev->result = result;
+	ev->details = details;
+	ev->source_ip = req->source_ip;
+}
+
+int
+audit_req(struct db_conn *c, struct sn_request *req, const char *action,
+    const char *object_type, const char *object_id, const char *result,
+    json_t *details)
+{
+	struct audit_event ev;
+
+	fill_from_req(&ev, req, action, object_type, object_id, result,
+	    details);
+	return audit_append(c, &ev);
+}
+
 int
 audit_record(struct sn_request *req, const char *action,
     const char *object_type, const char *object_id, const char *result,
@@ -124,17 +154,8 @@ audit_record(struct sn_request *req, const char *action,
 	struct audit_event ev;
 	int r;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.tenant_id = req->actor.tenant_id;
-	ev.actor_type = req->actor.type == SN_ACTOR_NONE ? "anonymous" :
-	    api_actor_type_name(&req->actor);
-	ev.actor_id = req->actor.id;
-	ev.action = action;
-	ev.object_type = object_type;
-	ev.object_id = object_id;
-	ev.result = result;
-	ev.details = details;
-	ev.source_ip = req->source_ip;
+	fill_from_req(&ev, req, action, object_type, object_id, result,
+	    details);
 	if ((r = db_acquire(req->srv->db, &c)) != 0)
 		return r;
 	if ((r = db_begin(c)) != 0 ||

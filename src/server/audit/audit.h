@@ -73,4 +73,12 @@ json_t *audit_event_json(int64_t seq, const char *tenant_id, const char *id,
     const char *result, json_t *details, const char *source_ip,
     const char *prev_hash);
 
+/*
+ * audit_append for req's actor and source address, inside the caller's
+ * open transaction (the usual way handlers record a change).
+ */
+int audit_req(struct db_conn *c, struct sn_request *req, const char *action,
+    const char *object_type, const char *object_id, const char *result,
+    json_t *details);
+
 #endif

@@ -11,7 +11,10 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "authz.h"
+#include "db.h"
 #include "err.h"
+#include "server.h"
 
 int
 api_status_for(int err)
@@ -293,5 +296,58 @@ api_actor_type_name(const struct sn_actor *a)
 		return "service_account";
 	default:
 		return "anonymous";
+	}
+}
+
+int
+api_conn(struct sn_request *req, struct sn_response *resp,
+    struct db_conn **c)
+{
+	*c = NULL;
+	if (db_acquire(req->srv->db, c) != 0) {
+		resp->retry_after = 1;
+		return api_error(resp, SN_ERR_UNAVAILABLE,
+		    "database unavailable");
+	}
+	return 0;
+}
+
+int
+api_authz(struct db_conn *c, struct sn_request *req, struct sn_response *resp,
+    enum authz_action action, const char *object_id, const char *what)
+{
+	int r;
+
+	r = authz_check(c, &req->actor, action, object_id);
+	switch (r) {
+	case 0:
+		return 0;
+	case SN_ERR_NOT_FOUND:
+		return api_error(resp, r, "no such %s", what);
+	case SN_ERR_FORBIDDEN:
+		return api_error(resp, r, "not allowed to %s",
+		    authz_action_name(action));
+	case SN_ERR_UNAUTHENTICATED:
+		return api_error(resp, r, "authentication required");
+	default:
+		return api_error(resp, SN_ERR_DB, "database error");
+	}
+}
+
+int
+api_store_error(struct sn_response *resp, int err, const char *what)
+{
+	switch (err) {
+	case SN_ERR_NOT_FOUND:
+		return api_error(resp, err, "no such %s", what);
+	case SN_ERR_CONFLICT:
+		return api_error(resp, err, "%s already exists", what);
+	case SN_ERR_INVALID:
+		return api_error(resp, err, "invalid %s", what);
+	case SN_ERR_NOMEM:
+		return api_error(resp, err, "out of memory");
+	default:
+		return api_error(resp, err < 0 ? err : SN_ERR_INTERNAL,
+		    "cannot store %s", what);
 	}
 }

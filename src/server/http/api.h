@@ -148,4 +148,19 @@ const char *api_actor_type_name(const struct sn_actor *a);
  * sets *out = NULL for api_get_string. Strings with NUL are rejected.
  */
 
+/*
+ * Handler plumbing: a pooled connection (503 + Retry-After if none),
+ * authz_check with the error mapped (404 "no such <what>" also for other
+ * tenants' objects, 403 "not allowed to <action>", 500), and store errors
+ * mapped (404 / 409 "<what> already exists" / 400 / 500). Each returns 0 or
+ * the error after setting resp.
+ */
+#include "authz.h"
+int api_conn(struct sn_request *req, struct sn_response *resp,
+    struct db_conn **c);
+int api_authz(struct db_conn *c, struct sn_request *req,
+    struct sn_response *resp, enum authz_action action,
+    const char *object_id, const char *what);
+int api_store_error(struct sn_response *resp, int err, const char *what);
+
 #endif

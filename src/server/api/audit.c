@@ -1,0 +1,161 @@
+/*
+ * audit.c (api) - GET /v1/audit and GET /v1/audit/verify, admin only, over
+ * the caller's tenant chain. The events are returned exactly as hashed
+ * (plus "hash"), so `signet audit verify` can recompute the chain.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "audit.h"
+#include "authz.h"
+#include "db.h"
+#include "err.h"
+#include "server.h"
+#include "store.h"
+#include "util.h"
+
+#define AUDIT_PAGE_DEFAULT	100
+#define AUDIT_PAGE_MAX		1000
+
+/* ?key= : a key id, or PROJECT/KEY, resolved inside the tenant. */
+static int
+resolve_key(struct db_conn *c, const char *tenant, const char *key,
+    char out[64])
+{
+	struct db_stmt *st = NULL;
+	const char *slash = strchr(key, '/');
+	char prj[128];
+	int r;
+
+	out[0] = '\0';
+	if (slash == NULL) {
+		r = db_queryf(c, &st, "SELECT id FROM signing_keys WHERE "
+		    "tenant_id = ? AND id = ?", "tt", tenant, key);
+	} else {
+		if ((size_t)(slash - key) >= sizeof(prj))
+			return SN_ERR_NOT_FOUND;
+		memcpy(prj, key, (size_t)(slash - key));
+		prj[slash - key] = '\0';
+		r = db_queryf(c, &st, "SELECT k.id FROM signing_keys k JOIN "
+		    "projects p ON p.id = k.project_id WHERE k.tenant_id = ? "
+		    "AND p.tenant_id = ? AND (p.name = ? OR p.id = ?) AND "
+		    "k.name = ?", "ttttt", tenant, tenant, prj, prj, slash + 1);
+	}
+	if (r == DB_ROW) {
+		snprintf(out, 64, "%s", db_col_text(st, 0));
+		r = 0;
+	} else if (r == DB_DONE)
+		r = SN_ERR_NOT_FOUND;
+	db_finalize(st);
+	return r;
+}
+
+static int
+audit_list(struct sn_request *req, struct sn_response *resp)
+{
+	struct db_conn *c = NULL;
+	struct db_stmt *st = NULL;
+	const char *q;
+	char keyid[64] = "";
+	long long v;
+	int64_t since = 0, after = 0, limit = AUDIT_PAGE_DEFAULT, last = 0, n = 0;
+	json_t *events = NULL, *e;
+	int r;
+
+	if ((q = api_query(req, "since")) != NULL &&
+	    sn_parse_time(q, &since) != 0)
+		return api_error(resp, SN_ERR_INVALID,
+		    "'since' must be an RFC 3339 time");
+	if ((q = api_query(req, "after")) != NULL) {
+		if (sn_parse_int(q, 0, INT64_MAX, &v) != 0)
+			return api_error(resp, SN_ERR_INVALID,
+			    "'after' must be a sequence number");
+		after = v;
+	}
+	if ((q = api_query(req, "limit")) != NULL) {
+		if (sn_parse_int(q, 1, AUDIT_PAGE_MAX, &v) != 0)
+			return api_error(resp, SN_ERR_INVALID,
+			    "'limit' must be 1..%d", AUDIT_PAGE_MAX);
+		limit = v;
+	}
+	if ((r = api_conn(req, resp, &c)) != 0)
+		return r;
+	if ((r = api_authz(c, req, resp, AUTHZ_TENANT_ADMIN, NULL,
+	    "tenant")) != 0)
+		goto out;
+	if ((q = api_query(req, "key")) != NULL &&
+	    (r = resolve_key(c, req->actor.tenant_id, q, keyid)) != 0) {
+		r = api_store_error(resp, r, "key");
+		goto out;
+	}
+	if ((events = json_array()) == NULL) {
+		r = api_error(resp, SN_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (keyid[0] != '\0')
+		r = db_queryf(c, &st, "SELECT " AUDIT_COLUMNS " FROM "
+		    "audit_events WHERE tenant_id = ? AND seq > ? AND time >= ? "
+		    "AND object_type = 'key' AND object_id = ? ORDER BY seq "
+		    "LIMIT ?", "tiiti", req->actor.tenant_id, after, since,
+		    keyid, limit);
+	else
+		r = db_queryf(c, &st, "SELECT " AUDIT_COLUMNS " FROM "
+		    "audit_events WHERE tenant_id = ? AND seq > ? AND time >= ? "
+		    "ORDER BY seq LIMIT ?", "tiii", req->actor.tenant_id, after,
+		    since, limit);
+	while (r == DB_ROW) {
+		if ((e = audit_row_json(st, 1)) == NULL ||
+		    json_array_append_new(events, e) != 0) {
+			r = api_error(resp, SN_ERR_INTERNAL,
+			    "cannot read the audit trail");
+			goto out;
+		}
+		last = db_col_int64(st, 0);
+		n++;
+		r = db_step(st);
+	}
+	if (r < 0) {
+		r = api_error(resp, r, "cannot read the audit trail");
+		goto out;
+	}
+	r = api_json(resp, 200, json_pack("{s:O,s:o}", "events", events,
+	    "next_after", n == limit ? json_integer(last) : json_null()));
+ out:
+	db_finalize(st);
+	json_decref(events);
+	db_release(c);
+	return r;
+}
+
+static int
+audit_verify(struct sn_request *req, struct sn_response *resp)
+{
+	struct db_conn *c = NULL;
+	int64_t count = 0, bad = 0;
+	int r;
+
+	if ((r = api_conn(req, resp, &c)) != 0)
+		return r;
+	if ((r = api_authz(c, req, resp, AUTHZ_TENANT_ADMIN, NULL,
+	    "tenant")) != 0)
+		goto out;
+	r = audit_verify_chain(c, req->actor.tenant_id, &count, &bad);
+	if (r != 0 && r != SN_ERR_CONFLICT) {
+		r = api_error(resp, r, "cannot read the audit trail");
+		goto out;
+	}
+	r = api_json(resp, 200, json_pack("{s:b,s:I,s:o}", "ok", r == 0,
+	    "events", (json_int_t)count, "first_bad_seq",
+	    r == 0 ? json_null() : json_integer(bad)));
+ out:
+	db_release(c);
+	return r;
+}
+
+const struct api_route api_routes_audit[] = {
+	{ "GET", "/v1/audit", audit_list, API_AUTH },
+	{ "GET", "/v1/audit/verify", audit_verify, API_AUTH },
+	{ NULL, NULL, NULL, API_PUBLIC },
+};

@@ -1,0 +1,724 @@
+/*
+ * http.c - the HTTPS front end of signetd (libmicrohttpd, GnuTLS inside)
+ * and the socket-free request pipeline (see http.h).
+ *
+ * Limits, all fixed before any handler runs: request body <= cfg.max_body
+ * (checked against Content-Length and again while streaming), JSON nesting
+ * <= cfg.max_json_depth (pre-scanned before jansson sees the bytes), headers
+ * bounded by MHD's per-connection memory limit, idle connections closed
+ * after a timeout, a cap on concurrent connections.
+ *
+ * This file must never log a header value, a body, or a query string: any
+ * of them may carry a credential.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <jansson.h>
+
+#include "api.h"
+#include "auth.h"
+#include "err.h"
+#include "http.h"
+#include "server.h"
+#include "util.h"
+
+#define HTTP_MEMORY_LIMIT	(64 * 1024)	/* per connection: headers */
+#define HTTP_CONN_TIMEOUT	30		/* seconds idle */
+#define HTTP_CONN_LIMIT		512
+#define HTTP_DISCARD_FACTOR	4	/* oversized bodies: read this many
+					 * times max_body, then hang up */
+#define HTTP_FORM_MAX_FIELDS	64
+#define HTTP_LOG_PATH_MAX	200
+
+struct http_server {
+	struct MHD_Daemon *d;
+	struct sn_server *srv;
+	const struct api_route *const *tables;
+	char *cert;
+	char *key;
+	int port;
+	int inflight;			/* atomic: requests not yet answered */
+};
+
+struct conn_ctx {
+	char *buf;
+	size_t len;
+	size_t cap;
+	size_t discarded;
+	int too_large;
+	struct timespec start;
+};
+
+/* ---- the socket-free pipeline ---- */
+
+int
+http_json_depth_ok(const char *buf, size_t len, int max)
+{
+	int depth = 0, in_str = 0, esc = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char ch = buf[i];
+
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (ch == '\\')
+				esc = 1;
+			else if (ch == '"')
+				in_str = 0;
+			continue;
+		}
+		if (ch == '"')
+			in_str = 1;
+		else if (ch == '[' || ch == '{') {
+			if (++depth > max)
+				return 0;
+		} else if (ch == ']' || ch == '}')
+			depth--;
+	}
+	return 1;
+}
+
+static int
+hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Decodes one form component into a new NUL-terminated string. */
+static int
+form_decode(const char *s, size_t len, char **out)
+{
+	char *d;
+	size_t i, j = 0;
+	int hi, lo;
+
+	*out = NULL;
+	if ((d = malloc(len + 1)) == NULL)
+		return SN_ERR_NOMEM;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '+')
+			d[j++] = ' ';
+		else if (s[i] == '%') {
+			if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0 || (hi | lo) == 0) {
+				free(d);
+				return SN_ERR_INVALID;	/* bad escape or %00 */
+			}
+			d[j++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (s[i] == '\0') {
+			free(d);
+			return SN_ERR_INVALID;
+		} else
+			d[j++] = s[i];
+	}
+	d[j] = '\0';
+	*out = d;
+	return 0;
+}
+
+int
+http_parse_form(const char *buf, size_t len, json_t **out)
+{
+	json_t *o = NULL, *v;
+	const char *p = buf, *end = buf + len, *amp, *eq;
+	char *k = NULL, *val = NULL;
+	int r, n = 0;
+
+	*out = NULL;
+	if ((o = json_object()) == NULL)
+		return SN_ERR_NOMEM;
+	while (p < end) {
+		if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
+			amp = end;
+		if (amp == p) {			/* empty field */
+			p++;
+			continue;
+		}
+		if (++n > HTTP_FORM_MAX_FIELDS) {
+			r = SN_ERR_INVALID;
+			goto out;
+		}
+		if ((eq = memchr(p, '=', (size_t)(amp - p))) == NULL) {
+			r = SN_ERR_INVALID;
+			goto out;
+		}
+		if ((r = form_decode(p, (size_t)(eq - p), &k)) != 0 ||
+		    (r = form_decode(eq + 1, (size_t)(amp - eq - 1), &val)) != 0)
+			goto out;
+		if (*k == '\0' || json_object_get(o, k) != NULL) {
+			r = SN_ERR_INVALID;
+			goto out;
+		}
+		if ((v = json_string(val)) == NULL) {	/* not UTF-8 */
+			r = SN_ERR_INVALID;
+			goto out;
+		}
+		if (json_object_set_new(o, k, v) != 0) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
+		free(k);
+		k = NULL;
+		sn_strfreezero(val);	/* may be an assertion */
+		val = NULL;
+		p = amp + 1;
+	}
+	*out = o;
+	o = NULL;
+	r = 0;
+ out:
+	free(k);
+	sn_strfreezero(val);
+	json_decref(o);
+	return r;
+}
+
+/* Splits the next '/'-separated segment; returns its length. */
+static size_t
+seglen(const char *s)
+{
+	const char *e = strchr(s, '/');
+
+	return e != NULL ? (size_t)(e - s) : strlen(s);
+}
+
+/* Matches one pattern against path; captured params point into pbuf. */
+static int
+match_pattern(const char *pat, const char *path, char *pbuf,
+    const char *params[API_MAX_PARAMS], size_t *nparams)
+{
+	size_t pl, sl, np = 0;
+	char *b = pbuf;
+
+	if (*pat != '/' || *path != '/')
+		return 0;
+	for (;;) {
+		pat++;
+		path++;
+		pl = seglen(pat);
+		sl = seglen(path);
+		if (pl >= 2 && pat[0] == '{' && pat[pl - 1] == '}') {
+			if (sl == 0 || np >= API_MAX_PARAMS)
+				return 0;
+			memcpy(b, path, sl);
+			b[sl] = '\0';
+			params[np++] = b;
+			b += sl + 1;
+		} else if (pl != sl || memcmp(pat, path, pl) != 0)
+			return 0;
+		pat += pl;
+		path += sl;
+		if (*pat == '\0' || *path == '\0')
+			break;
+	}
+	if (*pat != '\0' || *path != '\0')
+		return 0;
+	*nparams = np;
+	return 1;
+}
+
+const struct api_route *
+http_match(const struct api_route *const *tables, const char *method,
+    const char *path, char *pbuf, const char *params[API_MAX_PARAMS],
+    size_t *nparams, int *wrong_method)
+{
+	const struct api_route *rt;
+	size_t t, i, np;
+
+	*wrong_method = 0;
+	*nparams = 0;
+	for (t = 0; tables[t] != NULL; t++) {
+		for (i = 0; tables[t][i].method != NULL; i++) {
+			rt = &tables[t][i];
+			if (!match_pattern(rt->pattern, path, pbuf, params, &np))
+				continue;
+			if (strcmp(rt->method, method) != 0) {
+				*wrong_method = 1;
+				continue;
+			}
+			*nparams = np;
+			*wrong_method = 0;
+			return rt;
+		}
+	}
+	/* leave pbuf/params as scribbled; callers ignore them on NULL */
+	*nparams = 0;
+	return NULL;
+}
+
+/*
+ * A form body (OAuth token requests). `curl -d '{...}'` labels JSON as a
+ * form too, so a body that starts like JSON is parsed as JSON.
+ */
+static int
+is_form(const char *ct, const char *body, size_t len)
+{
+	size_t i;
+
+	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded",
+	    33) != 0 || (ct[33] != '\0' && ct[33] != ';' && ct[33] != ' '))
+		return 0;
+	for (i = 0; i < len && (body[i] == ' ' || body[i] == '\t' ||
+	    body[i] == '\r' || body[i] == '\n'); i++)
+		;
+	return i < len && body[i] != '{' && body[i] != '[';
+}
+
+int
+http_process(struct sn_server *srv, const struct api_route *const *tables,
+    const struct http_input *in, struct sn_response *resp,
+    struct sn_actor *actor)
+{
+	struct sn_request req;
+	const struct api_route *rt;
+	json_error_t jerr;
+	char *pbuf = NULL;
+	int wrong, r, depth;
+
+	memset(&req, 0, sizeof(req));
+	memset(resp, 0, sizeof(*resp));
+	if (actor != NULL)
+		memset(actor, 0, sizeof(*actor));
+	req.srv = srv;
+	req.method = in->method;
+	req.path = in->path;
+	req.source_ip = in->source_ip != NULL ? in->source_ip : "";
+	req.user_agent = in->user_agent;
+	req.query = in->query;
+	req.query_ctx = in->query_ctx;
+
+	if (in->path == NULL || in->method == NULL || in->path[0] != '/' ||
+	    strlen(in->path) > 2048) {
+		api_error(resp, SN_ERR_NOT_FOUND, "no such endpoint");
+		goto out;
+	}
+	if ((pbuf = malloc(strlen(in->path) + 1)) == NULL) {
+		api_error(resp, SN_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rt = http_match(tables, in->method, in->path, pbuf, req.params,
+	    &req.nparams, &wrong);
+	if (rt == NULL) {
+		if (wrong) {
+			resp->status = 405;
+			resp->body = json_pack("{s:{s:s,s:s}}", "error", "code",
+			    "method_not_allowed", "message",
+			    "method not allowed for this endpoint");
+		} else
+			api_error(resp, SN_ERR_NOT_FOUND, "no such endpoint");
+		goto out;
+	}
+	if (in->body_too_large || in->body_len > srv->cfg.max_body) {
+		api_error(resp, SN_ERR_TOO_LARGE,
+		    "request body larger than %zu bytes", srv->cfg.max_body);
+		goto out;
+	}
+	if (rt->auth == API_AUTH) {
+		if ((r = auth_request(&req, in->authorization)) != 0) {
+			if (r == SN_ERR_UNAUTHENTICATED)
+				api_error(resp, r, "invalid or missing "
+				    "credentials");
+			else
+				api_error(resp, SN_ERR_UNAVAILABLE,
+				    "authentication unavailable");
+			goto out;
+		}
+		if (actor != NULL)
+			*actor = req.actor;
+	}
+	if (in->body_len > 0) {
+		depth = srv->cfg.max_json_depth > 0 ? srv->cfg.max_json_depth :
+		    32;
+		if (is_form(in->content_type, in->body, in->body_len)) {
+			if ((r = http_parse_form(in->body, in->body_len,
+			    &req.body)) != 0) {
+				api_error(resp, r, "malformed form body");
+				goto out;
+			}
+		} else if (!http_json_depth_ok(in->body, in->body_len, depth)) {
+			api_error(resp, SN_ERR_INVALID,
+			    "JSON nested deeper than %d levels", depth);
+			goto out;
+		} else if ((req.body = json_loadb(in->body, in->body_len,
+		    JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+			/* jerr.text describes syntax, not content */
+			api_error(resp, SN_ERR_INVALID, "malformed JSON at "
+			    "position %d", jerr.position);
+			goto out;
+		}
+	}
+	r = rt->handler(&req, resp);
+	if (r < 0 && resp->body == NULL && resp->raw == NULL)
+		api_error(resp, r, NULL);
+	else if (r < 0 && resp->status == 0)
+		resp->status = api_status_for(r);
+	if (resp->status == 0)
+		resp->status = 200;
+ out:
+	if (resp->body == NULL && resp->raw == NULL) {
+		/* the handler answered nothing, or we ran out of memory */
+		resp->status = resp->status >= 400 ? resp->status : 500;
+		resp->body = json_pack("{s:{s:s,s:s}}", "error", "code",
+		    "internal", "message", "internal error");
+	}
+	if (resp->status == 0)
+		resp->status = 500;
+	json_decref(req.body);
+	free(pbuf);
+	return resp->status;
+}
+
+/* ---- libmicrohttpd glue ---- */
+
+static const char *
+mhd_query(const struct sn_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->query_ctx,
+	    MHD_GET_ARGUMENT_KIND, name);
+}
+
+static void
+client_ip(struct MHD_Connection *conn, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	snprintf(buf, len, "-");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, buf, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)
+		    sa)->sin6_addr, buf, (socklen_t)len);
+}
+
+/* A path for the log: printable ASCII only, bounded. */
+static void
+log_path(const char *p, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; p != NULL && p[i] != '\0' && i + 1 < outlen; i++)
+		out[i] = (p[i] > 0x20 && p[i] < 0x7f) ? p[i] : '?';
+	out[i] = '\0';
+}
+
+static int64_t
+elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - start->tv_sec) * 1000 +
+	    (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+static enum MHD_Result
+send_response(struct http_server *h, struct MHD_Connection *conn,
+    struct conn_ctx *cx, const char *method, const char *url)
+{
+	struct http_input in;
+	struct sn_response resp;
+	struct sn_actor actor;
+	struct MHD_Response *mr = NULL;
+	char ip[INET6_ADDRSTRLEN + 1], ts[32], lp[HTTP_LOG_PATH_MAX + 1];
+	char *out = NULL, num[24];
+	size_t outlen = 0;
+	const char *ct = "application/json";
+	enum MHD_Result ret;
+	int status;
+
+	client_ip(conn, ip, sizeof(ip));
+	memset(&in, 0, sizeof(in));
+	in.method = method;
+	in.path = url;
+	in.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	in.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE);
+	in.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_USER_AGENT);
+	in.body = cx->buf;
+	in.body_len = cx->too_large ? 0 : cx->len;
+	in.body_too_large = cx->too_large;
+	in.source_ip = ip;
+	in.query = mhd_query;
+	in.query_ctx = conn;
+
+	__atomic_fetch_add(&h->srv->n_requests, 1, __ATOMIC_RELAXED);
+	status = http_process(h->srv, h->tables, &in, &resp, &actor);
+	/* The body may hold a secret (a JWT assertion): wipe it now. */
+	if (cx->buf != NULL)
+		explicit_bzero(cx->buf, cx->cap);
+
+	if (resp.raw != NULL) {
+		out = resp.raw;
+		outlen = resp.raw_len;
+		resp.raw = NULL;
+		if (resp.content_type != NULL)
+			ct = resp.content_type;
+	} else {
+		out = json_dumps(resp.body, JSON_COMPACT);
+		if (out != NULL) {
+			outlen = strlen(out);
+			/* a trailing newline for humans with curl */
+			char *o2 = realloc(out, outlen + 2);
+			if (o2 != NULL) {
+				out = o2;
+				out[outlen++] = '\n';
+				out[outlen] = '\0';
+			}
+		}
+	}
+	if (out == NULL) {
+		status = 500;
+		outlen = 0;
+	}
+	mr = MHD_create_response_from_buffer_with_free_callback(outlen,
+	    out != NULL ? out : (char *)"", out != NULL ? free : NULL);
+	if (mr == NULL) {
+		free(out);
+		ret = MHD_NO;
+		goto log;
+	}
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, ct);
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	if (status == 401)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Bearer");
+	if (resp.retry_after > 0) {
+		snprintf(num, sizeof(num), "%d", resp.retry_after);
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, num);
+	}
+	if (cx->too_large)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = MHD_queue_response(conn, (unsigned int)status, mr);
+	MHD_destroy_response(mr);
+ log:
+	sn_format_time(sn_now(), ts);
+	log_path(url, lp, sizeof(lp));
+	fprintf(stderr, "%s %s %s %s %d %s %lldms\n", ts, ip, method, lp,
+	    status, actor.id[0] != '\0' ? actor.id : "-",
+	    (long long)elapsed_ms(&cx->start));
+	api_response_clear(&resp);
+	return ret;
+}
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *h = cls;
+	struct conn_ctx *cx = *con_cls;
+	size_t max = h->srv->cfg.max_body, n = *upload_data_size, ncap;
+	const char *cl;
+	long long clv;
+	char *nb;
+
+	if (cx == NULL) {
+		if ((cx = calloc(1, sizeof(*cx))) == NULL)
+			return MHD_NO;
+		clock_gettime(CLOCK_MONOTONIC, &cx->start);
+		__atomic_fetch_add(&h->inflight, 1, __ATOMIC_SEQ_CST);
+		*con_cls = cx;
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && (sn_parse_int(cl, 0, INT64_MAX, &clv) != 0 ||
+		    (unsigned long long)clv > max)) {
+			/* Answer before reading: no 100-continue is sent. */
+			cx->too_large = 1;
+			return send_response(h, conn, cx, method, url);
+		}
+		return MHD_YES;
+	}
+	if (n > 0) {
+		if (!cx->too_large && (cx->len > max || max - cx->len < n)) {
+			cx->too_large = 1;
+			sn_freezero(cx->buf, cx->cap);
+			cx->buf = NULL;
+			cx->len = cx->cap = 0;
+		}
+		if (cx->too_large) {
+			cx->discarded += n;
+			*upload_data_size = 0;
+			/* Do not read an endless body: hang up. */
+			return cx->discarded > HTTP_DISCARD_FACTOR * max ?
+			    MHD_NO : MHD_YES;
+		}
+		if (cx->cap - cx->len < n + 1) {
+			ncap = cx->cap == 0 ? 4096 : cx->cap;
+			while (ncap - cx->len < n + 1)
+				ncap *= 2;
+			if (ncap > max + 1)
+				ncap = max + 1;
+			if ((nb = malloc(ncap)) == NULL)
+				return MHD_NO;
+			if (cx->len > 0)
+				memcpy(nb, cx->buf, cx->len);
+			sn_freezero(cx->buf, cx->cap);
+			cx->buf = nb;
+			cx->cap = ncap;
+		}
+		memcpy(cx->buf + cx->len, upload_data, n);
+		cx->len += n;
+		cx->buf[cx->len] = '\0';
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return send_response(h, conn, cx, method, url);
+}
+
+static void
+completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *h = cls;
+	struct conn_ctx *cx = *con_cls;
+
+	if (cx == NULL)
+		return;
+	sn_freezero(cx->buf, cx->cap);
+	free(cx);
+	*con_cls = NULL;
+	__atomic_fetch_sub(&h->inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "signetd: http: ");
+	vfprintf(stderr, fmt, ap);
+}
+
+int
+http_start(struct sn_server *srv, const struct api_route *const *tables,
+    const char *host, int port, const char *cert_pem, const char *key_pem,
+    struct http_server **out)
+{
+	struct http_server *h = NULL;
+	struct addrinfo hints, *ai = NULL;
+	unsigned int flags;
+	const union MHD_DaemonInfo *di;
+	int r, gai;
+
+	*out = NULL;
+	if (port < 0 || port > 65535 || host == NULL || cert_pem == NULL ||
+	    key_pem == NULL)
+		return SN_ERR_INVALID;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if ((gai = getaddrinfo(host, NULL, &hints, &ai)) != 0 || ai == NULL) {
+		fprintf(stderr, "signetd: cannot resolve listen address %s: "
+		    "%s\n", host, gai_strerror(gai));
+		return SN_ERR_INVALID;
+	}
+	if (ai->ai_family == AF_INET)
+		((struct sockaddr_in *)(void *)ai->ai_addr)->sin_port =
+		    htons((uint16_t)port);
+	else if (ai->ai_family == AF_INET6)
+		((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_port =
+		    htons((uint16_t)port);
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	h->srv = srv;
+	h->tables = tables;
+	if ((h->cert = strdup(cert_pem)) == NULL ||
+	    (h->key = strdup(key_pem)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, access_cb, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_HTTPS_MEM_CERT, h->cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, h->key,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONN_TIMEOUT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_LIMIT,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+	    MHD_OPTION_END);
+	if (h->d == NULL) {
+		fprintf(stderr, "signetd: cannot listen on %s:%d\n", host, port);
+		r = SN_ERR_IO;
+		goto out;
+	}
+	di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = di != NULL ? di->port : port;
+	*out = h;
+	h = NULL;
+	r = 0;
+ out:
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	if (h != NULL) {
+		sn_strfreezero(h->key);
+		free(h->cert);
+		free(h);
+	}
+	return r;
+}
+
+int
+http_bound_port(struct http_server *h)
+{
+	return h->port;
+}
+
+void
+http_stop(struct http_server *h, int grace_secs)
+{
+	int waited_ms = 0;
+
+	if (h == NULL)
+		return;
+	if (h->d != NULL) {
+		/* Stop accepting; requests in flight are still answered. */
+		MHD_socket ls = MHD_quiesce_daemon(h->d);
+
+		if (ls != MHD_INVALID_SOCKET)
+			close(ls);
+		while (__atomic_load_n(&h->inflight, __ATOMIC_SEQ_CST) > 0 &&
+		    waited_ms < grace_secs * 1000) {
+			usleep(20000);
+			waited_ms += 20;
+		}
+		MHD_stop_daemon(h->d);
+	}
+	sn_strfreezero(h->key);
+	free(h->cert);
+	free(h);
+}

@@ -1,0 +1,22 @@
+/*
+ * routes.c - every route table signetd serves, in match order. Adding a
+ * resource means adding its table here and nothing else.
+ * (/v1/me/keys lives in api_routes_keys, next to the key renderers.)
+ */
+#include "api.h"
+#include "http.h"
+
+const struct api_route *const http_route_tables[] = {
+	api_routes_health,
+	api_routes_me,
+	api_routes_users,
+	api_routes_apikeys,
+	api_routes_audit,
+	api_routes_teams,
+	api_routes_serviceaccounts,
+	api_routes_projects,
+	api_routes_keys,
+	api_routes_ca,
+	api_routes_oauth,
+	NULL,
+};
