@@ -830,8 +830,9 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 
 /*
  * GET /v1/me/keys: every key the caller may sign with (decided by
- * authz_check(AUTHZ_KEY_SIGN) key by key), each with its certificate and
- * chain, for the PKCS#11 module and `signet keys`.
+ * authz_check(AUTHZ_KEY_SIGN) key by key) and that can sign now (state
+ * active, inside its validity), each with its certificate and chain, for
+ * the PKCS#11 module and `signet keys`.
  */
 int
 api_me_keys(struct sn_request *req, struct sn_response *resp)
@@ -857,8 +858,16 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 		if (r == SN_ERR_FORBIDDEN || r == SN_ERR_NOT_FOUND)
 			continue;
 		if (r != 0 ||
-		    (r = store_key_get(c, req->actor.tenant_id, ids.v[i], &k)) != 0 ||
-		    (r = res_key_json(&k, now, &kj)) != 0) {
+		    (r = store_key_get(c, req->actor.tenant_id, ids.v[i], &k)) != 0) {
+			r = res_store_error(resp, r, "key");
+			goto out;
+		}
+		/* Only keys that can sign now: active and inside validity. */
+		if (strcmp(res_key_state(&k, now), "active") != 0) {
+			store_key_clear(&k);
+			continue;
+		}
+		if ((r = res_key_json(&k, now, &kj)) != 0) {
 			r = res_store_error(resp, r, "key");
 			goto out;
 		}

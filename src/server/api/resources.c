@@ -69,7 +69,7 @@ res_authz(struct db_conn *c, struct sn_request *req, struct sn_response *resp,
 	case SN_ERR_NOT_FOUND:
 		return api_error(resp, r, "no such %s", what);
 	case SN_ERR_FORBIDDEN:
-		return api_error(resp, r, "not allowed to %s this %s",
+		return api_error(resp, r, "permission denied (%s) for this %s",
 		    authz_action_name(action), what);
 	default:
 		return api_error(resp, SN_ERR_DB, "permission check failed");
