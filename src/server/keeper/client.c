@@ -350,6 +350,7 @@ spawn(struct keeper *k)
 	k->fd = sv[0];
 	k->pid = pid;
 	k->dead = 0;
+	k->stuck = 0;
 	k->gen++;
 	k->started_ms = now_ms();
 	pthread_mutex_unlock(&k->state);
