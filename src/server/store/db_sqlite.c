@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -30,6 +31,7 @@
 
 #define DB_BUSY_TIMEOUT_MS	10000
 #define DB_MAX_POOL		256
+#define DB_ACQUIRE_TIMEOUT_S	30
 
 struct db_conn {
 	struct db *db;
@@ -277,14 +279,25 @@ db_close(struct db *db)
 int
 db_acquire(struct db *db, struct db_conn **out)
 {
+	struct timespec deadline;
 	int i;
 
 	*out = NULL;
 	if (db == NULL)
 		return SN_ERR_INVALID;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += DB_ACQUIRE_TIMEOUT_S;
 	pthread_mutex_lock(&db->mu);
-	while (db->nfree == 0)
-		pthread_cond_wait(&db->cv, &db->mu);
+	while (db->nfree == 0) {
+		/* Never hang forever: a handler that holds a connection while
+		 * waiting for a second one must fail, not deadlock the pool. */
+		if (pthread_cond_timedwait(&db->cv, &db->mu, &deadline) ==
+		    ETIMEDOUT && db->nfree == 0) {
+			pthread_mutex_unlock(&db->mu);
+			fprintf(stderr, "signetd: database pool exhausted\n");
+			return SN_ERR_UNAVAILABLE;
+		}
+	}
 	for (i = 0; i < db->nconns; i++) {
 		if (!db->conns[i].in_use) {
 			db->conns[i].in_use = 1;

@@ -82,8 +82,14 @@ store_tenant_get(struct db_conn *c, const char *id_or_name,
     struct store_tenant *out)
 {
 	struct db_stmt *st = NULL;
+	char key[256];
 	int r;
 
+	/* id_or_name may point into *out: copy it before clearing */
+	if (id_or_name == NULL || strlen(id_or_name) >= sizeof(key))
+		return SN_ERR_NOT_FOUND;
+	memcpy(key, id_or_name, strlen(id_or_name) + 1);
+	id_or_name = key;
 	memset(out, 0, sizeof(*out));
 	if ((r = db_queryf(c, &st, "SELECT id, name, created_at FROM tenants "
 	    "WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1", "ttt",
@@ -158,11 +164,18 @@ store_user_get(struct db_conn *c, const char *tenant_id,
     const char *id_or_email, struct store_user *out)
 {
 	struct db_stmt *st = NULL;
+	char key[256], ten[64];
 	int r;
 
-	memset(out, 0, sizeof(*out));
-	if (tenant_id == NULL || id_or_email == NULL)
+	/* the arguments may point into *out: copy them before clearing */
+	if (tenant_id == NULL || id_or_email == NULL ||
+	    strlen(id_or_email) >= sizeof(key) || strlen(tenant_id) >= sizeof(ten))
 		return SN_ERR_NOT_FOUND;
+	memcpy(key, id_or_email, strlen(id_or_email) + 1);
+	memcpy(ten, tenant_id, strlen(tenant_id) + 1);
+	id_or_email = key;
+	tenant_id = ten;
+	memset(out, 0, sizeof(*out));
 	if ((r = db_queryf(c, &st, "SELECT " USER_COLS " FROM users WHERE "
 	    "tenant_id = ? AND (id = ? OR email = ?) ORDER BY id = ? DESC "
 	    "LIMIT 1", "tttt", tenant_id, id_or_email, id_or_email,
@@ -315,8 +328,17 @@ store_apikey_get(struct db_conn *c, const char *tenant_id, const char *id,
     struct store_apikey *out)
 {
 	struct db_stmt *st = NULL;
+	char key[64], ten[64];
 	int r;
 
+	/* the arguments may point into *out: copy them before clearing */
+	if (tenant_id == NULL || id == NULL || strlen(id) >= sizeof(key) ||
+	    strlen(tenant_id) >= sizeof(ten))
+		return SN_ERR_NOT_FOUND;
+	memcpy(key, id, strlen(id) + 1);
+	memcpy(ten, tenant_id, strlen(tenant_id) + 1);
+	id = key;
+	tenant_id = ten;
 	memset(out, 0, sizeof(*out));
 	if ((r = db_queryf(c, &st, "SELECT " APIKEY_COLS " FROM api_keys "
 	    "WHERE id = ? AND tenant_id = ?", "tt", id, tenant_id)) < 0)
