@@ -4,7 +4,7 @@
  *
  * This code runs only inside the keeper process. It must never create a key
  * that could leave the token (every private key is CKA_SENSITIVE and
- * !CKA_EXTRACTABLE), never read a private key attribute, and never offer an
+ * !CKA_EXTRACTABLE), never ask for a sensitive attribute, and never offer an
  * operation beyond the four above: in particular it signs only digests of a
  * known length (wrapped in a DigestInfo for PKCS#1 v1.5), never raw data.
  */
