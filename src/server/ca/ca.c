@@ -674,18 +674,22 @@ struct cert_req {
 	const char *const *ips;
 };
 
-/* The TLS certificate's subject: CN = first DNS name, else first IP. */
+/*
+ * The TLS certificate's subject: CN = the first DNS name that fits a CN (64
+ * characters), else the first IP address. Clients match the SAN anyway.
+ */
 static int
 tls_subject(const char *const *dns, const char *const *ips, X509_NAME **out)
 {
 	const char *cn = NULL;
 
 	*out = NULL;
-	if (dns != NULL && dns[0] != NULL)
-		cn = dns[0];
-	else if (ips != NULL && ips[0] != NULL)
+	for (size_t i = 0; dns != NULL && dns[i] != NULL && cn == NULL; i++)
+		if (strnlen(dns[i], 65) <= 64)
+			cn = dns[i];
+	if (cn == NULL && ips != NULL && ips[0] != NULL)
 		cn = ips[0];
-	if (cn == NULL || strlen(cn) > 64)
+	if (cn == NULL || strnlen(cn, 65) > 64)
 		return SN_ERR_INVALID;
 	if ((*out = X509_NAME_new()) == NULL)
 		return SN_ERR_NOMEM;

@@ -94,8 +94,8 @@ int ca_issue_codesign(const struct ca_signer *issuer, const char *issuer_pem,
     const char *crl_url, char **cert_pem, char **serial_hex);
 
 /*
- * TLS server certificate: subject CN = the first DNS name (else the first
- * IP address), basicConstraints critical CA:FALSE, keyUsage critical
+ * TLS server certificate: subject CN = the first DNS name of at most 64
+ * characters (else the first IP address), basicConstraints critical CA:FALSE, keyUsage critical
  * digitalSignature (+keyEncipherment for RSA keys), extendedKeyUsage
  * serverAuth, subjectAltName with every DNS name and IPv4/IPv6 address.
  * dns_names and ip_addrs are NULL-terminated arrays (either may be NULL but

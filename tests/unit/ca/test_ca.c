@@ -680,6 +680,23 @@ check_tls(EVP_PKEY *cak, EVP_PKEY *k)
 		assert_int_equal(ca_issue_tls_server(&s, root, k, NULL, NULL,
 		    now, now + DAY, &pem), SN_ERR_INVALID);
 	}
+	/* a long first name: CN is the next one that fits, SAN has both */
+	{
+		const char *names[] = {
+		    "a-very-long-label-that-is-allowed-in-dns-but-too-long.for-a-common-name.example",
+		    "short.example", NULL };
+		char *subject = NULL;
+
+		assert_int_equal(ca_issue_tls_server(&s, root, k, names, NULL, now,
+		    now + DAY, &pem), 0);
+		assert_int_equal(ca_cert_pem_info(pem, NULL, NULL, NULL, &subject), 0);
+		assert_string_equal(subject, "CN=short.example");
+		x = pem_cert(pem);
+		assert_int_equal(X509_check_host(x, names[0], 0, 0, NULL), 1);
+		X509_free(x);
+		free(subject);
+		free(pem);
+	}
 	/* IP-only certificate works too */
 	assert_int_equal(ca_issue_tls_server(&s, root, k, NULL, ips, now,
 	    now + DAY, &pem), 0);
