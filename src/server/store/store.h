@@ -36,6 +36,8 @@ struct store_tenant {
 	int64_t created_at;
 };
 
+/* Getters may be passed arguments that point into their own *out. */
+
 /* Creates a tenant (name: api_valid_name rules). SN_ERR_CONFLICT if taken. */
 int store_tenant_create(struct db_conn *c, const char *name,
     struct store_tenant *out);
