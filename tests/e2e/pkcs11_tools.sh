@@ -27,13 +27,16 @@ mk_key() {	# mk_key PROJECT NAME ALG -> KEY_ID, KEY_URI, $NAME.pub
 	assert_status 201 "create key $1/$2"
 	KEY_ID=$(jbody -r .key.id)
 	KEY_URI=$(jbody -r .key.pkcs11_uri)
+	# CKA_ID as pkcs11-tool --id wants it: hex of the id bytes in the URI.
+	KEY_HEXID=$(printf '%b' "$(sed -e 's/.*;id=\([^;]*\).*/\1/' -e 's/%/\\x/g' <<<"$KEY_URI")" |
+	    od -An -tx1 | tr -d ' \n')
 	jbody -r .key.public_key >"$2.pub"
 	[[ $KEY_URI == pkcs11:* ]] || fail "key $2 has no pkcs11_uri"
 }
 mk_key app rsa-key rsa-2048
-RSA_ID=$KEY_ID RSA_URI=$KEY_URI
+RSA_ID=$KEY_ID RSA_URI=$KEY_URI RSA_HEX=$KEY_HEXID
 mk_key app ec-key ecdsa-p256
-EC_ID=$KEY_ID EC_URI=$KEY_URI
+EC_ID=$KEY_ID EC_URI=$KEY_URI EC_HEX=$KEY_HEXID
 mk_key other hidden-key rsa-3072
 
 # The CA chain of the RSA key: [issuing, root].
@@ -43,6 +46,7 @@ jbody -r .certificate >rsa-cert.pem
 jbody -r '.chain[0]' >issuing.pem
 jbody -r '.chain[-1]' >root.pem
 [[ -s root.pem && -s issuing.pem ]] || fail "rsa-key has no CA chain"
+ROOT_CN=$(openssl x509 -in root.pem -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= //p')
 
 mk_user dev@acme.test
 DEV_KEY=$U_KEY
@@ -70,11 +74,16 @@ expect_eq "$(grep -c '^Private Key Object' objects.txt)" 2 "private keys on the 
 expect_eq "$(grep -c '^Public Key Object' objects.txt)" 2 "public keys on the token"
 # 2 leaf certificates + issuing + root, each CA certificate once.
 expect_eq "$(grep -c '^Certificate Object' objects.txt)" 4 "certificates on the token"
-[[ -s objects.err ]] && _e2e_soft_fail "module wrote to stderr on success: $(cat objects.err)"
+grep -q '^signet-pkcs11:' objects.err &&
+    _e2e_soft_fail "module wrote to stderr on success: $(cat objects.err)"
+expect_contains "$(cat objects.txt)" "ID:         $RSA_HEX" "rsa-key CKA_ID = the id in its pkcs11_uri"
 # Private keys are sensitive and not extractable.
 expect_contains "$objs" "Usage:      sign" "private key usage"
-$P11 --read-object --type privkey --label rsa-key -o priv.der >/dev/null 2>&1 &&
-    _e2e_soft_fail "pkcs11-tool read a private key object's value"
+expect_contains "$objs" "Access:     sensitive, always sensitive, never extractable" "private key access"
+if $P11 --read-object --type privkey --id "$RSA_HEX" -o priv.der >priv.out 2>&1 &&
+    openssl pkey -inform DER -in priv.der -noout 2>/dev/null; then
+	_e2e_soft_fail "pkcs11-tool read a private key from the token"
+fi
 # The certificate on the token is the service's certificate.
 $P11 --read-object --type cert --label rsa-key -o tok-cert.der >/dev/null 2>&1 ||
     _e2e_soft_fail "cannot read rsa-key's certificate from the token"
@@ -83,12 +92,13 @@ expect_eq "$(openssl x509 -in tok-cert.pem -noout -fingerprint -sha256 2>/dev/nu
     "$(openssl x509 -in rsa-cert.pem -noout -fingerprint -sha256)" "token certificate"
 
 # ---- pkcs11-tool signatures, verified with openssl ----
-p11sign() {	# p11sign LABEL MECH OUT [extra pkcs11-tool args] (input data.bin)
-	local label=$1 mech=$2 out=$3
+p11sign() {	# p11sign HEXID MECH OUT [extra pkcs11-tool args] (input data.bin)
+	local id=$1 mech=$2 out=$3
 	shift 3
-	$P11 --sign --label "$label" --mechanism "$mech" --input-file "${IN:-data.bin}" \
+	# pkcs11-tool picks the signing key by --id (it ignores --label there).
+	$P11 --sign --id "$id" --mechanism "$mech" --input-file "${IN:-data.bin}" \
 	    --output-file "$out" "$@" >/dev/null 2>"$out.err" ||
-	    { _e2e_soft_fail "pkcs11-tool --sign $mech with $label: $(cat "$out.err")"; return 1; }
+	    { _e2e_soft_fail "pkcs11-tool --sign $mech with $id: $(cat "$out.err")"; return 1; }
 }
 verify() {	# verify WHAT PUB SIG [openssl dgst options]
 	local what=$1 pub=$2 sig=$3
@@ -98,12 +108,12 @@ verify() {	# verify WHAT PUB SIG [openssl dgst options]
 }
 
 for h in 256 384 512; do
-	p11sign rsa-key "SHA$h-RSA-PKCS" "rsa$h.sig" &&
+	p11sign $RSA_HEX "SHA$h-RSA-PKCS" "rsa$h.sig" &&
 	    verify "SHA$h-RSA-PKCS" rsa-key.pub "rsa$h.sig" "-sha$h"
-	p11sign rsa-key "SHA$h-RSA-PKCS-PSS" "pss$h.sig" &&
+	p11sign $RSA_HEX "SHA$h-RSA-PKCS-PSS" "pss$h.sig" &&
 	    verify "SHA$h-RSA-PKCS-PSS" rsa-key.pub "pss$h.sig" "-sha$h" \
 	    -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest
-	p11sign ec-key "ECDSA-SHA$h" "ec$h.sig" --signature-format openssl &&
+	p11sign $EC_HEX "ECDSA-SHA$h" "ec$h.sig" --signature-format openssl &&
 	    verify "ECDSA-SHA$h" ec-key.pub "ec$h.sig" "-sha$h"
 done
 
@@ -112,19 +122,19 @@ done
 openssl dgst -sha256 -binary data.bin >data.sha256
 { printf '\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20'
   cat data.sha256; } >data.di
-IN=data.di p11sign rsa-key RSA-PKCS raw-rsa.sig && verify "RSA-PKCS (DigestInfo)" rsa-key.pub raw-rsa.sig -sha256
-IN=data.sha256 p11sign ec-key ECDSA raw-ec.sig --signature-format openssl &&
+IN=data.di p11sign $RSA_HEX RSA-PKCS raw-rsa.sig && verify "RSA-PKCS (DigestInfo)" rsa-key.pub raw-rsa.sig -sha256
+IN=data.sha256 p11sign $EC_HEX ECDSA raw-ec.sig --signature-format openssl &&
     verify "ECDSA (digest)" ec-key.pub raw-ec.sig -sha256
-IN=data.sha256 p11sign rsa-key RSA-PKCS-PSS raw-pss.sig --hash-algorithm SHA256 &&
+IN=data.sha256 p11sign $RSA_HEX RSA-PKCS-PSS raw-pss.sig --hash-algorithm SHA256 &&
     verify "RSA-PKCS-PSS (digest)" rsa-key.pub raw-pss.sig -sha256 \
     -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest
 # CKM_RSA_PKCS over something that is not a DigestInfo is refused.
-if IN=data.sha256 $P11 --sign --label rsa-key --mechanism RSA-PKCS \
+if IN=data.sha256 $P11 --sign --id "$RSA_HEX" --mechanism RSA-PKCS \
     --input-file data.sha256 --output-file bad.sig >/dev/null 2>bad.err; then
 	_e2e_soft_fail "RSA-PKCS over a bare digest was signed"
 fi
 # A mechanism the key type does not support.
-if $P11 --sign --label ec-key --mechanism SHA256-RSA-PKCS --input-file data.bin \
+if $P11 --sign --id "$EC_HEX" --mechanism SHA256-RSA-PKCS --input-file data.bin \
     --output-file bad2.sig >/dev/null 2>&1; then
 	_e2e_soft_fail "an RSA mechanism signed with an EC key"
 fi
@@ -171,21 +181,56 @@ else
 	echo "note: libp11 engine not installed; engine checks skipped" >&2
 fi
 
-# ---- osslsigncode: certificate from the token, no -certs ----
+# ---- osslsigncode: certificate and key from the token ----
+# osslsigncode 2.9 takes the signer certificate from the token with
+# -pkcs11cert (a PKCS#11 URI); without it, it wants -certs FILE. The CA
+# chain goes in with -ac so verifiers only need the root.
 if command -v osslsigncode >/dev/null 2>&1; then
 	"$BIN/signet_mkpe" a.exe "pkcs11 e2e" || fail "signet_mkpe"
-	args=(-pkcs11module "$M" -key "$RSA_URI" -h sha256 -ac issuing.pem)
-	[[ -n $ENGINE ]] && args=(-pkcs11engine "$ENGINE" "${args[@]}")
-	osslsigncode sign "${args[@]}" -in a.exe -out b.exe >oss.out 2>&1 ||
-	    _e2e_soft_fail "osslsigncode sign: $(tail -n5 oss.out)"
-	osslsigncode verify -in b.exe -CAfile root.pem >ossv.out 2>&1 ||
-	    _e2e_soft_fail "osslsigncode verify: $(tail -n8 ossv.out)"
-	expect_contains "$(cat ossv.out)" "Signature verification: ok" "osslsigncode verify"
-	# The signer certificate in the file is the token's certificate.
-	expect_contains "$(cat ossv.out)" "$(openssl x509 -in rsa-cert.pem -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')" \
-	    "signer serial" 2>/dev/null || true
+	for k in rsa ec; do
+		uri=RSA_URI
+		[[ $k == ec ]] && uri=EC_URI
+		args=(-pkcs11module "$M" -pkcs11cert "${!uri/type=private/type=cert}"
+		    -key "${!uri}" -h sha256 -ac issuing.pem)
+		[[ -n $ENGINE ]] && args=(-pkcs11engine "$ENGINE" "${args[@]}")
+		osslsigncode sign "${args[@]}" -in a.exe -out "b-$k.exe" >"oss-$k.out" 2>&1 ||
+		    _e2e_soft_fail "osslsigncode sign ($k): $(tail -n5 "oss-$k.out" | tr '\n' ' ')"
+		osslsigncode verify -in "b-$k.exe" -CAfile root.pem >"ossv-$k.out" 2>&1 ||
+		    _e2e_soft_fail "osslsigncode verify ($k): $(tail -n8 "ossv-$k.out" | tr '\n' ' ')"
+		expect_contains "$(cat "ossv-$k.out")" "Signature verification: ok" "osslsigncode verify ($k)"
+		expect_contains "$(cat "ossv-$k.out")" "Subject: /O=acme/CN=$k-key" "osslsigncode signer ($k)"
+	done
+	# A modified file no longer verifies.
+	cp b-rsa.exe t.exe
+	printf 'X' | dd of=t.exe bs=1 seek=520 conv=notrunc 2>/dev/null
+	osslsigncode verify -in t.exe -CAfile root.pem >/dev/null 2>&1 &&
+	    _e2e_soft_fail "osslsigncode verified a modified file"
 else
 	echo "note: osslsigncode not installed; Authenticode check skipped" >&2
+fi
+
+# ---- jarsigner through Java's SunPKCS11 ----
+if command -v jarsigner >/dev/null 2>&1 && command -v jar >/dev/null 2>&1 &&
+    command -v keytool >/dev/null 2>&1; then
+	printf 'name = Signet\nlibrary = %s\n' "$M" >java-pkcs11.cfg
+	mkdir -p jar && echo "hello from the pkcs11 e2e test" >jar/hello.txt
+	(cd jar && jar cf ../app.jar hello.txt) || fail "jar"
+	keytool -importcert -noprompt -alias root -file root.pem -keystore trust.p12 \
+	    -storetype PKCS12 -storepass changeit >/dev/null 2>&1 || fail "keytool -importcert"
+	jopts=(-keystore NONE -storetype PKCS11 -providerClass sun.security.pkcs11.SunPKCS11
+	    -providerArg java-pkcs11.cfg -storepass ignored)
+	for k in rsa ec; do
+		timeout 120 jarsigner "${jopts[@]}" -signedjar "app-$k.jar" app.jar "$k-key" \
+		    >"js-$k.out" 2>&1 || _e2e_soft_fail "jarsigner ($k): $(tail -n5 "js-$k.out" | tr '\n' ' ')"
+		timeout 120 jarsigner -verify -strict -verbose -certs -keystore trust.p12 \
+		    -storetype PKCS12 -storepass changeit "app-$k.jar" >"jv-$k.out" 2>&1 ||
+		    _e2e_soft_fail "jarsigner -verify ($k): $(tail -n5 "jv-$k.out" | tr '\n' ' ')"
+		expect_contains "$(cat "jv-$k.out")" "jar verified." "jarsigner verify ($k)"
+		# The chain Java found on the token reaches the root.
+		expect_contains "$(cat "jv-$k.out")" "CN=$ROOT_CN" "jarsigner chain ($k)"
+	done
+else
+	echo "note: Java not installed; jarsigner check skipped" >&2
 fi
 
 # ---- threads and fork ----
