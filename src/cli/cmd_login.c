@@ -132,8 +132,15 @@ cmd_login(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if ((e = sn_client_json(c, "GET", "/v1/me", NULL, NULL, &me)) != 0) {
+		/*
+		 * The token endpoint names accounts by id (names are unique
+		 * only inside a tenant, and the assertion says no tenant).
+		 */
 		r = cli_failx(cli_exit_code(e), "login", "checking the "
-		    "credentials: %s", sn_client_errmsg(c));
+		    "credentials: %s%s", sn_client_errmsg(c),
+		    e == SN_ERR_UNAUTHENTICATED && sa != NULL &&
+		    cfg.sa_id == NULL ? " (give the account's id, sac_..., "
+		    "as printed by \"service-account create\")" : "");
 		goto out;
 	}
 	if (sa != NULL && strcmp(js(me, "type"), "service_account") == 0 &&
@@ -142,6 +149,12 @@ cmd_login(struct cli *cli, int argc, char **argv)
 			goto oom;
 		free(cfg.sa_id);
 		cfg.sa_id = tmp;
+		if (*js(me, "name") != '\0') {
+			if ((tmp = strdup(js(me, "name"))) == NULL)
+				goto oom;
+			free(cfg.sa_name);
+			cfg.sa_name = tmp;
+		}
 	}
 	if (sn_config_path(path, sizeof(path)) != 0 ||
 	    (e = sn_config_save_path(&cfg, path)) != 0) {

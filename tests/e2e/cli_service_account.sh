@@ -49,8 +49,10 @@ expect_eq "$(jq -r '[.service_accounts[].name] | join(",")' <<<"$OUT")" builder 
 # ---- login as the service account (a config of its own)
 unset SIGNET_API_KEY
 export SIGNET_CONFIG=$E2E_DIR/sa.conf
-must_signet login --url "$SIGNET_URL" --service-account builder --key-file "$W/sa.key" \
+# the token endpoint names accounts by id (iss = sub = sac_...)
+must_signet login --url "$SIGNET_URL" --service-account "$SA_ID" --key-file "$W/sa.key" \
     --ca-file "$SIGNET_CA_FILE"
+expect_contains "$(cat "$SIGNET_CONFIG")" "service_account = builder" "config keeps the account name"
 expect_eq "$(stat -c %a "$SIGNET_CONFIG")" 600 "service account config mode"
 must_signet whoami --json
 expect_eq "$(jq -r .type <<<"$OUT")" service_account "whoami type"
