@@ -233,6 +233,12 @@ else
 	echo "note: Java not installed; jarsigner check skipped" >&2
 fi
 
+# ---- PKCS#11 API rules (length queries, multi-part, PSS params, login) ----
+api_q POST /v1/keys '{"project":"app","name":"ec384-key","algorithm":"ecdsa-p384"}' "$ADMIN_KEY"
+assert_status 201 "create key app/ec384-key"
+"$BIN/signet_p11_conform" "$M" rsa-key ec384-key >conform.out 2>&1 ||
+    _e2e_soft_fail "API conformance: $(grep -v '^ok' conform.out | head -n 10 | tr '\n' ' ')"
+
 # ---- threads and fork ----
 "$BIN/signet_p11_threads" "$M" rsa-key 8 >thr.out 2>thr.err ||
     _e2e_soft_fail "8 threads + fork with rsa-key: $(cat thr.out thr.err | tail -n5)"
