@@ -34,6 +34,7 @@
 #include <openssl/sha.h>
 
 #include "client.h"
+#include "client_extra.h"
 #include "err.h"
 #include "p11_int.h"
 #include "util.h"
@@ -207,15 +208,16 @@ state_load(void)
 	struct sn_client_config cfg;
 	json_t *resp = NULL;
 	uint8_t sha[SHA256_DIGEST_LENGTH];
+	char why[256] = "";
 	size_t skipped = 0;
 	long status = 0;
 	CK_RV rv = CKR_FUNCTION_FAILED;
 	int r;
 
 	memset(&cfg, 0, sizeof(cfg));
-	if ((r = sn_config_load(&cfg)) != 0) {
+	if ((r = sn_config_load_why(&cfg, why, sizeof(why))) != 0) {
 		p11_log("cannot read the signet configuration: %s",
-		    sn_strerror(r));
+		    why[0] != '\0' ? why : sn_strerror(r));
 		goto out;
 	}
 	if (cfg.log_file != NULL && strlen(cfg.log_file) < sizeof(g_log_path))
