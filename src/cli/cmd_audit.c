@@ -103,8 +103,8 @@ audit_list(struct cli *cli, int argc, char **argv)
 
 		snprintf(seq, sizeof(seq), "%lld", (long long)json_integer_value(
 		    json_object_get(ev, "seq")));
-		snprintf(actor, sizeof(actor), "%s:%s", js(ev, "actor_type"),
-		    js(ev, "actor_id"));
+		snprintf(actor, sizeof(actor), "%s%s%s", js(ev, "actor_type"),
+		    *js(ev, "actor_id") != '\0' ? ":" : "", js(ev, "actor_id"));
 		snprintf(object, sizeof(object), "%s:%s", js(ev, "object_type"),
 		    js(ev, "object_id"));
 		const char *row[6] = { seq, js(ev, "time"), actor,
