@@ -233,6 +233,27 @@ else
 	echo "note: Java not installed; jarsigner check skipped" >&2
 fi
 
+# ---- a service account (CI machine) signs through the module ----
+mk_ec_keypair "$W/sa.key"
+api_q POST /v1/teams '{"name":"ci"}' "$ADMIN_KEY"
+assert_status 201 "create team ci"
+api_q POST /v1/serviceaccounts "{\"name\":\"builder\",\"team\":\"ci\",\"public_key\":$(json_file_str "$W/sa.key.pub")}" "$ADMIN_KEY"
+assert_status 201 "create service account"
+SA_ID=$(jbody -r .service_account.id)
+api_q POST /v1/projects/app/signers '{"service_account":"builder"}' "$ADMIN_KEY"
+assert_status 201 "add service account as signer"
+printf '%s\n' "url = $SIGNET_URL" "ca_file = $SIGNET_CA_FILE" "service_account = builder" \
+    "service_account_id = $SA_ID" "key_file = $W/sa.key" >"$W/sa.conf"
+chmod 600 "$W/sa.conf" "$W/sa.key"
+if SIGNET_CONFIG=$W/sa.conf SIGNET_API_KEY= $P11 --sign --id "$EC_HEX" --mechanism ECDSA-SHA384 \
+    --signature-format openssl --input-file data.bin --output-file sa.sig >/dev/null 2>sa.err; then
+	verify "service account ECDSA-SHA384" ec-key.pub sa.sig -sha384
+else
+	_e2e_soft_fail "service account signing through the module: $(cat sa.err)"
+fi
+SIGNET_CONFIG=$W/sa.conf SIGNET_API_KEY= $P11 --list-objects >sa-objs.txt 2>&1
+expect_eq "$(grep -c '^Private Key Object' sa-objs.txt)" 2 "service account's keys on the token"
+
 # ---- PKCS#11 API rules (length queries, multi-part, PSS params, login) ----
 api_q POST /v1/keys '{"project":"app","name":"ec384-key","algorithm":"ecdsa-p384"}' "$ADMIN_KEY"
 assert_status 201 "create key app/ec384-key"
