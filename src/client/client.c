@@ -251,6 +251,10 @@ map_curl_error(CURLcode cc, const struct resp_buf *b, const char *url)
 		}
 		set_err("out of memory reading the server's answer");
 		return SN_ERR_NOMEM;
+	case CURLE_FILESIZE_EXCEEDED:
+		set_err("the server's answer is larger than %d bytes",
+		    SN_CLIENT_RESP_MAX);
+		return SN_ERR_TOO_LARGE;
 	case CURLE_OUT_OF_MEMORY:
 		set_err("out of memory");
 		return SN_ERR_NOMEM;
