@@ -230,7 +230,7 @@ api() {
 	HTTP_STATUS=$(curl "${args[@]}" "$SIGNET_URL$path") || true
 	[[ -n $HTTP_STATUS ]] || HTTP_STATUS=000
 	printf '%s' "$HTTP_STATUS" >"$E2E_DIR/last.status"
-	BODY=$(cat "$E2E_DIR/last.body")
+	BODY=$(tr -d '\0' <"$E2E_DIR/last.body")
 	{
 		printf '%s %s -> %s\n' "$method" "$path" "$HTTP_STATUS"
 		cat "$E2E_DIR/last.body"
