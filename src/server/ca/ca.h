@@ -126,7 +126,8 @@ int ca_make_crl(const struct ca_signer *issuer, const char *issuer_pem,
  * import-cert: chain_pem = leaf first, then CAs (text outside PEM blocks is
  * ignored; every PEM block must be a CERTIFICATE). Checks the leaf's public
  * key equals key_pub, the leaf is not a CA, each certificate is issued by
- * (issuer name == subject) and signed by the next, the next is a CA, at most
+ * (issuer name == subject) and signed by the next with neither MD5 nor SHA-1,
+ * the next is a CA, at most
  * 10 certificates and 256 KiB of input. Returns 0, SN_ERR_INVALID with a
  * reason in *why (static string; may be NULL) or SN_ERR_NOMEM.
  */

@@ -198,7 +198,7 @@ ca_check_chain(EVP_PKEY *key_pub, const char *chain_pem, const char **why)
 	X509 *x = NULL, *leaf;
 	EVP_PKEY *pk;
 	size_t n;
-	int i, num, r;
+	int i, num, mdnid = NID_undef, r;
 
 	if (why != NULL)
 		*why = NULL;
@@ -295,6 +295,13 @@ ca_check_chain(EVP_PKEY *key_pub, const char *chain_pem, const char **why)
 		if ((pk = X509_get0_pubkey(next)) == NULL ||
 		    X509_verify(cur, pk) != 1) {
 			reason = "certificate is not signed by the next certificate";
+			goto out;
+		}
+		/* Verifiers (jarsigner, Windows) reject these; so do we. */
+		if (!X509_get_signature_info(cur, &mdnid, NULL, NULL, NULL) ||
+		    mdnid == NID_undef || mdnid == NID_md5 || mdnid == NID_sha1 ||
+		    mdnid == NID_md4 || mdnid == NID_md2 || mdnid == NID_md5_sha1) {
+			reason = "certificate is signed with a weak digest (MD5 or SHA-1)";
 			goto out;
 		}
 	}

@@ -805,6 +805,36 @@ test_check_chain(void **state)
 		assert_null(sub);
 	}
 
+	/* a link signed with SHA-1 (made with the private key, as others may) */
+	{
+		X509 *w = X509_dup(h.leaf);
+		BIO *b = BIO_new(BIO_s_mem());
+		char *wp;
+		long wl;
+
+		assert_non_null(w);
+		assert_true(X509_sign(w, p384_a, EVP_sha1()) > 0);
+		assert_int_equal(PEM_write_bio_X509(b, w), 1);
+		wl = BIO_get_mem_data(b, &wp);
+		s = strndup(wp, (size_t)wl);
+		chain = cat3(s, h.inter_pem, NULL);
+		expect_reject(rsa2048_c, chain, "weak digest");
+		free(chain);
+		free(s);
+		/* the same with SHA-256 is fine: the check is about the digest */
+		assert_true(X509_sign(w, p384_a, EVP_sha256()) > 0);
+		(void)BIO_reset(b);
+		assert_int_equal(PEM_write_bio_X509(b, w), 1);
+		wl = BIO_get_mem_data(b, &wp);
+		s = strndup(wp, (size_t)wl);
+		chain = cat3(s, h.inter_pem, NULL);
+		assert_int_equal(ca_check_chain(rsa2048_c, chain, &why), 0);
+		free(chain);
+		free(s);
+		BIO_free(b);
+		X509_free(w);
+	}
+
 	/* garbage, empty, non-certificate PEM, corrupt PEM, trailing junk */
 	expect_reject(rsa2048_c, "", "no certificate");
 	expect_reject(rsa2048_c, "hello world\n", "no certificate");
