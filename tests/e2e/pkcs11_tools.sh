@@ -254,6 +254,15 @@ fi
 SIGNET_CONFIG=$W/sa.conf SIGNET_API_KEY= $P11 --list-objects >sa-objs.txt 2>&1
 expect_eq "$(grep -c '^Private Key Object' sa-objs.txt)" 2 "service account's keys on the token"
 
+# ---- p11-kit: the generated module file registers the token ----
+# (p11-kit ignores per-user module files when running as root.)
+if command -v p11-kit >/dev/null 2>&1 && [[ -f $BIN/signet.module && $(id -u) != 0 ]]; then
+	mkdir -p "$W/home/.config/pkcs11/modules"
+	sed "s|^module:.*|module: $M|" "$BIN/signet.module" >"$W/home/.config/pkcs11/modules/signet.module"
+	HOME=$W/home p11-kit list-modules >p11kit.out 2>&1
+	expect_contains "$(cat p11kit.out)" "token: Signet" "p11-kit list-modules"
+fi
+
 # ---- PKCS#11 API rules (length queries, multi-part, PSS params, login) ----
 api_q POST /v1/keys '{"project":"app","name":"ec384-key","algorithm":"ecdsa-p384"}' "$ADMIN_KEY"
 assert_status 201 "create key app/ec384-key"
