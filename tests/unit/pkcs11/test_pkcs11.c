@@ -151,6 +151,10 @@ setup(void **state)
 	json_array_append_new(keys, key_json(
 	    "skey_0000000000000000000000000000000a", "old", "disabled",
 	    f->ec, NULL, f->root, NULL));
+	/* An active key without a certificate (ca "none"). */
+	json_array_append_new(keys, key_json(
+	    "skey_0000000000000000000000000000000b", "nocert", "active",
+	    f->ec, NULL, f->root, NULL));
 	f->resp = json_pack("{s:o}", "keys", keys);
 	*state = f;
 	return 0;
@@ -218,12 +222,13 @@ test_token_objects(void **state)
 	};
 
 	assert_int_equal(p11_token_from_keys(f->resp, &t, &skipped), 0);
-	/* 2 keys x (private, public, certificate) + the root once. */
-	assert_int_equal(t->nobjs, 7);
+	/* 2 keys x (private, public, certificate) + nocert's private and
+	 * public key + the root once. */
+	assert_int_equal(t->nobjs, 9);
 	assert_int_equal(skipped, 1);
 
 	cls = CKO_PRIVATE_KEY;
-	assert_int_equal(find_all(t, by_class, 1, &o), 2);
+	assert_int_equal(find_all(t, by_class, 1, &o), 3);
 	cls = CKO_CERTIFICATE;
 	assert_int_equal(find_all(t, by_class, 1, &o), 3);
 	/* Same CKA_ID on private key, public key and certificate. */
@@ -242,11 +247,23 @@ test_token_objects(void **state)
 	assert_memory_equal(p11_obj_attr(o, CKA_LABEL)->val, "Test Root", 9);
 	assert_int_equal(p11_obj_attr(o, CKA_ID)->len, 20);
 	/* An empty template matches everything. */
-	assert_int_equal(find_all(t, NULL, 0, &o), 7);
+	assert_int_equal(find_all(t, NULL, 0, &o), 9);
 	/* Handles are 1..n and p11_token_find agrees. */
 	assert_ptr_equal(p11_token_find(t, 1), t->objs[0]);
 	assert_null(p11_token_find(t, 0));
-	assert_null(p11_token_find(t, 8));
+	assert_null(p11_token_find(t, 10));
+	assert_non_null(p11_token_find(t, 9));
+	/* Without a certificate the key's CKA_SUBJECT is empty. */
+	{
+		CK_ATTRIBUTE nc[] = { { CKA_LABEL, "nocert", 6 },
+		    { CKA_CLASS, &cls, sizeof(cls) } };
+
+		cls = CKO_PRIVATE_KEY;
+		assert_int_equal(find_all(t, nc, 2, &o), 1);
+		assert_int_equal(p11_obj_attr(o, CKA_SUBJECT)->len, 0);
+		cls = CKO_CERTIFICATE;
+		assert_int_equal(find_all(t, nc, 2, &o), 0);
+	}
 	p11_token_free(t);
 }
 
