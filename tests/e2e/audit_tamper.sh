@@ -46,6 +46,7 @@ while IFS= read -r ev; do
 	expect_eq "$h" "$(jq -r .hash <<<"$ev")" "event $seq hash recomputed from its canonical form"
 	prev=$(jq -r .hash <<<"$ev")
 done <"$E2E_DIR/events.jsonl"
+echo "audit_tamper: $NEV events, hashes recomputed independently"
 grep -q '"action":"user.create"' "$E2E_DIR/events.jsonl" || _e2e_soft_fail "no user.create event"
 grep -q '"action":"key.create"' "$E2E_DIR/events.jsonl" || _e2e_soft_fail "no key.create event"
 # no secret ever lands in the trail

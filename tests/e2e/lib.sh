@@ -62,8 +62,8 @@ _e2e_log_tail() {
 # fail MESSAGE...: the test failed; say why, show the server log, stop.
 fail() {
 	echo "FAIL [$E2E_NAME]: $*" >&2
-	if [[ -n ${BODY:-} ]]; then
-		echo "  last response (HTTP ${HTTP_STATUS:-?}): ${BODY:0:600}" >&2
+	if [[ -s $E2E_DIR/last.status ]]; then
+		echo "  last response (HTTP $(cat "$E2E_DIR/last.status")): $(head -c 600 "$E2E_DIR/last.body" | tr -d '\0')" >&2
 	fi
 	_e2e_log_tail
 	exit 1

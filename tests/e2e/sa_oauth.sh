@@ -53,14 +53,14 @@ expect_eq "$(jq -r .type <<<"$OUT" 2>/dev/null)" service_account "whoami as the 
 expect_eq "$(jq -r .name <<<"$OUT" 2>/dev/null)" build1 "whoami as the service account: name"
 SIGNET_CONFIG=$SA_CONF run_signet 0 keys --json
 expect_eq "$(jq -r '[.keys[].name] | sort | join(",")' <<<"$OUT" 2>/dev/null)" "k-other,k1" "keys of the service account"
-head -c 5000 /dev/urandom >"$E2E_DIR/data"
-if SIGNET_CONFIG=$SA_CONF run_signet 0 sign --key p1/k1 --in "$E2E_DIR/data" --out "$E2E_DIR/sig"; then
+head -c 5000 /dev/urandom >"$E2E_DIR/data.bin"
+if SIGNET_CONFIG=$SA_CONF run_signet 0 sign --key p1/k1 --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig"; then
 	api_q GET "/v1/keys/$K1" "" "$A"
 	jbody -r .key.public_key >"$E2E_DIR/k1.pub"
-	openssl dgst -sha256 -verify "$E2E_DIR/k1.pub" -signature "$E2E_DIR/sig" "$E2E_DIR/data" >/dev/null 2>&1 ||
+	openssl dgst -sha256 -verify "$E2E_DIR/k1.pub" -signature "$E2E_DIR/sig" "$E2E_DIR/data.bin" >/dev/null 2>&1 ||
 	    _e2e_soft_fail "service account's signature does not verify"
 fi
-SIGNET_CONFIG=$SA_CONF run_signet 1 sign --key p2/k2 --in "$E2E_DIR/data" --out "$E2E_DIR/sig"
+SIGNET_CONFIG=$SA_CONF run_signet 1 sign --key p2/k2 --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig"
 SIGNET_CONFIG=$SA_CONF run_signet 1 user list
 SIGNET_CONFIG=$SA_CONF run_signet 1 project create p3
 SIGNET_CONFIG=$SA_CONF run_signet 1 apikey create

@@ -275,7 +275,7 @@ KEEPER2=$(e2e_keeper_pid) || _e2e_soft_fail "no keeper process after recovery"
 after_ok=$(audit_count "$A" ".action == \"key.sign\" and .result == \"ok\" and .object_id == \"$EC\"")
 ((after_ok - before_ok >= n200 + healed)) ||
     _e2e_soft_fail "key.sign ok events: $((after_ok - before_ok)) for $((n200 + healed)) signatures returned"
-run_signet 0 audit verify
+SIGNET_API_KEY=$A run_signet 0 audit verify
 
 # ---- no response ever carried a private key
 cat "$E2E_DIR"/load/*.body >>"$E2E_DIR/responses.log" 2>/dev/null
@@ -322,5 +322,6 @@ if command -v pkcs11-tool >/dev/null && [[ -f $D/hsm/pin && -f $D/hsm/softhsm2.c
 	nsafe=$(grep -A8 '^Private Key Object' "$E2E_DIR/objs" | grep 'Access:' |
 	    grep 'sensitive' | grep -c 'never extractable')
 	expect_eq "$nsafe" "$nkeys" "private keys on the token that are sensitive and never extractable"
+	echo "sign_openssl: $nkeys private keys on the token, $nsafe sensitive and never extractable"
 fi
 e2e_done
