@@ -55,6 +55,7 @@ usage(FILE *f)
 	    "                    [--hsm-module PATH --token-label LABEL --pin-file PATH]\n"
 	    "       signetd tenant create NAME --admin EMAIL --data-dir DIR\n"
 	    "       signetd serve --data-dir DIR [--listen HOST:PORT] [--port-file PATH]\n"
+	    "                     [--public-url URL]\n"
 	    "       signetd --version | --help\n");
 }
 
@@ -530,16 +531,18 @@ cmd_serve(int argc, char **argv)
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "port-file", required_argument, NULL, 'P' },
+		{ "public-url", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sn_server srv;
 	struct http_server *h = NULL;
 	const char *dir = NULL, *listen = NULL, *port_file = NULL;
-	char *host = NULL, *cert = NULL, *key = NULL, buf[32];
+	const char *public_url = NULL;
+	char *host = NULL, *cert = NULL, *key = NULL, buf[32], url[600];
 	size_t len;
 	sigset_t set;
-	int ch, port, sig, r = 1;
+	int ch, port, sig, r = 1, lfd = -1, bound = 0;
 
 	memset(&srv, 0, sizeof(srv));
 	optind = 1;
@@ -548,6 +551,7 @@ cmd_serve(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'P': port_file = optarg; break;
+		case 'U': public_url = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: return die_usage(NULL);
 		}
@@ -581,16 +585,34 @@ cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (http_start(&srv, http_route_tables, host, port, cert, key,
-	    &h) != 0)
+	if (http_listen(host, port, &lfd, &bound) != 0)
 		goto out;
+	/*
+	 * The public URL (JWT audience, CRL URLs) follows an explicit
+	 * --listen, or a configured port 0, unless --public-url says
+	 * otherwise or the address is a wildcard.
+	 */
+	if (public_url != NULL) {
+		if (sn_config_set(&srv.cfg.public_url, public_url) != 0)
+			goto out;
+	} else if ((listen != NULL || port == 0) &&
+	    strcmp(host, "0.0.0.0") != 0 && strcmp(host, "::") != 0) {
+		snprintf(url, sizeof(url), "https://%s%s%s:%d",
+		    strchr(host, ':') ? "[" : "", host,
+		    strchr(host, ':') ? "]" : "", bound);
+		if (sn_config_set(&srv.cfg.public_url, url) != 0)
+			goto out;
+	}
+	if (http_start(&srv, http_route_tables, lfd, cert, key, &h) != 0)
+		goto out;
+	lfd = -1;			/* the daemon's now */
 	sn_strfreezero(key);
 	key = NULL;
-	fprintf(stderr, "signetd %s: listening on https://%s%s%s:%d\n",
-	    SIGNET_VERSION, strchr(host, ':') ? "[" : "", host,
-	    strchr(host, ':') ? "]" : "", http_bound_port(h));
+	fprintf(stderr, "signetd %s: listening on https://%s%s%s:%d "
+	    "(public URL %s)\n", SIGNET_VERSION, strchr(host, ':') ? "[" : "",
+	    host, strchr(host, ':') ? "]" : "", bound, srv.cfg.public_url);
 	if (port_file != NULL) {
-		snprintf(buf, sizeof(buf), "%d\n", http_bound_port(h));
+		snprintf(buf, sizeof(buf), "%d\n", bound);
 		if (sn_write_file(port_file, buf, strlen(buf), 0644) != 0) {
 			fprintf(stderr, "signetd: cannot write %s\n", port_file);
 			goto out;
@@ -604,6 +626,8 @@ cmd_serve(int argc, char **argv)
 	r = 0;
  out:
 	http_stop(h, SHUTDOWN_GRACE_SECS);
+	if (lfd >= 0)
+		close(lfd);
 	free(host);
 	free(cert);
 	sn_strfreezero(key);

@@ -75,7 +75,7 @@ apikeys_create(struct sn_request *req, struct sn_response *resp)
 	if (req->body != NULL &&
 	    ((r = api_require_body(req, resp)) != 0 ||
 	    (r = api_reject_unknown(resp, req->body, allowed)) != 0 ||
-	    (r = api_get_int(resp, req->body, "expires_in", 0, 60,
+	    (r = api_get_int(resp, req->body, "expires_in", 0, 1,
 	    APIKEY_MAX_LIFETIME, &expires_in)) != 0 ||
 	    (r = api_get_string(resp, req->body, "description", 0, 200,
 	    &desc)) != 0 ||
@@ -161,11 +161,15 @@ apikeys_revoke(struct sn_request *req, struct sn_response *resp)
 		r = api_error(resp, SN_ERR_UNAVAILABLE, "database busy");
 		goto out;
 	}
-	/* Another user's key looks exactly like a missing one. */
+	/* Keys of other tenants are missing; other users' keys forbidden. */
 	if ((r = store_apikey_get(c, req->actor.tenant_id, api_param(req, 0),
-	    &k)) != 0 || (strcmp(k.user_id, req->actor.id) != 0 &&
-	    !req->actor.is_admin)) {
-		r = api_error(resp, SN_ERR_NOT_FOUND, "no such API key");
+	    &k)) != 0) {
+		r = api_store_error(resp, r, "API key");
+		goto out;
+	}
+	if (strcmp(k.user_id, req->actor.id) != 0 && !req->actor.is_admin) {
+		r = api_error(resp, SN_ERR_FORBIDDEN,
+		    "only admins revoke other users' API keys");
 		goto out;
 	}
 	if ((r = store_apikey_revoke(c, req->actor.tenant_id, k.id,

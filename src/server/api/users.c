@@ -30,23 +30,29 @@ users_create(struct sn_request *req, struct sn_response *resp)
 	json_t *details = NULL, *body = NULL;
 	int r;
 
-	if ((r = api_require_body(req, resp)) != 0 ||
-	    (r = api_reject_unknown(resp, req->body, allowed)) != 0 ||
-	    (r = api_get_string(resp, req->body, "email", 1, 254, &email)) != 0 ||
-	    (r = api_get_string(resp, req->body, "role", 0, 16, &role)) != 0)
-		return r;
-	if (!api_valid_email(email))
-		return api_error(resp, SN_ERR_INVALID, "invalid email address");
-	if (role == NULL)
-		role = "user";
-	if (strcmp(role, "admin") != 0 && strcmp(role, "user") != 0)
-		return api_error(resp, SN_ERR_INVALID,
-		    "role must be 'admin' or 'user'");
+	/* Permission first: a caller who may not create users learns
+	 * nothing from input validation. */
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = api_authz(c, req, resp, AUTHZ_TENANT_ADMIN, NULL,
 	    "tenant")) != 0)
 		goto out;
+	if ((r = api_require_body(req, resp)) != 0 ||
+	    (r = api_reject_unknown(resp, req->body, allowed)) != 0 ||
+	    (r = api_get_string(resp, req->body, "email", 1, 254, &email)) != 0 ||
+	    (r = api_get_string(resp, req->body, "role", 0, 16, &role)) != 0)
+		goto out;
+	if (!api_valid_email(email)) {
+		r = api_error(resp, SN_ERR_INVALID, "invalid email address");
+		goto out;
+	}
+	if (role == NULL)
+		role = "user";
+	if (strcmp(role, "admin") != 0 && strcmp(role, "user") != 0) {
+		r = api_error(resp, SN_ERR_INVALID,
+		    "role must be 'admin' or 'user'");
+		goto out;
+	}
 	if ((r = db_begin(c)) != 0) {
 		r = api_error(resp, SN_ERR_UNAVAILABLE, "database busy");
 		goto out;
@@ -144,15 +150,16 @@ users_disable(struct sn_request *req, struct sn_response *resp)
 	struct store_user u;
 	int r;
 
-	if (req->body != NULL && (r = api_reject_unknown(resp, req->body,
-	    (const char *const[]){ NULL })) != 0)
-		return r;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	/* Non-admins learn nothing about other users. */
 	if ((r = api_authz(c, req, resp, AUTHZ_TENANT_ADMIN, NULL,
-	    "user")) != 0 ||
-	    (r = resolve_user(c, req, resp, AUTHZ_TENANT_ADMIN, &u)) != 0)
+	    "user")) != 0)
+		goto out;
+	if (req->body != NULL && (r = api_reject_unknown(resp, req->body,
+	    (const char *const[]){ NULL })) != 0)
+		goto out;
+	if ((r = resolve_user(c, req, resp, AUTHZ_TENANT_ADMIN, &u)) != 0)
 		goto out;
 	if (strcmp(u.id, req->actor.id) == 0) {
 		r = api_error(resp, SN_ERR_CONFLICT,

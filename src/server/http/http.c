@@ -616,19 +616,16 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 int
-http_start(struct sn_server *srv, const struct api_route *const *tables,
-    const char *host, int port, const char *cert_pem, const char *key_pem,
-    struct http_server **out)
+http_listen(const char *host, int port, int *fd, int *bound_port)
 {
-	struct http_server *h = NULL;
 	struct addrinfo hints, *ai = NULL;
-	unsigned int flags;
-	const union MHD_DaemonInfo *di;
-	int r, gai;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int s = -1, one = 1, gai, r;
 
-	*out = NULL;
-	if (port < 0 || port > 65535 || host == NULL || cert_pem == NULL ||
-	    key_pem == NULL)
+	*fd = -1;
+	*bound_port = 0;
+	if (host == NULL || port < 0 || port > 65535)
 		return SN_ERR_INVALID;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -645,12 +642,52 @@ http_start(struct sn_server *srv, const struct api_route *const *tables,
 	else if (ai->ai_family == AF_INET6)
 		((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_port =
 		    htons((uint16_t)port);
-	if ((h = calloc(1, sizeof(*h))) == NULL) {
-		r = SN_ERR_NOMEM;
+	if ((s = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(s, ai->ai_addr, ai->ai_addrlen) != 0 ||
+	    listen(s, 128) != 0 ||
+	    getsockname(s, (struct sockaddr *)&ss, &sl) != 0) {
+		fprintf(stderr, "signetd: cannot listen on %s:%d: %s\n", host,
+		    port, strerror(errno));
+		r = SN_ERR_IO;
 		goto out;
 	}
+	if (ss.ss_family == AF_INET)
+		*bound_port = ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
+	else
+		*bound_port = ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
+	*fd = s;
+	s = -1;
+	r = 0;
+ out:
+	if (s >= 0)
+		close(s);
+	freeaddrinfo(ai);
+	return r;
+}
+
+int
+http_start(struct sn_server *srv, const struct api_route *const *tables,
+    int listen_fd, const char *cert_pem, const char *key_pem,
+    struct http_server **out)
+{
+	struct http_server *h = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	unsigned int flags;
+	int r;
+
+	*out = NULL;
+	if (listen_fd < 0 || cert_pem == NULL || key_pem == NULL ||
+	    getsockname(listen_fd, (struct sockaddr *)&ss, &sl) != 0)
+		return SN_ERR_INVALID;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return SN_ERR_NOMEM;
 	h->srv = srv;
 	h->tables = tables;
+	h->port = ntohs(ss.ss_family == AF_INET ?
+	    ((struct sockaddr_in *)(void *)&ss)->sin_port :
+	    ((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
 	if ((h->cert = strdup(cert_pem)) == NULL ||
 	    (h->key = strdup(key_pem)) == NULL) {
 		r = SN_ERR_NOMEM;
@@ -658,32 +695,27 @@ http_start(struct sn_server *srv, const struct api_route *const *tables,
 	}
 	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC;
-	if (ai->ai_family == AF_INET6)
+	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, access_cb, h,
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
 	    MHD_OPTION_HTTPS_MEM_CERT, h->cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, h->key,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONN_TIMEOUT,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_LIMIT,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
-		fprintf(stderr, "signetd: cannot listen on %s:%d\n", host, port);
+		fprintf(stderr, "signetd: cannot start the HTTPS server\n");
 		r = SN_ERR_IO;
 		goto out;
 	}
-	di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-	h->port = di != NULL ? di->port : port;
 	*out = h;
 	h = NULL;
 	r = 0;
  out:
-	if (ai != NULL)
-		freeaddrinfo(ai);
 	if (h != NULL) {
 		sn_strfreezero(h->key);
 		free(h->cert);

@@ -66,12 +66,18 @@ const struct api_route *http_match(const struct api_route *const *tables,
     const char *params[API_MAX_PARAMS], size_t *nparams, int *wrong_method);
 
 /*
- * Starts HTTPS on host:port (port 0 = any free port) with the PEM
- * certificate chain and key (copied). Thread per connection; limits from
- * srv->cfg. Returns 0 or SN_ERR_IO / SN_ERR_INVALID / SN_ERR_NOMEM.
+ * Binds and listens on host:port (port 0 = any free port) and reports the
+ * port actually bound, so the caller can know its URL before serving.
+ * 0, SN_ERR_INVALID or SN_ERR_IO (reason on stderr).
+ */
+int http_listen(const char *host, int port, int *fd, int *bound_port);
+/*
+ * Starts HTTPS on the listening socket from http_listen (owned by the
+ * server from now on) with the PEM certificate chain and key (copied).
+ * Thread per connection; limits from srv->cfg. Returns 0 or SN_ERR_*.
  */
 int http_start(struct sn_server *srv, const struct api_route *const *tables,
-    const char *host, int port, const char *cert_pem, const char *key_pem,
+    int listen_fd, const char *cert_pem, const char *key_pem,
     struct http_server **out);
 /* The port actually bound. */
 int http_bound_port(struct http_server *h);

@@ -357,6 +357,9 @@ test_users(void **state)
 	assert_int_equal(call("POST", "/v1/users", "{\"email\":\"c@acme\"}",
 	    ukey, NULL), 403);
 	assert_int_equal(call("GET", "/v1/users", NULL, ukey, NULL), 403);
+	/* ... and validation does not run before the permission check */
+	assert_int_equal(call("POST", "/v1/users", "{}", ukey, NULL), 403);
+	assert_int_equal(call("POST", "/v1/users", NULL, ukey, NULL), 403);
 	snprintf(path, sizeof(path), "/v1/users/%s/disable", F->admin_id);
 	assert_int_equal(call("POST", path, NULL, ukey, NULL), 403);
 	fp2 = fingerprint();
@@ -478,6 +481,16 @@ test_apikeys(void **state)
 	/* revoke: others' keys look missing; own works once */
 	snprintf(path, sizeof(path), "/v1/apikeys/%s", id2);
 	assert_int_equal(call("DELETE", path, NULL, F->admin2_key, NULL), 404);
+	{
+		char eid[64], *ekey = make_user("eve@acme", "user", eid);
+		fp = fingerprint();
+		assert_int_equal(call("DELETE", path, NULL, ekey, NULL), 403);
+		fp2 = fingerprint();
+		assert_string_equal(fp, fp2);
+		free(fp2);
+		free(fp);
+		free(ekey);
+	}
 	assert_int_equal(call("DELETE", "/v1/apikeys/key_0000000000000000",
 	    NULL, ukey, NULL), 404);
 	assert_int_equal(call("DELETE", path, NULL, ukey, &j), 200);
