@@ -28,7 +28,7 @@
 #include "util.h"
 
 #define KEY_VALIDITY_DEFAULT	(365LL * 86400)
-#define KEY_VALIDITY_MIN	60LL
+#define KEY_VALIDITY_MIN	1LL
 #define KEY_VALIDITY_MAX	(30LL * 365 * 86400)
 #define KEY_SUBJECT_MAX		1024
 #define KEY_CHAIN_MAX		CA_CHAIN_MAX_BYTES
@@ -66,7 +66,7 @@ get_validity(struct sn_response *resp, json_t *body, int64_t *out)
 		    "be a number of seconds or a duration string");
 	if (secs < KEY_VALIDITY_MIN || secs > KEY_VALIDITY_MAX)
 		return api_error(resp, SN_ERR_INVALID, "field 'validity' must be "
-		    "between %lld seconds and 30 years", KEY_VALIDITY_MIN);
+		    "between %lld second and 30 years", KEY_VALIDITY_MIN);
 	*out = secs;
 	return 0;
 }
@@ -158,6 +158,17 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	memset(&root, 0, sizeof(root));
 	if ((r = res_conn(req, resp, &c)) != 0)
 		return r;
+	if (req->actor.type == SN_ACTOR_SERVICE_ACCOUNT) {
+		/*
+		 * authz.h: "a service account may do nothing else: no
+		 * management endpoint at all". Creating a key needs the
+		 * project from the body before authz_check can name an
+		 * object, so refuse service accounts before reading it.
+		 */
+		r = api_error(resp, SN_ERR_FORBIDDEN, "service accounts may "
+		    "not create keys");
+		goto out;
+	}
 	if ((r = res_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "project", 1, 128,
 	    &project)) != 0 ||

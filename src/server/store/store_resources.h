@@ -98,6 +98,12 @@ int store_sa_get(struct db_conn *c, const char *tenant_id,
     const char *id_or_name, struct store_sa *out);
 int store_sa_insert(struct db_conn *c, const char *tenant_id,
     const struct store_sa *s);
+/* Ids of the accounts named name, in every tenant (at most 16). */
+int store_sa_ids_by_name_any_tenant(struct db_conn *c, const char *name,
+    struct store_ids *out);
+/* By id in any tenant (the public token endpoint); fills tenant_id. */
+int store_sa_get_any_tenant(struct db_conn *c, const char *id,
+    char tenant_id[STORE_ID_MAX], struct store_sa *out);
 int store_sa_list(struct db_conn *c, const char *tenant_id,
     struct store_ids *out);
 /* New key: bumps key_version, sets rotated_at, deletes its access tokens. */

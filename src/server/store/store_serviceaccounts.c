@@ -70,6 +70,50 @@ store_sa_get(struct db_conn *c, const char *tenant_id, const char *id_or_name,
 }
 
 int
+store_sa_ids_by_name_any_tenant(struct db_conn *c, const char *name,
+    struct store_ids *out)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	r = db_queryf(c, &st, "SELECT id FROM service_accounts WHERE name = ? "
+	    "ORDER BY id LIMIT 16", "t", name);
+	if (r < 0) {
+		db_finalize(st);
+		return r;
+	}
+	return store_ids_collect(st, r, out);
+}
+
+int
+store_sa_get_any_tenant(struct db_conn *c, const char *id,
+    char tenant_id[STORE_ID_MAX], struct store_sa *out)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	tenant_id[0] = '\0';
+	r = db_queryf(c, &st, "SELECT tenant_id FROM service_accounts "
+	    "WHERE id = ?", "t", id);
+	if (r == DB_DONE)
+		r = SN_ERR_NOT_FOUND;
+	else if (r == DB_ROW)
+		r = store_copy(tenant_id, STORE_ID_MAX, db_col_text(st, 0));
+	db_finalize(st);
+	if (r != 0)
+		return r;
+	/* By id only: a name that happens to equal an id must not match. */
+	if ((r = store_sa_get(c, tenant_id, id, out)) != 0)
+		return r;
+	if (strcmp(out->id, id) != 0) {
+		store_sa_clear(out);
+		return SN_ERR_NOT_FOUND;
+	}
+	return 0;
+}
+
+int
 store_sa_insert(struct db_conn *c, const char *tenant_id,
     const struct store_sa *s)
 {

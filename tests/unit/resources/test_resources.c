@@ -29,6 +29,8 @@
 
 #include "alg.h"
 #include "api.h"
+#include "auth.h"
+#include "client_extra.h"
 #include "ca.h"
 #include "ca_builtin.h"
 #include "db.h"
@@ -45,6 +47,7 @@ static char tmpdir[PATH_MAX], hsm_dir[PATH_MAX + 8], conf_path[PATH_MAX + 32],
 static struct sn_server srv;
 static struct sn_response R;		/* the last response */
 
+static EVP_PKEY *sa_key_old, *sa_key_cur;	/* service account ci */
 static struct sn_actor A_admin, A_alice, A_bob, A_carol, A_admin2, A_sa;
 
 /* ---- harness ------------------------------------------------------------- */
@@ -53,7 +56,7 @@ static const struct api_route *const *tables(void)
 {
 	static const struct api_route *const t[] = { api_routes_teams,
 	    api_routes_serviceaccounts, api_routes_projects, api_routes_keys,
-	    api_routes_ca, NULL };
+	    api_routes_ca, api_routes_oauth, NULL };
 	return t;
 }
 
@@ -391,6 +394,8 @@ group_teardown(void **state)
 
 	(void)state;
 	api_response_clear(&R);
+	EVP_PKEY_free(sa_key_old);
+	EVP_PKEY_free(sa_key_cur);
 	keeper_free(srv.keeper);
 	db_close(srv.db);
 	if (strncmp(tmpdir, "/tmp/signet-res-", 16) == 0) {
@@ -622,8 +627,8 @@ test_service_accounts(void **state)
 	free(pem521);
 	free(pemp);
 	free(pemr);
-	EVP_PKEY_free(k1);
-	EVP_PKEY_free(k2);
+	sa_key_old = k1;	/* for the token tests */
+	sa_key_cur = k2;
 	EVP_PKEY_free(weak);
 	EVP_PKEY_free(p521);
 	EVP_PKEY_free(rsa);
@@ -1510,6 +1515,151 @@ test_me_keys(void **state)
 	assert_int_equal(json_array_size(json_object_get(R.body, "keys")), 0);
 }
 
+/* ---- service account tokens (JWT bearer grant) ------------------------- */
+
+static char *
+token_body(const char *jwt)
+{
+	char *b = NULL;
+
+	assert_true(asprintf(&b, "{\"grant_type\":\"urn:ietf:params:oauth:"
+	    "grant-type:jwt-bearer\",\"assertion\":\"%s\"}", jwt) > 0);
+	return b;
+}
+
+static void
+test_oauth(void **state)
+{
+	const char *aud = "https://signet.test:8443/v1/oauth/token";
+	char *jwt = NULL, *body, *bearer = NULL, fail_tenant[64];
+	struct sn_actor a;
+	struct db_conn *c = NULL;
+	int64_t t0 = count("SELECT count(*) FROM access_tokens");
+
+	(void)state;
+	assert_int_equal(sn_jwt_build(sa_key_cur, A_sa.id, aud, sn_now(), &jwt),
+	    0);
+	body = token_body(jwt);
+	assert_int_equal(CALL(NULL, "POST", "/v1/oauth/token", body), 200);
+	assert_string_equal(jstr(R.body, "token_type"), "Bearer");
+	assert_int_equal(json_integer_value(json_object_get(R.body,
+	    "expires_in")), 900);
+	assert_non_null(strstr(jstr(R.body, "access_token"), "sna_"));
+	assert_true(asprintf(&bearer, "Bearer %s", jstr(R.body,
+	    "access_token")) > 0);
+	assert_int_equal(count("SELECT count(*) FROM access_tokens"), t0 + 1);
+
+	/* The token authenticates as the service account. */
+	assert_int_equal(db_acquire(srv.db, &c), 0);
+	assert_int_equal(auth_authenticate(c, bearer, sn_now(), &a,
+	    fail_tenant), 0);
+	assert_int_equal(a.type, SN_ACTOR_SERVICE_ACCOUNT);
+	assert_string_equal(a.id, A_sa.id);
+	db_release(c);
+
+	/* iss may be the account name (signet login --service-account NAME),
+	 * even when another tenant has an account of the same name: only the
+	 * key that verifies counts. */
+	{
+		char *pem = pub_pem(sa_key_old), *q = jq(pem), sb[2048], *j2 = NULL,
+		    *b2;
+
+		assert_int_equal(CALL(&A_admin2, "POST", "/v1/teams",
+		    "{\"name\":\"t2\"}"), 201);
+		snprintf(sb, sizeof(sb), "{\"name\":\"ci\",\"team\":\"t2\","
+		    "\"public_key\":%s}", q);
+		assert_int_equal(CALL(&A_admin2, "POST", "/v1/serviceaccounts", sb),
+		    201);
+		assert_int_equal(sn_jwt_build(sa_key_cur, "ci", aud, sn_now(),
+		    &j2), 0);
+		b2 = token_body(j2);
+		assert_int_equal(CALL(NULL, "POST", "/v1/oauth/token", b2), 200);
+		assert_int_equal(count("SELECT count(*) FROM access_tokens t "
+		    "JOIN service_accounts s ON s.id = t.service_account_id "
+		    "WHERE s.tenant_id = 'ten_1'"), t0 + 2);
+		free(b2);
+		free(j2);
+		assert_int_equal(sn_jwt_build(sa_key_old, "ci", aud, sn_now(),
+		    &j2), 0);
+		b2 = token_body(j2);
+		assert_int_equal(CALL(NULL, "POST", "/v1/oauth/token", b2), 200);
+		assert_int_equal(count("SELECT count(*) FROM access_tokens t "
+		    "JOIN service_accounts s ON s.id = t.service_account_id "
+		    "WHERE s.tenant_id = 'ten_2'"), 1);
+		free(b2);
+		free(j2);
+		free(pem);
+		free(q);
+		t0 += 2;
+	}
+	assert_int_equal(audits("auth.token", "ok"), 3);
+
+	/* The same assertion twice: refused (jti is accepted once). */
+	assert_int_equal(CALL(NULL, "POST", "/v1/oauth/token", body), 401);
+	assert_null(json_object_get(R.body, "access_token"));
+	assert_int_equal(audits("auth.token", "denied"), 1);
+	free(body);
+	free(jwt);
+
+	/* The old (rotated) key, the wrong audience, an unknown account. */
+	assert_int_equal(sn_jwt_build(sa_key_old, A_sa.id, aud, sn_now(), &jwt),
+	    0);
+	body = token_body(jwt);
+	assert_int_equal(CALL(NULL, "POST", "/v1/oauth/token", body), 401);
+	free(body);
+	free(jwt);
+	assert_int_equal(sn_jwt_build(sa_key_cur, A_sa.id,
+	    "https://elsewhere.test/v1/oauth/token", sn_now(), &jwt), 0);
+	body = token_body(jwt);
+	assert_int_equal(CALL(NULL, "POST", "/v1/oauth/token", body), 401);
+	free(body);
+	free(jwt);
+	assert_int_equal(sn_jwt_build(sa_key_cur, "sac_nosuch", aud, sn_now(),
+	    &jwt), 0);
+	body = token_body(jwt);
+	assert_int_equal(CALL(NULL, "POST", "/v1/oauth/token", body), 401);
+	free(body);
+	/* Expired (built 10 minutes ago). */
+	free(jwt);
+	assert_int_equal(sn_jwt_build(sa_key_cur, A_sa.id, aud, sn_now() - 600,
+	    &jwt), 0);
+	body = token_body(jwt);
+	assert_int_equal(CALL(NULL, "POST", "/v1/oauth/token", body), 401);
+	free(body);
+	free(jwt);
+	assert_int_equal(audits("auth.token", "denied"), 5);
+	assert_int_equal(count("SELECT count(*) FROM access_tokens"), t0 + 1);
+
+	/* Malformed requests. */
+	assert_int_equal(CALL(NULL, "POST", "/v1/oauth/token", "{\"grant_type\":"
+	    "\"password\",\"assertion\":\"x.y.z\"}"), 400);
+	assert_int_equal(CALL(NULL, "POST", "/v1/oauth/token", "{\"grant_type\":"
+	    "\"urn:ietf:params:oauth:grant-type:jwt-bearer\",\"assertion\":"
+	    "\"garbage\"}"), 400);
+	assert_int_equal(CALL(NULL, "POST", "/v1/oauth/token", "{\"grant_type\":"
+	    "\"urn:ietf:params:oauth:grant-type:jwt-bearer\"}"), 400);
+	assert_int_equal(CALL(NULL, "POST", "/v1/oauth/token", "{\"grant_type\":"
+	    "\"urn:ietf:params:oauth:grant-type:jwt-bearer\",\"assertion\":"
+	    "\"a.b.c\",\"scope\":\"all\"}"), 400);
+	assert_int_equal(count("SELECT count(*) FROM access_tokens"), t0 + 1);
+
+	/* Rotating the key ends the token at once. */
+	{
+		char *pem = pub_pem(sa_key_old), *q = jq(pem), rb[2048];
+
+		snprintf(rb, sizeof(rb), "{\"public_key\":%s}", q);
+		assert_int_equal(CALL1(&A_bob, "POST",
+		    "/v1/serviceaccounts/{id}/rotate-key", rb, "ci"), 200);
+		free(pem);
+		free(q);
+	}
+	assert_int_equal(db_acquire(srv.db, &c), 0);
+	assert_int_equal(auth_authenticate(c, bearer, sn_now(), &a,
+	    fail_tenant), SN_ERR_UNAUTHENTICATED);
+	db_release(c);
+	free(bearer);
+}
+
 /* ---- service account deletion (last: the SA signs above) ---------------- */
 
 static void
@@ -1525,7 +1675,13 @@ test_sa_delete(void **state)
 	assert_int_equal(count("SELECT count(*) FROM project_signers WHERE "
 	    "principal_type = 'service_account'"), 0);
 	assert_int_equal(count("SELECT count(*) FROM service_accounts WHERE "
-	    "name = 'ci'"), 0);
+	    "name = 'ci' AND tenant_id = 'ten_1'"), 0);
+	assert_int_equal(count("SELECT count(*) FROM access_tokens t JOIN "
+	    "service_accounts s ON s.id = t.service_account_id WHERE "
+	    "s.tenant_id = 'ten_1'"), 0);
+	/* The other tenant's "ci" is untouched. */
+	assert_int_equal(count("SELECT count(*) FROM service_accounts WHERE "
+	    "name = 'ci' AND tenant_id = 'ten_2'"), 1);
 	REFUSED(404, "service_account.delete", CALL1(&A_bob, "DELETE",
 	    "/v1/serviceaccounts/{id}", NULL, "ci"));
 }
@@ -1560,6 +1716,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_key_lifecycle_and_crl),
 		cmocka_unit_test(test_external_ca),
 		cmocka_unit_test(test_me_keys),
+		cmocka_unit_test(test_oauth),
 		cmocka_unit_test(test_sa_delete),
 		cmocka_unit_test(test_audit_chain),
 	};
