@@ -380,6 +380,10 @@ cmd_init(int argc, char **argv)
 		return die_usage("unexpected argument");
 	if (dir == NULL)
 		return die_usage("--data-dir is required");
+	if (!api_valid_name(tenant))
+		return die_usage("invalid --tenant name ([A-Za-z0-9._-], 1..64)");
+	if (!api_valid_email(admin))
+		return die_usage("invalid --admin email");
 	if ((module != NULL || label != NULL || pin != NULL) &&
 	    (module == NULL || label == NULL || pin == NULL))
 		return die_usage("--hsm-module, --token-label and --pin-file "
@@ -459,6 +463,8 @@ cmd_init(int argc, char **argv)
 	}
 	if (open_server(&srv, 1) != 0 ||
 	    create_tenant(&srv, tenant, admin, &secret) != 0) {
+		fprintf(stderr, "signetd: init did not complete; remove %s "
+		    "before trying again\n", absdir);
 		r = 1;
 		goto out;
 	}
@@ -508,6 +514,10 @@ cmd_tenant(int argc, char **argv)
 	name = argv[optind];
 	if (dir == NULL || admin == NULL)
 		return die_usage("--data-dir and --admin are required");
+	if (!api_valid_name(name))
+		return die_usage("invalid tenant name ([A-Za-z0-9._-], 1..64)");
+	if (!api_valid_email(admin))
+		return die_usage("invalid --admin email");
 	if (sn_config_load(&srv.cfg, dir) != 0)
 		goto out;
 	if (open_server(&srv, 1) != 0 ||
