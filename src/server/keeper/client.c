@@ -496,8 +496,15 @@ call(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
 	ok = k->gen == gen && !k->dead && !c.done;
 	fd = k->fd;
 	pthread_mutex_unlock(&k->state);
-	if (ok && write_full(fd, frame, framelen) != 0)
-		shutdown(fd, SHUT_RDWR);	/* the reader fails everyone */
+	if (ok && write_full(fd, frame, framelen) != 0) {
+		/* Dead now, so that the next call restarts instead of failing. */
+		pthread_mutex_lock(&k->state);
+		if (k->gen == gen && !k->dead) {
+			fail_all_locked(k);
+			shutdown(fd, SHUT_RDWR);
+		}
+		pthread_mutex_unlock(&k->state);
+	}
 	pthread_mutex_unlock(&k->wlock);
 
 	pthread_mutex_lock(&k->state);
@@ -519,9 +526,15 @@ call(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
 				}
 			c.status = SN_ERR_UNAVAILABLE;
 			c.done = 1;
-			/* A keeper that sits on a request this long is stuck. */
+			/*
+			 * A keeper that sits on a request this long is stuck:
+			 * fail everything now (so the next call restarts it
+			 * rather than queueing behind it) and let the reader
+			 * kill it without the usual exit grace.
+			 */
 			if (k->gen == gen && !k->dead && k->fd >= 0) {
 				k->stuck = 1;
+				fail_all_locked(k);
 				shutdown(k->fd, SHUT_RDWR);
 			}
 		}
