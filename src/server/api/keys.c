@@ -532,6 +532,18 @@ keys_delete(struct sn_request *req, struct sn_response *resp)
 		return r;
 	if ((r = key_load(c, req, resp, AUTHZ_KEY_MANAGE, &k)) != 0)
 		goto out;
+	if (strcmp(k.state, "revoked") == 0 && k.ca_id[0] != '\0' &&
+	    k.cert_serial != NULL && sn_now() <= k.not_after) {
+		/*
+		 * The CRL is built from the revoked rows: deleting this one
+		 * would silently un-revoke its certificate.
+		 */
+		r = api_error(resp, SN_ERR_CONFLICT, "key %s/%s is revoked and "
+		    "its certificate is still valid: it stays on the CRL until "
+		    "it expires, and can be deleted after that", k.project_name,
+		    k.name);
+		goto out;
+	}
 	d = json_pack("{s:s, s:s, s:s, s:s?}", "name", k.name, "project",
 	    k.project_id, "hsm_key_id", k.hsm_key_id, "certificate_serial",
 	    k.cert_serial);

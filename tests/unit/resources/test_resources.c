@@ -1243,6 +1243,9 @@ test_key_lifecycle_and_crl(void **state)
 	    "/v1/keys/{id}/revoke", NULL, rsa));
 	sign_body(ok_body, sizeof(ok_body), "rsa-pkcs1", "sha256", 32);
 	SIGN_REFUSED(409, &A_bob, ok_body, rsa);
+	/* Deleting it would drop it from the CRL: refused while valid. */
+	REFUSED(409, "key.delete", CALL1(&A_alice, "DELETE", "/v1/keys/{id}",
+	    NULL, rsa));
 
 	/* The CAs. */
 	assert_int_equal(CALL(&A_carol, "GET", "/v1/ca", NULL), 200);
