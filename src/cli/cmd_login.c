@@ -133,14 +133,15 @@ cmd_login(struct cli *cli, int argc, char **argv)
 	}
 	if ((e = sn_client_json(c, "GET", "/v1/me", NULL, NULL, &me)) != 0) {
 		/*
-		 * The token endpoint names accounts by id (names are unique
-		 * only inside a tenant, and the assertion says no tenant).
+		 * A name is unique only inside a tenant and the assertion
+		 * names no tenant: the server accepts a name only when
+		 * exactly one account of that name has this key.
 		 */
 		r = cli_failx(cli_exit_code(e), "login", "checking the "
 		    "credentials: %s%s", sn_client_errmsg(c),
 		    e == SN_ERR_UNAUTHENTICATED && sa != NULL &&
-		    cfg.sa_id == NULL ? " (give the account's id, sac_..., "
-		    "as printed by \"service-account create\")" : "");
+		    cfg.sa_id == NULL ? " (if the name is not unique, give "
+		    "the account id, sac_...)" : "");
 		goto out;
 	}
 	if (sa != NULL && strcmp(js(me, "type"), "service_account") == 0 &&

@@ -49,10 +49,14 @@ expect_eq "$(jq -r '[.service_accounts[].name] | join(",")' <<<"$OUT")" builder 
 # ---- login as the service account (a config of its own)
 unset SIGNET_API_KEY
 export SIGNET_CONFIG=$E2E_DIR/sa.conf
-# the token endpoint names accounts by id (iss = sub = sac_...)
-must_signet login --url "$SIGNET_URL" --service-account "$SA_ID" --key-file "$W/sa.key" \
+# by name (SPEC); the id is learnt from /v1/me and stored
+must_signet login --url "$SIGNET_URL" --service-account builder --key-file "$W/sa.key" \
     --ca-file "$SIGNET_CA_FILE"
-expect_contains "$(cat "$SIGNET_CONFIG")" "service_account = builder" "config keeps the account name"
+expect_contains "$(cat "$SIGNET_CONFIG")" "service_account_id = $SA_ID" "config stores the account id"
+# a key that is not the account's: refused, nothing written
+SIGNET_CONFIG=$E2E_DIR/bad.conf run_signet 1 login --url "$SIGNET_URL" --service-account builder \
+    --key-file "$W/sa2.key" --ca-file "$SIGNET_CA_FILE"
+[[ ! -e $E2E_DIR/bad.conf ]] || _e2e_soft_fail "a failed login wrote a config"
 expect_eq "$(stat -c %a "$SIGNET_CONFIG")" 600 "service account config mode"
 must_signet whoami --json
 expect_eq "$(jq -r .type <<<"$OUT")" service_account "whoami type"
