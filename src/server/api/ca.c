@@ -7,6 +7,7 @@
  * endpoint is public (relying parties fetch it without credentials) and
  * names the CA by id only.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,93 @@
 #include "server.h"
 #include "util.h"
 
-#define CRL_LIFETIME (7LL * 86400)
+#define CRL_LIFETIME	(7LL * 86400)
+#define CRL_CACHE_TTL	300	/* seconds a CRL is served from memory */
+#define CRL_CACHE_SLOTS	32
+
+/*
+ * The CRL endpoint is public, and a fresh CRL costs a database write and an
+ * HSM signature: so CRLs are cached per CA for CRL_CACHE_TTL seconds, and
+ * every revocation in this process invalidates the cache at once (other
+ * signetd instances of a scale-out deployment catch up within the TTL).
+ */
+static pthread_mutex_t crl_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t crl_generation;
+static struct crl_slot {
+	char ca_id[STORE_ID_MAX];
+	uint8_t *der;
+	size_t len;
+	int64_t made;
+	uint64_t generation;
+} crl_cache[CRL_CACHE_SLOTS];
+
+void
+res_crl_invalidate(void)
+{
+	__atomic_add_fetch(&crl_generation, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A copy of the cached CRL of ca_id, if fresh. */
+static int
+crl_cache_get(const char *ca_id, int64_t now, uint8_t **der, size_t *len)
+{
+	uint64_t gen = __atomic_load_n(&crl_generation, __ATOMIC_SEQ_CST);
+	int found = 0;
+
+	*der = NULL;
+	*len = 0;
+	pthread_mutex_lock(&crl_mu);
+	for (size_t i = 0; i < CRL_CACHE_SLOTS; i++) {
+		struct crl_slot *sl = &crl_cache[i];
+
+		if (sl->der == NULL || strcmp(sl->ca_id, ca_id) != 0)
+			continue;
+		if (sl->generation == gen && now >= sl->made &&
+		    now - sl->made < CRL_CACHE_TTL &&
+		    (*der = malloc(sl->len)) != NULL) {
+			memcpy(*der, sl->der, sl->len);
+			*len = sl->len;
+			found = 1;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&crl_mu);
+	return found;
+}
+
+static void
+crl_cache_put(const char *ca_id, int64_t now, uint64_t gen,
+    const uint8_t *der, size_t len)
+{
+	struct crl_slot *sl = NULL;
+	uint8_t *copy;
+	size_t i;
+
+	if (strlen(ca_id) >= STORE_ID_MAX || (copy = malloc(len)) == NULL)
+		return;
+	memcpy(copy, der, len);
+	pthread_mutex_lock(&crl_mu);
+	for (i = 0; i < CRL_CACHE_SLOTS && sl == NULL; i++)
+		if (crl_cache[i].der != NULL &&
+		    strcmp(crl_cache[i].ca_id, ca_id) == 0)
+			sl = &crl_cache[i];
+	for (i = 0; i < CRL_CACHE_SLOTS && sl == NULL; i++)
+		if (crl_cache[i].der == NULL)
+			sl = &crl_cache[i];
+	if (sl == NULL) {		/* full: replace the oldest */
+		sl = &crl_cache[0];
+		for (i = 1; i < CRL_CACHE_SLOTS; i++)
+			if (crl_cache[i].made < sl->made)
+				sl = &crl_cache[i];
+	}
+	free(sl->der);
+	memcpy(sl->ca_id, ca_id, strlen(ca_id) + 1);
+	sl->der = copy;
+	sl->len = len;
+	sl->made = now;
+	sl->generation = gen;
+	pthread_mutex_unlock(&crl_mu);
+}
 
 static int
 ca_list(struct sn_request *req, struct sn_response *resp)
@@ -77,8 +164,9 @@ ca_show(struct sn_request *req, struct sn_response *resp)
 }
 
 /*
- * GET /v1/ca/{id}/crl: a fresh CRL (DER) of the certificates this CA issued
- * to keys that are now revoked. Every request gets a new crlNumber.
+ * GET /v1/ca/{id}/crl: a CRL (DER) of the certificates this CA issued to
+ * keys that are now revoked. Each newly built CRL gets the next crlNumber;
+ * within CRL_CACHE_TTL and without a revocation the same CRL is served.
  */
 static int
 ca_crl(struct sn_request *req, struct sn_response *resp)
@@ -93,6 +181,7 @@ ca_crl(struct sn_request *req, struct sn_response *resp)
 	uint8_t *der = NULL;
 	size_t derlen = 0, nrev = 0;
 	int64_t number = 0, now = sn_now();
+	uint64_t gen = 0;
 	int r;
 
 	memset(&ca, 0, sizeof(ca));
@@ -102,6 +191,11 @@ ca_crl(struct sn_request *req, struct sn_response *resp)
 		r = res_store_error(resp, r, "CA");
 		goto out;
 	}
+	if (crl_cache_get(ca.id, now, &der, &derlen))
+		goto reply;
+	/* Read the generation before the revoked list: a revocation that
+	 * commits in between makes this CRL stale at once. */
+	gen = __atomic_load_n(&crl_generation, __ATOMIC_SEQ_CST);
 	if ((r = store_key_revoked_for_ca(c, ca.id, &rev, &serials,
 	    &nrev)) != 0) {
 		r = res_store_error(resp, r, "CA");
@@ -134,6 +228,8 @@ ca_crl(struct sn_request *req, struct sn_response *resp)
 			    "CRL");
 		goto out;
 	}
+	crl_cache_put(ca.id, now, gen, der, derlen);
+ reply:
 	r = api_raw(resp, 200, "application/pkix-crl", (char *)der, derlen);
 	der = NULL;
  out:

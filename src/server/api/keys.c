@@ -483,6 +483,8 @@ key_state_change(struct sn_request *req, struct sn_response *resp,
 	}
 	if ((r = res_commit(c, resp)) != 0)
 		goto out;
+	if (what == KEY_REVOKE)
+		res_crl_invalidate();
 	store_key_clear(&k);
 	if ((r = store_key_get(c, req->actor.tenant_id, req->params[0],
 	    &k)) != 0) {

@@ -110,6 +110,9 @@ int res_hsm_signer(struct keeper *k, const char *hsm_hex, EVP_PKEY *pub,
 struct sn_server;
 int res_crl_url(const struct sn_server *srv, const char *ca_id, char **out);
 
+/* Drops the cached CRLs (ca.c); called after every revocation. */
+void res_crl_invalidate(void);
+
 /* The public key of the first certificate in pem. */
 int res_cert_pubkey(const char *pem, EVP_PKEY **out);
 

@@ -1306,8 +1306,33 @@ test_key_lifecycle_and_crl(void **state)
 	num1 = count("SELECT crl_number FROM cas WHERE role = 'issuing' AND "
 	    "tenant_id = 'ten_1'");
 	X509_CRL_free(crl);
+	/* Served from the cache until the next revocation. */
+	{
+		char *first = malloc(R.raw_len);
+		size_t first_len = R.raw_len;
+
+		assert_non_null(first);
+		memcpy(first, R.raw, first_len);
+		assert_int_equal(CALL1(NULL, "GET", "/v1/ca/{id}/crl", NULL,
+		    issuing_id), 200);
+		assert_int_equal(R.raw_len, first_len);
+		assert_memory_equal(R.raw, first, first_len);
+		free(first);
+	}
+	assert_int_equal(count("SELECT crl_number FROM cas WHERE role = "
+	    "'issuing' AND tenant_id = 'ten_1'"), num1);
+	assert_int_equal(CALL(&A_alice, "POST", "/v1/keys", "{\"project\":"
+	    "\"app\",\"name\":\"crl-test\",\"algorithm\":\"ecdsa-p256\"}"),
+	    201);
+	assert_int_equal(CALL1(&A_alice, "POST", "/v1/keys/{id}/revoke", NULL,
+	    "app/crl-test"), 200);
 	assert_int_equal(CALL1(NULL, "GET", "/v1/ca/{id}/crl", NULL, issuing_id),
 	    200);
+	p = (const unsigned char *)R.raw;
+	crl = d2i_X509_CRL(NULL, &p, (long)R.raw_len);
+	assert_non_null(crl);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
+	X509_CRL_free(crl);
 	assert_int_equal(count("SELECT crl_number FROM cas WHERE role = "
 	    "'issuing' AND tenant_id = 'ten_1'"), num1 + 1);
 	assert_int_equal(CALL1(NULL, "GET", "/v1/ca/{id}/crl", NULL, "ca_nosuch"),
