@@ -153,7 +153,7 @@ teams_member_add(struct sn_request *req, struct sn_response *resp)
 	struct store_team t;
 	const char *user = NULL;
 	char uid[STORE_ID_MAX], email[STORE_EMAIL_MAX];
-	int owner = 0, created = 0, r;
+	int owner = -1, created = 0, r;	/* -1: "owner" not given */
 	json_t *d = NULL;
 
 	memset(&t, 0, sizeof(t));
@@ -173,8 +173,9 @@ teams_member_add(struct sn_request *req, struct sn_response *resp)
 		r = res_store_error(resp, r, "user");
 		goto out;
 	}
-	d = json_pack("{s:s, s:s, s:b}", "user", uid, "email", email, "owner",
-	    owner);
+	d = json_pack("{s:s, s:s}", "user", uid, "email", email);
+	if (d != NULL && owner >= 0)
+		json_object_set_new(d, "owner", json_boolean(owner));
 	if ((r = res_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_team_member_set(c, t.id, uid, owner, sn_now(),

@@ -74,7 +74,9 @@ int store_team_list(struct db_conn *c, const char *tenant_id,
     struct store_ids *out);
 /* [{"id","email","owner"}] ordered by email. */
 int store_team_members(struct db_conn *c, const char *team_id, json_t **out);
-/* Inserts the member or updates its owner flag; *created = 1 if new. */
+/* Inserts the member or updates its owner flag (owner < 0: not given, an
+ * existing member keeps its flag, a new one is not an owner); *created = 1
+ * if new. */
 int store_team_member_set(struct db_conn *c, const char *team_id,
     const char *user_id, int owner, int64_t now, int *created);
 int store_team_member_remove(struct db_conn *c, const char *team_id,

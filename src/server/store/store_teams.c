@@ -270,16 +270,27 @@ store_team_member_set(struct db_conn *c, const char *team_id,
 	int r;
 
 	*created = 0;
-	r = db_execf(c, "UPDATE team_members SET is_owner = ? "
-	    "WHERE team_id = ? AND user_id = ?", "itt", (int64_t)(owner != 0),
-	    team_id, user_id);
-	if (r != 0)
-		return r;
-	if (db_changes(c) > 0)
-		return 0;
+	if (owner < 0) {
+		/* Flag not given: an existing member keeps its flag. */
+		struct db_stmt *st = NULL;
+
+		r = db_queryf(c, &st, "SELECT 1 FROM team_members WHERE "
+		    "team_id = ? AND user_id = ?", "tt", team_id, user_id);
+		db_finalize(st);
+		if (r < 0 || r == DB_ROW)
+			return r < 0 ? r : 0;
+	} else {
+		r = db_execf(c, "UPDATE team_members SET is_owner = ? "
+		    "WHERE team_id = ? AND user_id = ?", "itt",
+		    (int64_t)(owner != 0), team_id, user_id);
+		if (r != 0)
+			return r;
+		if (db_changes(c) > 0)
+			return 0;
+	}
 	r = db_execf(c, "INSERT INTO team_members (team_id, user_id, is_owner, "
 	    "created_at) VALUES (?, ?, ?, ?)", "ttii", team_id, user_id,
-	    (int64_t)(owner != 0), now);
+	    (int64_t)(owner > 0), now);
 	if (r == 0)
 		*created = 1;
 	return r;

@@ -452,6 +452,11 @@ test_teams(void **state)
 		assert_true(json_is_false(json_object_get(json_array_get(m, 1),
 		    "owner")));
 	}
+	/* Adding alice again without "owner" keeps her an owner. */
+	assert_int_equal(CALL1(&A_admin, "POST", "/v1/teams/{id}/members",
+	    "{\"user\":\"usr_alice\"}", "dev"), 200);
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(
+	    json_object_get(R.body, "team"), "members"), 0), "owner")));
 	/* bob is a member, not an owner: may view, not manage. */
 	REFUSED(403, "team.member.add", CALL1(&A_bob, "POST",
 	    "/v1/teams/{id}/members", "{\"user\":\"usr_carol\"}", "dev"));
