@@ -335,7 +335,12 @@ do_http(struct sn_client *c, const char *method, const char *path,
 	/* Reset keeps the live connection and TLS session cache. */
 	curl_easy_reset(h);
 	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+#if LIBCURL_VERSION_NUM >= 0x075500
 	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
+#else
+	    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS)
+	    != CURLE_OK ||
+#endif
 	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
@@ -675,7 +680,9 @@ sn_client_json(struct sn_client *c, const char *method, const char *path,
 	}
 	r = 0;
  out:
-	free(b.data);
+	/* Answers can hold secrets (a new API key): wipe them. */
+	if (b.data != NULL)
+		sn_freezero(b.data, b.len);
 	return r;
 }
 
