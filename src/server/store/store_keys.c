@@ -149,11 +149,24 @@ store_key_list(struct db_conn *c, const char *tenant_id, const char *project_id,
 	struct db_stmt *st = NULL;
 	int r;
 
-	r = db_queryf(c, &st, "SELECT k.id FROM signing_keys k "
-	    "JOIN projects p ON p.id = k.project_id WHERE k.tenant_id = ? "
-	    "AND (? IS NULL OR k.project_id = ?) AND (? IS NULL OR k.name = ?) "
-	    "ORDER BY p.name, k.name", "ttttt", tenant_id, project_id,
-	    project_id, name, name);
+	/* Four fixed statements rather than "? IS NULL", which PostgreSQL
+	 * cannot type. */
+#define KEY_LIST "SELECT k.id FROM signing_keys k JOIN projects p ON " \
+	"p.id = k.project_id WHERE k.tenant_id = ? "
+	if (project_id != NULL && name != NULL)
+		r = db_queryf(c, &st, KEY_LIST "AND k.project_id = ? AND "
+		    "k.name = ? ORDER BY p.name, k.name", "ttt", tenant_id,
+		    project_id, name);
+	else if (project_id != NULL)
+		r = db_queryf(c, &st, KEY_LIST "AND k.project_id = ? "
+		    "ORDER BY p.name, k.name", "tt", tenant_id, project_id);
+	else if (name != NULL)
+		r = db_queryf(c, &st, KEY_LIST "AND k.name = ? "
+		    "ORDER BY p.name, k.name", "tt", tenant_id, name);
+	else
+		r = db_queryf(c, &st, KEY_LIST "ORDER BY p.name, k.name", "t",
+		    tenant_id);
+#undef KEY_LIST
 	if (r < 0) {
 		db_finalize(st);
 		return r;
