@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -29,6 +31,7 @@
 
 #include "alg.h"
 #include "api.h"
+#include "audit.h"
 #include "auth.h"
 #include "client_extra.h"
 #include "ca.h"
@@ -1218,6 +1221,107 @@ test_sign_refusals(void **state)
 	    "app/legacy"), 200);
 }
 
+/* ---- the keeper stalls; many signers at once ----------------------------- */
+
+static void
+test_sign_keeper_stalled(void **state)
+{
+	char body[256];
+	pid_t pid = keeper_pid(srv.keeper);
+	int64_t e0 = audits("key.sign", "error"), ok0 = audits("key.sign", "ok");
+
+	(void)state;
+	sign_body(body, sizeof(body), "ecdsa", "sha384", 48);
+	assert_true(pid > 0);
+	keeper_set_call_timeout(srv.keeper, 300);
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	assert_int_equal(CALL1(&A_bob, "POST", "/v1/keys/{id}/sign", body,
+	    key_ids[4]), 503);
+	assert_true(R.retry_after > 0);
+	assert_null(json_object_get(R.body, "signature"));
+	assert_int_equal(audits("key.sign", "error"), e0 + 1);
+	assert_int_equal(audits("key.sign", "ok"), ok0);
+	keeper_set_call_timeout(srv.keeper, 30000);
+	(void)kill(pid, SIGCONT);
+	/* The stuck keeper was replaced; signing works again. */
+	assert_int_equal(CALL1(&A_bob, "POST", "/v1/keys/{id}/sign", body,
+	    key_ids[4]), 200);
+	assert_int_not_equal(keeper_pid(srv.keeper), pid);
+}
+
+#define NTHREADS 4
+#define PER_THREAD 10
+
+struct signer_thread {
+	const char *key;
+	int ok, bad;
+};
+
+static void *
+signer_main(void *arg)
+{
+	struct signer_thread *t = arg;
+	const struct api_route *rt = NULL;
+	char body[256];
+
+	for (const struct api_route *x = api_routes_keys; x->method != NULL; x++)
+		if (strcmp(x->pattern, "/v1/keys/{id}/sign") == 0)
+			rt = x;
+	snprintf(body, sizeof(body), "{\"mechanism\":\"rsa-pss\","
+	    "\"digest_algorithm\":\"sha256\",\"digest\":"
+	    "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}");
+	for (int i = 0; i < PER_THREAD && rt != NULL; i++) {
+		struct sn_request req;
+		struct sn_response resp;
+
+		memset(&req, 0, sizeof(req));
+		memset(&resp, 0, sizeof(resp));
+		req.srv = &srv;
+		req.method = "POST";
+		req.params[0] = t->key;
+		req.nparams = 1;
+		req.source_ip = "127.0.0.1";
+		req.actor = A_bob;
+		req.body = json_loads(body, 0, NULL);
+		if (rt->handler(&req, &resp) == 0 &&
+		    json_object_get(resp.body, "signature") != NULL)
+			t->ok++;
+		else
+			t->bad++;
+		json_decref(req.body);
+		api_response_clear(&resp);
+	}
+	return NULL;
+}
+
+static void
+test_sign_concurrent(void **state)
+{
+	pthread_t th[NTHREADS];
+	struct signer_thread st[NTHREADS];
+	int64_t ok0 = audits("key.sign", "ok");
+	struct db_conn *c = NULL;
+	int64_t n = 0, bad = 0;
+
+	(void)state;
+	for (int i = 0; i < NTHREADS; i++) {
+		memset(&st[i], 0, sizeof(st[i]));
+		st[i].key = key_ids[i % 2 == 0 ? 0 : 1];
+		assert_int_equal(pthread_create(&th[i], NULL, signer_main,
+		    &st[i]), 0);
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(st[i].ok, PER_THREAD);
+		assert_int_equal(st[i].bad, 0);
+	}
+	/* One committed event per signature, and the chain is intact. */
+	assert_int_equal(audits("key.sign", "ok"), ok0 + NTHREADS * PER_THREAD);
+	assert_int_equal(db_acquire(srv.db, &c), 0);
+	assert_int_equal(audit_verify_chain(c, "ten_1", &n, &bad), 0);
+	db_release(c);
+}
+
 /* ---- key lifecycle, CRL, delete ------------------------------------------ */
 
 static void
@@ -1721,8 +1825,6 @@ test_sa_delete(void **state)
 
 /* ---- the audit chain still verifies after all this --------------------- */
 
-#include "audit.h"
-
 static void
 test_audit_chain(void **state)
 {
@@ -1746,6 +1848,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_keys_create),
 		cmocka_unit_test(test_sign_all),
 		cmocka_unit_test(test_sign_refusals),
+		cmocka_unit_test(test_sign_keeper_stalled),
+		cmocka_unit_test(test_sign_concurrent),
 		cmocka_unit_test(test_key_lifecycle_and_crl),
 		cmocka_unit_test(test_external_ca),
 		cmocka_unit_test(test_me_keys),
