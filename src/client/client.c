@@ -52,6 +52,7 @@ struct sn_client {
 	char hostname[256];
 	char user[64];
 	char process[64];
+	long retry_after;	/* seconds, from the last 429 answer */
 };
 
 struct resp_buf {
@@ -290,7 +291,7 @@ map_status(long status)
 
 /* Keeps the server's error.message (or a fallback) as the last error. */
 static void
-error_from_body(long status, const struct resp_buf *b)
+error_from_body(long status, const struct resp_buf *b, long retry_after)
 {
 	json_t *j = NULL, *e, *m;
 	json_error_t jerr;
@@ -302,6 +303,12 @@ error_from_body(long status, const struct resp_buf *b)
 		set_err("%s", json_string_value(m));
 	else
 		set_err("HTTP status %ld from the server", status);
+	if (status == 429 && retry_after > 0) {
+		size_t l = strlen(client_errmsg);
+
+		snprintf(client_errmsg + l, sizeof(client_errmsg) - l,
+		    " (retry after %ld s)", retry_after);
+	}
 	json_decref(j);
 }
 
@@ -438,6 +445,14 @@ do_http(struct sn_client *c, const char *method, const char *path,
 		goto out;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	c->retry_after = 0;
+	if (*status == 429) {
+		curl_off_t ra = 0;
+
+		if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
+		    ra > 0 && ra < 86400)
+			c->retry_after = (long)ra;
+	}
 	r = 0;
  out:
 	/* The header list held the secret: wipe the copies we made. */
@@ -537,7 +552,7 @@ fetch_token(struct sn_client *c)
 	    &status, &b)) != 0)
 		goto out;
 	if (status < 200 || status > 299) {
-		error_from_body(status, &b);
+		error_from_body(status, &b, c->retry_after);
 		r = map_status(status);
 		goto out;
 	}
@@ -643,7 +658,7 @@ sn_client_json(struct sn_client *c, const char *method, const char *path,
 	struct resp_buf b = { 0 };
 	char *text = NULL;
 	json_error_t jerr;
-	long st = 0;
+	long st = 0, ra;
 	int r;
 
 	if (resp != NULL)
@@ -657,6 +672,7 @@ sn_client_json(struct sn_client *c, const char *method, const char *path,
 	lock_client(c);
 	r = authed_http(c, method, path, "application/json", text,
 	    text != NULL ? strlen(text) : 0, &st, &b);
+	ra = c->retry_after;
 	pthread_mutex_unlock(&c->lock);
 	if (text != NULL)
 		sn_strfreezero(text);
@@ -665,7 +681,7 @@ sn_client_json(struct sn_client *c, const char *method, const char *path,
 	if (status != NULL)
 		*status = st;
 	if (st < 200 || st > 299) {
-		error_from_body(st, &b);
+		error_from_body(st, &b, ra);
 		r = map_status(st);
 		goto out;
 	}
@@ -709,7 +725,7 @@ sn_client_get_raw(struct sn_client *c, const char *path, char **out,
     size_t *len)
 {
 	struct resp_buf b = { 0 };
-	long st = 0;
+	long st = 0, ra;
 	int r;
 
 	*out = NULL;
@@ -717,11 +733,12 @@ sn_client_get_raw(struct sn_client *c, const char *path, char **out,
 	client_errmsg[0] = '\0';
 	lock_client(c);
 	r = authed_http(c, "GET", path, NULL, NULL, 0, &st, &b);
+	ra = c->retry_after;
 	pthread_mutex_unlock(&c->lock);
 	if (r != 0)
 		return r;
 	if (st < 200 || st > 299) {
-		error_from_body(st, &b);
+		error_from_body(st, &b, ra);
 		free(b.data);
 		return map_status(st);
 	}

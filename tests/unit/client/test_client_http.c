@@ -166,6 +166,17 @@ handle(SSL *ssl, const char *method, const char *path, const char *auth,
 		    "\"message\":\"not allowed to key.sign\"}}");
 		return;
 	}
+	if (strcmp(path, "/v1/ratelimit") == 0) {
+		static const char b[] = "{\"error\":{\"code\":\"rate_limited\","
+		    "\"message\":\"slow down\"}}";
+		char hdr[256];
+		int n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 429 X\r\n"
+		    "Retry-After: 7\r\nContent-Type: application/json\r\n"
+		    "Content-Length: %zu\r\n\r\n%s", strlen(b), b);
+
+		SSL_write(ssl, hdr, n);
+		return;
+	}
 	if (strcmp(path, "/v1/notjson") == 0) {
 		reply_str(ssl, 200, "<html>");
 		return;
@@ -445,6 +456,9 @@ test_errors(void **state)
 	assert_int_equal(sn_client_json(c, "GET", "/v1/teapot", NULL, &st,
 	    &r), SN_ERR_UNAVAILABLE);
 	assert_non_null(strstr(sn_client_errmsg(c), "503"));
+	assert_int_equal(sn_client_json(c, "GET", "/v1/ratelimit", NULL, &st,
+	    &r), SN_ERR_RATE_LIMITED);
+	assert_string_equal(sn_client_errmsg(c), "slow down (retry after 7 s)");
 	assert_int_equal(sn_client_json(c, "GET", "/v1/notjson", NULL, &st,
 	    &r), SN_ERR_PROTOCOL);
 	assert_int_equal(sn_client_json(c, "GET", "/v1/empty", NULL, &st, &r),
