@@ -458,3 +458,16 @@ mk_expired_key() {
 	K_ID=$(jbody -r .key.id)
 	db_exec "update signing_keys set not_after = strftime('%s','now') - 5 where id = '$K_ID'"
 }
+
+# expect_secret_not_stored SECRET WHAT: the secret part of a credential is
+# nowhere in the database files or the server log (SPEC §6.4).
+expect_secret_not_stored() {
+	local s=${1:21}
+	[[ ${#s} -ge 20 ]] || { _e2e_soft_fail "expect_secret_not_stored: '$2' is not a credential"; return; }
+	if grep -a -q -F -- "$s" "$D"/signet.db* 2>/dev/null; then
+		_e2e_soft_fail "$2: the secret is stored in the database in clear"
+	fi
+	if grep -a -q -F -- "$s" "$D/server.log" 2>/dev/null; then
+		_e2e_soft_fail "$2: the secret appears in the server log"
+	fi
+}

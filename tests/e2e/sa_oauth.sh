@@ -7,7 +7,7 @@
 # JWTs are built here with openssl (RS256), independently of the client.
 # e2e-requires: signetd signet
 source "$(dirname "$0")/lib.sh"
-e2e_require_tool openssl
+e2e_require_tool openssl sqlite3
 
 e2e_start_server
 must_signet login --url "$SIGNET_URL" --api-key "$ADMIN_KEY" --ca-file "$SIGNET_CA_FILE"
@@ -177,9 +177,14 @@ expect_status 403 "access token signs with a key of another project"
 audit_events "$A" >"$E2E_DIR/ev" || fail "audit"
 n=$(jq -s "[.[] | select(.action == \"key.sign\" and .result == \"ok\" and .actor_type == \"service_account\" and .actor_id == \"$SA2\")] | length" <"$E2E_DIR/ev")
 ((n >= 1)) || _e2e_soft_fail "no key.sign event with actor service_account $SA2"
-if grep -q "${T#sna_*_}" "$E2E_DIR/ev" "$D/server.log"; then
+if grep -q -F -- "${T#sna_*_}" "$E2E_DIR/ev" "$D/server.log"; then
 	_e2e_soft_fail "the access token secret appears in the audit trail or the server log"
 fi
+
+expect_secret_not_stored "$T" "access token"
+expect_eq "$(sqlite3 -readonly "$D/signet.db" "select count(*) from access_tokens where length(secret_hash) != 32" 2>&1)" 0 \
+    "access_tokens.secret_hash is a 32-byte SHA-256"
+grep -a -q -F -- "PRIVATE KEY" "$D"/signet.db* && _e2e_soft_fail "a private key is stored in the database"
 
 # ---- rotation: the old key gets no new token; tokens of the old key die
 api_q POST "/v1/serviceaccounts/$SA2/rotate-key" "{\"public_key\":$(json_file_str "$E2E_DIR/evil.key")}" "$A"

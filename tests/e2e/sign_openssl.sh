@@ -303,7 +303,7 @@ if ((${#PIN} >= 4)) && grep -a -q -F -e "$PIN" "$D/server.log"; then
 	_e2e_soft_fail "the HSM PIN appears in the server log"
 fi
 for t in "$A" "$S" "$P" "$BETA"; do
-	if grep -a -q -F "${t#snk_*_}" "$D/server.log"; then
+	if grep -a -q -F -- "${t#snk_*_}" "$D/server.log"; then
 		_e2e_soft_fail "an API key secret appears in the server log"
 	fi
 done
