@@ -430,6 +430,8 @@ keys_show(struct sn_request *req, struct sn_response *resp)
 		return r;
 	if ((r = key_load(c, req, resp, AUTHZ_KEY_VIEW, &k)) == 0)
 		r = key_reply(resp, 200, &k);
+	else if (resp->status == 403)	/* denied reads are audited too */
+		res_audit_refusal(c, req, resp, "key.view", "key", k.id, NULL);
 	store_key_clear(&k);
 	db_release(c);
 	return r;
@@ -628,6 +630,8 @@ keys_certificate(struct sn_request *req, struct sn_response *resp)
 	}
 	r = api_json(resp, 200, o);
  out:
+	if (r != 0 && resp->status == 403)
+		res_audit_refusal(c, req, resp, "key.view", "key", k.id, NULL);
 	store_key_clear(&k);
 	db_release(c);
 	return r;

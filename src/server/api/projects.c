@@ -159,6 +159,9 @@ projects_show(struct sn_request *req, struct sn_response *resp)
 		return r;
 	if ((r = project_load(c, req, resp, AUTHZ_PROJECT_VIEW, &p)) == 0)
 		r = project_reply(c, req, resp, 200, &p);
+	else if (resp->status == 403)	/* denied reads are audited too */
+		res_audit_refusal(c, req, resp, "project.view", "project", p.id,
+		    NULL);
 	db_release(c);
 	return r;
 }
@@ -313,6 +316,9 @@ projects_signers(struct sn_request *req, struct sn_response *resp)
 		return r;
 	if ((r = project_load(c, req, resp, AUTHZ_PROJECT_MANAGE, &p)) == 0)
 		r = signers_reply(c, req, resp, 200, &p);
+	else if (resp->status == 403)
+		res_audit_refusal(c, req, resp, "project.signers.view",
+		    "project", p.id, NULL);
 	db_release(c);
 	return r;
 }

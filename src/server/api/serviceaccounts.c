@@ -272,6 +272,9 @@ sa_show(struct sn_request *req, struct sn_response *resp)
 		return r;
 	if ((r = sa_load(c, req, resp, AUTHZ_SA_VIEW, &s)) == 0)
 		r = sa_reply(resp, 200, &s);
+	else if (resp->status == 403)	/* denied reads are audited too */
+		res_audit_refusal(c, req, resp, "service_account.view",
+		    "service_account", s.id, NULL);
 	store_sa_clear(&s);
 	db_release(c);
 	return r;

@@ -141,6 +141,8 @@ teams_show(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	r = team_reply(c, resp, 200, &t);
  out:
+	if (r != 0 && resp->status == 403)	/* denied reads are audited too */
+		res_audit_refusal(c, req, resp, "team.view", "team", t.id, NULL);
 	db_release(c);
 	return r;
 }

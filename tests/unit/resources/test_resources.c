@@ -473,8 +473,13 @@ test_teams(void **state)
 	REFUSED(404, "team.member.add", CALL1(&A_admin, "POST",
 	    "/v1/teams/{id}/members", "{\"user\":\"usr_bob\"}", "nosuchteam"));
 	assert_int_equal(CALL1(&A_bob, "GET", "/v1/teams/{id}", NULL, "dev"), 200);
-	assert_int_equal(CALL1(&A_carol, "GET", "/v1/teams/{id}", NULL, "dev"),
-	    403);
+	{
+		int64_t v0 = audits("team.view", "denied");
+
+		assert_int_equal(CALL1(&A_carol, "GET", "/v1/teams/{id}", NULL,
+		    "dev"), 403);
+		assert_int_equal(audits("team.view", "denied"), v0 + 1);
+	}
 	/* Another tenant cannot see it at all. */
 	assert_int_equal(CALL1(&A_admin2, "GET", "/v1/teams/{id}", NULL, "dev"),
 	    404);
@@ -899,6 +904,7 @@ test_keys_create(void **state)
 	    "k-ecdsa-p384"), 200);
 	assert_int_equal(CALL1(&A_carol, "GET", "/v1/keys/{id}", NULL,
 	    key_ids[0]), 403);
+	assert_int_equal(audits("key.view", "denied"), 1);
 	assert_int_equal(CALL1(&A_admin2, "GET", "/v1/keys/{id}", NULL,
 	    key_ids[0]), 404);
 	assert_int_equal(CALL1(&A_bob, "GET", "/v1/keys/{id}", NULL,
