@@ -608,7 +608,8 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	__atomic_fetch_sub(&h->inflight, 1, __ATOMIC_SEQ_CST);
 }
 
-static void
+/* MHD's own diagnostics; fmt comes from libmicrohttpd, never from a peer. */
+static void __attribute__((format(printf, 2, 0)))
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "signetd: http: ");
