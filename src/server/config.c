@@ -56,7 +56,8 @@ sn_config_defaults(struct sn_config *cfg, const char *data_dir)
 	    (r = set_path(&cfg->tls_cert, data_dir, "tls/server.crt")) != 0 ||
 	    (r = set_path(&cfg->tls_key, data_dir, "tls/server.key")) != 0)
 		return r;
-	cfg->threads = SN_DEFAULT_THREADS;
+	cfg->max_connections = SN_DEFAULT_MAX_CONNECTIONS;
+	cfg->max_connections_per_ip = SN_DEFAULT_MAX_CONNECTIONS_PER_IP;
 	cfg->keeper_workers = 4;
 	cfg->max_body = SN_DEFAULT_MAX_BODY;
 	cfg->max_json_depth = SN_DEFAULT_JSON_DEPTH;
@@ -129,8 +130,10 @@ apply(struct sn_config *cfg, const char *k, const char *v)
 		return sn_config_set(&cfg->tls_cert, v);
 	if (strcmp(k, "tls_key") == 0)
 		return sn_config_set(&cfg->tls_key, v);
-	if (strcmp(k, "threads") == 0)
-		return set_int(&cfg->threads, v, 1, 1024);
+	if (strcmp(k, "max_connections") == 0)
+		return set_int(&cfg->max_connections, v, 1, 65536);
+	if (strcmp(k, "max_connections_per_ip") == 0)
+		return set_int(&cfg->max_connections_per_ip, v, 0, 65536);
 	if (strcmp(k, "keeper_workers") == 0)
 		return set_int(&cfg->keeper_workers, v, 1, 64);
 	if (strcmp(k, "max_json_depth") == 0)
@@ -206,12 +209,13 @@ sn_config_save(const struct sn_config *cfg)
 	    "token_label = %s\n"
 	    "# read only by the keeper process\npin_file = %s\n"
 	    "softhsm_conf = %s\ntls_cert = %s\ntls_key = %s\n"
-	    "threads = %d\nkeeper_workers = %d\nmax_body = %zu\n"
+	    "max_connections = %d\nmax_connections_per_ip = %d\nkeeper_workers = %d\nmax_body = %zu\n"
 	    "max_json_depth = %d\nmax_batch = %d\n",
 	    cfg->listen, cfg->public_url, cfg->db_url, cfg->hsm_module,
 	    cfg->token_label, cfg->pin_file,
 	    cfg->softhsm_conf != NULL ? cfg->softhsm_conf : "",
-	    cfg->tls_cert, cfg->tls_key, cfg->threads, cfg->keeper_workers,
+	    cfg->tls_cert, cfg->tls_key, cfg->max_connections,
+	    cfg->max_connections_per_ip, cfg->keeper_workers,
 	    cfg->max_body, cfg->max_json_depth, cfg->max_batch);
 	if (fclose(f) != 0) {
 		free(buf);

@@ -14,7 +14,13 @@
 #define SN_DEFAULT_MAX_BODY	(1024 * 1024)
 #define SN_DEFAULT_JSON_DEPTH	32
 #define SN_DEFAULT_MAX_BATCH	64
-#define SN_DEFAULT_THREADS	8
+#define SN_DEFAULT_MAX_CONNECTIONS	512
+/*
+ * One client address may hold this many connections at once, so a client
+ * that opens connections and never speaks cannot starve everybody else.
+ * Behind a load balancer all clients share its address: raise it there.
+ */
+#define SN_DEFAULT_MAX_CONNECTIONS_PER_IP	64
 
 /* Fills cfg with defaults for data_dir (all strings malloc'd). 0 or SN_ERR_NOMEM. */
 int sn_config_defaults(struct sn_config *cfg, const char *data_dir);

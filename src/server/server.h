@@ -24,7 +24,8 @@ struct sn_config {
 	char *softhsm_conf;		/* NULL with a vendor HSM */
 	char *tls_cert;			/* DIR/tls/server.crt */
 	char *tls_key;			/* DIR/tls/server.key */
-	int threads;			/* HTTP worker threads */
+	int max_connections;		/* HTTP connections at once (a thread each) */
+	int max_connections_per_ip;	/* per client address; 0 = no per-address cap */
 	int keeper_workers;
 	size_t max_body;		/* bytes; larger bodies get 413 */
 	int max_json_depth;

@@ -35,7 +35,6 @@
 
 #define HTTP_MEMORY_LIMIT	(64 * 1024)	/* per connection: headers */
 #define HTTP_CONN_TIMEOUT	30		/* seconds idle */
-#define HTTP_CONN_LIMIT		512
 #define HTTP_DISCARD_FACTOR	4	/* oversized bodies: read this many
 					 * times max_body, then hang up */
 #define HTTP_FORM_MAX_FIELDS	64
@@ -705,7 +704,9 @@ http_start(struct sn_server *srv, const struct api_route *const *tables,
 	    MHD_OPTION_HTTPS_MEM_KEY, h->key,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONN_TIMEOUT,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->cfg.max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)srv->cfg.max_connections_per_ip,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
