@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 e2e_require_tool openssl
 
 TSV=$(dirname "$0")/authz_matrix.tsv
-ACTORS=(admin powner towner tmember plain beta none revoked expired disabled)
+ACTORS=(admin powner towner tmember plain beta none revoked expired disabled sa)
 
 e2e_init acme admin@acme.test
 e2e_tenant_create beta admin@beta.test
@@ -73,6 +73,17 @@ api_q POST /v1/serviceaccounts "{\"name\":\"sa1\",\"team\":\"$TEAM_ID\",\"public
 assert_status 201 "create service account"
 SA_ID=$(jbody -r .service_account.id)
 
+# the service account actor: "robot" of team t1, a signer of p1
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$E2E_DIR/robot.key" 2>/dev/null || fail "genpkey"
+openssl pkey -in "$E2E_DIR/robot.key" -pubout -out "$E2E_DIR/robot.pub" 2>/dev/null
+api_q POST /v1/serviceaccounts "{\"name\":\"robot\",\"team\":\"$TEAM_ID\",\"public_key\":$(json_file_str "$E2E_DIR/robot.pub")}" "$ADMIN_KEY"
+assert_status 201 "create service account robot"
+ROBOT_ID=$(jbody -r .service_account.id)
+api_q POST "/v1/projects/$PROJECT_ID/signers" '{"service_account":"robot"}' "$ADMIN_KEY"
+assert_status 201 "robot signer"
+sa_token "$E2E_DIR/robot.key" "$ROBOT_ID"
+TOK[sa]=$SA_TOKEN
+
 api_q GET /v1/ca "" "$ADMIN_KEY"; assert_status 200 "list CAs"
 CA_ID=$(jbody -r '.cas[0].id')
 [[ $CA_ID == ca_* ]] || fail "no built-in CA in GET /v1/ca"
@@ -86,7 +97,7 @@ mk_expired_apikey "${TOK[plain]}"
 TOK[expired]=$EXPIRED_KEY
 
 # sanity: every live actor is who we think it is
-for a in admin powner towner tmember plain beta; do
+for a in admin powner towner tmember plain beta sa; do
 	api_q GET /v1/me "" "${TOK[$a]}"; assert_status 200 "whoami $a"
 done
 
@@ -199,6 +210,7 @@ expect_eq "$(list_has tmember /v1/me/keys .keys "$KEY_ID")" yes "tmember may sig
 expect_eq "$(list_has powner /v1/me/keys .keys "$KEY_ID")" no "project owner is not a signer (GET /v1/me/keys)"
 expect_eq "$(list_has admin /v1/me/keys .keys "$KEY_ID")" no "admin is not a signer (GET /v1/me/keys)"
 expect_eq "$(list_has plain /v1/me/keys .keys "$KEY_ID")" no "plain user may not sign (GET /v1/me/keys)"
+expect_eq "$(list_has sa /v1/me/keys .keys "$KEY_ID")" yes "service account (signer) may sign with k1 (GET /v1/me/keys)"
 expect_eq "$(list_has powner /v1/projects .projects "$PROJECT_ID")" yes "owner sees p1"
 expect_eq "$(list_has tmember /v1/projects .projects "$PROJECT_ID")" yes "signer sees p1"
 expect_eq "$(list_has plain /v1/projects .projects "$PROJECT_ID")" no "plain user does not see p1"

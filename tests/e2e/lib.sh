@@ -471,3 +471,32 @@ expect_secret_not_stored() {
 		_e2e_soft_fail "$2: the secret appears in the server log"
 	fi
 }
+
+# b64url: stdin -> unpadded base64url
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+
+# mk_jwt KEYFILE ISS [JQ-EDIT]: an RS256 JWT bearer assertion for the token
+# endpoint (SPEC §4), built with openssl only. KEYFILE is an RSA private key.
+mk_jwt() {
+	local key=$1 iss=$2 now h p s
+	now=$(date +%s)
+	h=$(printf '{"alg":"RS256","typ":"JWT"}' | b64url)
+	p=$(jq -cn --arg iss "$iss" --arg aud "$SIGNET_URL/v1/oauth/token" \
+	    --arg jti "$(head -c 12 /dev/urandom | b64url)" --argjson now "$now" \
+	    "{iss:\$iss, sub:\$iss, aud:\$aud, jti:\$jti, iat:\$now, exp:(\$now+120)} ${3:+| $3}" |
+	    tr -d '\n' | b64url)
+	s=$(printf '%s.%s' "$h" "$p" | openssl dgst -sha256 -sign "$key" -binary | b64url)
+	printf '%s.%s.%s' "$h" "$p" "$s"
+}
+
+# sa_token KEYFILE SA_ID: trades a fresh assertion for an access token;
+# sets SA_TOKEN (stops the test if the grant fails).
+sa_token() {
+	local code
+	code=$(curl -s --max-time 30 --cacert "$SIGNET_CA_FILE" -o "$E2E_DIR/last.body" -w '%{http_code}' \
+	    --data-urlencode "grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer" \
+	    --data-urlencode "assertion=$(mk_jwt "$1" "$2")" "$SIGNET_URL/v1/oauth/token") || true
+	printf '%s' "${code:-000}" >"$E2E_DIR/last.status"
+	assert_status 200 "JWT bearer grant for $2"
+	SA_TOKEN=$(jbody -r .access_token)
+}
