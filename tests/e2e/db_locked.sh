@@ -34,7 +34,7 @@ t_lock=$SECONDS
 
 for i in 1 2 3; do
 	curl -s --max-time 90 --cacert "$SIGNET_CA_FILE" -H "Authorization: Bearer $S" -H 'Content-Type: application/json' \
-	    --data-binary "$BODY1" -o "$W/sign.$i" -w '%{http_code}' "$SIGNET_URL/v1/keys/$K1/sign" >"$W/code.$i" &
+	    --data-binary "$BODY1" -o "$W/sign.$i" -D "$W/hdr.$i" -w '%{http_code}' "$SIGNET_URL/v1/keys/$K1/sign" >"$W/code.$i" &
 done
 code_me=$(curl -s --max-time 90 --cacert "$SIGNET_CA_FILE" -H "Authorization: Bearer $S" -o /dev/null -w '%{http_code}' \
     "$SIGNET_URL/v1/me")
@@ -50,7 +50,8 @@ for i in 1 2 3; do
 	503) n503=$((n503 + 1))
 	     jq -e '.error.code == "unavailable"' "$W/sign.$i" >/dev/null 2>&1 ||
 	         _e2e_soft_fail "503 body is not the 'unavailable' error: $(head -c 200 "$W/sign.$i")"
-	     grep -q '"signature"' "$W/sign.$i" && _e2e_soft_fail "a 503 answer carries a signature" ;;
+	     grep -q '"signature"' "$W/sign.$i" && _e2e_soft_fail "a 503 answer carries a signature"
+	     grep -qi '^Retry-After: *[0-9]' "$W/hdr.$i" || _e2e_soft_fail "a 503 answer without Retry-After (SPEC §4)" ;;
 	200) n200=$((n200 + 1)) ;;
 	*) _e2e_soft_fail "sign while the database is locked: HTTP '$c': $(head -c 200 "$W/sign.$i")" ;;
 	esac

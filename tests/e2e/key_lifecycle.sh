@@ -186,6 +186,19 @@ expect_eq "$(jbody -r --arg id "$EXT" '.keys[] | select(.id == $id) | .chain | l
 expect_contains "$(jbody -r --arg id "$EXT" '.keys[] | select(.id == $id) | .certificate')" "BEGIN CERTIFICATE" \
     "/v1/me/keys: ext1 certificate"
 
+# ---- keys by name: unique names resolve, ambiguous ones are refused
+api_q GET /v1/keys/k-none "" "$A"; expect_status 200 "GET /v1/keys/{unique name}"
+expect_eq "$(jbody -r .key.id)" "$KNONE" "key by unique name"
+api_q POST /v1/projects '{"name":"p2"}' "$A"; assert_status 201 "project p2"
+api_q POST /v1/keys '{"project":"p2","name":"k-none","algorithm":"ecdsa-p256","ca":"none"}' "$A"; assert_status 201 "p2/k-none"
+api_q GET /v1/keys/k-none "" "$A"; expect_status 409 "GET /v1/keys/{name in two projects}"
+api_q POST /v1/keys/k-none/sign "$SIGNBODY" "$S"
+[[ $(last_status) == 409 || $(last_status) == 403 ]] || _e2e_soft_fail "sign with an ambiguous key name: HTTP $(last_status)"
+api_q GET "/v1/keys?project=p2&name=k-none" "" "$A"
+expect_eq "$(jbody '.keys | length')" 1 "GET /v1/keys?project=p2&name=k-none"
+SIGNET_API_KEY=$A run_signet 0 key show p2/k-none --json
+[[ $(jq -r .key.project.name <<<"$OUT" 2>/dev/null) == p2 ]] || _e2e_soft_fail "signet key show p2/k-none picked the wrong key"
+
 # ---- everything survives a restart
 api_q GET /v1/keys "" "$A"
 jbody -S '[.keys[] | {id, name, state, certificate, public_key, certificate_serial}] | sort_by(.id)' >"$W/keys.before"
