@@ -200,6 +200,11 @@ e2e_stop_server() {
 	rc=$?
 	SERVER_PID=
 	[[ $rc == 0 ]] || fail "signetd exited with status $rc after SIGTERM (want 0)"
+	# sanitizer builds: a report from signetd or its keeper fails the test
+	if grep -q -E 'ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:' "$D/server.log" 2>/dev/null; then
+		grep -E -A5 'Sanitizer|runtime error:' "$D/server.log" | head -n 30 >&2
+		fail "sanitizer report in the server log"
+	fi
 }
 
 # The keeper: the child process of signetd running `signetd keeper`.
