@@ -30,6 +30,15 @@ must_signet login --url "$SIGNET_URL" --api-key "$ADMIN_KEY" --ca-file "$SIGNET_
 expect_eq "$(stat -c %a "$SIGNET_CONFIG")" 600 "config file mode"
 assert_not_contains "$OUT$ERR" "${ADMIN_KEY#snk_*_}" "signet login output (secret)"
 
+# the default location: ~/.config/signet/config, directory 0700
+mkdir -p "$E2E_DIR/home"
+HOME=$E2E_DIR/home env -u SIGNET_CONFIG "$SIGNET" login --url "$SIGNET_URL" --api-key "$ADMIN_KEY" \
+    --ca-file "$SIGNET_CA_FILE" >/dev/null 2>&1 || _e2e_soft_fail "signet login with HOME and no SIGNET_CONFIG"
+expect_eq "$(stat -c %a "$E2E_DIR/home/.config/signet/config" 2>&1)" 600 "~/.config/signet/config mode"
+expect_eq "$(stat -c %a "$E2E_DIR/home/.config/signet" 2>&1)" 700 "~/.config/signet directory mode"
+HOME=$E2E_DIR/home env -u SIGNET_CONFIG "$SIGNET" whoami >/dev/null 2>&1 ||
+    _e2e_soft_fail "signet whoami from ~/.config/signet/config"
+
 must_signet whoami
 expect_contains "$OUT" admin@acme.test "whoami"
 must_signet whoami --json
