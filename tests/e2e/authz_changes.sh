@@ -90,6 +90,11 @@ api_q POST /v1/teams/t1/members '{"user":"u1@acme.test","owner":true}' "$A"; exp
 api_q POST /v1/teams/t1/members '{"user":"owner@acme.test"}' "$U1"; expect_status 200 "team owner adds a member"
 api_q DELETE /v1/teams/t1/members/owner@acme.test "" "$U1"; expect_status 200 "team owner removes a member"
 
+# an admin cannot lock itself out
+api_q GET /v1/me "" "$A"; ME=$(jbody -r .id)
+api_q POST "/v1/users/$ME/disable" "" "$A"; expect_status 409 "the admin disables itself"
+api_q GET /v1/me "" "$A"; expect_status 200 "the admin still works"
+
 # ---- the key.sign audit event: who, from where, what
 D64=$(head -c 32 /dev/urandom | base64 -w0)
 HEX=$(base64 -d <<<"$D64" | od -An -tx1 | tr -d ' \n')

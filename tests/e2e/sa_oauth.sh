@@ -197,6 +197,14 @@ api_q GET /v1/me "" "$T"; expect_status 401 "access token issued before the rota
 token_req "$(jwt "$E2E_DIR/evil.key")"; expect_status 200 "grant with the rotated-in key"
 T2=$(jbody -r .access_token)
 api_q GET /v1/me "" "$T2"; expect_status 200 "new access token"
+# an access token past its expiry is refused (expiry moved into the past in the DB)
+TID=tok_$(cut -d_ -f2 <<<"$T2")
+db_exec "update access_tokens set expires_at = strftime('%s','now') - 5 where id = '$TID'"
+[[ $(sqlite3 -readonly "$D/signet.db" "select count(*) from access_tokens where id = '$TID'") == 1 ]] ||
+    _e2e_soft_fail "access token id is not tok_<16 hex> of the token"
+api_q GET /v1/me "" "$T2"; expect_status 401 "expired access token"
+token_req "$(jwt "$E2E_DIR/evil.key")"; expect_status 200 "a new grant after the expiry"
+T2=$(jbody -r .access_token)
 # ---- deletion: tokens die with the account
 api_q DELETE "/v1/serviceaccounts/$SA2" "" "$A"; expect_status 200 "delete service account"
 api_q GET /v1/me "" "$T2"; expect_status 401 "access token of a deleted service account"
