@@ -17,39 +17,12 @@ must_signet team create t1
 # ---- the scripted server: same TLS identity as signetd, answers from a map
 FAKE_DIR=$E2E_DIR/fake
 mkdir -p "$FAKE_DIR"
-cat >"$FAKE_DIR/server.py" <<'PY'
-import http.server, json, ssl, sys
-d = sys.argv[1]
-routes = json.load(open(d + "/routes.json"))
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-    def route(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        if n: self.rfile.read(n)
-        with open(d + "/requests.log", "a") as f:
-            f.write("%s %s\n" % (self.command, self.path))
-        st, body = routes.get(self.path) or routes.get(self.path.split("?")[0]) or \
-            [404, {"error": {"code": "not_found", "message": "no route"}}]
-        b = json.dumps(body).encode()
-        self.send_response(st)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(b)))
-        self.end_headers()
-        self.wfile.write(b)
-    do_GET = do_POST = do_DELETE = do_PUT = route
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(sys.argv[2], sys.argv[3])
-s.socket = ctx.wrap_socket(s.socket, server_side=True)
-open(d + "/port", "w").write(str(s.server_address[1]))
-s.serve_forever()
-PY
 
 FAKE_PID=
 start_fake() {	# start_fake: serve $FAKE_DIR/routes.json
 	rm -f "$FAKE_DIR/port" "$FAKE_DIR/requests.log"
-	python3 "$FAKE_DIR/server.py" "$FAKE_DIR" "$D/tls/server.crt" "$D/tls/server.key" \
+	python3 "$SIGNET_SOURCE_DIR/tests/e2e/fake_server.py" "$FAKE_DIR" \
+		"$D/tls/server.crt" "$D/tls/server.key" \
 		2>"$FAKE_DIR/server.err" &
 	FAKE_PID=$!
 	for _ in $(seq 50); do [[ -s $FAKE_DIR/port ]] && break; sleep 0.1; done

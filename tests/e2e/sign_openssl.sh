@@ -156,6 +156,13 @@ KID[k-exp]=$K_ID
 api_q GET "/v1/keys/${KID[k-exp]}" "" "$A"
 expect_eq "$(jbody -r .key.state)" expired "state of a key past its validity"
 
+# /v1/me/keys lists only what may sign right now
+api_q GET /v1/me/keys "" "$S"; expect_status 200 "/v1/me/keys"
+for k in k-dis k-rev k-exp; do
+	expect_eq "$(jbody --arg id "${KID[$k]}" '[.keys[] | select(.id == $id)] | length')" 0 "/v1/me/keys lists $k"
+done
+expect_eq "$(jbody --arg id "${KID[k-rsa-2048]}" '[.keys[] | select(.id == $id)] | length')" 1 "/v1/me/keys lists k-rsa-2048"
+
 EC=${KID[k-ecdsa-p256]}
 D32=$(rand_b64 32)
 OKBODY="{\"mechanism\":\"ecdsa\",\"digest_algorithm\":\"sha256\",\"digest\":\"$D32\"}"
