@@ -476,7 +476,10 @@ key_state_change(struct sn_request *req, struct sn_response *resp,
 		goto out;
 	if ((r = store_key_set_state(c, req->actor.tenant_id, k.id,
 	    states[what], what == KEY_REVOKE ? now : 0)) != 0) {
-		r = res_store_error(resp, r, "key");
+		/* A revoke committed since the check above: it stands. */
+		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "key %s/%s is "
+		    "revoked; a revoked key cannot be changed", k.project_name,
+		    k.name) : res_store_error(resp, r, "key");
 		goto out;
 	}
 	if ((r = res_audit(c, req, action, "key", k.id, "ok", d)) != 0) {
@@ -568,7 +571,10 @@ keys_delete(struct sn_request *req, struct sn_response *resp)
 	if ((r = res_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_key_delete(c, req->actor.tenant_id, k.id)) != 0) {
-		r = res_store_error(resp, r, "key");
+		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "key %s/%s was "
+		    "revoked meanwhile and its certificate is still valid: it "
+		    "stays on the CRL until it expires", k.project_name,
+		    k.name) : res_store_error(resp, r, "key");
 		goto out;
 	}
 	if ((r = res_audit(c, req, "key.delete", "key", k.id, "ok", d)) != 0) {
@@ -740,7 +746,9 @@ keys_import_cert(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	if ((r = store_key_set_cert(c, req->actor.tenant_id, k.id, "external",
 	    leaf, rest[0] != '\0' ? rest : NULL, serial, subject)) != 0) {
-		r = res_store_error(resp, r, "key");
+		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "key %s/%s is "
+		    "revoked", k.project_name, k.name) :
+		    res_store_error(resp, r, "key");
 		goto out;
 	}
 	if ((r = res_audit(c, req, "key.import_cert", "key", k.id, "ok",

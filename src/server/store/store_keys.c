@@ -11,6 +11,7 @@
 #include "db.h"
 #include "err.h"
 #include "store_resources.h"
+#include "util.h"
 
 #define KEY_COLS "k.id, k.project_id, p.name, k.name, k.algorithm, k.state, " \
 	"k.ca_mode, k.ca_id, k.hsm_key_id, k.not_before, k.not_after, " \
@@ -190,6 +191,32 @@ store_key_exists(struct db_conn *c, const char *project_id, const char *name,
 	return r < 0 ? r : 0;
 }
 
+/*
+ * 1 if the key exists in the tenant (whatever its state), 0 if not, or
+ * SN_ERR_*: tells "revoked" (conflict) from "missing" after an update that
+ * changed no row.
+ */
+static int
+key_exists_in(struct db_conn *c, const char *tenant_id, const char *id)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	r = db_queryf(c, &st, "SELECT 1 FROM signing_keys WHERE tenant_id = ? "
+	    "AND id = ?", "tt", tenant_id, id);
+	db_finalize(st);
+	if (r < 0)
+		return r;
+	return r == DB_ROW;
+}
+
+/*
+ * A revoked key stays revoked. The handlers check the state before they
+ * open their write transaction, so the guard must be in the UPDATE itself:
+ * otherwise an enable (or disable, or certificate import) racing a revoke
+ * would overwrite "revoked" and the key would sign again and drop off the
+ * CRL. Returns SN_ERR_CONFLICT for a revoked key.
+ */
 int
 store_key_set_state(struct db_conn *c, const char *tenant_id, const char *id,
     const char *state, int64_t revoked_at)
@@ -198,14 +225,19 @@ store_key_set_state(struct db_conn *c, const char *tenant_id, const char *id,
 
 	if (revoked_at != 0)
 		r = db_execf(c, "UPDATE signing_keys SET state = ?, revoked_at = ? "
-		    "WHERE tenant_id = ? AND id = ?", "titt", state, revoked_at,
-		    tenant_id, id);
+		    "WHERE tenant_id = ? AND id = ? AND state <> 'revoked'",
+		    "titt", state, revoked_at, tenant_id, id);
 	else
 		r = db_execf(c, "UPDATE signing_keys SET state = ? "
-		    "WHERE tenant_id = ? AND id = ?", "ttt", state, tenant_id, id);
+		    "WHERE tenant_id = ? AND id = ? AND state <> 'revoked'",
+		    "ttt", state, tenant_id, id);
 	if (r != 0)
 		return r;
-	return db_changes(c) == 1 ? 0 : SN_ERR_NOT_FOUND;
+	if (db_changes(c) == 1)
+		return 0;
+	if ((r = key_exists_in(c, tenant_id, id)) < 0)
+		return r;
+	return r ? SN_ERR_CONFLICT : SN_ERR_NOT_FOUND;
 }
 
 int
@@ -217,11 +249,15 @@ store_key_set_cert(struct db_conn *c, const char *tenant_id, const char *id,
 
 	r = db_execf(c, "UPDATE signing_keys SET ca_mode = ?, cert_pem = ?, "
 	    "chain_pem = ?, cert_serial = ?, subject = ? "
-	    "WHERE tenant_id = ? AND id = ?", "ttttttt", ca_mode, cert_pem,
-	    chain_pem, serial, subject, tenant_id, id);
+	    "WHERE tenant_id = ? AND id = ? AND state <> 'revoked'", "ttttttt",
+	    ca_mode, cert_pem, chain_pem, serial, subject, tenant_id, id);
 	if (r != 0)
 		return r;
-	return db_changes(c) == 1 ? 0 : SN_ERR_NOT_FOUND;
+	if (db_changes(c) == 1)
+		return 0;
+	if ((r = key_exists_in(c, tenant_id, id)) < 0)
+		return r;
+	return r ? SN_ERR_CONFLICT : SN_ERR_NOT_FOUND;
 }
 
 int
@@ -229,11 +265,23 @@ store_key_delete(struct db_conn *c, const char *tenant_id, const char *id)
 {
 	int r;
 
-	r = db_execf(c, "DELETE FROM signing_keys WHERE tenant_id = ? AND id = ?",
-	    "tt", tenant_id, id);
+	/*
+	 * The CRL is built from the revoked rows: a revoked key whose
+	 * built-in certificate is still valid must stay (keys.c says so to
+	 * the caller; this guard also covers a revoke that commits between
+	 * that check and this transaction).
+	 */
+	r = db_execf(c, "DELETE FROM signing_keys WHERE tenant_id = ? AND id = ? "
+	    "AND NOT (state = 'revoked' AND ca_id IS NOT NULL AND "
+	    "cert_serial IS NOT NULL AND not_after >= ?)", "tti", tenant_id, id,
+	    sn_now());
 	if (r != 0)
 		return r;
-	return db_changes(c) == 1 ? 0 : SN_ERR_NOT_FOUND;
+	if (db_changes(c) == 1)
+		return 0;
+	if ((r = key_exists_in(c, tenant_id, id)) < 0)
+		return r;
+	return r ? SN_ERR_CONFLICT : SN_ERR_NOT_FOUND;
 }
 
 int

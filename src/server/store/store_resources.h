@@ -170,6 +170,11 @@ int store_key_list(struct db_conn *c, const char *tenant_id,
     const char *project_id, const char *name, struct store_ids *out);
 int store_key_exists(struct db_conn *c, const char *project_id,
     const char *name, int *exists);
+/*
+ * set_state, set_cert and delete never touch a revoked key (delete: while
+ * its certificate is still valid, so that it stays on the CRL) and return
+ * SN_ERR_CONFLICT for one; SN_ERR_NOT_FOUND if there is no such key.
+ */
 int store_key_set_state(struct db_conn *c, const char *tenant_id,
     const char *id, const char *state, int64_t revoked_at);
 int store_key_set_cert(struct db_conn *c, const char *tenant_id,
