@@ -9,7 +9,9 @@
  *      key's algorithm, digest algorithm and policy, base64, exact length,
  *      batch size) and of the key state (active, inside its validity);
  *   4. keeper_sign for every digest;
- *   5. the "key.sign" audit event is COMMITTED;
+ *   5. in one write transaction: authz and key state checked again (a
+ *      revoke or signer removal that committed while the HSM signed
+ *      wins), and the "key.sign" audit event is COMMITTED;
  *   6. only then is the response with the signatures built.
  * If step 5 fails the signatures are wiped and the caller gets a 5xx.
  * Every refusal in 1-4 is itself committed as an audit event ("denied",
@@ -124,7 +126,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	    "digest", "digests", "client", NULL };
 	struct sn_server *srv = req->srv;
 	struct db_conn *c = NULL;
-	struct store_key k;
+	struct store_key k, now_k;
 	struct sign_item *items = NULL;
 	size_t n = 0, i;
 	const char *mechname = NULL, *hashname = NULL, *state;
@@ -139,6 +141,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	int r, batch = 0, signed_ok = 0;
 
 	memset(&k, 0, sizeof(k));
+	memset(&now_k, 0, sizeof(now_k));
 	if ((r = res_conn(req, resp, &c)) != 0)
 		return r;
 	d = json_object();
@@ -267,6 +270,25 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	/* The audit event is durable before any signature leaves. */
 	if ((r = res_begin(c, resp)) != 0)
 		goto out;
+	/*
+	 * The HSM call took time: a revocation, a disable or the removal of
+	 * the caller as a signer may have committed meanwhile. Decide again
+	 * inside the write transaction that records the event (BEGIN
+	 * IMMEDIATE orders it after every such change), so a change that
+	 * committed before this point always wins.
+	 */
+	if ((r = res_authz(c, req, resp, AUTHZ_KEY_SIGN, k.id, "key")) != 0)
+		goto out;
+	if ((r = store_key_get(c, req->actor.tenant_id, k.id, &now_k)) != 0) {
+		r = res_store_error(resp, r, "key");
+		goto out;
+	}
+	state = res_key_state(&now_k, sn_now());
+	if (strcmp(state, "active") != 0) {
+		r = api_error(resp, SN_ERR_CONFLICT, "key %s/%s is %s and cannot "
+		    "sign", k.project_name, k.name, state);
+		goto out;
+	}
 	if ((r = res_audit(c, req, "key.sign", "key", k.id, "ok", d)) != 0) {
 		resp->retry_after = 1;
 		r = api_error(resp, SN_ERR_UNAVAILABLE, "could not record the "
@@ -325,6 +347,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	json_decref(d);
 	items_free(items, n);
 	store_key_clear(&k);
+	store_key_clear(&now_k);
 	db_release(c);
 	return r;
 }

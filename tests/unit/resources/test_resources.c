@@ -1328,6 +1328,73 @@ test_sign_concurrent(void **state)
 	db_release(c);
 }
 
+struct one_sign {
+	const char *key;
+	int status, has_sig;
+};
+
+static void *
+one_sign_main(void *arg)
+{
+	struct one_sign *o = arg;
+	const struct api_route *rt = NULL;
+	struct sn_request req;
+	struct sn_response resp;
+
+	for (const struct api_route *x = api_routes_keys; x->method != NULL; x++)
+		if (strcmp(x->pattern, "/v1/keys/{id}/sign") == 0)
+			rt = x;
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	req.srv = &srv;
+	req.method = "POST";
+	req.params[0] = o->key;
+	req.nparams = 1;
+	req.source_ip = "127.0.0.1";
+	req.actor = A_bob;
+	req.body = json_loads("{\"mechanism\":\"rsa-pss\","
+	    "\"digest_algorithm\":\"sha256\",\"digest\":"
+	    "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}", 0, NULL);
+	(void)rt->handler(&req, &resp);
+	o->status = resp.status;
+	o->has_sig = json_object_get(resp.body, "signature") != NULL;
+	json_decref(req.body);
+	api_response_clear(&resp);
+	return NULL;
+}
+
+/*
+ * Review finding: the key state was checked only before the HSM call, so a
+ * key disabled (or revoked, or a signer removed) while the keeper was
+ * signing still released its signature. The keeper is stopped so that the
+ * signing request waits inside keeper_sign while the key is disabled.
+ */
+static void
+test_sign_disabled_while_signing(void **state)
+{
+	struct one_sign o = { key_ids[0], 0, 0 };
+	pid_t pid = keeper_pid(srv.keeper);
+	int64_t ok0 = audits("key.sign", "ok");
+	int64_t denied0 = audits("key.sign", "denied");
+	pthread_t th;
+
+	(void)state;
+	assert_true(pid > 0);
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	assert_int_equal(pthread_create(&th, NULL, one_sign_main, &o), 0);
+	usleep(500 * 1000);	/* the request is waiting for the keeper */
+	assert_int_equal(CALL1(&A_admin, "POST", "/v1/keys/{id}/disable", NULL,
+	    key_ids[0]), 200);
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(o.status, 409);
+	assert_false(o.has_sig);
+	assert_int_equal(audits("key.sign", "ok"), ok0);
+	assert_int_equal(audits("key.sign", "denied"), denied0 + 1);
+	assert_int_equal(CALL1(&A_admin, "POST", "/v1/keys/{id}/enable", NULL,
+	    key_ids[0]), 200);
+}
+
 /* ---- key lifecycle, CRL, delete ------------------------------------------ */
 
 static void
@@ -1856,6 +1923,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_sign_refusals),
 		cmocka_unit_test(test_sign_keeper_stalled),
 		cmocka_unit_test(test_sign_concurrent),
+		cmocka_unit_test(test_sign_disabled_while_signing),
 		cmocka_unit_test(test_key_lifecycle_and_crl),
 		cmocka_unit_test(test_external_ca),
 		cmocka_unit_test(test_me_keys),
