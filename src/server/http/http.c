@@ -39,6 +39,8 @@
 					 * times max_body, then hang up */
 #define HTTP_FORM_MAX_FIELDS	64
 #define HTTP_LOG_PATH_MAX	200
+/* GnuTLS defaults still offer TLS 1.0 and 1.1: TLS 1.2 and 1.3 only. */
+#define HTTP_TLS_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct http_server {
 	struct MHD_Daemon *d;
@@ -702,6 +704,7 @@ http_start(struct sn_server *srv, const struct api_route *const *tables,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
 	    MHD_OPTION_HTTPS_MEM_CERT, h->cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, h->key,
+	    MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONN_TIMEOUT,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->cfg.max_connections,
