@@ -367,4 +367,5 @@ echo "bad_input: $NCASE cases"
 api_q GET /v1/audit/verify "" "$ADMIN_KEY"
 expect_eq "$(jbody -r .ok)" true "audit chain after the bad input"
 e2e_stop_server
+expect_hsm_consistent "after the refused key creations"
 e2e_done

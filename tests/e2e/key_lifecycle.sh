@@ -8,7 +8,7 @@
 # restart of signetd.
 # e2e-requires: signetd signet
 source "$(dirname "$0")/lib.sh"
-e2e_require_tool openssl
+e2e_require_tool openssl sqlite3
 
 e2e_start_server
 A=$ADMIN_KEY
@@ -217,16 +217,7 @@ api_q GET /v1/audit/verify "" "$A"; expect_eq "$(jbody -r .ok)" true "audit chai
 e2e_stop_server
 
 # ---- HSM objects: one private key per remaining signing key and CA key
-if command -v pkcs11-tool >/dev/null && [[ -f $D/hsm/pin ]]; then
-	label=$(sed -n 's/^[[:space:]]*token_label[[:space:]]*=[[:space:]]*//p' "$D/signetd.conf" | head -n1)
-	mod=$(sed -n 's/^[[:space:]]*hsm_module[[:space:]]*=[[:space:]]*//p' "$D/signetd.conf" | head -n1)
-	SOFTHSM2_CONF=$D/hsm/softhsm2.conf pkcs11-tool --module "${mod:-/usr/lib/softhsm/libsofthsm2.so}" \
-	    ${label:+--token-label "$label"} --login --pin "$(cat "$D/hsm/pin")" --list-objects --type privkey \
-	    >"$W/objs" 2>&1 || _e2e_soft_fail "pkcs11-tool: $(head -c 200 "$W/objs")"
-	nobj=$(grep -c '^Private Key Object' "$W/objs")
-	nkeys=$(sqlite3 -readonly "$D/signet.db" "select count(*) from signing_keys where hsm_key_id is not null")
-	ncas=$(sqlite3 -readonly "$D/signet.db" "select count(*) from cas")
-	expect_eq "$nobj" "$((nkeys + ncas))" "private keys on the token (signing keys $nkeys + CA keys $ncas)"
-	grep -qi "label: *$KDEL" "$W/objs" && _e2e_soft_fail "the deleted key's HSM object is still on the token"
-fi
+expect_hsm_consistent "after deletions"
+[[ -f $E2E_DIR/hsm-objects ]] && grep -qi "label: *$KDEL" "$E2E_DIR/hsm-objects" &&
+    _e2e_soft_fail "the deleted key's HSM object is still on the token"
 e2e_done

@@ -505,3 +505,22 @@ sa_token() {
 	assert_status 200 "JWT bearer grant for $2"
 	SA_TOKEN=$(jbody -r .access_token)
 }
+
+# expect_hsm_consistent WHAT: (server stopped) the token holds exactly one
+# private key per signing key row and per CA row: no orphan HSM objects
+# (e.g. from a refused or failed key creation) and no missing ones.
+expect_hsm_consistent() {
+	local label mod out nobj nkeys ncas
+	command -v pkcs11-tool >/dev/null || { echo "(pkcs11-tool missing: HSM check skipped)" >&2; return 0; }
+	[[ -f $D/hsm/pin ]] || return 0
+	label=$(sed -n 's/^[[:space:]]*token_label[[:space:]]*=[[:space:]]*//p' "$D/signetd.conf" | head -n1)
+	mod=$(sed -n 's/^[[:space:]]*hsm_module[[:space:]]*=[[:space:]]*//p' "$D/signetd.conf" | head -n1)
+	out=$E2E_DIR/hsm-objects
+	SOFTHSM2_CONF=$D/hsm/softhsm2.conf pkcs11-tool --module "${mod:-/usr/lib/softhsm/libsofthsm2.so}" \
+	    ${label:+--token-label "$label"} --login --pin "$(cat "$D/hsm/pin")" --list-objects --type privkey \
+	    >"$out" 2>&1 || { _e2e_soft_fail "$1: pkcs11-tool: $(head -c 200 "$out")"; return; }
+	nobj=$(grep -c '^Private Key Object' "$out")
+	nkeys=$(sqlite3 -readonly "$D/signet.db" "select count(*) from signing_keys where hsm_key_id is not null")
+	ncas=$(sqlite3 -readonly "$D/signet.db" "select count(*) from cas")
+	expect_eq "$nobj" "$((nkeys + ncas))" "$1: private keys on the token vs signing keys ($nkeys) + CA keys ($ncas)"
+}

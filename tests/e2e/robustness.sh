@@ -10,7 +10,7 @@
 #     a restart every returned signature has its audit event.
 # e2e-requires: signetd
 source "$(dirname "$0")/lib.sh"
-e2e_require_tool openssl
+e2e_require_tool openssl sqlite3
 
 e2e_init acme admin@acme.test
 e2e_tenant_create beta admin@beta.test
@@ -230,5 +230,13 @@ after=$(audit_count "$A" ".action == \"key.sign\" and .result == \"ok\"")
 ((after - before >= n200)) || _e2e_soft_fail "after SIGTERM: $((after - before)) key.sign ok events for $n200 signatures returned"
 api_q GET /v1/audit/verify "" "$A"; expect_eq "$(jbody -r .ok)" true "audit chain after SIGTERM under load"
 api_q POST "/v1/keys/$K1/sign" "$SIGNBODY" "$S"; expect_status 200 "signing after restart"
+# parallel key creations, some refused (same name): no orphan HSM objects
+for i in 1 2 3 4 5 6; do
+	st POST /v1/keys "{\"project\":\"p1\",\"name\":\"par-$((i % 3))\",\"algorithm\":\"rsa-2048\"}" "$A" >"$W/par.$i" &
+done
+wait_jobs
+expect_eq "$(cat "$W"/par.* | grep -o 201 | wc -l)/$(cat "$W"/par.* | grep -o 409 | wc -l)" 3/3 \
+    "6 parallel creates of 3 names (201/409)"
 e2e_stop_server
+expect_hsm_consistent "after races and parallel key creation"
 e2e_done
