@@ -188,6 +188,8 @@ e2e_start_server() {
 e2e_stop_server() {
 	local i rc
 	[[ -n $SERVER_PID ]] || fail "e2e_stop_server: no server running"
+	local kp
+	kp=$(e2e_keeper_pid) || kp=
 	kill -TERM "$SERVER_PID" || fail "signetd (pid $SERVER_PID) is not running"
 	for ((i = 0; i < 100; i++)); do
 		kill -0 "$SERVER_PID" 2>/dev/null || break
@@ -200,6 +202,17 @@ e2e_stop_server() {
 	rc=$?
 	SERVER_PID=
 	[[ $rc == 0 ]] || fail "signetd exited with status $rc after SIGTERM (want 0)"
+	# the keeper (which holds the PIN) goes with it
+	if [[ -n $kp ]]; then
+		for ((i = 0; i < 50; i++)); do
+			[[ -d /proc/$kp && $(cat "/proc/$kp/stat" 2>/dev/null | cut -d' ' -f3) != Z ]] || break
+			sleep 0.1
+		done
+		if [[ -d /proc/$kp && $(cut -d' ' -f3 "/proc/$kp/stat" 2>/dev/null) != Z ]]; then
+			kill -KILL "$kp" 2>/dev/null
+			fail "the keeper (pid $kp) outlived signetd by 5 s"
+		fi
+	fi
 	# sanitizer builds: a report from signetd or its keeper fails the test
 	if grep -q -E 'ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:' "$D/server.log" 2>/dev/null; then
 		grep -E -A5 'Sanitizer|runtime error:' "$D/server.log" | head -n 30 >&2

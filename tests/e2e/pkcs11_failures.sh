@@ -7,6 +7,7 @@
 #
 # e2e-requires: signetd signet-pkcs11
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/external_tools.bash"
 e2e_require_tool pkcs11-tool
 
 M=$SIGNET_PKCS11

@@ -127,5 +127,16 @@ if [[ $scan == scanned=* ]]; then
 	[[ $(cat "$E2E_DIR/memscan2") != found=0 ]] ||
 	    _e2e_soft_fail "memory scan control: the TLS certificate line was not found in signetd's memory"
 fi
-e2e_stop_server
+# if signetd dies hard, the keeper must not linger with the PIN
+kill -KILL "$SP"
+wait "$SP" 2>/dev/null
+SERVER_PID=
+for ((i = 0; i < 100; i++)); do
+	[[ -d /proc/$KP && $(cut -d' ' -f3 "/proc/$KP/stat" 2>/dev/null) != Z ]] || break
+	sleep 0.1
+done
+if [[ -d /proc/$KP && $(cut -d' ' -f3 "/proc/$KP/stat" 2>/dev/null) != Z ]]; then
+	kill -KILL "$KP" 2>/dev/null
+	_e2e_soft_fail "the keeper (pid $KP) is still running 10 s after signetd was SIGKILLed"
+fi
 e2e_done
