@@ -37,6 +37,10 @@ for alg in ecdsa-p256 rsa-2048; do
       --module /usr/lib/softhsm/libsofthsm2.so --token signet --pin "$pin" \
       --label "$(id_of "$alg")" --mech "$mech" --seconds "$secs" --name "softhsm2 $alg"
 done
+if [ -x "$build/bench/hsm_bench" ]; then
+  echo "## the keeper round trip (socketpair + keeper process) vs SoftHSM2 in-process"
+  "$build/bench/hsm_bench" --seconds "$secs"
+fi
 echo "## signetd: POST /v1/keys/{id}/sign over HTTPS keep-alive"
 for alg in ecdsa-p256 rsa-2048; do
   mech=ecdsa; [ "$alg" = rsa-2048 ] && mech=rsa-pkcs1
