@@ -69,8 +69,11 @@ apikeys_create(struct sn_request *req, struct sn_response *resp)
 	json_t *details = NULL, *body;
 	int r;
 
-	if ((r = require_user(req, resp)) != 0)
+	memset(&k, 0, sizeof(k));
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
+	if ((r = require_user(req, resp)) != 0)
+		goto out;
 	/* An empty body is fine: a key with no expiry for the caller. */
 	if (req->body != NULL &&
 	    ((r = api_require_body(req, resp)) != 0 ||
@@ -80,11 +83,9 @@ apikeys_create(struct sn_request *req, struct sn_response *resp)
 	    (r = api_get_string(resp, req->body, "description", 0, 200,
 	    &desc)) != 0 ||
 	    (r = api_get_string(resp, req->body, "user", 0, 254, &user)) != 0))
-		return r;
+		goto out;
 	if (expires_in > 0)
 		expires_at = sn_now() + expires_in;
-	if ((r = api_conn(req, resp, &c)) != 0)
-		return r;
 	if ((r = target_user(c, req, resp, user, &u)) != 0)
 		goto out;
 	if (u.disabled) {
@@ -115,6 +116,9 @@ apikeys_create(struct sn_request *req, struct sn_response *resp)
 	    store_time_json(k.expires_at));
 	r = api_json(resp, 201, body);
  out:
+	if (r != 0)
+		audit_refusal(c, req, resp, "apikey.create", "apikey", k.id,
+		    NULL);
 	sn_strfreezero(secret);
 	json_decref(details);
 	db_release(c);
@@ -129,11 +133,10 @@ apikeys_list(struct sn_request *req, struct sn_response *resp)
 	json_t *body = NULL;
 	int r;
 
-	if ((r = require_user(req, resp)) != 0)
-		return r;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if ((r = target_user(c, req, resp, api_query(req, "user"), &u)) != 0)
+	if ((r = require_user(req, resp)) != 0 ||
+	    (r = target_user(c, req, resp, api_query(req, "user"), &u)) != 0)
 		goto out;
 	if ((r = store_apikey_list(c, req->actor.tenant_id, u.id,
 	    &body)) != 0) {
@@ -142,6 +145,8 @@ apikeys_list(struct sn_request *req, struct sn_response *resp)
 	}
 	r = api_json(resp, 200, body);
  out:
+	if (r != 0 && resp->status == 403)	/* denied reads are audited */
+		audit_refusal(c, req, resp, "apikey.list", "apikey", "", NULL);
 	db_release(c);
 	return r;
 }
@@ -153,10 +158,11 @@ apikeys_revoke(struct sn_request *req, struct sn_response *resp)
 	struct store_apikey k;
 	int r;
 
-	if ((r = require_user(req, resp)) != 0)
-		return r;
+	memset(&k, 0, sizeof(k));
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
+	if ((r = require_user(req, resp)) != 0)
+		goto out;
 	if ((r = db_begin(c)) != 0) {
 		r = api_error(resp, SN_ERR_UNAVAILABLE, "database busy");
 		goto out;
@@ -191,6 +197,9 @@ apikeys_revoke(struct sn_request *req, struct sn_response *resp)
 	r = api_json(resp, 200, json_pack("{s:o}", "apikey",
 	    store_apikey_json(&k)));
  out:
+	if (r != 0)
+		audit_refusal(c, req, resp, "apikey.revoke", "apikey",
+		    k.id[0] != '\0' ? k.id : api_param(req, 0), NULL);
 	db_release(c);
 	return r;
 }

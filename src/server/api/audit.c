@@ -124,6 +124,10 @@ audit_list(struct sn_request *req, struct sn_response *resp)
 	    "next_after", n == limit ? json_integer(last) : json_null()));
  out:
 	db_finalize(st);
+	st = NULL;
+	if (r != 0 && resp->status == 403)	/* denied reads are audited */
+		audit_refusal(c, req, resp, "audit.list", "tenant",
+		    req->actor.tenant_id, NULL);
 	json_decref(events);
 	db_release(c);
 	return r;
@@ -150,6 +154,9 @@ audit_verify(struct sn_request *req, struct sn_response *resp)
 	    "events", (json_int_t)count, "first_bad_seq",
 	    r == 0 ? json_null() : json_integer(bad)));
  out:
+	if (r != 0 && resp->status == 403)	/* denied reads are audited */
+		audit_refusal(c, req, resp, "audit.verify", "tenant",
+		    req->actor.tenant_id, NULL);
 	db_release(c);
 	return r;
 }

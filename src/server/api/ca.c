@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "audit.h"
 #include "db.h"
 #include "err.h"
 #include "resources.h"
@@ -117,17 +118,17 @@ ca_list(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&ca, 0, sizeof(ca));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = store_ca_list(c, req->actor.tenant_id, &ids)) != 0 ||
 	    (arr = json_array()) == NULL) {
-		r = res_store_error(resp, r != 0 ? r : SN_ERR_NOMEM, "CA");
+		r = api_store_error(resp, r != 0 ? r : SN_ERR_NOMEM, "CA");
 		goto out;
 	}
 	for (i = 0; i < ids.n; i++) {
 		if ((r = store_ca_get(c, req->actor.tenant_id, ids.v[i], &ca)) != 0 ||
 		    (r = res_ca_json(&ca, &cj)) != 0) {
-			r = res_store_error(resp, r, "CA");
+			r = api_store_error(resp, r, "CA");
 			goto out;
 		}
 		store_ca_clear(&ca);
@@ -151,11 +152,11 @@ ca_show(struct sn_request *req, struct sn_response *resp)
 	json_t *cj = NULL;
 	int r;
 
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = store_ca_get(c, req->actor.tenant_id, req->params[0], &ca)) != 0 ||
 	    (r = res_ca_json(&ca, &cj)) != 0)
-		r = res_store_error(resp, r, "CA");
+		r = api_store_error(resp, r, "CA");
 	else
 		r = api_json(resp, 200, json_pack("{s:o}", "ca", cj));
 	store_ca_clear(&ca);
@@ -185,10 +186,10 @@ ca_crl(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&ca, 0, sizeof(ca));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = store_ca_get(c, NULL, req->params[0], &ca)) != 0) {
-		r = res_store_error(resp, r, "CA");
+		r = api_store_error(resp, r, "CA");
 		goto out;
 	}
 	if (crl_cache_get(ca.id, now, &der, &derlen))
@@ -198,13 +199,13 @@ ca_crl(struct sn_request *req, struct sn_response *resp)
 	gen = __atomic_load_n(&crl_generation, __ATOMIC_SEQ_CST);
 	if ((r = store_key_revoked_for_ca(c, ca.id, &rev, &serials,
 	    &nrev)) != 0) {
-		r = res_store_error(resp, r, "CA");
+		r = api_store_error(resp, r, "CA");
 		goto out;
 	}
 	if ((r = res_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_ca_next_crl_number(c, ca.id, &number)) != 0) {
-		r = res_store_error(resp, r, "CA");
+		r = api_store_error(resp, r, "CA");
 		goto out;
 	}
 	if ((r = res_commit(c, resp)) != 0)

@@ -20,6 +20,7 @@
 #include <openssl/pem.h>
 
 #include "api.h"
+#include "audit.h"
 #include "db.h"
 #include "encode.h"
 #include "err.h"
@@ -40,7 +41,7 @@ key_reply(struct sn_response *resp, int status, const struct store_key *k)
 	int r;
 
 	if ((r = res_key_json(k, sn_now(), &kj)) != 0)
-		return res_store_error(resp, r, "key");
+		return api_store_error(resp, r, "key");
 	return api_json(resp, status, json_pack("{s:o}", "key", kj));
 }
 
@@ -156,7 +157,7 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	memset(&k, 0, sizeof(k));
 	memset(&issuing, 0, sizeof(issuing));
 	memset(&root, 0, sizeof(root));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if (req->actor.type == SN_ACTOR_SERVICE_ACCOUNT) {
 		/*
@@ -183,17 +184,14 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	    &allow_sha1)) != 0)
 		goto out;
 	if ((r = store_project_get(c, req->actor.tenant_id, project, &p)) != 0) {
-		r = res_store_error(resp, r, "project");
+		r = api_store_error(resp, r, "project");
 		goto out;
 	}
-	if ((r = res_authz(c, req, resp, AUTHZ_PROJECT_MANAGE, p.id,
+	if ((r = api_authz(c, req, resp, AUTHZ_PROJECT_MANAGE, p.id,
 	    "project")) != 0)
 		goto out;
-	if (!api_valid_name(name)) {
-		r = api_error(resp, SN_ERR_INVALID, "field 'name' must be 1-64 "
-		    "characters of A-Z a-z 0-9 . _ - (not starting with . or -)");
+	if ((r = api_check_name(resp, "name", name)) != 0)
 		goto out;
-	}
 	if ((alg = sn_key_alg_from_name(algname)) == SN_ALG_NONE) {
 		r = api_error(resp, SN_ERR_INVALID, "field 'algorithm' must be "
 		    "one of rsa-2048, rsa-3072, rsa-4096, ecdsa-p256, "
@@ -209,7 +207,7 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	}
 	if ((r = store_tenant_name(c, req->actor.tenant_id, tenant_name)) != 0) {
-		r = res_store_error(resp, r, "tenant");
+		r = api_store_error(resp, r, "tenant");
 		goto out;
 	}
 	if (subject != NULL)
@@ -226,7 +224,7 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	}
 	if ((r = store_key_exists(c, p.id, name, &exists)) != 0) {
-		r = res_store_error(resp, r, "key");
+		r = api_store_error(resp, r, "key");
 		goto out;
 	}
 	if (exists) {
@@ -241,13 +239,13 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 		    &issuing)) != 0) {
 			r = r == SN_ERR_NOT_FOUND ? api_error(resp,
 			    SN_ERR_CONFLICT, "this tenant has no built-in CA") :
-			    res_store_error(resp, r, "CA");
+			    api_store_error(resp, r, "CA");
 			goto out;
 		}
 		if (issuing.parent_id[0] != '\0') {
 			if ((r = store_ca_get(c, req->actor.tenant_id,
 			    issuing.parent_id, &root)) != 0) {
-				r = res_store_error(resp, r, "root CA");
+				r = api_store_error(resp, r, "root CA");
 				goto out;
 			}
 			have_root = 1;
@@ -315,11 +313,11 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	if ((r = store_key_insert(c, req->actor.tenant_id, &k)) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "project %s "
 		    "already has a key named '%s'", p.name, name) :
-		    res_store_error(resp, r, "key");
+		    api_store_error(resp, r, "key");
 		goto out;
 	}
-	if ((r = res_audit(c, req, "key.create", "key", k.id, "ok", d)) != 0) {
-		r = res_store_error(resp, r, "audit event");
+	if ((r = audit_req(c, req, "key.create", "key", k.id, "ok", d)) != 0) {
+		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = res_commit(c, resp)) != 0)
@@ -336,7 +334,7 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 			    hex : "?", sn_strerror(r2));
 	}
 	if (r != 0)
-		res_audit_refusal(c, req, resp, "key.create", "key", k.id, d);
+		audit_refusal(c, req, resp, "key.create", "key", k.id, d);
 	json_decref(d);
 	X509_NAME_free(dn);
 	EVP_PKEY_free(pub);
@@ -362,9 +360,9 @@ key_load(struct db_conn *c, struct sn_request *req, struct sn_response *resp,
 			return api_error(resp, SN_ERR_CONFLICT, "several keys are "
 			    "named '%s': use PROJECT/KEY or the key id",
 			    req->params[0]);
-		return res_store_error(resp, r, "key");
+		return api_store_error(resp, r, "key");
 	}
-	return res_authz(c, req, resp, action, k->id, "key");
+	return api_authz(c, req, resp, action, k->id, "key");
 }
 
 static int
@@ -382,17 +380,17 @@ keys_list(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&k, 0, sizeof(k));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if (project != NULL && (r = store_project_get(c, req->actor.tenant_id,
 	    project, &p)) != 0) {
-		r = res_store_error(resp, r, "project");
+		r = api_store_error(resp, r, "project");
 		goto out;
 	}
 	if ((r = store_key_list(c, req->actor.tenant_id,
 	    project != NULL ? p.id : NULL, name, &ids)) != 0 ||
 	    (arr = json_array()) == NULL) {
-		r = res_store_error(resp, r != 0 ? r : SN_ERR_NOMEM, "key");
+		r = api_store_error(resp, r != 0 ? r : SN_ERR_NOMEM, "key");
 		goto out;
 	}
 	for (i = 0; i < ids.n; i++) {
@@ -402,7 +400,7 @@ keys_list(struct sn_request *req, struct sn_response *resp)
 		if (r != 0 ||
 		    (r = store_key_get(c, req->actor.tenant_id, ids.v[i], &k)) != 0 ||
 		    (r = res_key_json(&k, now, &kj)) != 0) {
-			r = res_store_error(resp, r, "key");
+			r = api_store_error(resp, r, "key");
 			goto out;
 		}
 		store_key_clear(&k);
@@ -426,12 +424,12 @@ keys_show(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&k, 0, sizeof(k));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = key_load(c, req, resp, AUTHZ_KEY_VIEW, &k)) == 0)
 		r = key_reply(resp, 200, &k);
 	else if (resp->status == 403)	/* denied reads are audited too */
-		res_audit_refusal(c, req, resp, "key.view", "key", k.id, NULL);
+		audit_refusal(c, req, resp, "key.view", "key", k.id, NULL);
 	store_key_clear(&k);
 	db_release(c);
 	return r;
@@ -454,7 +452,7 @@ key_state_change(struct sn_request *req, struct sn_response *resp,
 	int r;
 
 	memset(&k, 0, sizeof(k));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if (req->body != NULL && json_is_object(req->body) &&
 	    json_object_size(req->body) != 0) {
@@ -479,11 +477,11 @@ key_state_change(struct sn_request *req, struct sn_response *resp,
 		/* A revoke committed since the check above: it stands. */
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "key %s/%s is "
 		    "revoked; a revoked key cannot be changed", k.project_name,
-		    k.name) : res_store_error(resp, r, "key");
+		    k.name) : api_store_error(resp, r, "key");
 		goto out;
 	}
-	if ((r = res_audit(c, req, action, "key", k.id, "ok", d)) != 0) {
-		r = res_store_error(resp, r, "audit event");
+	if ((r = audit_req(c, req, action, "key", k.id, "ok", d)) != 0) {
+		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = res_commit(c, resp)) != 0)
@@ -493,13 +491,13 @@ key_state_change(struct sn_request *req, struct sn_response *resp,
 	store_key_clear(&k);
 	if ((r = store_key_get(c, req->actor.tenant_id, req->params[0],
 	    &k)) != 0) {
-		r = res_store_error(resp, r, "key");
+		r = api_store_error(resp, r, "key");
 		goto out;
 	}
 	r = key_reply(resp, 200, &k);
  out:
 	if (r != 0)
-		res_audit_refusal(c, req, resp, action, "key",
+		audit_refusal(c, req, resp, action, "key",
 		    k.id[0] != '\0' ? k.id : req->params[0], d);
 	json_decref(d);
 	store_key_clear(&k);
@@ -535,7 +533,7 @@ keys_delete(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&k, 0, sizeof(k));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = key_load(c, req, resp, AUTHZ_KEY_MANAGE, &k)) != 0)
 		goto out;
@@ -574,11 +572,11 @@ keys_delete(struct sn_request *req, struct sn_response *resp)
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "key %s/%s was "
 		    "revoked meanwhile and its certificate is still valid: it "
 		    "stays on the CRL until it expires", k.project_name,
-		    k.name) : res_store_error(resp, r, "key");
+		    k.name) : api_store_error(resp, r, "key");
 		goto out;
 	}
-	if ((r = res_audit(c, req, "key.delete", "key", k.id, "ok", d)) != 0) {
-		r = res_store_error(resp, r, "audit event");
+	if ((r = audit_req(c, req, "key.delete", "key", k.id, "ok", d)) != 0) {
+		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = res_commit(c, resp)) != 0)
@@ -586,7 +584,7 @@ keys_delete(struct sn_request *req, struct sn_response *resp)
 	r = api_json(resp, 200, json_pack("{s:b}", "deleted", 1));
  out:
 	if (r != 0)
-		res_audit_refusal(c, req, resp, "key.delete", "key",
+		audit_refusal(c, req, resp, "key.delete", "key",
 		    k.id[0] != '\0' ? k.id : req->params[0], d);
 	json_decref(d);
 	store_key_clear(&k);
@@ -619,7 +617,7 @@ keys_certificate(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&k, 0, sizeof(k));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = key_load(c, req, resp, AUTHZ_KEY_VIEW, &k)) != 0)
 		goto out;
@@ -631,13 +629,13 @@ keys_certificate(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	}
 	if ((r = cert_json(&k, &o)) != 0) {
-		r = res_store_error(resp, r, "certificate");
+		r = api_store_error(resp, r, "certificate");
 		goto out;
 	}
 	r = api_json(resp, 200, o);
  out:
 	if (r != 0 && resp->status == 403)
-		res_audit_refusal(c, req, resp, "key.view", "key", k.id, NULL);
+		audit_refusal(c, req, resp, "key.view", "key", k.id, NULL);
 	store_key_clear(&k);
 	db_release(c);
 	return r;
@@ -703,7 +701,7 @@ keys_import_cert(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&k, 0, sizeof(k));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = key_load(c, req, resp, AUTHZ_KEY_MANAGE, &k)) != 0 ||
 	    (r = res_body(req, resp, allowed)) != 0 ||
@@ -748,12 +746,12 @@ keys_import_cert(struct sn_request *req, struct sn_response *resp)
 	    leaf, rest[0] != '\0' ? rest : NULL, serial, subject)) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "key %s/%s is "
 		    "revoked", k.project_name, k.name) :
-		    res_store_error(resp, r, "key");
+		    api_store_error(resp, r, "key");
 		goto out;
 	}
-	if ((r = res_audit(c, req, "key.import_cert", "key", k.id, "ok",
+	if ((r = audit_req(c, req, "key.import_cert", "key", k.id, "ok",
 	    d)) != 0) {
-		r = res_store_error(resp, r, "audit event");
+		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = res_commit(c, resp)) != 0)
@@ -761,13 +759,13 @@ keys_import_cert(struct sn_request *req, struct sn_response *resp)
 	store_key_clear(&k);
 	if ((r = store_key_get(c, req->actor.tenant_id, req->params[0],
 	    &k)) != 0) {
-		r = res_store_error(resp, r, "key");
+		r = api_store_error(resp, r, "key");
 		goto out;
 	}
 	r = key_reply(resp, 200, &k);
  out:
 	if (r != 0)
-		res_audit_refusal(c, req, resp, "key.import_cert", "key",
+		audit_refusal(c, req, resp, "key.import_cert", "key",
 		    k.id[0] != '\0' ? k.id : req->params[0], d);
 	json_decref(d);
 	free(leaf);
@@ -798,7 +796,7 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&k, 0, sizeof(k));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = key_load(c, req, resp, AUTHZ_KEY_MANAGE, &k)) != 0)
 		goto out;
@@ -844,16 +842,16 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 	d = json_pack("{s:s, s:s, s:s}", "name", k.name, "project",
 	    k.project_id, "subject", subject);
 	if ((r = res_begin(c, resp)) != 0 ||
-	    (r = res_audit(c, req, "key.csr", "key", k.id, "ok", d)) != 0 ||
+	    (r = audit_req(c, req, "key.csr", "key", k.id, "ok", d)) != 0 ||
 	    (r = res_commit(c, resp)) != 0) {
 		if (resp->body == NULL)
-			r = res_store_error(resp, r, "audit event");
+			r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	r = api_json(resp, 200, json_pack("{s:s}", "csr", csr));
  out:
 	if (r != 0)
-		res_audit_refusal(c, req, resp, "key.csr", "key",
+		audit_refusal(c, req, resp, "key.csr", "key",
 		    k.id[0] != '\0' ? k.id : req->params[0], d);
 	json_decref(d);
 	free(csr);
@@ -883,11 +881,11 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&k, 0, sizeof(k));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = store_key_list(c, req->actor.tenant_id, NULL, NULL,
 	    &ids)) != 0 || (arr = json_array()) == NULL) {
-		r = res_store_error(resp, r != 0 ? r : SN_ERR_NOMEM, "key");
+		r = api_store_error(resp, r != 0 ? r : SN_ERR_NOMEM, "key");
 		goto out;
 	}
 	for (i = 0; i < ids.n; i++) {
@@ -896,7 +894,7 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 			continue;
 		if (r != 0 ||
 		    (r = store_key_get(c, req->actor.tenant_id, ids.v[i], &k)) != 0) {
-			r = res_store_error(resp, r, "key");
+			r = api_store_error(resp, r, "key");
 			goto out;
 		}
 		/* Only keys that can sign now: active and inside validity. */
@@ -905,12 +903,12 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 			continue;
 		}
 		if ((r = res_key_json(&k, now, &kj)) != 0) {
-			r = res_store_error(resp, r, "key");
+			r = api_store_error(resp, r, "key");
 			goto out;
 		}
 		if (k.cert_pem != NULL) {
 			if ((r = cert_json(&k, &cj)) != 0) {
-				r = res_store_error(resp, r, "key");
+				r = api_store_error(resp, r, "key");
 				goto out;
 			}
 			json_object_set(kj, "chain", json_object_get(cj, "chain"));

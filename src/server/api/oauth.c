@@ -180,7 +180,7 @@ oauth_token(struct sn_request *req, struct sn_response *resp)
 
 	memset(&sa, 0, sizeof(sa));
 	memset(&cl, 0, sizeof(cl));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	d = json_object();
 	if ((r = res_body(req, resp, allowed)) != 0 ||
@@ -211,7 +211,7 @@ oauth_token(struct sn_request *req, struct sn_response *resp)
 	if ((r = find_account(c, assertion, cl.iss, aud, now, tenant, &sa, &cl,
 	    &why)) != 0) {
 		if (r != SN_ERR_UNAUTHENTICATED) {
-			r = res_store_error(resp, r, "service account");
+			r = api_store_error(resp, r, "service account");
 			goto out;
 		}
 		json_object_set_new(d, "why", json_string(why != NULL ? why :
@@ -238,7 +238,7 @@ oauth_token(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	if ((r = db_execf(c, "DELETE FROM jwt_replay WHERE expires_at < ?", "i",
 	    now - JWT_CLOCK_SKEW)) != 0) {
-		r = res_store_error(resp, r, "token");
+		r = api_store_error(resp, r, "token");
 		goto out;
 	}
 	r = db_execf(c, "INSERT INTO jwt_replay (service_account_id, jti, "
@@ -255,7 +255,7 @@ oauth_token(struct sn_request *req, struct sn_response *resp)
 	    "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)", "tttibii", tok_id,
 	    tenant, sa.id, sa.key_version, hash, sizeof(hash), now,
 	    now + AUTH_TOKEN_TTL)) != 0) {
-		r = res_store_error(resp, r, "token");
+		r = api_store_error(resp, r, "token");
 		goto out;
 	}
 	{
@@ -272,7 +272,7 @@ oauth_token(struct sn_request *req, struct sn_response *resp)
 		ev.details = d;
 		ev.source_ip = req->source_ip != NULL ? req->source_ip : "";
 		if ((r = audit_append(c, &ev)) != 0) {
-			r = res_store_error(resp, r, "audit event");
+			r = api_store_error(resp, r, "audit event");
 			goto out;
 		}
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "audit.h"
 #include "db.h"
 #include "err.h"
 #include "resources.h"
@@ -22,7 +23,7 @@ project_reply(struct db_conn *c, struct sn_request *req,
 	int r;
 
 	if ((r = res_project_json(c, req->actor.tenant_id, p, &pj)) != 0)
-		return res_store_error(resp, r, "project");
+		return api_store_error(resp, r, "project");
 	return api_json(resp, status, json_pack("{s:o}", "project", pj));
 }
 
@@ -35,7 +36,7 @@ signers_reply(struct db_conn *c, struct sn_request *req,
 
 	if ((r = store_project_principals(c, req->actor.tenant_id, p->id, 1,
 	    &arr)) != 0)
-		return res_store_error(resp, r, "project");
+		return api_store_error(resp, r, "project");
 	return api_json(resp, status, json_pack("{s:o}", "signers", arr));
 }
 
@@ -51,17 +52,14 @@ projects_create(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&p, 0, sizeof(p));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if ((r = res_authz(c, req, resp, AUTHZ_TENANT_ADMIN, NULL, "tenant")) != 0 ||
+	if ((r = api_authz(c, req, resp, AUTHZ_TENANT_ADMIN, NULL, "tenant")) != 0 ||
 	    (r = res_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "name", 1, 64, &name)) != 0)
 		goto out;
-	if (!api_valid_name(name)) {
-		r = api_error(resp, SN_ERR_INVALID, "field 'name' must be 1-64 "
-		    "characters of A-Z a-z 0-9 . _ - (not starting with . or -)");
+	if ((r = api_check_name(resp, "name", name)) != 0)
 		goto out;
-	}
 	if ((r = sn_new_id("prj", &id)) != 0 ||
 	    (r = store_copy(p.id, sizeof(p.id), id)) != 0 ||
 	    (r = store_copy(p.name, sizeof(p.name), name)) != 0) {
@@ -75,12 +73,12 @@ projects_create(struct sn_request *req, struct sn_response *resp)
 	if ((r = store_project_insert(c, req->actor.tenant_id, &p)) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r,
 		    "a project named '%s' already exists", p.name) :
-		    res_store_error(resp, r, "project");
+		    api_store_error(resp, r, "project");
 		goto out;
 	}
-	if ((r = res_audit(c, req, "project.create", "project", p.id, "ok",
+	if ((r = audit_req(c, req, "project.create", "project", p.id, "ok",
 	    d)) != 0) {
-		r = res_store_error(resp, r, "audit event");
+		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = res_commit(c, resp)) != 0)
@@ -88,7 +86,7 @@ projects_create(struct sn_request *req, struct sn_response *resp)
 	r = project_reply(c, req, resp, 201, &p);
  out:
 	if (r != 0)
-		res_audit_refusal(c, req, resp, "project.create", "project",
+		audit_refusal(c, req, resp, "project.create", "project",
 		    p.id, d);
 	json_decref(d);
 	free(id);
@@ -106,11 +104,11 @@ projects_list(struct sn_request *req, struct sn_response *resp)
 	size_t i;
 	int r;
 
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = store_project_list(c, req->actor.tenant_id, &ids)) != 0 ||
 	    (arr = json_array()) == NULL) {
-		r = res_store_error(resp, r != 0 ? r : SN_ERR_NOMEM, "project");
+		r = api_store_error(resp, r != 0 ? r : SN_ERR_NOMEM, "project");
 		goto out;
 	}
 	for (i = 0; i < ids.n; i++) {
@@ -121,7 +119,7 @@ projects_list(struct sn_request *req, struct sn_response *resp)
 		    (r = store_project_get(c, req->actor.tenant_id, ids.v[i],
 		    &p)) != 0 ||
 		    (r = res_project_json(c, req->actor.tenant_id, &p, &pj)) != 0) {
-			r = res_store_error(resp, r, "project");
+			r = api_store_error(resp, r, "project");
 			goto out;
 		}
 		json_array_append_new(arr, pj);
@@ -144,8 +142,8 @@ project_load(struct db_conn *c, struct sn_request *req,
 
 	if ((r = store_project_get(c, req->actor.tenant_id, req->params[0],
 	    p)) != 0)
-		return res_store_error(resp, r, "project");
-	return res_authz(c, req, resp, action, p->id, "project");
+		return api_store_error(resp, r, "project");
+	return api_authz(c, req, resp, action, p->id, "project");
 }
 
 static int
@@ -155,12 +153,12 @@ projects_show(struct sn_request *req, struct sn_response *resp)
 	struct store_project p;
 	int r;
 
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = project_load(c, req, resp, AUTHZ_PROJECT_VIEW, &p)) == 0)
 		r = project_reply(c, req, resp, 200, &p);
 	else if (resp->status == 403)	/* denied reads are audited too */
-		res_audit_refusal(c, req, resp, "project.view", "project", p.id,
+		audit_refusal(c, req, resp, "project.view", "project", p.id,
 		    NULL);
 	db_release(c);
 	return r;
@@ -221,7 +219,7 @@ principal_change(struct sn_request *req, struct sn_response *resp,
 	int r;
 
 	memset(&p, 0, sizeof(p));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = project_load(c, req, resp, AUTHZ_PROJECT_MANAGE, &p)) != 0)
 		goto out;
@@ -242,7 +240,7 @@ principal_change(struct sn_request *req, struct sn_response *resp,
 		}
 		if ((r = store_principal_resolve(c, req->actor.tenant_id, type,
 		    req->params[2], pid, pname)) != 0) {
-			r = res_store_error(resp, r, strcmp(type,
+			r = api_store_error(resp, r, strcmp(type,
 			    "service_account") == 0 ? "service account" : type);
 			goto out;
 		}
@@ -265,11 +263,11 @@ principal_change(struct sn_request *req, struct sn_response *resp,
 			r = api_error(resp, r, "%s %s is not a signer of "
 			    "project %s", type, pname, p.name);
 		else
-			r = res_store_error(resp, r, "project");
+			r = api_store_error(resp, r, "project");
 		goto out;
 	}
-	if ((r = res_audit(c, req, action, "project", p.id, "ok", d)) != 0) {
-		r = res_store_error(resp, r, "audit event");
+	if ((r = audit_req(c, req, action, "project", p.id, "ok", d)) != 0) {
+		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = res_commit(c, resp)) != 0)
@@ -280,7 +278,7 @@ principal_change(struct sn_request *req, struct sn_response *resp,
 		r = project_reply(c, req, resp, 200, &p);
  out:
 	if (r != 0)
-		res_audit_refusal(c, req, resp, action, "project",
+		audit_refusal(c, req, resp, action, "project",
 		    p.id[0] != '\0' ? p.id : req->params[0], d);
 	json_decref(d);
 	db_release(c);
@@ -312,12 +310,12 @@ projects_signers(struct sn_request *req, struct sn_response *resp)
 	struct store_project p;
 	int r;
 
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = project_load(c, req, resp, AUTHZ_PROJECT_MANAGE, &p)) == 0)
 		r = signers_reply(c, req, resp, 200, &p);
 	else if (resp->status == 403)
-		res_audit_refusal(c, req, resp, "project.signers.view",
+		audit_refusal(c, req, resp, "project.signers.view",
 		    "project", p.id, NULL);
 	db_release(c);
 	return r;

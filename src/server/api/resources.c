@@ -19,19 +19,8 @@
 #include "err.h"
 #include "resources.h"
 #include "server.h"
+#include "store.h"
 #include "util.h"
-
-int
-res_conn(struct sn_request *req, struct sn_response *resp, struct db_conn **c)
-{
-	*c = NULL;
-	if (db_acquire(req->srv->db, c) != 0) {
-		*c = NULL;
-		resp->retry_after = 1;
-		return api_error(resp, SN_ERR_UNAVAILABLE, "database unavailable");
-	}
-	return 0;
-}
 
 int
 res_begin(struct db_conn *c, struct sn_response *resp)
@@ -57,46 +46,6 @@ res_commit(struct db_conn *c, struct sn_response *resp)
 }
 
 int
-res_authz(struct db_conn *c, struct sn_request *req, struct sn_response *resp,
-    enum authz_action action, const char *object_id, const char *what)
-{
-	int r;
-
-	r = authz_check(c, &req->actor, action, object_id);
-	switch (r) {
-	case 0:
-		return 0;
-	case SN_ERR_NOT_FOUND:
-		return api_error(resp, r, "no such %s", what);
-	case SN_ERR_FORBIDDEN:
-		return api_error(resp, r, "permission denied (%s) for this %s",
-		    authz_action_name(action), what);
-	default:
-		return api_error(resp, SN_ERR_DB, "permission check failed");
-	}
-}
-
-int
-res_store_error(struct sn_response *resp, int err, const char *what)
-{
-	switch (err) {
-	case SN_ERR_NOT_FOUND:
-		return api_error(resp, err, "no such %s", what);
-	case SN_ERR_CONFLICT:
-		return api_error(resp, err, "%s already exists", what);
-	case SN_ERR_INVALID:
-		return api_error(resp, err, "invalid %s", what);
-	case SN_ERR_NOMEM:
-		return api_error(resp, SN_ERR_INTERNAL, "out of memory");
-	case SN_ERR_UNAVAILABLE:
-		resp->retry_after = 1;
-		return api_error(resp, err, "%s: service unavailable", what);
-	default:
-		return api_error(resp, SN_ERR_DB, "database error (%s)", what);
-	}
-}
-
-int
 res_keeper_error(struct sn_response *resp, int err, const char *what)
 {
 	switch (err) {
@@ -116,55 +65,6 @@ res_keeper_error(struct sn_response *resp, int err, const char *what)
 }
 
 int
-res_audit(struct db_conn *c, struct sn_request *req, const char *action,
-    const char *object_type, const char *object_id, const char *result,
-    json_t *details)
-{
-	struct audit_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.tenant_id = req->actor.tenant_id;
-	ev.actor_type = api_actor_type_name(&req->actor);
-	ev.actor_id = req->actor.id;
-	ev.action = action;
-	ev.object_type = object_type != NULL ? object_type : "";
-	ev.object_id = object_id != NULL ? object_id : "";
-	ev.result = result;
-	ev.details = details;
-	ev.source_ip = req->source_ip != NULL ? req->source_ip : "";
-	return audit_append(c, &ev);
-}
-
-void
-res_audit_refusal(struct db_conn *c, struct sn_request *req,
-    const struct sn_response *resp, const char *action,
-    const char *object_type, const char *object_id, json_t *details)
-{
-	json_t *d = NULL, *err, *msg;
-	int status;
-
-	if (c == NULL)
-		return;
-	db_rollback(c);
-	d = details != NULL ? json_deep_copy(details) : json_object();
-	if (d == NULL)
-		return;
-	status = resp->status != 0 ? resp->status : 500;
-	json_object_set_new(d, "status", json_integer(status));
-	if (resp->body != NULL &&
-	    (err = json_object_get(resp->body, "error")) != NULL &&
-	    (msg = json_object_get(err, "message")) != NULL)
-		json_object_set(d, "reason", msg);
-	if (db_begin(c) == 0) {
-		if (res_audit(c, req, action, object_type, object_id,
-		    status >= 500 ? "error" : "denied", d) == 0)
-			(void)db_commit(c);
-		db_rollback(c);
-	}
-	json_decref(d);
-}
-
-int
 res_body(struct sn_request *req, struct sn_response *resp,
     const char *const *allowed)
 {
@@ -173,17 +73,6 @@ res_body(struct sn_request *req, struct sn_response *resp,
 	if ((r = api_require_body(req, resp)) != 0)
 		return r;
 	return api_reject_unknown(resp, req->body, allowed);
-}
-
-json_t *
-res_time(int64_t t)
-{
-	char buf[32];
-
-	if (t == 0)
-		return json_null();
-	sn_format_time(t, buf);
-	return json_string(buf);
 }
 
 int
@@ -237,7 +126,7 @@ res_team_json(struct db_conn *c, const struct store_team *t, json_t **out)
 	if ((r = store_team_members(c, t->id, &members)) != 0)
 		return r;
 	*out = json_pack("{s:s, s:s, s:o, s:o}", "id", t->id, "name", t->name,
-	    "members", members, "created_at", res_time(t->created_at));
+	    "members", members, "created_at", store_time_json(t->created_at));
 	return *out != NULL ? 0 : SN_ERR_NOMEM;
 }
 
@@ -249,8 +138,8 @@ res_sa_json(const struct store_sa *s, json_t **out)
 	    s->team_name, "public_key", s->public_key_pem != NULL ?
 	    s->public_key_pem : "", "key_algorithm", s->key_algorithm,
 	    "key_fingerprint", s->key_fingerprint, "key_version",
-	    (json_int_t)s->key_version, "created_at", res_time(s->created_at),
-	    "rotated_at", res_time(s->rotated_at));
+	    (json_int_t)s->key_version, "created_at", store_time_json(s->created_at),
+	    "rotated_at", store_time_json(s->rotated_at));
 	return *out != NULL ? 0 : SN_ERR_NOMEM;
 }
 
@@ -265,7 +154,7 @@ res_project_json(struct db_conn *c, const char *tenant_id,
 	if ((r = store_project_principals(c, tenant_id, p->id, 0, &owners)) != 0)
 		return r;
 	*out = json_pack("{s:s, s:s, s:o, s:o}", "id", p->id, "name", p->name,
-	    "owners", owners, "created_at", res_time(p->created_at));
+	    "owners", owners, "created_at", store_time_json(p->created_at));
 	return *out != NULL ? 0 : SN_ERR_NOMEM;
 }
 
@@ -339,8 +228,8 @@ res_key_json(const struct store_key *k, int64_t now, json_t **out)
 	    "project", "id", k->project_id, "name", k->project_name,
 	    "algorithm", k->algorithm,
 	    "state", res_key_state(k, now),
-	    "not_before", res_time(k->not_before),
-	    "not_after", res_time(k->not_after),
+	    "not_before", store_time_json(k->not_before),
+	    "not_after", store_time_json(k->not_after),
 	    "ca", k->ca_mode,
 	    "subject", k->subject != NULL ? json_string(k->subject) : json_null(),
 	    "public_key", k->public_key_pem != NULL ?
@@ -350,8 +239,8 @@ res_key_json(const struct store_key *k, int64_t now, json_t **out)
 	    "certificate_serial", k->cert_serial != NULL ?
 	    json_string(k->cert_serial) : json_null(),
 	    "allow_sha1", k->allow_sha1,
-	    "created_at", res_time(k->created_at),
-	    "revoked_at", res_time(k->revoked_at),
+	    "created_at", store_time_json(k->created_at),
+	    "revoked_at", store_time_json(k->revoked_at),
 	    "pkcs11_uri", uri);
 	free(uri);
 	if (o == NULL)
@@ -373,9 +262,9 @@ res_ca_json(const struct store_ca *ca, json_t **out)
 	*out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:I, s:o}",
 	    "id", ca->id, "name", ca->name, "role", ca->role,
 	    "algorithm", ca->algorithm, "subject", subject,
-	    "not_before", res_time(nb), "not_after", res_time(na),
+	    "not_before", store_time_json(nb), "not_after", store_time_json(na),
 	    "certificate", ca->cert_pem, "crl_number",
-	    (json_int_t)ca->crl_number, "created_at", res_time(ca->created_at));
+	    (json_int_t)ca->crl_number, "created_at", store_time_json(ca->created_at));
 	free(subject);
 	return *out != NULL ? 0 : SN_ERR_NOMEM;
 }

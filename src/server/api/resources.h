@@ -1,7 +1,8 @@
 /*
  * resources.h - helpers shared by the resource handlers (teams, service
- * accounts, projects, keys, sign, ca): connection and error plumbing, audit
- * of changes and refusals, JSON renderers for the API objects T, S, P, K and
+ * accounts, projects, keys, sign, ca): transaction and keeper error
+ * plumbing (connections, authz, store errors and audit are api.h and
+ * audit.h, shared with the identity handlers), JSON renderers for the API objects T, S, P, K and
  * the CA object, and a ca_signer that signs inside the HSM via the keeper.
  *
  * Return convention: 0 or a negative SN_ERR_*. Functions taking a
@@ -25,55 +26,16 @@
 
 struct db_conn;
 
-/* db_acquire with a 503 on failure. */
-int res_conn(struct sn_request *req, struct sn_response *resp,
-    struct db_conn **c);
-
 /* db_begin / db_commit with a 503 / 500 on failure. */
 int res_begin(struct db_conn *c, struct sn_response *resp);
 int res_commit(struct db_conn *c, struct sn_response *resp);
 
-/*
- * authz_check(actor, action, object_id) with the error mapped for the
- * caller: 404 "no such <what>" (also for objects of other tenants), 403
- * "not allowed to <action>", 500.
- */
-int res_authz(struct db_conn *c, struct sn_request *req,
-    struct sn_response *resp, enum authz_action action, const char *object_id,
-    const char *what);
-
-/*
- * Maps a store error to a response: SN_ERR_NOT_FOUND 404 "no such <what>",
- * SN_ERR_CONFLICT 409 "<what> already exists", SN_ERR_INVALID 400, others
- * 500 (the database) or 503 (the keeper). Returns err.
- */
-int res_store_error(struct sn_response *resp, int err, const char *what);
-
 /* Keeper errors: SN_ERR_UNAVAILABLE 503 with retry_after, others 500/502. */
 int res_keeper_error(struct sn_response *resp, int err, const char *what);
-
-/* Appends an audit event for req's actor inside the caller's transaction.
- * details is borrowed (NULL = {}). */
-int res_audit(struct db_conn *c, struct sn_request *req, const char *action,
-    const char *object_type, const char *object_id, const char *result,
-    json_t *details);
-
-/*
- * Records a refused or failed request as its own committed audit event
- * (after rolling back whatever c had open): result "denied" for 4xx,
- * "error" for 5xx, details += {"status", "reason"} from resp. details is
- * borrowed and may be NULL. Failures are ignored: the refusal stands.
- */
-void res_audit_refusal(struct db_conn *c, struct sn_request *req,
-    const struct sn_response *resp, const char *action,
-    const char *object_type, const char *object_id, json_t *details);
 
 /* Checks the body is an object without members outside allowed. */
 int res_body(struct sn_request *req, struct sn_response *resp,
     const char *const *allowed);
-
-/* RFC 3339 string, or JSON null for 0. New reference (NULL on ENOMEM). */
-json_t *res_time(int64_t t);
 
 /* Splits concatenated PEM blocks into a JSON array of PEM strings. */
 int res_pem_split(const char *pem, json_t **out);

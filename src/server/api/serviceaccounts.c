@@ -20,6 +20,7 @@
 #include <openssl/pem.h>
 
 #include "api.h"
+#include "audit.h"
 #include "db.h"
 #include "encode.h"
 #include "err.h"
@@ -124,7 +125,7 @@ sa_reply(struct sn_response *resp, int status, const struct store_sa *s)
 	int r;
 
 	if ((r = res_sa_json(s, &sj)) != 0)
-		return res_store_error(resp, r, "service account");
+		return api_store_error(resp, r, "service account");
 	return api_json(resp, status, json_pack("{s:o}", "service_account", sj));
 }
 
@@ -143,7 +144,7 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 
 	memset(&s, 0, sizeof(s));
 	memset(&got, 0, sizeof(got));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if (req->actor.type != SN_ACTOR_USER) {
 		/*
@@ -162,16 +163,13 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 	    &pem)) != 0)
 		goto out;
 	if ((r = store_team_get(c, req->actor.tenant_id, team, &t)) != 0) {
-		r = res_store_error(resp, r, "team");
+		r = api_store_error(resp, r, "team");
 		goto out;
 	}
-	if ((r = res_authz(c, req, resp, AUTHZ_SA_CREATE, t.id, "team")) != 0)
+	if ((r = api_authz(c, req, resp, AUTHZ_SA_CREATE, t.id, "team")) != 0)
 		goto out;
-	if (!api_valid_name(name)) {
-		r = api_error(resp, SN_ERR_INVALID, "field 'name' must be 1-64 "
-		    "characters of A-Z a-z 0-9 . _ - (not starting with . or -)");
+	if ((r = api_check_name(resp, "name", name)) != 0)
 		goto out;
-	}
 	if ((r = sa_parse_key(resp, pem, &s.public_key_pem, s.key_algorithm,
 	    s.key_fingerprint)) != 0)
 		goto out;
@@ -193,12 +191,12 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 	if ((r = store_sa_insert(c, req->actor.tenant_id, &s)) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "a service account "
 		    "named '%s' already exists", s.name) :
-		    res_store_error(resp, r, "service account");
+		    api_store_error(resp, r, "service account");
 		goto out;
 	}
-	if ((r = res_audit(c, req, "service_account.create", "service_account",
+	if ((r = audit_req(c, req, "service_account.create", "service_account",
 	    s.id, "ok", d)) != 0) {
-		r = res_store_error(resp, r, "audit event");
+		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = res_commit(c, resp)) != 0)
@@ -206,7 +204,7 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 	r = sa_reply(resp, 201, &s);
  out:
 	if (r != 0)
-		res_audit_refusal(c, req, resp, "service_account.create",
+		audit_refusal(c, req, resp, "service_account.create",
 		    "service_account", s.id, d);
 	json_decref(d);
 	free(id);
@@ -227,11 +225,11 @@ sa_list(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&s, 0, sizeof(s));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = store_sa_list(c, req->actor.tenant_id, &ids)) != 0 ||
 	    (arr = json_array()) == NULL) {
-		r = res_store_error(resp, r != 0 ? r : SN_ERR_NOMEM,
+		r = api_store_error(resp, r != 0 ? r : SN_ERR_NOMEM,
 		    "service account");
 		goto out;
 	}
@@ -242,7 +240,7 @@ sa_list(struct sn_request *req, struct sn_response *resp)
 		if (r != 0 ||
 		    (r = store_sa_get(c, req->actor.tenant_id, ids.v[i], &s)) != 0 ||
 		    (r = res_sa_json(&s, &sj)) != 0) {
-			r = res_store_error(resp, r, "service account");
+			r = api_store_error(resp, r, "service account");
 			goto out;
 		}
 		store_sa_clear(&s);
@@ -266,8 +264,8 @@ sa_load(struct db_conn *c, struct sn_request *req, struct sn_response *resp,
 	int r;
 
 	if ((r = store_sa_get(c, req->actor.tenant_id, req->params[0], s)) != 0)
-		return res_store_error(resp, r, "service account");
-	return res_authz(c, req, resp, action, s->id, "service account");
+		return api_store_error(resp, r, "service account");
+	return api_authz(c, req, resp, action, s->id, "service account");
 }
 
 static int
@@ -278,12 +276,12 @@ sa_show(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&s, 0, sizeof(s));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = sa_load(c, req, resp, AUTHZ_SA_VIEW, &s)) == 0)
 		r = sa_reply(resp, 200, &s);
 	else if (resp->status == 403)	/* denied reads are audited too */
-		res_audit_refusal(c, req, resp, "service_account.view",
+		audit_refusal(c, req, resp, "service_account.view",
 		    "service_account", s.id, NULL);
 	store_sa_clear(&s);
 	db_release(c);
@@ -302,7 +300,7 @@ sa_rotate(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&s, 0, sizeof(s));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = sa_load(c, req, resp, AUTHZ_SA_MANAGE, &s)) != 0 ||
 	    (r = res_body(req, resp, allowed)) != 0 ||
@@ -317,25 +315,25 @@ sa_rotate(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	if ((r = store_sa_rotate(c, req->actor.tenant_id, s.id, newpem, alg, fp,
 	    sn_now())) != 0) {
-		r = res_store_error(resp, r, "service account");
+		r = api_store_error(resp, r, "service account");
 		goto out;
 	}
-	if ((r = res_audit(c, req, "service_account.rotate_key",
+	if ((r = audit_req(c, req, "service_account.rotate_key",
 	    "service_account", s.id, "ok", d)) != 0) {
-		r = res_store_error(resp, r, "audit event");
+		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = res_commit(c, resp)) != 0)
 		goto out;
 	store_sa_clear(&s);
 	if ((r = store_sa_get(c, req->actor.tenant_id, req->params[0], &s)) != 0) {
-		r = res_store_error(resp, r, "service account");
+		r = api_store_error(resp, r, "service account");
 		goto out;
 	}
 	r = sa_reply(resp, 200, &s);
  out:
 	if (r != 0)
-		res_audit_refusal(c, req, resp, "service_account.rotate_key",
+		audit_refusal(c, req, resp, "service_account.rotate_key",
 		    "service_account", s.id[0] != '\0' ? s.id : req->params[0],
 		    d);
 	json_decref(d);
@@ -354,7 +352,7 @@ sa_delete(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&s, 0, sizeof(s));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = sa_load(c, req, resp, AUTHZ_SA_MANAGE, &s)) != 0)
 		goto out;
@@ -363,12 +361,12 @@ sa_delete(struct sn_request *req, struct sn_response *resp)
 	if ((r = res_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_sa_delete(c, req->actor.tenant_id, s.id)) != 0) {
-		r = res_store_error(resp, r, "service account");
+		r = api_store_error(resp, r, "service account");
 		goto out;
 	}
-	if ((r = res_audit(c, req, "service_account.delete", "service_account",
+	if ((r = audit_req(c, req, "service_account.delete", "service_account",
 	    s.id, "ok", d)) != 0) {
-		r = res_store_error(resp, r, "audit event");
+		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = res_commit(c, resp)) != 0)
@@ -376,7 +374,7 @@ sa_delete(struct sn_request *req, struct sn_response *resp)
 	r = api_json(resp, 200, json_pack("{s:b}", "deleted", 1));
  out:
 	if (r != 0)
-		res_audit_refusal(c, req, resp, "service_account.delete",
+		audit_refusal(c, req, resp, "service_account.delete",
 		    "service_account", s.id[0] != '\0' ? s.id : req->params[0],
 		    d);
 	json_decref(d);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "audit.h"
 #include "db.h"
 #include "encode.h"
 #include "err.h"
@@ -142,20 +143,20 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 
 	memset(&k, 0, sizeof(k));
 	memset(&now_k, 0, sizeof(now_k));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	d = json_object();
 	if ((r = store_key_get(c, req->actor.tenant_id, req->params[0],
 	    &k)) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "several keys are "
 		    "named '%s': use PROJECT/KEY or the key id",
-		    req->params[0]) : res_store_error(resp, r, "key");
+		    req->params[0]) : api_store_error(resp, r, "key");
 		goto out;
 	}
 	json_object_set_new(d, "key", json_string(k.id));
 	json_object_set_new(d, "key_name", json_string(k.name));
 	json_object_set_new(d, "project", json_string(k.project_id));
-	if ((r = res_authz(c, req, resp, AUTHZ_KEY_SIGN, k.id, "key")) != 0)
+	if ((r = api_authz(c, req, resp, AUTHZ_KEY_SIGN, k.id, "key")) != 0)
 		goto out;
 
 	/* The request. */
@@ -277,10 +278,10 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	 * IMMEDIATE orders it after every such change), so a change that
 	 * committed before this point always wins.
 	 */
-	if ((r = res_authz(c, req, resp, AUTHZ_KEY_SIGN, k.id, "key")) != 0)
+	if ((r = api_authz(c, req, resp, AUTHZ_KEY_SIGN, k.id, "key")) != 0)
 		goto out;
 	if ((r = store_key_get(c, req->actor.tenant_id, k.id, &now_k)) != 0) {
-		r = res_store_error(resp, r, "key");
+		r = api_store_error(resp, r, "key");
 		goto out;
 	}
 	state = res_key_state(&now_k, sn_now());
@@ -289,7 +290,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		    "sign", k.project_name, k.name, state);
 		goto out;
 	}
-	if ((r = res_audit(c, req, "key.sign", "key", k.id, "ok", d)) != 0) {
+	if ((r = audit_req(c, req, "key.sign", "key", k.id, "ok", d)) != 0) {
 		resp->retry_after = 1;
 		r = api_error(resp, SN_ERR_UNAVAILABLE, "could not record the "
 		    "audit event; no signature was released");
@@ -335,7 +336,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 			if (json_object_get(d, "key") == NULL)
 				json_object_set_new(d, "key",
 				    json_string(req->params[0]));
-			res_audit_refusal(c, req, resp, "key.sign", "key",
+			audit_refusal(c, req, resp, "key.sign", "key",
 			    k.id[0] != '\0' ? k.id : req->params[0], d);
 		}
 	}

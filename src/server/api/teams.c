@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "audit.h"
 #include "db.h"
 #include "err.h"
 #include "resources.h"
@@ -23,7 +24,7 @@ team_reply(struct db_conn *c, struct sn_response *resp, int status,
 	int r;
 
 	if ((r = res_team_json(c, t, &tj)) != 0)
-		return res_store_error(resp, r, "team");
+		return api_store_error(resp, r, "team");
 	return api_json(resp, status, json_pack("{s:o}", "team", tj));
 }
 
@@ -39,17 +40,14 @@ teams_create(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&t, 0, sizeof(t));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if ((r = res_authz(c, req, resp, AUTHZ_TENANT_ADMIN, NULL, "tenant")) != 0 ||
+	if ((r = api_authz(c, req, resp, AUTHZ_TENANT_ADMIN, NULL, "tenant")) != 0 ||
 	    (r = res_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "name", 1, 64, &name)) != 0)
 		goto out;
-	if (!api_valid_name(name)) {
-		r = api_error(resp, SN_ERR_INVALID, "field 'name' must be 1-64 "
-		    "characters of A-Z a-z 0-9 . _ - (not starting with . or -)");
+	if ((r = api_check_name(resp, "name", name)) != 0)
 		goto out;
-	}
 	if ((r = sn_new_id("team", &id)) != 0 ||
 	    (r = store_copy(t.id, sizeof(t.id), id)) != 0 ||
 	    (r = store_copy(t.name, sizeof(t.name), name)) != 0) {
@@ -63,11 +61,11 @@ teams_create(struct sn_request *req, struct sn_response *resp)
 	if ((r = store_team_insert(c, req->actor.tenant_id, &t)) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r,
 		    "a team named '%s' already exists", t.name) :
-		    res_store_error(resp, r, "team");
+		    api_store_error(resp, r, "team");
 		goto out;
 	}
-	if ((r = res_audit(c, req, "team.create", "team", t.id, "ok", d)) != 0) {
-		r = res_store_error(resp, r, "audit event");
+	if ((r = audit_req(c, req, "team.create", "team", t.id, "ok", d)) != 0) {
+		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = res_commit(c, resp)) != 0)
@@ -75,7 +73,7 @@ teams_create(struct sn_request *req, struct sn_response *resp)
 	r = team_reply(c, resp, 201, &t);
  out:
 	if (r != 0)
-		res_audit_refusal(c, req, resp, "team.create", "team", t.id, d);
+		audit_refusal(c, req, resp, "team.create", "team", t.id, d);
 	json_decref(d);
 	free(id);
 	db_release(c);
@@ -92,14 +90,14 @@ teams_list(struct sn_request *req, struct sn_response *resp)
 	size_t i;
 	int r;
 
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = store_team_list(c, req->actor.tenant_id, &ids)) != 0) {
-		r = res_store_error(resp, r, "team");
+		r = api_store_error(resp, r, "team");
 		goto out;
 	}
 	if ((arr = json_array()) == NULL) {
-		r = res_store_error(resp, SN_ERR_NOMEM, "team");
+		r = api_store_error(resp, SN_ERR_NOMEM, "team");
 		goto out;
 	}
 	for (i = 0; i < ids.n; i++) {
@@ -110,7 +108,7 @@ teams_list(struct sn_request *req, struct sn_response *resp)
 		if (r != 0 ||
 		    (r = store_team_get(c, req->actor.tenant_id, ids.v[i], &t)) != 0 ||
 		    (r = res_team_json(c, &t, &tj)) != 0) {
-			r = res_store_error(resp, r, "team");
+			r = api_store_error(resp, r, "team");
 			goto out;
 		}
 		json_array_append_new(arr, tj);
@@ -131,18 +129,18 @@ teams_show(struct sn_request *req, struct sn_response *resp)
 	struct store_team t;
 	int r;
 
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = store_team_get(c, req->actor.tenant_id, req->params[0], &t)) != 0) {
-		r = res_store_error(resp, r, "team");
+		r = api_store_error(resp, r, "team");
 		goto out;
 	}
-	if ((r = res_authz(c, req, resp, AUTHZ_TEAM_VIEW, t.id, "team")) != 0)
+	if ((r = api_authz(c, req, resp, AUTHZ_TEAM_VIEW, t.id, "team")) != 0)
 		goto out;
 	r = team_reply(c, resp, 200, &t);
  out:
 	if (r != 0 && resp->status == 403)	/* denied reads are audited too */
-		res_audit_refusal(c, req, resp, "team.view", "team", t.id, NULL);
+		audit_refusal(c, req, resp, "team.view", "team", t.id, NULL);
 	db_release(c);
 	return r;
 }
@@ -159,20 +157,20 @@ teams_member_add(struct sn_request *req, struct sn_response *resp)
 	json_t *d = NULL;
 
 	memset(&t, 0, sizeof(t));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = store_team_get(c, req->actor.tenant_id, req->params[0], &t)) != 0) {
-		r = res_store_error(resp, r, "team");
+		r = api_store_error(resp, r, "team");
 		goto out;
 	}
-	if ((r = res_authz(c, req, resp, AUTHZ_TEAM_MANAGE, t.id, "team")) != 0 ||
+	if ((r = api_authz(c, req, resp, AUTHZ_TEAM_MANAGE, t.id, "team")) != 0 ||
 	    (r = res_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "user", 1, 256, &user)) != 0 ||
 	    (r = api_get_bool(resp, req->body, "owner", 0, &owner)) != 0)
 		goto out;
 	if ((r = store_principal_resolve(c, req->actor.tenant_id, "user", user,
 	    uid, email)) != 0) {
-		r = res_store_error(resp, r, "user");
+		r = api_store_error(resp, r, "user");
 		goto out;
 	}
 	d = json_pack("{s:s, s:s}", "user", uid, "email", email);
@@ -182,12 +180,12 @@ teams_member_add(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	if ((r = store_team_member_set(c, t.id, uid, owner, sn_now(),
 	    &created)) != 0) {
-		r = res_store_error(resp, r, "team member");
+		r = api_store_error(resp, r, "team member");
 		goto out;
 	}
-	if ((r = res_audit(c, req, created ? "team.member.add" :
+	if ((r = audit_req(c, req, created ? "team.member.add" :
 	    "team.member.update", "team", t.id, "ok", d)) != 0) {
-		r = res_store_error(resp, r, "audit event");
+		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = res_commit(c, resp)) != 0)
@@ -195,7 +193,7 @@ teams_member_add(struct sn_request *req, struct sn_response *resp)
 	r = team_reply(c, resp, 200, &t);
  out:
 	if (r != 0)
-		res_audit_refusal(c, req, resp, "team.member.add", "team",
+		audit_refusal(c, req, resp, "team.member.add", "team",
 		    t.id[0] != '\0' ? t.id : req->params[0], d);
 	json_decref(d);
 	db_release(c);
@@ -212,17 +210,17 @@ teams_member_remove(struct sn_request *req, struct sn_response *resp)
 	int r;
 
 	memset(&t, 0, sizeof(t));
-	if ((r = res_conn(req, resp, &c)) != 0)
+	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = store_team_get(c, req->actor.tenant_id, req->params[0], &t)) != 0) {
-		r = res_store_error(resp, r, "team");
+		r = api_store_error(resp, r, "team");
 		goto out;
 	}
-	if ((r = res_authz(c, req, resp, AUTHZ_TEAM_MANAGE, t.id, "team")) != 0)
+	if ((r = api_authz(c, req, resp, AUTHZ_TEAM_MANAGE, t.id, "team")) != 0)
 		goto out;
 	if ((r = store_principal_resolve(c, req->actor.tenant_id, "user",
 	    req->params[1], uid, email)) != 0) {
-		r = res_store_error(resp, r, "user");
+		r = api_store_error(resp, r, "user");
 		goto out;
 	}
 	d = json_pack("{s:s, s:s}", "user", uid, "email", email);
@@ -231,12 +229,12 @@ teams_member_remove(struct sn_request *req, struct sn_response *resp)
 	if ((r = store_team_member_remove(c, t.id, uid)) != 0) {
 		r = r == SN_ERR_NOT_FOUND ? api_error(resp, r,
 		    "%s is not a member of team %s", email, t.name) :
-		    res_store_error(resp, r, "team member");
+		    api_store_error(resp, r, "team member");
 		goto out;
 	}
-	if ((r = res_audit(c, req, "team.member.remove", "team", t.id, "ok",
+	if ((r = audit_req(c, req, "team.member.remove", "team", t.id, "ok",
 	    d)) != 0) {
-		r = res_store_error(resp, r, "audit event");
+		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = res_commit(c, resp)) != 0)
@@ -244,7 +242,7 @@ teams_member_remove(struct sn_request *req, struct sn_response *resp)
 	r = team_reply(c, resp, 200, &t);
  out:
 	if (r != 0)
-		res_audit_refusal(c, req, resp, "team.member.remove", "team",
+		audit_refusal(c, req, resp, "team.member.remove", "team",
 		    t.id[0] != '\0' ? t.id : req->params[0], d);
 	json_decref(d);
 	db_release(c);

@@ -30,6 +30,7 @@ users_create(struct sn_request *req, struct sn_response *resp)
 	json_t *details = NULL, *body = NULL;
 	int r;
 
+	memset(&u, 0, sizeof(u));
 	/* Permission first: a caller who may not create users learns
 	 * nothing from input validation. */
 	if ((r = api_conn(req, resp, &c)) != 0)
@@ -82,9 +83,11 @@ users_create(struct sn_request *req, struct sn_response *resp)
 	    store_time_json(k.expires_at));
 	r = api_json(resp, 201, body);
  out:
+	if (r != 0)		/* rolls back, then records the refusal */
+		audit_refusal(c, req, resp, "user.create", "user", u.id, NULL);
 	sn_strfreezero(secret);
 	json_decref(details);
-	db_release(c);		/* rolls back on any error path */
+	db_release(c);
 	return r;
 }
 
@@ -106,6 +109,8 @@ users_list(struct sn_request *req, struct sn_response *resp)
 	}
 	r = api_json(resp, 200, body);
  out:
+	if (r != 0 && resp->status == 403)	/* denied reads are audited */
+		audit_refusal(c, req, resp, "user.list", "user", "", NULL);
 	db_release(c);
 	return r;
 }
@@ -132,6 +137,7 @@ users_show(struct sn_request *req, struct sn_response *resp)
 	struct store_user u;
 	int r;
 
+	memset(&u, 0, sizeof(u));
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = resolve_user(c, req, resp, AUTHZ_USER_VIEW, &u)) != 0)
@@ -139,6 +145,8 @@ users_show(struct sn_request *req, struct sn_response *resp)
 	r = api_json(resp, 200, json_pack("{s:o}", "user",
 	    store_user_json(&u)));
  out:
+	if (r != 0 && resp->status == 403)	/* denied reads are audited */
+		audit_refusal(c, req, resp, "user.view", "user", u.id, NULL);
 	db_release(c);
 	return r;
 }
@@ -150,6 +158,7 @@ users_disable(struct sn_request *req, struct sn_response *resp)
 	struct store_user u;
 	int r;
 
+	memset(&u, 0, sizeof(u));
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	/* Non-admins learn nothing about other users. */
@@ -184,6 +193,9 @@ users_disable(struct sn_request *req, struct sn_response *resp)
 	r = api_json(resp, 200, json_pack("{s:o}", "user",
 	    store_user_json(&u)));
  out:
+	if (r != 0)
+		audit_refusal(c, req, resp, "user.disable", "user",
+		    u.id[0] != '\0' ? u.id : api_param(req, 0), NULL);
 	db_release(c);
 	return r;
 }

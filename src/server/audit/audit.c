@@ -168,6 +168,35 @@ audit_record(struct sn_request *req, const char *action,
 	return r;
 }
 
+void
+audit_refusal(struct db_conn *c, struct sn_request *req,
+    const struct sn_response *resp, const char *action,
+    const char *object_type, const char *object_id, json_t *details)
+{
+	json_t *d = NULL, *err, *msg;
+	int status;
+
+	if (c == NULL)
+		return;
+	db_rollback(c);
+	d = details != NULL ? json_deep_copy(details) : json_object();
+	if (d == NULL)
+		return;
+	status = resp->status != 0 ? resp->status : 500;
+	json_object_set_new(d, "status", json_integer(status));
+	if (resp->body != NULL &&
+	    (err = json_object_get(resp->body, "error")) != NULL &&
+	    (msg = json_object_get(err, "message")) != NULL)
+		json_object_set(d, "reason", msg);
+	if (db_begin(c) == 0) {
+		if (audit_req(c, req, action, object_type, object_id,
+		    status >= 500 ? "error" : "denied", d) == 0)
+			(void)db_commit(c);
+		db_rollback(c);
+	}
+	json_decref(d);
+}
+
 json_t *
 audit_row_json(struct db_stmt *st, int with_hash)
 {

@@ -81,4 +81,15 @@ int audit_req(struct db_conn *c, struct sn_request *req, const char *action,
     const char *object_type, const char *object_id, const char *result,
     json_t *details);
 
+/*
+ * Records a refused or failed request as its own committed event, after
+ * rolling back whatever c had open: result "denied" for 4xx, "error" for
+ * 5xx, details (borrowed, may be NULL) plus {"status", "reason"} taken from
+ * resp. Failures are ignored: the refusal stands either way.
+ */
+struct sn_response;
+void audit_refusal(struct db_conn *c, struct sn_request *req,
+    const struct sn_response *resp, const char *action,
+    const char *object_type, const char *object_id, json_t *details);
+
 #endif

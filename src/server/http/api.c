@@ -225,6 +225,16 @@ api_valid_name(const char *s)
 }
 
 int
+api_check_name(struct sn_response *resp, const char *field, const char *s)
+{
+	if (api_valid_name(s))
+		return 0;
+	return api_error(resp, SN_ERR_INVALID, "field '%s' must be 1-64 "
+	    "characters of A-Z a-z 0-9 . _ - (not starting with . or -)",
+	    field);
+}
+
+int
 api_valid_email(const char *s)
 {
 	const char *at = NULL;
@@ -325,12 +335,12 @@ api_authz(struct db_conn *c, struct sn_request *req, struct sn_response *resp,
 	case SN_ERR_NOT_FOUND:
 		return api_error(resp, r, "no such %s", what);
 	case SN_ERR_FORBIDDEN:
-		return api_error(resp, r, "not allowed to %s",
-		    authz_action_name(action));
+		return api_error(resp, r, "permission denied (%s) for this %s",
+		    authz_action_name(action), what);
 	case SN_ERR_UNAUTHENTICATED:
 		return api_error(resp, r, "authentication required");
 	default:
-		return api_error(resp, SN_ERR_DB, "database error");
+		return api_error(resp, SN_ERR_DB, "permission check failed");
 	}
 }
 
@@ -345,9 +355,11 @@ api_store_error(struct sn_response *resp, int err, const char *what)
 	case SN_ERR_INVALID:
 		return api_error(resp, err, "invalid %s", what);
 	case SN_ERR_NOMEM:
-		return api_error(resp, err, "out of memory");
+		return api_error(resp, SN_ERR_INTERNAL, "out of memory");
+	case SN_ERR_UNAVAILABLE:
+		resp->retry_after = 1;
+		return api_error(resp, err, "%s: service unavailable", what);
 	default:
-		return api_error(resp, err < 0 ? err : SN_ERR_INTERNAL,
-		    "cannot store %s", what);
+		return api_error(resp, SN_ERR_DB, "database error (%s)", what);
 	}
 }

@@ -112,6 +112,9 @@ int api_require_body(struct sn_request *req, struct sn_response *resp);
  * not starting with '.' or '-'. Emails: 3..254 chars, one '@', no spaces or
  * control characters. Return 1 if valid. */
 int api_valid_name(const char *s);
+/* api_valid_name, or a 400 "field '<field>' must be ..." set on resp. */
+int api_check_name(struct sn_response *resp, const char *field,
+    const char *s);
 int api_valid_email(const char *s);
 
 /* The route tables, one per resource file, each ending with {NULL}. */
@@ -149,11 +152,12 @@ const char *api_actor_type_name(const struct sn_actor *a);
  */
 
 /*
- * Handler plumbing: a pooled connection (503 + Retry-After if none),
- * authz_check with the error mapped (404 "no such <what>" also for other
- * tenants' objects, 403 "not allowed to <action>", 500), and store errors
- * mapped (404 / 409 "<what> already exists" / 400 / 500). Each returns 0 or
- * the error after setting resp.
+ * Handler plumbing shared by every handler file: a pooled connection (503
+ * + Retry-After if none), authz_check with the error mapped (404 "no such
+ * <what>" also for other tenants' objects, 403 "permission denied (<action>)
+ * for this <what>", 401, 500), and store errors mapped (404 / 409 "<what>
+ * already exists" / 400 / 503 + Retry-After / 500). Each returns 0 or the
+ * error after setting resp.
  */
 #include "authz.h"
 int api_conn(struct sn_request *req, struct sn_response *resp,
