@@ -8,7 +8,7 @@
  *   3. strict validation of the request (unknown fields, mechanism for the
  *      key's algorithm, digest algorithm and policy, base64, exact length,
  *      batch size) and of the key state (active, inside its validity);
- *   4. keeper_sign for every digest;
+ *   4. keeper_sign for every digest (holding no database connection);
  *   5. in one write transaction: authz and key state checked again (a
  *      revoke or signer removal that committed while the HSM signed
  *      wins), and the "key.sign" audit event is COMMITTED;
@@ -259,14 +259,31 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		r = api_error(resp, SN_ERR_INTERNAL, "bad HSM key id");
 		goto out;
 	}
+	/*
+	 * No pooled database connection is held while the HSM works: a slow
+	 * or stuck keeper (up to its call timeout, per digest) must not
+	 * starve every other request of connections. Everything read so far
+	 * is decided again below, inside the audit transaction.
+	 */
+	db_release(c);
+	c = NULL;
 	for (i = 0; i < n; i++) {
 		if ((r = keeper_sign(srv->keeper, hsm_id, mech, hash,
 		    items[i].digest, items[i].dlen, &items[i].sig,
 		    &items[i].siglen)) != 0) {
 			r = res_keeper_error(resp, r, "signing");
-			goto out;
+			break;
 		}
 	}
+	if (db_acquire(srv->db, &c) != 0) {
+		c = NULL;	/* the refusal cannot be recorded either */
+		resp->retry_after = 1;
+		r = api_error(resp, SN_ERR_UNAVAILABLE, "database unavailable; "
+		    "no signature was released");
+		goto out;
+	}
+	if (r != 0)
+		goto out;
 
 	/* The audit event is durable before any signature leaves. */
 	if ((r = res_begin(c, resp)) != 0)

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <signal.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -1395,6 +1396,45 @@ test_sign_disabled_while_signing(void **state)
 	    key_ids[0]), 200);
 }
 
+/*
+ * Review finding: a signing request held its pooled database connection
+ * while waiting for the HSM, so a stuck keeper and as many signing
+ * requests as the pool has connections (4 here) blocked every other
+ * request until the pool timed out (503). The keeper's call timeout is set
+ * above the pool's 30 s so that only the fix makes the read succeed.
+ */
+static void
+test_sign_does_not_hold_db(void **state)
+{
+	struct one_sign o[4];
+	pthread_t th[4];
+	pid_t pid = keeper_pid(srv.keeper);
+	time_t t0;
+
+	(void)state;
+	assert_true(pid > 0);
+	keeper_set_call_timeout(srv.keeper, 60000);
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	for (int i = 0; i < 4; i++) {
+		o[i].key = key_ids[0];
+		o[i].status = o[i].has_sig = 0;
+		assert_int_equal(pthread_create(&th[i], NULL, one_sign_main,
+		    &o[i]), 0);
+	}
+	usleep(500 * 1000);	/* all four wait for the keeper */
+	t0 = time(NULL);
+	assert_int_equal(CALL1(&A_bob, "GET", "/v1/keys/{id}", NULL,
+	    key_ids[0]), 200);
+	assert_true(time(NULL) - t0 < 10);
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(o[i].status, 200);
+		assert_true(o[i].has_sig);
+	}
+	keeper_set_call_timeout(srv.keeper, 30000);
+}
+
 /* ---- key lifecycle, CRL, delete ------------------------------------------ */
 
 static void
@@ -1924,6 +1964,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_sign_keeper_stalled),
 		cmocka_unit_test(test_sign_concurrent),
 		cmocka_unit_test(test_sign_disabled_while_signing),
+		cmocka_unit_test(test_sign_does_not_hold_db),
 		cmocka_unit_test(test_key_lifecycle_and_crl),
 		cmocka_unit_test(test_external_ca),
 		cmocka_unit_test(test_me_keys),
