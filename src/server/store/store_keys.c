@@ -192,22 +192,26 @@ store_key_exists(struct db_conn *c, const char *project_id, const char *name,
 }
 
 /*
- * 1 if the key exists in the tenant (whatever its state), 0 if not, or
- * SN_ERR_*: tells "revoked" (conflict) from "missing" after an update that
- * changed no row.
+ * The result of a guarded UPDATE/DELETE of one key (r from db_execf): 0 if
+ * it changed the row; else SN_ERR_CONFLICT if the key exists (the guard
+ * refused: it is revoked) or SN_ERR_NOT_FOUND if it does not.
  */
 static int
-key_exists_in(struct db_conn *c, const char *tenant_id, const char *id)
+guarded_result(struct db_conn *c, int r, const char *tenant_id,
+    const char *id)
 {
 	struct db_stmt *st = NULL;
-	int r;
 
+	if (r != 0)
+		return r;
+	if (db_changes(c) == 1)
+		return 0;
 	r = db_queryf(c, &st, "SELECT 1 FROM signing_keys WHERE tenant_id = ? "
 	    "AND id = ?", "tt", tenant_id, id);
 	db_finalize(st);
 	if (r < 0)
 		return r;
-	return r == DB_ROW;
+	return r == DB_ROW ? SN_ERR_CONFLICT : SN_ERR_NOT_FOUND;
 }
 
 /*
@@ -231,13 +235,7 @@ store_key_set_state(struct db_conn *c, const char *tenant_id, const char *id,
 		r = db_execf(c, "UPDATE signing_keys SET state = ? "
 		    "WHERE tenant_id = ? AND id = ? AND state <> 'revoked'",
 		    "ttt", state, tenant_id, id);
-	if (r != 0)
-		return r;
-	if (db_changes(c) == 1)
-		return 0;
-	if ((r = key_exists_in(c, tenant_id, id)) < 0)
-		return r;
-	return r ? SN_ERR_CONFLICT : SN_ERR_NOT_FOUND;
+	return guarded_result(c, r, tenant_id, id);
 }
 
 int
@@ -251,13 +249,7 @@ store_key_set_cert(struct db_conn *c, const char *tenant_id, const char *id,
 	    "chain_pem = ?, cert_serial = ?, subject = ? "
 	    "WHERE tenant_id = ? AND id = ? AND state <> 'revoked'", "ttttttt",
 	    ca_mode, cert_pem, chain_pem, serial, subject, tenant_id, id);
-	if (r != 0)
-		return r;
-	if (db_changes(c) == 1)
-		return 0;
-	if ((r = key_exists_in(c, tenant_id, id)) < 0)
-		return r;
-	return r ? SN_ERR_CONFLICT : SN_ERR_NOT_FOUND;
+	return guarded_result(c, r, tenant_id, id);
 }
 
 int
@@ -275,13 +267,7 @@ store_key_delete(struct db_conn *c, const char *tenant_id, const char *id)
 	    "AND NOT (state = 'revoked' AND ca_id IS NOT NULL AND "
 	    "cert_serial IS NOT NULL AND not_after >= ?)", "tti", tenant_id, id,
 	    sn_now());
-	if (r != 0)
-		return r;
-	if (db_changes(c) == 1)
-		return 0;
-	if ((r = key_exists_in(c, tenant_id, id)) < 0)
-		return r;
-	return r ? SN_ERR_CONFLICT : SN_ERR_NOT_FOUND;
+	return guarded_result(c, r, tenant_id, id);
 }
 
 int
