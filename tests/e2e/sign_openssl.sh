@@ -137,6 +137,22 @@ for alg in rsa-2048 ecdsa-p384; do
 		done
 	done
 done
+# the largest batch (64): 64 signatures, each valid, one audit event with count 64
+python3 -c 'import base64,os,json; d=[os.urandom(32) for _ in range(64)]
+open(os.environ["E2E_DIR"]+"/d64.json","w").write(json.dumps({"mechanism":"ecdsa","digest_algorithm":"sha256","digests":[base64.b64encode(x).decode() for x in d]}))
+open(os.environ["E2E_DIR"]+"/d64.bin","wb").write(b"".join(d))' || fail "python3"
+api_q POST "/v1/keys/${KID[k-ecdsa-p256]}/sign" "@$E2E_DIR/d64.json" "$S"
+expect_status 200 "batch of 64"
+expect_eq "$(jbody '.signatures | length')" 64 "batch of 64: signatures"
+nbad=0
+for i in 0 17 63; do
+	dd if="$E2E_DIR/d64.bin" of="$E2E_DIR/di" bs=32 skip="$i" count=1 2>/dev/null
+	jbody -r ".signatures[$i]" | base64 -d >"$E2E_DIR/si" 2>/dev/null
+	verify_raw "$E2E_DIR/k-ecdsa-p256.pub" sha256 "$E2E_DIR/di" "$E2E_DIR/si" ecdsa || nbad=$((nbad + 1))
+done
+expect_eq "$nbad" 0 "batch of 64: signatures 0, 17, 63 verify against their digests"
+n64=$(audit_count "$A" ".action == \"key.sign\" and .result == \"ok\" and .details.count == 64")
+expect_eq "$n64" 1 "one key.sign event with count 64"
 # SHA-1 only with the key's policy
 mkkey k-sha1 rsa-2048 '"allow_sha1":true'
 head -c 20 /dev/urandom >"$E2E_DIR/d20"
@@ -213,7 +229,11 @@ SIGNET_API_KEY=$P run_signet 1 sign --key p1/k-ecdsa-p256 --in "$E2E_DIR/data.bi
 SIGNET_API_KEY=$S run_signet 1 sign --key p1/k-dis2-missing --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig"
 echo "sign_openssl: $NREF refusals"
 
-# ---- keeper crash under load
+# ---- keeper crash under load (batches of 16 RSA-4096 signatures keep the
+# keeper busy, so the kills land on requests in flight)
+EC=${KID[k-rsa-4096]}
+OKBODY="{\"mechanism\":\"rsa-pkcs1\",\"digest_algorithm\":\"sha256\",\"digest\":\"$D32\"}"
+LOADBODY="{\"mechanism\":\"rsa-pkcs1\",\"digest_algorithm\":\"sha256\",\"digests\":[$(for i in $(seq 16); do printf '"%s",' "$D32"; done | sed 's/,$//')]}"
 KEEPER1=$(e2e_keeper_pid) || fail "no keeper child process of signetd (pid $SERVER_PID)"
 before_ok=$(audit_count "$A" ".action == \"key.sign\" and .result == \"ok\" and .object_id == \"$EC\"")
 mkdir -p "$E2E_DIR/load"
@@ -221,14 +241,14 @@ loadloop() {	# loadloop ID N
 	local i code
 	for ((i = 0; i < $2; i++)); do
 		code=$(curl -s --max-time 45 --cacert "$SIGNET_CA_FILE" -H "Authorization: Bearer $S" \
-		    -H 'Content-Type: application/json' --data-binary "$OKBODY" \
+		    -H 'Content-Type: application/json' --data-binary "$LOADBODY" \
 		    -o "$E2E_DIR/load/$1.$i.body" -w '%{http_code}' "$SIGNET_URL/v1/keys/$EC/sign") || true
 		echo "${code:-000} $1.$i" >>"$E2E_DIR/load/codes"
 	done
 }
 E2E_BG_PIDS=
 for l in 1 2 3 4; do
-	loadloop "$l" 50 &
+	loadloop "$l" 40 &
 	E2E_BG_PIDS="$E2E_BG_PIDS $!"
 done
 for ((i = 0; i < 600; i++)); do
@@ -237,6 +257,12 @@ for ((i = 0; i < 600; i++)); do
 done
 kill -KILL "$KEEPER1" || fail "could not kill the keeper (pid $KEEPER1)"
 killed_at=$(wc -l <"$E2E_DIR/load/codes")
+# a second kill, of the restarted keeper
+for ((i = 0; i < 600; i++)); do
+	(($(wc -l <"$E2E_DIR/load/codes") >= 100)) && break
+	sleep 0.1
+done
+kp=$(e2e_keeper_pid) && kp2=$kp && kill -KILL "$kp" && killed_at="$killed_at and $(wc -l <"$E2E_DIR/load/codes")"
 t0=$SECONDS
 for p in $E2E_BG_PIDS; do
 	while kill -0 "$p" 2>/dev/null && ((SECONDS - t0 < 150)); do sleep 0.2; done
@@ -252,7 +278,7 @@ total=$(wc -l <"$E2E_DIR/load/codes")
 n200=$(grep -c '^200 ' "$E2E_DIR/load/codes")
 n503=$(grep -c '^503 ' "$E2E_DIR/load/codes")
 echo "keeper crash: killed after $killed_at responses; $total requests: $n200 x 200, $n503 x 503"
-expect_eq "$total" 200 "load requests answered"
+expect_eq "$total" 160 "load requests answered"
 other=$(grep -v -e '^200 ' -e '^503 ' "$E2E_DIR/load/codes" | head -n 5 | tr '\n' ' ')
 [[ -z $other ]] || _e2e_soft_fail "keeper crash: requests failed with other than 503: $other"
 for f in $(grep '^503 ' "$E2E_DIR/load/codes" | head -n 5 | cut -d' ' -f2); do
@@ -263,8 +289,9 @@ done
 printf '%s' "$D32" | base64 -d >"$E2E_DIR/d32"
 nbadsig=0
 for f in $(grep '^200 ' "$E2E_DIR/load/codes" | cut -d' ' -f2); do
-	jq -r .signature "$E2E_DIR/load/$f.body" | base64 -d >"$E2E_DIR/ls" 2>/dev/null
-	verify_raw "$E2E_DIR/k-ecdsa-p256.pub" sha256 "$E2E_DIR/d32" "$E2E_DIR/ls" ecdsa || nbadsig=$((nbadsig + 1))
+	[[ $(jq '.signatures | length' "$E2E_DIR/load/$f.body") == 16 ]] || nbadsig=$((nbadsig + 1))
+	jq -r '.signatures[15]' "$E2E_DIR/load/$f.body" | base64 -d >"$E2E_DIR/ls" 2>/dev/null
+	verify_raw "$E2E_DIR/k-rsa-4096.pub" sha256 "$E2E_DIR/d32" "$E2E_DIR/ls" rsa-pkcs1 || nbadsig=$((nbadsig + 1))
 done
 expect_eq "$nbadsig" 0 "invalid signatures returned around the keeper crash"
 # signing works again by itself (no server restart)
@@ -277,7 +304,7 @@ done
 ((healed)) || _e2e_soft_fail "signing did not recover within 10 s of the keeper crash (last HTTP $(last_status))"
 expect_eq "$i" 0 "the first signing request after the crash succeeds"
 KEEPER2=$(e2e_keeper_pid) || _e2e_soft_fail "no keeper process after recovery"
-[[ ${KEEPER2:-} != "$KEEPER1" ]] || _e2e_soft_fail "keeper pid unchanged after SIGKILL"
+[[ ${KEEPER2:-} != "$KEEPER1" && ${KEEPER2:-} != "${kp2:-}" ]] || _e2e_soft_fail "keeper pid unchanged after SIGKILL"
 # every signature that was returned has its committed audit event
 after_ok=$(audit_count "$A" ".action == \"key.sign\" and .result == \"ok\" and .object_id == \"$EC\"")
 ((after_ok - before_ok >= n200 + healed)) ||
