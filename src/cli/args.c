@@ -14,12 +14,27 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "signet: %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_verror(cmd, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return EXIT_USAGE;
+}
+
+/* A parse error: one line, the command's usage at its end. */
+static int
+parse_error(const char *cmd, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+parse_error(const char *cmd, const char *usage, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return cli_usage_error(cmd, "%s (usage: %s)", msg, usage);
 }
 
 static const struct cli_opt *
@@ -56,23 +71,18 @@ cli_parse(const char *cmd, const char *usage, int argc, char **argv,
 			return CLI_HELP;
 		}
 		if (!dashdash && a[0] == '-' && a[1] != '\0') {
-			if (a[1] != '-') {
-				cli_usage_error(cmd, "unknown option %s", a);
-				goto usage;
-			}
+			if (a[1] != '-')
+				return parse_error(cmd, usage, "unknown option "
+				    "%s", a);
 			eq = strchr(a + 2, '=');
 			nlen = eq != NULL ? (size_t)(eq - (a + 2)) : strlen(a + 2);
-			if ((o = find_opt(opts, a + 2, nlen)) == NULL) {
-				cli_usage_error(cmd, "unknown option --%.*s",
-				    (int)nlen, a + 2);
-				goto usage;
-			}
+			if ((o = find_opt(opts, a + 2, nlen)) == NULL)
+				return parse_error(cmd, usage, "unknown option "
+				    "--%.*s", (int)nlen, a + 2);
 			if (!o->has_arg) {
-				if (eq != NULL) {
-					cli_usage_error(cmd, "option --%s takes "
-					    "no value", o->name);
-					goto usage;
-				}
+				if (eq != NULL)
+					return parse_error(cmd, usage, "option "
+					    "--%s takes no value", o->name);
 				*o->flag = 1;
 				continue;
 			}
@@ -80,28 +90,37 @@ cli_parse(const char *cmd, const char *usage, int argc, char **argv,
 				*o->val = eq + 1;
 			else if (i + 1 < argc)
 				*o->val = argv[++i];
-			else {
-				cli_usage_error(cmd, "option --%s needs a value",
-				    o->name);
-				goto usage;
-			}
+			else
+				return parse_error(cmd, usage, "option --%s "
+				    "needs a value", o->name);
 			continue;
 		}
-		if (n >= maxpos) {
-			cli_usage_error(cmd, "unexpected argument \"%s\"", a);
-			goto usage;
-		}
+		if (n >= maxpos)
+			return parse_error(cmd, usage, "unexpected argument "
+			    "\"%s\"", a);
 		pos[n++] = a;
 	}
-	if (n < minpos) {
-		cli_usage_error(cmd, "missing argument");
-		goto usage;
-	}
+	if (n < minpos)
+		return parse_error(cmd, usage, "missing argument");
 	*npos = n;
 	return 0;
- usage:
-	fprintf(stderr, "usage: %s\n", usage);
-	return EXIT_USAGE;
+}
+
+/* "a, b, c" of the subcommand names, for one-line errors. */
+static void
+sub_names(const struct cli_sub *subs, char *buf, size_t len)
+{
+	size_t used = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (; subs->name != NULL; subs++) {
+		n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
+		    subs->name);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
 }
 
 int
@@ -109,26 +128,27 @@ cli_dispatch(struct cli *cli, const char *group, const struct cli_sub *subs,
     int argc, char **argv)
 {
 	const struct cli_sub *s;
-	FILE *f;
+	char names[512];
 	int help;
 
-	if (argc >= 2 && strcmp(argv[1], "--help") != 0 &&
-	    strcmp(argv[1], "-h") != 0 && strcmp(argv[1], "help") != 0) {
-		for (s = subs; s->name != NULL; s++) {
-			if (strcmp(s->name, argv[1]) == 0)
-				return s->fn(cli, argc - 2, argv + 2);
-		}
-		cli_usage_error(group, "unknown command \"%s\"", argv[1]);
-		help = 0;
-	} else
-		help = argc >= 2;
-	f = help ? stdout : stderr;
-	if (!help && argc < 2)
-		fprintf(stderr, "signet: %s: missing command\n", group);
-	fprintf(f, "usage: signet %s COMMAND [ARGS]\n\ncommands:\n", group);
-	for (s = subs; s->name != NULL; s++)
-		fprintf(f, "  %-16s %s\n", s->name, s->summary);
-	fprintf(f, "\nRun \"signet %s COMMAND --help\" for a command's "
-	    "options.\n", group);
-	return help ? 0 : EXIT_USAGE;
+	help = argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0);
+	if (help) {
+		printf("usage: signet %s COMMAND [ARGS]\n\ncommands:\n", group);
+		for (s = subs; s->name != NULL; s++)
+			printf("  %-16s %s\n", s->name, s->summary);
+		printf("\nRun \"signet %s COMMAND --help\" for a command's "
+		    "options.\n", group);
+		return 0;
+	}
+	for (s = subs; argc >= 2 && s->name != NULL; s++) {
+		if (strcmp(s->name, argv[1]) == 0)
+			return s->fn(cli, argc - 2, argv + 2);
+	}
+	sub_names(subs, names, sizeof(names));
+	if (argc < 2)
+		return cli_usage_error(group, "missing command (one of: %s)",
+		    names);
+	return cli_usage_error(group, "unknown command \"%s\" (one of: %s)",
+	    argv[1], names);
 }

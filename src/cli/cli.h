@@ -11,6 +11,7 @@
 #ifndef SIGNET_CLI_H
 #define SIGNET_CLI_H
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -61,6 +62,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
  * last error message (or sn_strerror(err)); returns the exit code for err.
  */
 int cli_fail(struct cli *cli, int err, const char *what);
+/* Prints the one error line "signet: <what>: <message>" (sanitized). */
+void cli_verror(const char *what, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Same with a local reason. */
 int cli_failx(int code, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -79,6 +83,15 @@ int cli_client(struct cli *cli, struct sn_client **out);
 int cli_call(struct cli *cli, const char *method, const char *path,
     json_t *body, json_t **resp);
 
+/*
+ * cli_call with the path built from tmpl, where each "{}" is replaced by
+ * the next (const char *) argument, URL-escaped (a path segment or a query
+ * value). A path that would not fit is a usage error (exit 2), never a
+ * truncated request.
+ */
+int cli_callp(struct cli *cli, const char *method, json_t *body,
+    json_t **resp, const char *tmpl, ...);
+
 /* URL-escapes s for a path segment or query value; NULL on no memory. */
 char *cli_esc(const char *s);
 
@@ -95,6 +108,44 @@ void cli_print_json(json_t *j);
 const char *js(json_t *o, const char *key);
 /* Nested: js2(o, "project", "name"). */
 const char *js2(json_t *o, const char *a, const char *b);
+
+/*
+ * A plain listing: GET path (plus "?<query>=<value>" when the command's one
+ * optional filter option is given), --json prints the answer, otherwise one
+ * table row per element of the answer's `member` array, made by row()
+ * (cells may point into the element or into buf, a scratch buffer).
+ */
+struct cli_listing {
+	const char *cmd;		/* "user list" */
+	const char *usage;
+	const char *path;		/* "/v1/users" */
+	const char *member;		/* "users" */
+	const char *filter;		/* option name ("user") or NULL */
+	const char *query;		/* its query parameter ("user") */
+	int ncols;
+	const char *const *hdr;
+	void (*row)(json_t *item, const char **cells, char *buf,
+	    size_t buflen);
+};
+int cli_list(struct cli *cli, int argc, char **argv,
+    const struct cli_listing *l);
+
+/*
+ * One request on a named object: `<cmd> NAME [--json]`, method on tmpl
+ * (with NAME for its "{}"), no body. Prints the answer with --json, else
+ * "<done> NAME".
+ */
+int cli_named_op(struct cli *cli, int argc, char **argv, const char *cmd,
+    const char *usage, const char *method, const char *tmpl,
+    const char *done);
+
+/* `<cmd> NAME [--json]`: POST {"name": NAME} to path, print() the answer. */
+int cli_create_named(struct cli *cli, int argc, char **argv, const char *cmd,
+    const char *usage, const char *path,
+    void (*print)(struct cli *cli, json_t *resp));
+
+/* Replaces control characters in s (in place) so it prints on one line. */
+void cli_sanitize(char *s);
 
 /* An aligned text table printed to stdout. */
 struct cli_table;

@@ -28,16 +28,38 @@ cli_exit_code(int err)
 	}
 }
 
+void
+cli_sanitize(char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+	}
+}
+
+/*
+ * The one line every error is: "signet: <what>: <message>". The message may
+ * carry the server's words or the user's arguments, so control characters
+ * (a newline, a terminal escape) are replaced to keep it one harmless line.
+ */
+void
+cli_verror(const char *what, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	cli_sanitize(msg);
+	fprintf(stderr, "signet: %s: %s\n", what, msg);
+}
+
 int
 cli_failx(int code, const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "signet: %s: ", what);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_verror(what, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return code;
 }
 
@@ -102,6 +124,49 @@ cli_call(struct cli *cli, const char *method, const char *path, json_t *body,
 	return 0;
 }
 
+int
+cli_callp(struct cli *cli, const char *method, json_t *body, json_t **resp,
+    const char *tmpl, ...)
+{
+	char path[2048], *e = NULL;
+	const char *t;
+	size_t used = 0, n;
+	va_list ap;
+	int r = 0;
+
+	if (resp != NULL)
+		*resp = NULL;
+	va_start(ap, tmpl);
+	for (t = tmpl; *t != '\0' && r == 0; t++) {
+		const char *piece = t;
+
+		n = 1;
+		if (t[0] == '{' && t[1] == '}') {
+			if ((e = cli_esc(va_arg(ap, const char *))) == NULL) {
+				r = cli_failx(EXIT_REFUSED, cli->cmd,
+				    "out of memory");
+				break;
+			}
+			piece = e;
+			n = strlen(e);
+			t++;
+		}
+		if (n >= sizeof(path) - used)
+			r = cli_usage_error(cli->cmd, "argument too long");
+		else {
+			memcpy(path + used, piece, n);
+			used += n;
+		}
+		free(e);
+		e = NULL;
+	}
+	va_end(ap);
+	if (r != 0)
+		return r;
+	path[used] = '\0';
+	return cli_call(cli, method, path, body, resp);
+}
+
 char *
 cli_esc(const char *s)
 {
@@ -116,9 +181,9 @@ int
 cli_resolve_key(struct cli *cli, const char *name, char **id)
 {
 	const char *slash = strchr(name, '/');
-	char *proj = NULL, *pe = NULL, *ke = NULL, path[1024];
+	char *proj = NULL;
 	json_t *resp = NULL, *keys, *k;
-	int r, n;
+	int r;
 
 	*id = NULL;
 	if (slash == NULL) {
@@ -131,17 +196,12 @@ cli_resolve_key(struct cli *cli, const char *name, char **id)
 	if (slash == name || slash[1] == '\0' || strchr(slash + 1, '/'))
 		return cli_usage_error(cli->cmd, "bad key name \"%s\" (want "
 		    "PROJECT/KEY or a key id)", name);
-	if ((proj = strndup(name, (size_t)(slash - name))) == NULL ||
-	    (pe = cli_esc(proj)) == NULL || (ke = cli_esc(slash + 1)) == NULL) {
+	if ((proj = strndup(name, (size_t)(slash - name))) == NULL) {
 		r = cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
 		goto out;
 	}
-	n = snprintf(path, sizeof(path), "/v1/keys?project=%s&name=%s", pe, ke);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
-		r = cli_usage_error(cli->cmd, "key name too long");
-		goto out;
-	}
-	if ((r = cli_call(cli, "GET", path, NULL, &resp)) != 0)
+	if ((r = cli_callp(cli, "GET", NULL, &resp,
+	    "/v1/keys?project={}&name={}", proj, slash + 1)) != 0)
 		goto out;
 	keys = json_object_get(resp, "keys");
 	if (!json_is_array(keys) || json_array_size(keys) != 1 ||
@@ -158,8 +218,6 @@ cli_resolve_key(struct cli *cli, const char *name, char **id)
  out:
 	json_decref(resp);
 	free(proj);
-	free(pe);
-	free(ke);
 	return r;
 }
 
@@ -239,6 +297,8 @@ cli_table_add(struct cli_table *t, const char *const *cells)
 				    (size_t)i]);
 			return SN_ERR_NOMEM;
 		}
+		/* Cells come from the server: no terminal escapes. */
+		cli_sanitize(t->cells[t->nrows * (size_t)t->ncols + (size_t)i]);
 	}
 	t->nrows++;
 	return 0;
@@ -281,4 +341,109 @@ cli_table_free(struct cli_table *t)
 		free(t->cells[i]);
 	free(t->cells);
 	free(t);
+}
+
+/* --- generic commands ---------------------------------------------------- */
+
+int
+cli_list(struct cli *cli, int argc, char **argv, const struct cli_listing *l)
+{
+	const char *filter = NULL, *pos[1];
+	const char *cells[16];
+	struct cli_table *t;
+	json_t *resp = NULL, *item;
+	char buf[1024];
+	size_t i;
+	int npos, r;
+	struct cli_opt opts[] = {
+		{ "json", 0, NULL, &cli->json },
+		{ NULL, 0, NULL, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+
+	if (l->filter != NULL)
+		opts[1] = (struct cli_opt){ l->filter, 1, &filter, NULL };
+	cli->cmd = l->cmd;
+	if ((r = cli_parse(cli->cmd, l->usage, argc, argv, opts, pos, 0, 0,
+	    &npos)) != 0)
+		return r == CLI_HELP ? 0 : r;
+	if (filter != NULL) {
+		char tmpl[128];
+
+		snprintf(tmpl, sizeof(tmpl), "%s?%s={}", l->path, l->query);
+		r = cli_callp(cli, "GET", NULL, &resp, tmpl, filter);
+	} else
+		r = cli_call(cli, "GET", l->path, NULL, &resp);
+	if (r != 0)
+		return r;
+	if (cli->json) {
+		cli_print_json(resp);
+		json_decref(resp);
+		return 0;
+	}
+	t = cli_table_new(l->ncols, l->hdr);
+	json_array_foreach(json_object_get(resp, l->member), i, item) {
+		memset(cells, 0, sizeof(cells));
+		buf[0] = '\0';
+		l->row(item, cells, buf, sizeof(buf));
+		cli_table_add(t, cells);
+	}
+	cli_table_print(t);
+	cli_table_free(t);
+	json_decref(resp);
+	return 0;
+}
+
+int
+cli_named_op(struct cli *cli, int argc, char **argv, const char *cmd,
+    const char *usage, const char *method, const char *tmpl, const char *done)
+{
+	const char *pos[1];
+	json_t *resp = NULL;
+	int npos, r;
+	const struct cli_opt opts[] = {
+		{ "json", 0, NULL, &cli->json },
+		{ NULL, 0, NULL, NULL },
+	};
+
+	cli->cmd = cmd;
+	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 1, 1,
+	    &npos)) != 0)
+		return r == CLI_HELP ? 0 : r;
+	if ((r = cli_callp(cli, method, NULL, &resp, tmpl, pos[0])) != 0)
+		return r;
+	if (cli->json)
+		cli_print_json(resp);
+	else
+		printf("%s %s\n", done, pos[0]);
+	json_decref(resp);
+	return 0;
+}
+
+int
+cli_create_named(struct cli *cli, int argc, char **argv, const char *cmd,
+    const char *usage, const char *path,
+    void (*print)(struct cli *cli, json_t *resp))
+{
+	const char *pos[1];
+	json_t *req, *resp = NULL;
+	int npos, r;
+	const struct cli_opt opts[] = {
+		{ "json", 0, NULL, &cli->json },
+		{ NULL, 0, NULL, NULL },
+	};
+
+	cli->cmd = cmd;
+	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 1, 1,
+	    &npos)) != 0)
+		return r == CLI_HELP ? 0 : r;
+	if ((req = json_pack("{s:s}", "name", pos[0])) == NULL)
+		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
+	r = cli_call(cli, "POST", path, req, &resp);
+	json_decref(req);
+	if (r != 0)
+		return r;
+	print(cli, resp);
+	json_decref(resp);
+	return 0;
 }

@@ -64,85 +64,37 @@ apikey_create(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static void
+apikey_row(json_t *k, const char **c, char *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	c[0] = js(k, "id");
+	c[1] = js(k, "description");
+	c[2] = js(k, "created_at");
+	c[3] = js(k, "expires_at");
+	c[4] = js(k, "last_used_at");
+	c[5] = js(k, "revoked_at");
+}
+
 static int
 apikey_list(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "signet apikey list [--user EMAIL] [--json]";
 	static const char *const hdr[] = { "ID", "DESCRIPTION", "CREATED",
 	    "EXPIRES", "LAST USED", "REVOKED" };
-	const char *user = NULL, *pos[1];
-	struct cli_table *t;
-	json_t *resp = NULL, *k;
-	char path[512], *e = NULL;
-	size_t i;
-	int npos, r;
-	const struct cli_opt opts[] = {
-		{ "user", 1, &user, NULL },
-		{ "json", 0, NULL, &cli->json },
-		{ NULL, 0, NULL, NULL },
-	};
+	static const struct cli_listing l = { "apikey list",
+	    "signet apikey list [--user EMAIL] [--json]", "/v1/apikeys",
+	    "apikeys", "user", "user", 6, hdr, apikey_row };
 
-	cli->cmd = "apikey list";
-	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 0, 0,
-	    &npos)) != 0)
-		return r == CLI_HELP ? 0 : r;
-	if (user != NULL) {
-		if ((e = cli_esc(user)) == NULL)
-			return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-		snprintf(path, sizeof(path), "/v1/apikeys?user=%s", e);
-		free(e);
-	} else
-		snprintf(path, sizeof(path), "/v1/apikeys");
-	if ((r = cli_call(cli, "GET", path, NULL, &resp)) != 0)
-		return r;
-	if (cli->json) {
-		cli_print_json(resp);
-		json_decref(resp);
-		return 0;
-	}
-	t = cli_table_new(6, hdr);
-	json_array_foreach(json_object_get(resp, "apikeys"), i, k) {
-		const char *row[6] = { js(k, "id"), js(k, "description"),
-		    js(k, "created_at"), js(k, "expires_at"),
-		    js(k, "last_used_at"), js(k, "revoked_at") };
-
-		cli_table_add(t, row);
-	}
-	cli_table_print(t);
-	cli_table_free(t);
-	json_decref(resp);
-	return 0;
+	return cli_list(cli, argc, argv, &l);
 }
 
 static int
 apikey_revoke(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "signet apikey revoke ID";
-	const char *pos[1];
-	json_t *resp = NULL;
-	char path[512], *e;
-	int npos, r;
-	const struct cli_opt opts[] = {
-		{ "json", 0, NULL, &cli->json },
-		{ NULL, 0, NULL, NULL },
-	};
-
-	cli->cmd = "apikey revoke";
-	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 1, 1,
-	    &npos)) != 0)
-		return r == CLI_HELP ? 0 : r;
-	if ((e = cli_esc(pos[0])) == NULL)
-		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-	snprintf(path, sizeof(path), "/v1/apikeys/%s", e);
-	free(e);
-	if ((r = cli_call(cli, "DELETE", path, NULL, &resp)) != 0)
-		return r;
-	if (cli->json)
-		cli_print_json(resp);
-	else
-		printf("Revoked API key %s\n", pos[0]);
-	json_decref(resp);
-	return 0;
+	return cli_named_op(cli, argc, argv, "apikey revoke",
+	    "signet apikey revoke ID [--json]", "DELETE", "/v1/apikeys/{}",
+	    "Revoked API key");
 }
 
 int

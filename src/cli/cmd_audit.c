@@ -131,7 +131,7 @@ audit_verify(struct cli *cli, int argc, char **argv)
 	long long count = 0, after = -1, seq, last = -1, bad = -1;
 	const char *why = NULL;
 	size_t i;
-	int npos, r, err, pages;
+	int npos, r, err, pages, failed = 0;
 	const struct cli_opt opts[] = {
 		{ "json", 0, NULL, &cli->json },
 		{ NULL, 0, NULL, NULL },
@@ -141,7 +141,11 @@ audit_verify(struct cli *cli, int argc, char **argv)
 	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 0, 0,
 	    &npos)) != 0)
 		return r == CLI_HELP ? 0 : r;
-	for (pages = 0; pages < AUDIT_MAX_PAGES && bad < 0; pages++) {
+	/*
+	 * A failure is its own flag: the bad event's seq is whatever the server
+	 * sent (possibly negative), so it cannot double as the flag.
+	 */
+	for (pages = 0; pages < AUDIT_MAX_PAGES && !failed; pages++) {
 		if (after < 0)
 			snprintf(path, sizeof(path), "/v1/audit?limit=%d",
 			    AUDIT_PAGE);
@@ -160,12 +164,14 @@ audit_verify(struct cli *cli, int argc, char **argv)
 			seq = json_integer_value(json_object_get(ev, "seq"));
 			if (!json_is_integer(json_object_get(ev, "seq")) ||
 			    seq <= last) {
+				failed = 1;
 				bad = seq;
 				why = "sequence numbers out of order";
 				break;
 			}
 			err = sn_audit_check(ev, prev, prev);
 			if (err != 0) {
+				failed = 1;
 				bad = seq;
 				why = err == SN_ERR_CONFLICT ? "hash chain broken "
 				    "(prev_hash or hash does not match)" :
@@ -176,7 +182,7 @@ audit_verify(struct cli *cli, int argc, char **argv)
 			count++;
 		}
 		next = json_object_get(resp, "next_after");
-		if (bad >= 0 || !json_is_integer(next) ||
+		if (failed || !json_is_integer(next) ||
 		    json_array_size(events) == 0) {
 			json_decref(resp);
 			resp = NULL;
@@ -192,13 +198,13 @@ audit_verify(struct cli *cli, int argc, char **argv)
 		resp = NULL;
 	}
 	if (cli->json) {
-		out = json_pack("{s:b, s:I, s:o}", "ok", bad < 0,
+		out = json_pack("{s:b, s:I, s:o}", "ok", !failed,
 		    "events", (json_int_t)count, "first_bad_seq",
-		    bad < 0 ? json_null() : json_integer(bad));
+		    !failed ? json_null() : json_integer(bad));
 		cli_print_json(out);
 		json_decref(out);
 	}
-	if (bad >= 0)
+	if (failed)
 		return cli_failx(EXIT_REFUSED, cli->cmd, "event seq %lld: %s "
 		    "(%lld events before it verified)", bad, why, count);
 	if (!cli->json)

@@ -8,45 +8,29 @@
 
 #include "cli.h"
 
+static void
+ca_row(json_t *ca, const char **c, char *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	c[0] = js(ca, "name");
+	c[1] = js(ca, "role");
+	c[2] = js(ca, "algorithm");
+	c[3] = js(ca, "not_after");
+	c[4] = js(ca, "subject");
+	c[5] = js(ca, "id");
+}
+
 static int
 ca_list(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "signet ca list [--json]";
 	static const char *const hdr[] = { "NAME", "ROLE", "ALGORITHM",
 	    "NOT AFTER", "SUBJECT", "ID" };
-	const char *pos[1];
-	struct cli_table *t;
-	json_t *resp = NULL, *ca;
-	size_t i;
-	int npos, r;
-	const struct cli_opt opts[] = {
-		{ "json", 0, NULL, &cli->json },
-		{ NULL, 0, NULL, NULL },
-	};
+	static const struct cli_listing l = { "ca list",
+	    "signet ca list [--json]", "/v1/ca", "cas", NULL, NULL, 6, hdr,
+	    ca_row };
 
-	cli->cmd = "ca list";
-	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 0, 0,
-	    &npos)) != 0)
-		return r == CLI_HELP ? 0 : r;
-	if ((r = cli_call(cli, "GET", "/v1/ca", NULL, &resp)) != 0)
-		return r;
-	if (cli->json) {
-		cli_print_json(resp);
-		json_decref(resp);
-		return 0;
-	}
-	t = cli_table_new(6, hdr);
-	json_array_foreach(json_object_get(resp, "cas"), i, ca) {
-		const char *row[6] = { js(ca, "name"), js(ca, "role"),
-		    js(ca, "algorithm"), js(ca, "not_after"), js(ca, "subject"),
-		    js(ca, "id") };
-
-		cli_table_add(t, row);
-	}
-	cli_table_print(t);
-	cli_table_free(t);
-	json_decref(resp);
-	return 0;
+	return cli_list(cli, argc, argv, &l);
 }
 
 static int
@@ -56,7 +40,6 @@ ca_cert(struct cli *cli, int argc, char **argv)
 	    "(default: the root CA)";
 	const char *pos[1], *pem = NULL;
 	json_t *resp = NULL, *ca, *found = NULL;
-	char path[1024], *e;
 	size_t i;
 	int npos, r;
 	const struct cli_opt opts[] = {
@@ -69,11 +52,8 @@ ca_cert(struct cli *cli, int argc, char **argv)
 	    &npos)) != 0)
 		return r == CLI_HELP ? 0 : r;
 	if (npos == 1) {
-		if ((e = cli_esc(pos[0])) == NULL)
-			return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-		snprintf(path, sizeof(path), "/v1/ca/%s", e);
-		free(e);
-		if ((r = cli_call(cli, "GET", path, NULL, &resp)) != 0)
+		if ((r = cli_callp(cli, "GET", NULL, &resp, "/v1/ca/{}",
+		    pos[0])) != 0)
 			return r;
 		found = json_object_get(resp, "ca");
 	} else {

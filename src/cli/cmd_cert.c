@@ -18,7 +18,7 @@ cmd_cert(struct cli *cli, int argc, char **argv)
 	static const char usage[] = "signet cert KEY [--chain] [--json]";
 	const char *pos[1];
 	json_t *resp = NULL, *c;
-	char path[1024], *id = NULL, *e;
+	char *id = NULL;
 	size_t i;
 	int npos, r, chain = 0;
 	const struct cli_opt opts[] = {
@@ -33,13 +33,9 @@ cmd_cert(struct cli *cli, int argc, char **argv)
 		return r == CLI_HELP ? 0 : r;
 	if ((r = cli_resolve_key(cli, pos[0], &id)) != 0)
 		return r;
-	e = cli_esc(id);
+	r = cli_callp(cli, "GET", NULL, &resp, "/v1/keys/{}/certificate", id);
 	free(id);
-	if (e == NULL)
-		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-	snprintf(path, sizeof(path), "/v1/keys/%s/certificate", e);
-	free(e);
-	if ((r = cli_call(cli, "GET", path, NULL, &resp)) != 0)
+	if (r != 0)
 		return r;
 	if (cli->json) {
 		cli_print_json(resp);

@@ -102,73 +102,44 @@ key_create(struct cli *cli, int argc, char **argv)
 }
 
 static void
-key_table(json_t *keys, int uri)
+key_row(json_t *k, const char **c, char *buf, size_t len)
 {
-	static const char *const hdr[] = { "KEY", "ALGORITHM", "STATE",
-	    "NOT AFTER", "CA", "ID" };
-	static const char *const hdr2[] = { "KEY", "ALGORITHM", "STATE",
-	    "NOT AFTER", "PKCS#11 URI" };
-	struct cli_table *t;
-	json_t *k;
-	size_t i;
+	snprintf(buf, len, "%s/%s", js2(k, "project", "name"), js(k, "name"));
+	c[0] = buf;
+	c[1] = js(k, "algorithm");
+	c[2] = js(k, "state");
+	c[3] = js(k, "not_after");
+	c[4] = js(k, "ca");
+	c[5] = js(k, "id");
+}
 
-	t = cli_table_new(uri ? 5 : 6, uri ? hdr2 : hdr);
-	json_array_foreach(keys, i, k) {
-		char name[512];
-
-		snprintf(name, sizeof(name), "%s/%s", js2(k, "project", "name"),
-		    js(k, "name"));
-		const char *row[6] = { name, js(k, "algorithm"), js(k, "state"),
-		    js(k, "not_after"), uri ? js(k, "pkcs11_uri") : js(k, "ca"),
-		    js(k, "id") };
-
-		cli_table_add(t, row);
-	}
-	cli_table_print(t);
-	cli_table_free(t);
+/* `signet keys`: what the PKCS#11 module shows, with the URI to name it. */
+static void
+key_uri_row(json_t *k, const char **c, char *buf, size_t len)
+{
+	key_row(k, c, buf, len);
+	c[4] = js(k, "pkcs11_uri");
+	c[5] = NULL;
 }
 
 static int
 key_list(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "signet key list [--project P] [--json]";
-	const char *project = NULL, *pos[1];
-	json_t *resp = NULL;
-	char path[1024], *e;
-	int npos, r;
-	const struct cli_opt opts[] = {
-		{ "project", 1, &project, NULL },
-		{ "json", 0, NULL, &cli->json },
-		{ NULL, 0, NULL, NULL },
-	};
+	static const char *const hdr[] = { "KEY", "ALGORITHM", "STATE",
+	    "NOT AFTER", "CA", "ID" };
+	static const struct cli_listing l = { "key list",
+	    "signet key list [--project P] [--json]", "/v1/keys", "keys",
+	    "project", "project", 6, hdr, key_row };
 
-	cli->cmd = "key list";
-	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 0, 0,
-	    &npos)) != 0)
-		return r == CLI_HELP ? 0 : r;
-	if (project != NULL) {
-		if ((e = cli_esc(project)) == NULL)
-			return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-		snprintf(path, sizeof(path), "/v1/keys?project=%s", e);
-		free(e);
-	} else
-		snprintf(path, sizeof(path), "/v1/keys");
-	if ((r = cli_call(cli, "GET", path, NULL, &resp)) != 0)
-		return r;
-	if (cli->json)
-		cli_print_json(resp);
-	else
-		key_table(json_object_get(resp, "keys"), 0);
-	json_decref(resp);
-	return 0;
+	return cli_list(cli, argc, argv, &l);
 }
 
 /* show, disable, enable, revoke, delete: KEY, one request, print the key. */
 static int
 key_simple(struct cli *cli, int argc, char **argv, const char *cmd,
-    const char *method, const char *suffix, const char *done)
+    const char *method, const char *tmpl, const char *done)
 {
-	char usage[128], path[1024], *id = NULL, *e = NULL;
+	char usage[128], *id = NULL;
 	const char *pos[1];
 	json_t *resp = NULL;
 	int npos, r;
@@ -184,14 +155,9 @@ key_simple(struct cli *cli, int argc, char **argv, const char *cmd,
 		return r == CLI_HELP ? 0 : r;
 	if ((r = cli_resolve_key(cli, pos[0], &id)) != 0)
 		return r;
-	if ((e = cli_esc(id)) == NULL) {
-		free(id);
-		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-	}
-	snprintf(path, sizeof(path), "/v1/keys/%s%s", e, suffix);
-	free(e);
+	r = cli_callp(cli, method, NULL, &resp, tmpl, id);
 	free(id);
-	if ((r = cli_call(cli, method, path, NULL, &resp)) != 0)
+	if (r != 0)
 		return r;
 	if (done != NULL && !cli->json)
 		printf("%s %s\n", done, pos[0]);
@@ -204,34 +170,38 @@ key_simple(struct cli *cli, int argc, char **argv, const char *cmd,
 static int
 key_show(struct cli *cli, int argc, char **argv)
 {
-	return key_simple(cli, argc, argv, "key show", "GET", "", NULL);
+	return key_simple(cli, argc, argv, "key show", "GET", "/v1/keys/{}", NULL);
 }
 
 static int
 key_disable(struct cli *cli, int argc, char **argv)
 {
-	return key_simple(cli, argc, argv, "key disable", "POST", "/disable",
+	return key_simple(cli, argc, argv, "key disable", "POST",
+	    "/v1/keys/{}/disable",
 	    "Disabled key");
 }
 
 static int
 key_enable(struct cli *cli, int argc, char **argv)
 {
-	return key_simple(cli, argc, argv, "key enable", "POST", "/enable",
+	return key_simple(cli, argc, argv, "key enable", "POST",
+	    "/v1/keys/{}/enable",
 	    "Enabled key");
 }
 
 static int
 key_revoke(struct cli *cli, int argc, char **argv)
 {
-	return key_simple(cli, argc, argv, "key revoke", "POST", "/revoke",
+	return key_simple(cli, argc, argv, "key revoke", "POST",
+	    "/v1/keys/{}/revoke",
 	    "Revoked key (its certificate goes on the CRL)");
 }
 
 static int
 key_delete(struct cli *cli, int argc, char **argv)
 {
-	return key_simple(cli, argc, argv, "key delete", "DELETE", "",
+	return key_simple(cli, argc, argv, "key delete", "DELETE",
+	    "/v1/keys/{}",
 	    "Deleted key (HSM object destroyed)");
 }
 
@@ -241,7 +211,7 @@ key_csr(struct cli *cli, int argc, char **argv)
 	static const char usage[] = "signet key csr KEY [--subject DN] [--json]";
 	const char *subject = NULL, *pos[1];
 	json_t *req = NULL, *resp = NULL;
-	char path[1024], *id = NULL, *e;
+	char *id = NULL;
 	int npos, r;
 	const struct cli_opt opts[] = {
 		{ "subject", 1, &subject, NULL },
@@ -255,18 +225,15 @@ key_csr(struct cli *cli, int argc, char **argv)
 		return r == CLI_HELP ? 0 : r;
 	if ((r = cli_resolve_key(cli, pos[0], &id)) != 0)
 		return r;
-	e = cli_esc(id);
-	free(id);
-	if (e == NULL || (req = json_object()) == NULL ||
+	if ((req = json_object()) == NULL ||
 	    (subject != NULL && json_object_set_new(req, "subject",
 	    json_string(subject)) != 0)) {
-		free(e);
+		free(id);
 		json_decref(req);
 		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
 	}
-	snprintf(path, sizeof(path), "/v1/keys/%s/csr", e);
-	free(e);
-	r = cli_call(cli, "POST", path, req, &resp);
+	r = cli_callp(cli, "POST", req, &resp, "/v1/keys/{}/csr", id);
+	free(id);
 	json_decref(req);
 	if (r != 0)
 		return r;
@@ -285,7 +252,7 @@ key_import_cert(struct cli *cli, int argc, char **argv)
 	    "[--json]";
 	const char *chainf = NULL, *pos[1];
 	json_t *req = NULL, *resp = NULL;
-	char path[1024], *id = NULL, *e = NULL, *pem = NULL;
+	char *id = NULL, *pem = NULL;
 	size_t len;
 	int npos, r, err;
 	const struct cli_opt opts[] = {
@@ -310,13 +277,12 @@ key_import_cert(struct cli *cli, int argc, char **argv)
 	}
 	if ((r = cli_resolve_key(cli, pos[0], &id)) != 0)
 		goto out;
-	if ((e = cli_esc(id)) == NULL ||
-	    (req = json_pack("{s:s}", "chain", pem)) == NULL) {
+	if ((req = json_pack("{s:s}", "chain", pem)) == NULL) {
 		r = cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
 		goto out;
 	}
-	snprintf(path, sizeof(path), "/v1/keys/%s/certificate", e);
-	if ((r = cli_call(cli, "PUT", path, req, &resp)) != 0)
+	if ((r = cli_callp(cli, "PUT", req, &resp, "/v1/keys/{}/certificate",
+	    id)) != 0)
 		goto out;
 	if (!cli->json)
 		printf("Imported the certificate chain for %s\n", pos[0]);
@@ -327,7 +293,6 @@ key_import_cert(struct cli *cli, int argc, char **argv)
 	json_decref(resp);
 	free(pem);
 	free(id);
-	free(e);
 	return r;
 }
 
@@ -353,25 +318,10 @@ cmd_key(struct cli *cli, int argc, char **argv)
 int
 cmd_keys(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "signet keys [--json]";
-	const char *pos[1];
-	json_t *resp = NULL;
-	int npos, r;
-	const struct cli_opt opts[] = {
-		{ "json", 0, NULL, &cli->json },
-		{ NULL, 0, NULL, NULL },
-	};
+	static const char *const hdr[] = { "KEY", "ALGORITHM", "STATE",
+	    "NOT AFTER", "PKCS#11 URI" };
+	static const struct cli_listing l = { "keys", "signet keys [--json]",
+	    "/v1/me/keys", "keys", NULL, NULL, 5, hdr, key_uri_row };
 
-	cli->cmd = "keys";
-	if ((r = cli_parse(cli->cmd, usage, argc - 1, argv + 1, opts, pos, 0, 0,
-	    &npos)) != 0)
-		return r == CLI_HELP ? 0 : r;
-	if ((r = cli_call(cli, "GET", "/v1/me/keys", NULL, &resp)) != 0)
-		return r;
-	if (cli->json)
-		cli_print_json(resp);
-	else
-		key_table(json_object_get(resp, "keys"), 1);
-	json_decref(resp);
-	return 0;
+	return cli_list(cli, argc - 1, argv + 1, &l);
 }

@@ -23,82 +23,50 @@ print_project(struct cli *cli, json_t *resp, const char *verb)
 		printf("  owner %s %s\n", js(o, "type"), js(o, "name"));
 }
 
+static void
+print_created(struct cli *cli, json_t *resp)
+{
+	print_project(cli, resp, "Created");
+}
+
 static int
 project_create(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "signet project create NAME [--json]";
-	const char *pos[1];
-	json_t *req, *resp = NULL;
-	int npos, r;
-	const struct cli_opt opts[] = {
-		{ "json", 0, NULL, &cli->json },
-		{ NULL, 0, NULL, NULL },
-	};
+	return cli_create_named(cli, argc, argv, "project create",
+	    "signet project create NAME [--json]", "/v1/projects",
+	    print_created);
+}
 
-	cli->cmd = "project create";
-	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 1, 1,
-	    &npos)) != 0)
-		return r == CLI_HELP ? 0 : r;
-	if ((req = json_pack("{s:s}", "name", pos[0])) == NULL)
-		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-	r = cli_call(cli, "POST", "/v1/projects", req, &resp);
-	json_decref(req);
-	if (r != 0)
-		return r;
-	print_project(cli, resp, "Created");
-	json_decref(resp);
-	return 0;
+static void
+project_row(json_t *p, const char **c, char *buf, size_t len)
+{
+	json_t *o;
+	size_t j, used = 0;
+
+	json_array_foreach(json_object_get(p, "owners"), j, o) {
+		int n = snprintf(buf + used, len - used, "%s%s:%s",
+		    used > 0 ? "," : "", js(o, "type"), js(o, "name"));
+
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	c[0] = js(p, "name");
+	c[1] = js(p, "id");
+	c[2] = buf;
+	c[3] = js(p, "created_at");
 }
 
 static int
 project_list(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "signet project list [--json]";
 	static const char *const hdr[] = { "NAME", "ID", "OWNERS", "CREATED" };
-	const char *pos[1];
-	struct cli_table *tab;
-	json_t *resp = NULL, *p, *o;
-	size_t i, j;
-	int npos, r;
-	const struct cli_opt opts[] = {
-		{ "json", 0, NULL, &cli->json },
-		{ NULL, 0, NULL, NULL },
-	};
+	static const struct cli_listing l = { "project list",
+	    "signet project list [--json]", "/v1/projects", "projects", NULL,
+	    NULL, 4, hdr, project_row };
 
-	cli->cmd = "project list";
-	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 0, 0,
-	    &npos)) != 0)
-		return r == CLI_HELP ? 0 : r;
-	if ((r = cli_call(cli, "GET", "/v1/projects", NULL, &resp)) != 0)
-		return r;
-	if (cli->json) {
-		cli_print_json(resp);
-		json_decref(resp);
-		return 0;
-	}
-	tab = cli_table_new(4, hdr);
-	json_array_foreach(json_object_get(resp, "projects"), i, p) {
-		char owners[1024] = "";
-		size_t used = 0;
-
-		json_array_foreach(json_object_get(p, "owners"), j, o) {
-			int n = snprintf(owners + used, sizeof(owners) - used,
-			    "%s%s:%s", used > 0 ? "," : "", js(o, "type"),
-			    js(o, "name"));
-
-			if (n < 0 || (size_t)n >= sizeof(owners) - used)
-				break;
-			used += (size_t)n;
-		}
-		const char *row[4] = { js(p, "name"), js(p, "id"), owners,
-		    js(p, "created_at") };
-
-		cli_table_add(tab, row);
-	}
-	cli_table_print(tab);
-	cli_table_free(tab);
-	json_decref(resp);
-	return 0;
+	return cli_list(cli, argc, argv, &l);
 }
 
 /* Exactly one of --user / --team (/ --service-account when allow_sa). */
@@ -159,7 +127,6 @@ project_add_owner(struct cli *cli, int argc, char **argv)
 	    "(--user EMAIL | --team NAME) [--json]";
 	const char *user = NULL, *team = NULL, *type, *at, *name, *pos[1];
 	json_t *req, *resp = NULL;
-	char path[1024], *e;
 	int npos, r;
 	const struct cli_opt opts[] = {
 		{ "user", 1, &user, NULL },
@@ -174,14 +141,10 @@ project_add_owner(struct cli *cli, int argc, char **argv)
 		return r == CLI_HELP ? 0 : r;
 	if ((r = principal(cli, user, team, NULL, &type, &at, &name)) != 0)
 		return r;
-	if ((e = cli_esc(pos[0])) == NULL ||
-	    (req = json_pack("{s:s}", type, name)) == NULL) {
-		free(e);
+	if ((req = json_pack("{s:s}", type, name)) == NULL)
 		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-	}
-	snprintf(path, sizeof(path), "/v1/projects/%s/owners", e);
-	free(e);
-	r = cli_call(cli, "POST", path, req, &resp);
+	r = cli_callp(cli, "POST", req, &resp, "/v1/projects/{}/owners",
+	    pos[0]);
 	json_decref(req);
 	if (r != 0)
 		return r;
@@ -200,7 +163,6 @@ project_signer(struct cli *cli, int argc, char **argv, int add)
 	const char *user = NULL, *team = NULL, *sa = NULL, *pos[1];
 	const char *type, *at, *name;
 	json_t *req = NULL, *resp = NULL;
-	char path[1024], *e = NULL, *ne = NULL;
 	int npos, r;
 	const struct cli_opt opts[] = {
 		{ "user", 1, &user, NULL },
@@ -216,22 +178,16 @@ project_signer(struct cli *cli, int argc, char **argv, int add)
 		return r == CLI_HELP ? 0 : r;
 	if ((r = principal(cli, user, team, sa, &type, &at, &name)) != 0)
 		return r;
-	if ((e = cli_esc(pos[0])) == NULL || (ne = cli_esc(name)) == NULL) {
-		r = cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-		goto out;
-	}
 	if (add) {
-		snprintf(path, sizeof(path), "/v1/projects/%s/signers", e);
 		if ((req = json_pack("{s:s}", type, name)) == NULL) {
 			r = cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
 			goto out;
 		}
-		r = cli_call(cli, "POST", path, req, &resp);
-	} else {
-		snprintf(path, sizeof(path), "/v1/projects/%s/signers/%s/%s", e,
-		    at, ne);
-		r = cli_call(cli, "DELETE", path, NULL, &resp);
-	}
+		r = cli_callp(cli, "POST", req, &resp,
+		    "/v1/projects/{}/signers", pos[0]);
+	} else
+		r = cli_callp(cli, "DELETE", NULL, &resp,
+		    "/v1/projects/{}/signers/{}/{}", pos[0], at, name);
 	if (r != 0)
 		goto out;
 	if (!cli->json)
@@ -243,8 +199,6 @@ project_signer(struct cli *cli, int argc, char **argv, int add)
  out:
 	json_decref(req);
 	json_decref(resp);
-	free(e);
-	free(ne);
 	return r;
 }
 
@@ -266,7 +220,6 @@ project_signers(struct cli *cli, int argc, char **argv)
 	static const char usage[] = "signet project signers PROJECT [--json]";
 	const char *pos[1];
 	json_t *resp = NULL;
-	char path[1024], *e;
 	int npos, r;
 	const struct cli_opt opts[] = {
 		{ "json", 0, NULL, &cli->json },
@@ -277,11 +230,8 @@ project_signers(struct cli *cli, int argc, char **argv)
 	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 1, 1,
 	    &npos)) != 0)
 		return r == CLI_HELP ? 0 : r;
-	if ((e = cli_esc(pos[0])) == NULL)
-		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-	snprintf(path, sizeof(path), "/v1/projects/%s/signers", e);
-	free(e);
-	if ((r = cli_call(cli, "GET", path, NULL, &resp)) != 0)
+	if ((r = cli_callp(cli, "GET", NULL, &resp, "/v1/projects/{}/signers",
+	    pos[0])) != 0)
 		return r;
 	print_signers(cli, resp);
 	json_decref(resp);

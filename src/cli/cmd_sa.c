@@ -203,45 +203,29 @@ sa_create(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static void
+sa_row(json_t *s, const char **c, char *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	c[0] = js(s, "name");
+	c[1] = js(s, "id");
+	c[2] = js2(s, "team", "name");
+	c[3] = js(s, "key_algorithm");
+	c[4] = js(s, "key_fingerprint");
+	c[5] = js(s, "rotated_at");
+}
+
 static int
 sa_list(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "signet service-account list [--json]";
 	static const char *const hdr[] = { "NAME", "ID", "TEAM", "KEY",
 	    "FINGERPRINT (SHA-256)", "ROTATED" };
-	const char *pos[1];
-	struct cli_table *t;
-	json_t *resp = NULL, *s;
-	size_t i;
-	int npos, r;
-	const struct cli_opt opts[] = {
-		{ "json", 0, NULL, &cli->json },
-		{ NULL, 0, NULL, NULL },
-	};
+	static const struct cli_listing l = { "service-account list",
+	    "signet service-account list [--json]", "/v1/serviceaccounts",
+	    "service_accounts", NULL, NULL, 6, hdr, sa_row };
 
-	cli->cmd = "service-account list";
-	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 0, 0,
-	    &npos)) != 0)
-		return r == CLI_HELP ? 0 : r;
-	if ((r = cli_call(cli, "GET", "/v1/serviceaccounts", NULL, &resp)) != 0)
-		return r;
-	if (cli->json) {
-		cli_print_json(resp);
-		json_decref(resp);
-		return 0;
-	}
-	t = cli_table_new(6, hdr);
-	json_array_foreach(json_object_get(resp, "service_accounts"), i, s) {
-		const char *row[6] = { js(s, "name"), js(s, "id"),
-		    js2(s, "team", "name"), js(s, "key_algorithm"),
-		    js(s, "key_fingerprint"), js(s, "rotated_at") };
-
-		cli_table_add(t, row);
-	}
-	cli_table_print(t);
-	cli_table_free(t);
-	json_decref(resp);
-	return 0;
+	return cli_list(cli, argc, argv, &l);
 }
 
 static int
@@ -251,7 +235,7 @@ sa_rotate(struct cli *cli, int argc, char **argv)
 	    "--public-key FILE [--json]";
 	const char *pubf = NULL, *pos[1];
 	json_t *req = NULL, *resp = NULL;
-	char *pem = NULL, *e, path[1024];
+	char *pem = NULL;
 	int npos, r;
 	const struct cli_opt opts[] = {
 		{ "public-key", 1, &pubf, NULL },
@@ -269,13 +253,10 @@ sa_rotate(struct cli *cli, int argc, char **argv)
 		return r;
 	req = json_pack("{s:s}", "public_key", pem);
 	free(pem);
-	if (req == NULL || (e = cli_esc(pos[0])) == NULL) {
-		json_decref(req);
+	if (req == NULL)
 		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-	}
-	snprintf(path, sizeof(path), "/v1/serviceaccounts/%s/rotate-key", e);
-	free(e);
-	r = cli_call(cli, "POST", path, req, &resp);
+	r = cli_callp(cli, "POST", req, &resp,
+	    "/v1/serviceaccounts/{}/rotate-key", pos[0]);
 	json_decref(req);
 	if (r != 0)
 		return r;
@@ -287,32 +268,9 @@ sa_rotate(struct cli *cli, int argc, char **argv)
 static int
 sa_delete(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "signet service-account delete NAME";
-	const char *pos[1];
-	json_t *resp = NULL;
-	char *e, path[1024];
-	int npos, r;
-	const struct cli_opt opts[] = {
-		{ "json", 0, NULL, &cli->json },
-		{ NULL, 0, NULL, NULL },
-	};
-
-	cli->cmd = "service-account delete";
-	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 1, 1,
-	    &npos)) != 0)
-		return r == CLI_HELP ? 0 : r;
-	if ((e = cli_esc(pos[0])) == NULL)
-		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-	snprintf(path, sizeof(path), "/v1/serviceaccounts/%s", e);
-	free(e);
-	if ((r = cli_call(cli, "DELETE", path, NULL, &resp)) != 0)
-		return r;
-	if (cli->json)
-		cli_print_json(resp);
-	else
-		printf("Deleted service account %s\n", pos[0]);
-	json_decref(resp);
-	return 0;
+	return cli_named_op(cli, argc, argv, "service-account delete",
+	    "signet service-account delete NAME [--json]", "DELETE",
+	    "/v1/serviceaccounts/{}", "Deleted service account");
 }
 
 int

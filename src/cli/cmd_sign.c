@@ -105,7 +105,7 @@ make_cms(struct cli *cli, struct remote *rm, enum sn_hash hash,
 	CMS_ContentInfo *cms = NULL;
 	BIO *mem = NULL;
 	const unsigned char *p;
-	char path[1024], *e = NULL, *data;
+	char *data;
 	uint8_t *der = NULL;
 	size_t derlen = 0, i;
 	long mlen;
@@ -113,11 +113,8 @@ make_cms(struct cli *cli, struct remote *rm, enum sn_hash hash,
 
 	*out = NULL;
 	*outlen = 0;
-	if ((e = cli_esc(rm->key_id)) == NULL)
-		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-	snprintf(path, sizeof(path), "/v1/keys/%s/certificate", e);
-	free(e);
-	if ((r = cli_call(cli, "GET", path, NULL, &resp)) != 0)
+	if ((r = cli_callp(cli, "GET", NULL, &resp, "/v1/keys/{}/certificate",
+	    rm->key_id)) != 0)
 		return r;
 	if ((signer = pem_to_x509(js(resp, "certificate"))) == NULL) {
 		r = cli_failx(EXIT_REFUSED, cli->cmd, "the key has no "
@@ -188,7 +185,7 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	enum sn_hash hash;
 	json_t *kresp = NULL;
 	uint8_t digest[EVP_MAX_MD_SIZE], *sig = NULL;
-	char *id = NULL, *e = NULL, path[1024];
+	char *id = NULL;
 	size_t dlen = 0, siglen = 0;
 	int npos, r, err, pss = 0, pem = 0, cms;
 	const struct cli_opt opts[] = {
@@ -227,12 +224,7 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 
 	if ((r = cli_resolve_key(cli, key, &id)) != 0)
 		return r;
-	if ((e = cli_esc(id)) == NULL) {
-		r = cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-		goto out;
-	}
-	snprintf(path, sizeof(path), "/v1/keys/%s", e);
-	if ((r = cli_call(cli, "GET", path, NULL, &kresp)) != 0)
+	if ((r = cli_callp(cli, "GET", NULL, &kresp, "/v1/keys/{}", id)) != 0)
 		goto out;
 	alg = js2(kresp, "key", "algorithm");
 	if ((kalg = sn_key_alg_from_name(alg)) == SN_ALG_NONE) {
@@ -278,6 +270,5 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	json_decref(kresp);
 	free(sig);
 	free(id);
-	free(e);
 	return r;
 }

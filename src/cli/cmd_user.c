@@ -63,76 +63,37 @@ user_create(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static void
+user_row(json_t *u, const char **c, char *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	c[0] = js(u, "email");
+	c[1] = js(u, "role");
+	c[2] = json_is_true(json_object_get(u, "disabled")) ? "disabled" :
+	    "active";
+	c[3] = js(u, "id");
+	c[4] = js(u, "created_at");
+}
+
 static int
 user_list(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "signet user list [--json]";
 	static const char *const hdr[] = { "EMAIL", "ROLE", "STATE", "ID",
 	    "CREATED" };
-	const char *pos[1];
-	struct cli_table *t = NULL;
-	json_t *resp = NULL, *u;
-	size_t i;
-	int npos, r;
-	const struct cli_opt opts[] = {
-		{ "json", 0, NULL, &cli->json },
-		{ NULL, 0, NULL, NULL },
-	};
+	static const struct cli_listing l = { "user list",
+	    "signet user list [--json]", "/v1/users", "users", NULL, NULL,
+	    5, hdr, user_row };
 
-	cli->cmd = "user list";
-	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 0, 0,
-	    &npos)) != 0)
-		return r == CLI_HELP ? 0 : r;
-	if ((r = cli_call(cli, "GET", "/v1/users", NULL, &resp)) != 0)
-		return r;
-	if (cli->json) {
-		cli_print_json(resp);
-		json_decref(resp);
-		return 0;
-	}
-	t = cli_table_new(5, hdr);
-	json_array_foreach(json_object_get(resp, "users"), i, u) {
-		const char *row[5] = { js(u, "email"), js(u, "role"),
-		    json_is_true(json_object_get(u, "disabled")) ?
-		    "disabled" : "active", js(u, "id"), js(u, "created_at") };
-
-		cli_table_add(t, row);
-	}
-	cli_table_print(t);
-	cli_table_free(t);
-	json_decref(resp);
-	return 0;
+	return cli_list(cli, argc, argv, &l);
 }
 
 static int
 user_disable(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "signet user disable EMAIL";
-	const char *pos[1];
-	json_t *resp = NULL;
-	char *e, path[1024];
-	int npos, r;
-	const struct cli_opt opts[] = {
-		{ "json", 0, NULL, &cli->json },
-		{ NULL, 0, NULL, NULL },
-	};
-
-	cli->cmd = "user disable";
-	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 1, 1,
-	    &npos)) != 0)
-		return r == CLI_HELP ? 0 : r;
-	if ((e = cli_esc(pos[0])) == NULL)
-		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
-	snprintf(path, sizeof(path), "/v1/users/%s/disable", e);
-	free(e);
-	if ((r = cli_call(cli, "POST", path, NULL, &resp)) != 0)
-		return r;
-	if (cli->json)
-		cli_print_json(resp);
-	else
-		printf("Disabled user %s\n", pos[0]);
-	json_decref(resp);
-	return 0;
+	return cli_named_op(cli, argc, argv, "user disable",
+	    "signet user disable EMAIL [--json]", "POST",
+	    "/v1/users/{}/disable", "Disabled user");
 }
 
 int

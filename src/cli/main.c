@@ -54,7 +54,8 @@ main(int argc, char **argv)
 
 	memset(&cli, 0, sizeof(cli));
 	if (argc < 2) {
-		usage(stderr);
+		fprintf(stderr, "signet: missing command (run \"signet --help\" "
+		    "for the list)\n");
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
@@ -70,11 +71,9 @@ main(int argc, char **argv)
 		if (strcmp(argv[1], groups[i].name) == 0)
 			break;
 	}
-	if (i == sizeof(groups) / sizeof(groups[0])) {
-		fprintf(stderr, "signet: unknown command \"%s\"\n", argv[1]);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (i == sizeof(groups) / sizeof(groups[0]))
+		return cli_failx(EXIT_USAGE, argv[1], "unknown command (run "
+		    "\"signet --help\" for the list)");
 	cli.cmd = groups[i].name;
 	r = groups[i].fn(&cli, argc - 1, argv + 1);
 	sn_client_free(cli.client);

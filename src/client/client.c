@@ -94,6 +94,20 @@ sn_client_errmsg(struct sn_client *c)
 	return client_errmsg;
 }
 
+/*
+ * The audit trail's client fields must be valid JSON strings: a host,
+ * user or program name that is not printable ASCII (a Latin-1 file name,
+ * say) would make json_string() fail and with it every signature.
+ */
+static void
+ascii_only(char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+	}
+}
+
 static void
 identify_caller(struct sn_client *c)
 {
@@ -113,6 +127,9 @@ identify_caller(struct sn_client *c)
 	snprintf(c->process, sizeof(c->process), "%s",
 	    program_invocation_short_name != NULL ?
 	    program_invocation_short_name : "");
+	ascii_only(c->hostname);
+	ascii_only(c->user);
+	ascii_only(c->process);
 }
 
 int

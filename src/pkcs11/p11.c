@@ -42,6 +42,13 @@
 #define P11_MAX_SESSIONS	256
 #define P11_EXPORT		__attribute__((visibility("default")))
 
+/* The entry points this read-only signing token does not offer. */
+#define P11_UNSUPPORTED(name, params)					\
+	P11_EXPORT CK_RV name params { return CKR_FUNCTION_NOT_SUPPORTED; }
+/* The legacy parallel-function calls (PKCS#11 v2.40 section 5.15). */
+#define P11_NOT_PARALLEL(name, params)					\
+	P11_EXPORT CK_RV name params { return CKR_FUNCTION_NOT_PARALLEL; }
+
 struct p11_signop {
 	int active;
 	int busy;		/* being worked on outside the lock */
@@ -79,6 +86,7 @@ static struct {
 	size_t nsessions;
 	CK_SESSION_HANDLE next_handle;
 	unsigned inflight;	/* requests running outside the lock */
+	int finalizing;		/* C_Finalize waits for inflight to drain */
 } g;
 
 /* Written only by C_Initialize/C_Finalize with no request in flight. */
@@ -106,6 +114,11 @@ p11_log(const char *fmt, ...)
 	n += m;
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
+	/* The server's words may hold a newline or a terminal escape. */
+	for (int i = 0; i < n; i++) {
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
+	}
 	line[n++] = '\n';
 	if (g_log_path[0] != '\0') {
 		fd = open(g_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
@@ -150,6 +163,41 @@ session_get(CK_SESSION_HANDLE h)
 	return NULL;
 }
 
+/*
+ * The common start of a session call: takes g_lock (the caller releases it
+ * on every path) and finds the session.
+ */
+static CK_RV
+session_lock(CK_SESSION_HANDLE h, struct p11_session **s)
+{
+	*s = NULL;
+	pthread_mutex_lock(&g_lock);
+	if (!g.initialized)
+		return CKR_CRYPTOKI_NOT_INITIALIZED;
+	if ((*s = session_get(h)) == NULL)
+		return CKR_SESSION_HANDLE_INVALID;
+	return CKR_OK;
+}
+
+/*
+ * The same for slot calls: takes g_lock (the caller releases it), checks
+ * the slot and the caller's output pointer.
+ */
+static CK_RV
+slot_lock(CK_SLOT_ID slot, const void *out)
+{
+	pthread_mutex_lock(&g_lock);
+	if (!g.initialized)
+		return CKR_CRYPTOKI_NOT_INITIALIZED;
+	if (slot != P11_SLOT_ID)
+		return CKR_SLOT_ID_INVALID;
+	if (out == NULL)
+		return CKR_ARGUMENTS_BAD;
+	return CKR_OK;
+}
+
+static void state_free(void);
+
 static void
 atfork_prepare(void)
 {
@@ -175,6 +223,12 @@ atfork_child(void)
 	}
 	g.inflight = 0;
 	pthread_cond_init(&g_idle, NULL);
+	/* A C_Finalize that was waiting in the parent has nothing to wait
+	 * for here: finish it. */
+	if (g.finalizing) {
+		state_free();
+		g.finalizing = 0;
+	}
 	pthread_mutex_unlock(&g_lock);
 }
 
@@ -227,7 +281,7 @@ state_load(void)
 		    "set SIGNET_URL");
 		goto out;
 	}
-	if (cfg.api_key == NULL && cfg.sa_name == NULL) {
+	if (cfg.api_key == NULL && cfg.sa_name == NULL && cfg.sa_id == NULL) {
 		p11_log("no credentials configured: run `signet login` or "
 		    "set SIGNET_API_KEY");
 		goto out;
@@ -288,6 +342,9 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 	}
 	pthread_once(&g_atfork_once, register_atfork);
 	pthread_mutex_lock(&g_lock);
+	/* A C_Finalize in another thread is still draining: let it finish. */
+	while (g.finalizing)
+		pthread_cond_wait(&g_idle, &g_lock);
 	if (g.initialized) {
 		/* A forked child re-initialising keeps the inherited state. */
 		if (g.pid != getpid()) {
@@ -302,7 +359,13 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 		goto out;
 	}
 	g.pid = getpid();
-	g.next_handle = 1;
+	/*
+	 * Session handles keep counting across C_Finalize/C_Initialize: a
+	 * handle from before C_Finalize must stay invalid, not name a session
+	 * opened after it.
+	 */
+	if (g.next_handle == 0)
+		g.next_handle = 1;
 	g.initialized = 1;
  out:
 	pthread_mutex_unlock(&g_lock);
@@ -319,9 +382,19 @@ C_Finalize(CK_VOID_PTR pReserved)
 		pthread_mutex_unlock(&g_lock);
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	}
+	/*
+	 * From here on every new call sees an uninitialised module, so the
+	 * requests in flight drain even while other threads keep calling
+	 * (waiting with the module still open could wait forever). The state
+	 * itself stays until they have: they use the token and the client.
+	 */
+	g.initialized = 0;
+	g.finalizing = 1;
 	while (g.inflight > 0)
 		pthread_cond_wait(&g_idle, &g_lock);
 	state_free();
+	g.finalizing = 0;
+	pthread_cond_broadcast(&g_idle);
 	pthread_mutex_unlock(&g_lock);
 	return CKR_OK;
 }
@@ -389,16 +462,9 @@ C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
 P11_EXPORT CK_RV
 C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 {
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized)
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	else if (slotID != P11_SLOT_ID)
-		rv = CKR_SLOT_ID_INVALID;
-	else if (pInfo == NULL)
-		rv = CKR_ARGUMENTS_BAD;
-	else {
+	if ((rv = slot_lock(slotID, pInfo)) == CKR_OK) {
 		memset(pInfo, 0, sizeof(*pInfo));
 		p11_pad(pInfo->slotDescription, sizeof(pInfo->slotDescription),
 		    "Signet remote signing service");
@@ -417,16 +483,9 @@ C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 P11_EXPORT CK_RV
 C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized)
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	else if (slotID != P11_SLOT_ID)
-		rv = CKR_SLOT_ID_INVALID;
-	else if (pInfo == NULL)
-		rv = CKR_ARGUMENTS_BAD;
-	else {
+	if ((rv = slot_lock(slotID, pInfo)) == CKR_OK) {
 		memset(pInfo, 0, sizeof(*pInfo));
 		p11_pad(pInfo->label, sizeof(pInfo->label), P11_TOKEN_LABEL);
 		p11_pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID),
@@ -455,11 +514,8 @@ C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 	return rv;
 }
 
-P11_EXPORT CK_RV
-C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pRserved)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_WaitForSlotEvent, (CK_FLAGS flags, CK_SLOT_ID_PTR pSlot,
+    CK_VOID_PTR pRserved))
 
 P11_EXPORT CK_RV
 C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
@@ -467,16 +523,11 @@ C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
 {
 	const struct p11_mech_info *t;
 	size_t n;
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 
 	t = p11_mech_table(&n);
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized)
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	else if (slotID != P11_SLOT_ID)
-		rv = CKR_SLOT_ID_INVALID;
-	else if (pulCount == NULL)
-		rv = CKR_ARGUMENTS_BAD;
+	if ((rv = slot_lock(slotID, pulCount)) != CKR_OK)
+		;
 	else if (pMechanismList == NULL)
 		*pulCount = n;
 	else if (*pulCount < n) {
@@ -497,38 +548,20 @@ C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
 {
 	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized)
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	else if (slotID != P11_SLOT_ID)
-		rv = CKR_SLOT_ID_INVALID;
-	else if (pInfo == NULL)
-		rv = CKR_ARGUMENTS_BAD;
-	else
+	if ((rv = slot_lock(slotID, pInfo)) == CKR_OK)
 		rv = p11_mech_get_info(type, pInfo);
 	pthread_mutex_unlock(&g_lock);
 	return rv;
 }
 
-P11_EXPORT CK_RV
-C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
-    CK_UTF8CHAR_PTR pLabel)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_InitToken, (CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG
+    ulPinLen, CK_UTF8CHAR_PTR pLabel))
 
-P11_EXPORT CK_RV
-C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_InitPIN, (CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin,
+    CK_ULONG ulPinLen))
 
-P11_EXPORT CK_RV
-C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
-    CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_SetPIN, (CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
+    CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen))
 
 /* ---- sessions ---- */
 
@@ -538,21 +571,10 @@ C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
 {
 	struct p11_session *s;
 	size_t i;
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized) {
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+	if ((rv = slot_lock(slotID, phSession)) != CKR_OK)
 		goto out;
-	}
-	if (slotID != P11_SLOT_ID) {
-		rv = CKR_SLOT_ID_INVALID;
-		goto out;
-	}
-	if (phSession == NULL) {
-		rv = CKR_ARGUMENTS_BAD;
-		goto out;
-	}
 	if (!(flags & CKF_SERIAL_SESSION)) {
 		rv = CKR_SESSION_PARALLEL_NOT_SUPPORTED;
 		goto out;
@@ -610,14 +632,9 @@ C_CloseSession(CK_SESSION_HANDLE hSession)
 P11_EXPORT CK_RV
 C_CloseAllSessions(CK_SLOT_ID slotID)
 {
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized)
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	else if (slotID != P11_SLOT_ID)
-		rv = CKR_SLOT_ID_INVALID;
-	else {
+	if ((rv = slot_lock(slotID, &slotID)) == CKR_OK) {
 		for (size_t i = 0; i < P11_MAX_SESSIONS; i++) {
 			session_free(g.sessions[i]);
 			g.sessions[i] = NULL;
@@ -633,13 +650,10 @@ P11_EXPORT CK_RV
 C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 {
 	struct p11_session *s;
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized)
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	else if ((s = session_get(hSession)) == NULL)
-		rv = CKR_SESSION_HANDLE_INVALID;
+	if ((rv = session_lock(hSession, &s)) != CKR_OK)
+		;
 	else if (pInfo == NULL)
 		rv = CKR_ARGUMENTS_BAD;
 	else {
@@ -654,20 +668,12 @@ C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 	return rv;
 }
 
-P11_EXPORT CK_RV
-C_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
-    CK_ULONG_PTR pulOperationStateLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_GetOperationState, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
+    pOperationState, CK_ULONG_PTR pulOperationStateLen))
 
-P11_EXPORT CK_RV
-C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
-    CK_ULONG ulOperationStateLen, CK_OBJECT_HANDLE hEncryptionKey,
-    CK_OBJECT_HANDLE hAuthenticationKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_SetOperationState, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
+    pOperationState, CK_ULONG ulOperationStateLen, CK_OBJECT_HANDLE
+    hEncryptionKey, CK_OBJECT_HANDLE hAuthenticationKey))
 
 /*
  * Credentials come from the client configuration. C_Login is accepted so
@@ -678,13 +684,11 @@ P11_EXPORT CK_RV
 C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
     CK_ULONG ulPinLen)
 {
-	CK_RV rv = CKR_OK;
+	struct p11_session *s;
+	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized)
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	else if (session_get(hSession) == NULL)
-		rv = CKR_SESSION_HANDLE_INVALID;
+	if ((rv = session_lock(hSession, &s)) != CKR_OK)
+		;
 	else if (userType == CKU_SO)
 		rv = CKR_SESSION_READ_ONLY_EXISTS;	/* all sessions are R/O */
 	else if (userType != CKU_USER && userType != CKU_CONTEXT_SPECIFIC)
@@ -698,14 +702,10 @@ C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
 P11_EXPORT CK_RV
 C_Logout(CK_SESSION_HANDLE hSession)
 {
-	CK_RV rv = CKR_OK;
+	struct p11_session *s;
+	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized)
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	else if (session_get(hSession) == NULL)
-		rv = CKR_SESSION_HANDLE_INVALID;
-	else
+	if ((rv = session_lock(hSession, &s)) == CKR_OK)
 		g.logged_in = 0;
 	pthread_mutex_unlock(&g_lock);
 	return rv;
@@ -713,38 +713,25 @@ C_Logout(CK_SESSION_HANDLE hSession)
 
 /* ---- objects ---- */
 
-P11_EXPORT CK_RV
-C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
-    CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_CreateObject, (CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR
+    pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject))
 
-P11_EXPORT CK_RV
-C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-    CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
-    CK_OBJECT_HANDLE_PTR phNewObject)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_CopyObject, (CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE
+    hObject, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR
+    phNewObject))
 
-P11_EXPORT CK_RV
-C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_DestroyObject, (CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE
+    hObject))
 
 P11_EXPORT CK_RV
 C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
     CK_ULONG_PTR pulSize)
 {
-	CK_RV rv = CKR_OK;
+	struct p11_session *s;
+	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized)
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	else if (session_get(hSession) == NULL)
-		rv = CKR_SESSION_HANDLE_INVALID;
+	if ((rv = session_lock(hSession, &s)) != CKR_OK)
+		;
 	else if (p11_token_find(g.token, hObject) == NULL)
 		rv = CKR_OBJECT_HANDLE_INVALID;
 	else if (pulSize == NULL)
@@ -760,13 +747,11 @@ C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
     CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
 	const struct p11_object *o;
+	struct p11_session *s;
 	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized)
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	else if (session_get(hSession) == NULL)
-		rv = CKR_SESSION_HANDLE_INVALID;
+	if ((rv = session_lock(hSession, &s)) != CKR_OK)
+		;
 	else if ((o = p11_token_find(g.token, hObject)) == NULL)
 		rv = CKR_OBJECT_HANDLE_INVALID;
 	else if (pTemplate == NULL && ulCount > 0)
@@ -777,29 +762,18 @@ C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 	return rv;
 }
 
-P11_EXPORT CK_RV
-C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-    CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_SetAttributeValue, (CK_SESSION_HANDLE hSession,
+    CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount))
 
 P11_EXPORT CK_RV
 C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
     CK_ULONG ulCount)
 {
 	struct p11_session *s;
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized) {
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+	if ((rv = session_lock(hSession, &s)) != CKR_OK)
 		goto out;
-	}
-	if ((s = session_get(hSession)) == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
-		goto out;
-	}
 	if (pTemplate == NULL && ulCount > 0) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
@@ -830,13 +804,10 @@ C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
 {
 	struct p11_session *s;
 	CK_ULONG n = 0;
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized)
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	else if ((s = session_get(hSession)) == NULL)
-		rv = CKR_SESSION_HANDLE_INVALID;
+	if ((rv = session_lock(hSession, &s)) != CKR_OK)
+		;
 	else if (!s->finding)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else if (pulObjectCount == NULL ||
@@ -855,13 +826,10 @@ P11_EXPORT CK_RV
 C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 {
 	struct p11_session *s;
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized)
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	else if ((s = session_get(hSession)) == NULL)
-		rv = CKR_SESSION_HANDLE_INVALID;
+	if ((rv = session_lock(hSession, &s)) != CKR_OK)
+		;
 	else if (!s->finding)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	else {
@@ -876,94 +844,48 @@ C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 
 /* ---- encryption, decryption, digests: not offered ---- */
 
-P11_EXPORT CK_RV
-C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-    CK_OBJECT_HANDLE hKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_EncryptInit, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+    pMechanism, CK_OBJECT_HANDLE hKey))
 
-P11_EXPORT CK_RV
-C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-    CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_Encrypt, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,
+    CK_ULONG ulDataLen, CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR
+    pulEncryptedDataLen))
 
-P11_EXPORT CK_RV
-C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
-    CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart,
-    CK_ULONG_PTR pulEncryptedPartLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_EncryptUpdate, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+    CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR
+    pulEncryptedPartLen))
 
-P11_EXPORT CK_RV
-C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
-    CK_ULONG_PTR pulLastEncryptedPartLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_EncryptFinal, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
+    pLastEncryptedPart, CK_ULONG_PTR pulLastEncryptedPartLen))
 
-P11_EXPORT CK_RV
-C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-    CK_OBJECT_HANDLE hKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_DecryptInit, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+    pMechanism, CK_OBJECT_HANDLE hKey))
 
-P11_EXPORT CK_RV
-C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
-    CK_ULONG ulEncryptedDataLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_Decrypt, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
+    pEncryptedData, CK_ULONG ulEncryptedDataLen, CK_BYTE_PTR pData, CK_ULONG_PTR
+    pulDataLen))
 
-P11_EXPORT CK_RV
-C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
-    CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_DecryptUpdate, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
+    pEncryptedPart, CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR
+    pulPartLen))
 
-P11_EXPORT CK_RV
-C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
-    CK_ULONG_PTR pulLastPartLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_DecryptFinal, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
+    pLastPart, CK_ULONG_PTR pulLastPartLen))
 
-P11_EXPORT CK_RV
-C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_DigestInit, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+    pMechanism))
 
-P11_EXPORT CK_RV
-C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-    CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_Digest, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,
+    CK_ULONG ulDataLen, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen))
 
-P11_EXPORT CK_RV
-C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_DigestUpdate, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+    CK_ULONG ulPartLen))
 
-P11_EXPORT CK_RV
-C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_DigestKey, (CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE
+    hKey))
 
-P11_EXPORT CK_RV
-C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
-    CK_ULONG_PTR pulDigestLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_DigestFinal, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
+    CK_ULONG_PTR pulDigestLen))
 
 /* ---- signing ---- */
 
@@ -978,15 +900,8 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	EVP_MD_CTX *md = NULL;
 	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized) {
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+	if ((rv = session_lock(hSession, &s)) != CKR_OK)
 		goto out;
-	}
-	if ((s = session_get(hSession)) == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
-		goto out;
-	}
 	if (pMechanism == NULL) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
@@ -1030,17 +945,10 @@ C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
 	struct p11_session *s;
 	EVP_MD_CTX *md;
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized) {
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+	if ((rv = session_lock(hSession, &s)) != CKR_OK)
 		goto out;
-	}
-	if ((s = session_get(hSession)) == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
-		goto out;
-	}
 	if (!s->op.active) {
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 		goto out;
@@ -1067,14 +975,21 @@ C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 		s->op.buflen += ulPartLen;
 		goto out;
 	}
-	/* Hash outside the lock: the data may be large. */
+	/*
+	 * Hash outside the lock: the data may be large. Counted in flight so
+	 * that C_Finalize waits for it (a session handle of this module
+	 * instance must not be looked up in the next one's table).
+	 */
 	md = s->op.md;
 	s->op.md = NULL;
 	s->op.busy = 1;
+	g.inflight++;
 	pthread_mutex_unlock(&g_lock);
 	if (!EVP_DigestUpdate(md, pPart, ulPartLen))
 		rv = CKR_FUNCTION_FAILED;
 	pthread_mutex_lock(&g_lock);
+	if (--g.inflight == 0)
+		pthread_cond_broadcast(&g_idle);
 	if ((s = session_get(hSession)) != NULL && s->op.busy) {
 		s->op.busy = 0;
 		s->op.md = md;
@@ -1110,15 +1025,8 @@ sign_finish(CK_SESSION_HANDLE hSession, int single, const uint8_t *data,
 	int r;
 
 	memset(&op, 0, sizeof(op));
-	pthread_mutex_lock(&g_lock);
-	if (!g.initialized) {
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+	if ((rv = session_lock(hSession, &s)) != CKR_OK)
 		goto unlock;
-	}
-	if ((s = session_get(hSession)) == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
-		goto unlock;
-	}
 	if (!s->op.active) {
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 		goto unlock;
@@ -1232,158 +1140,81 @@ C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 	return sign_finish(hSession, 0, NULL, 0, pSignature, pulSignatureLen);
 }
 
-P11_EXPORT CK_RV
-C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-    CK_OBJECT_HANDLE hKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_SignRecoverInit, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+    pMechanism, CK_OBJECT_HANDLE hKey))
 
-P11_EXPORT CK_RV
-C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-    CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_SignRecover, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,
+    CK_ULONG ulDataLen, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen))
 
 /* ---- verification, dual-function, keys, random: not offered ---- */
 
-P11_EXPORT CK_RV
-C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-    CK_OBJECT_HANDLE hKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_VerifyInit, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+    pMechanism, CK_OBJECT_HANDLE hKey))
 
-P11_EXPORT CK_RV
-C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-    CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_Verify, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,
+    CK_ULONG ulDataLen, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen))
 
-P11_EXPORT CK_RV
-C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_VerifyUpdate, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+    CK_ULONG ulPartLen))
 
-P11_EXPORT CK_RV
-C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-    CK_ULONG ulSignatureLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_VerifyFinal, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
+    pSignature, CK_ULONG ulSignatureLen))
 
-P11_EXPORT CK_RV
-C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-    CK_OBJECT_HANDLE hKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_VerifyRecoverInit, (CK_SESSION_HANDLE hSession,
+    CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey))
 
-P11_EXPORT CK_RV
-C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-    CK_ULONG ulSignatureLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_VerifyRecover, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
+    pSignature, CK_ULONG ulSignatureLen, CK_BYTE_PTR pData, CK_ULONG_PTR
+    pulDataLen))
 
-P11_EXPORT CK_RV
-C_DigestEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
-    CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart,
-    CK_ULONG_PTR pulEncryptedPartLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_DigestEncryptUpdate, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
+    pPart, CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR
+    pulEncryptedPartLen))
 
-P11_EXPORT CK_RV
-C_DecryptDigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
-    CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_DecryptDigestUpdate, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
+    pEncryptedPart, CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR
+    pulPartLen))
 
-P11_EXPORT CK_RV
-C_SignEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
-    CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart,
-    CK_ULONG_PTR pulEncryptedPartLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_SignEncryptUpdate, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
+    pPart, CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR
+    pulEncryptedPartLen))
 
-P11_EXPORT CK_RV
-C_DecryptVerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
-    CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_DecryptVerifyUpdate, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
+    pEncryptedPart, CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR
+    pulPartLen))
 
-P11_EXPORT CK_RV
-C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-    CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_GenerateKey, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+    pMechanism, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+    CK_OBJECT_HANDLE_PTR phKey))
 
-P11_EXPORT CK_RV
-C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-    CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
-    CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
-    CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_GenerateKeyPair, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+    pMechanism, CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG
+    ulPublicKeyAttributeCount, CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG
+    ulPrivateKeyAttributeCount, CK_OBJECT_HANDLE_PTR phPublicKey,
+    CK_OBJECT_HANDLE_PTR phPrivateKey))
 
-P11_EXPORT CK_RV
-C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-    CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey,
-    CK_BYTE_PTR pWrappedKey, CK_ULONG_PTR pulWrappedKeyLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_WrapKey, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+    pMechanism, CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey,
+    CK_BYTE_PTR pWrappedKey, CK_ULONG_PTR pulWrappedKeyLen))
 
-P11_EXPORT CK_RV
-C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-    CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
-    CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate,
-    CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_UnwrapKey, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+    pMechanism, CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
+    CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG
+    ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey))
 
-P11_EXPORT CK_RV
-C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-    CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate,
-    CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_DeriveKey, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+    pMechanism, CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG
+    ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey))
 
-P11_EXPORT CK_RV
-C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_SeedRandom, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed,
+    CK_ULONG ulSeedLen))
 
-P11_EXPORT CK_RV
-C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData,
-    CK_ULONG ulRandomLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+P11_UNSUPPORTED(C_GenerateRandom, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
+    RandomData, CK_ULONG ulRandomLen))
 
-P11_EXPORT CK_RV
-C_GetFunctionStatus(CK_SESSION_HANDLE hSession)
-{
-	return CKR_FUNCTION_NOT_PARALLEL;
-}
+P11_NOT_PARALLEL(C_GetFunctionStatus, (CK_SESSION_HANDLE hSession))
 
-P11_EXPORT CK_RV
-C_CancelFunction(CK_SESSION_HANDLE hSession)
-{
-	return CKR_FUNCTION_NOT_PARALLEL;
-}
+P11_NOT_PARALLEL(C_CancelFunction, (CK_SESSION_HANDLE hSession))
 
 static CK_FUNCTION_LIST function_list = {
 	{ CRYPTOKI_VERSION_MAJOR, CRYPTOKI_VERSION_MINOR },

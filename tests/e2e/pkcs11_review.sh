@@ -6,13 +6,14 @@
 # at C_Sign, and the module writes nothing to stdout.
 # e2e-requires: signetd signet-pkcs11
 source "$(dirname "$0")/lib.sh"
+# sanitizer builds: external tools that load the module get the ASan runtime
+source "$(dirname "$0")/external_tools.bash"
 e2e_require_tool pkcs11-tool python3 jq
 
 M=$SIGNET_PKCS11
 W=$E2E_DIR/work
 cd "$W" || fail "cd $W"
-p11tool() { LD_PRELOAD="${SIGNET_TEST_PRELOAD:-}" ASAN_OPTIONS=detect_leaks=0 \
-	timeout 60 pkcs11-tool --module "$M" "$@"; }
+p11tool() { timeout 60 pkcs11-tool --module "$M" "$@"; }
 
 e2e_start_server
 api_q POST /v1/projects '{"name":"app"}' "$ADMIN_KEY"; assert_status 201 "create project"

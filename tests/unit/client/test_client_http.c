@@ -149,10 +149,11 @@ handle(SSL *ssl, const char *method, const char *path, const char *auth,
 		return;
 	}
 	if (strcmp(path, "/v1/me") == 0) {
-		int tokn = 0;
+		long long tokn = 0;
 
-		if (strncmp(bearer, "sna_tok", 7) == 0)
-			tokn = atoi(bearer + 7);
+		if (strncmp(bearer, "sna_tok", 7) == 0 &&
+		    sn_parse_int(bearer + 7, 1, 1000000, &tokn) != 0)
+			tokn = 0;
 		if (strcmp(bearer, "snk_good") == 0 ||
 		    (tokn > 0 && tokn > reject_tokens_below))
 			reply_str(ssl, 200, "{\"email\":\"a@x\"}");
@@ -242,8 +243,17 @@ conn_main(void *arg)
 			char *line = p + 2;
 			size_t ll = strcspn(line, "\r");
 
-			if (strncasecmp(line, "Content-Length:", 15) == 0)
-				clen = strtoul(line + 15, NULL, 10);
+			if (strncasecmp(line, "Content-Length:", 15) == 0) {
+				char num[32];
+				long long v;
+
+				snprintf(num, sizeof(num), "%.*s",
+				    (int)strcspn(line + 16, "\r"), line + 16);
+				if (line[15] != ' ' ||
+				    sn_parse_int(num, 0, 1 << 20, &v) != 0)
+					goto out;
+				clen = (size_t)v;
+			}
 			else if (strncasecmp(line, "Authorization: ", 15) == 0)
 				snprintf(auth, sizeof(auth), "%.*s",
 				    (int)(ll - 15), line + 15);
@@ -576,6 +586,32 @@ test_sign_request(void **state)
 	sn_client_free(c);
 }
 
+/* A program name that is not UTF-8 must not stop signing. */
+static void
+test_sign_odd_process_name(void **state)
+{
+	char *saved = program_invocation_short_name;
+	char odd[] = "sign\xff\xfe\x1b";
+	struct sn_client *c;
+	uint8_t digest[32], *sig = NULL;
+	size_t siglen = 0;
+	json_t *b;
+
+	(void)state;
+	program_invocation_short_name = odd;
+	c = new_client("snk_good", ca_path);
+	program_invocation_short_name = saved;
+	memset(digest, 0xab, sizeof(digest));
+	assert_int_equal(sn_client_sign(c, "skey_1/x", SN_MECH_ECDSA,
+	    SN_HASH_SHA256, digest, sizeof(digest), &sig, &siglen), 0);
+	free(sig);
+	assert_non_null(b = json_loads(last_body, 0, NULL));
+	assert_string_equal(json_string_value(json_object_get(
+	    json_object_get(b, "client"), "process")), "sign???");
+	json_decref(b);
+	sn_client_free(c);
+}
+
 static void
 test_service_account(void **state)
 {
@@ -653,6 +689,7 @@ main(void)
 		cmocka_unit_test(test_tls_verification),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_sign_request),
+		cmocka_unit_test(test_sign_odd_process_name),
 		cmocka_unit_test(test_service_account),
 	};
 
