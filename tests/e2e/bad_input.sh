@@ -72,7 +72,7 @@ open(d + "/batch65.json", "w").write(json.dumps({"mechanism": "ecdsa", "digest_a
 EOF
 
 # ---- the snapshot
-snapshot() {
+api_snapshot() {
 	local p
 	local -a urls=()
 	for p in users teams projects keys serviceaccounts apikeys ca "projects/p1/signers" \
@@ -82,23 +82,38 @@ snapshot() {
 	# one curl (one TLS connection) and one jq for all of them
 	curl -s --max-time 30 --cacert "$SIGNET_CA_FILE" -H "Authorization: Bearer $ADMIN_KEY" "${urls[@]}" |
 	    jq -S 'walk(if type == "object" then del(.last_used_at) else . end)' 2>&1
+}
+# the database side: cheap enough to take after every case
+db_snapshot() {
 	sqlite3 -readonly "$D/signet.db" \
 	    "select 'tenants', count(*) from tenants;
-	     select 'users', count(*), sum(disabled), group_concat(role) from users;
+	     select 'users', count(*), sum(disabled), group_concat(role), group_concat(email) from users;
 	     select 'api_keys', count(*), count(revoked_at) from api_keys;
-	     select 'teams', count(*) from teams;
+	     select 'teams', count(*), group_concat(name) from teams;
 	     select 'team_members', count(*), sum(is_owner) from team_members;
 	     select 'service_accounts', count(*), group_concat(key_fingerprint), sum(key_version) from service_accounts;
 	     select 'access_tokens', count(*) from access_tokens;
-	     select 'projects', count(*) from projects;
+	     select 'projects', count(*), group_concat(name) from projects;
 	     select 'project_owners', count(*) from project_owners;
 	     select 'project_signers', count(*) from project_signers;
-	     select 'signing_keys', count(*), group_concat(state), group_concat(coalesce(cert_serial,'-')) from signing_keys;
+	     select 'signing_keys', count(*), group_concat(state), group_concat(coalesce(cert_serial,'-')), group_concat(name), group_concat(coalesce(length(cert_pem),0)), group_concat(coalesce(subject,'-')) from signing_keys;
 	     select 'cas', count(*), sum(crl_number) from cas;" 2>&1
 }
 
+snapshot() { api_snapshot; db_snapshot; }
 snapshot >"$E2E_DIR/snap.0"
 grep -q '"users"' "$E2E_DIR/snap.0" || fail "snapshot failed: $(head -c 300 "$E2E_DIR/snap.0")"
+db_snapshot >"$E2E_DIR/db.0"
+# checkpoint WHAT: the full snapshot (every list endpoint + the database)
+# is unchanged since the start (taken after each group of cases)
+checkpoint() {
+	snapshot >"$E2E_DIR/snap.1"
+	if ! cmp -s "$E2E_DIR/snap.0" "$E2E_DIR/snap.1"; then
+		_e2e_soft_fail "the $1 cases changed the state (API view):"
+		diff "$E2E_DIR/snap.0" "$E2E_DIR/snap.1" | head -n 20 >&2
+		cp "$E2E_DIR/snap.1" "$E2E_DIR/snap.0"
+	fi
+}
 
 NCASE=0
 # bad METHOD PATH STATUS BODY [TOKEN]: STATUS may be "400|404"; BODY "-" = none
@@ -113,11 +128,11 @@ bad() {
 	elif [[ $got != 405 ]]; then
 		check_error_shape "$method $path body='${body:0:80}'" || true
 	fi
-	snapshot >"$E2E_DIR/snap.1"
-	if ! cmp -s "$E2E_DIR/snap.0" "$E2E_DIR/snap.1"; then
+	db_snapshot >"$E2E_DIR/db.1"
+	if ! cmp -s "$E2E_DIR/db.0" "$E2E_DIR/db.1"; then
 		_e2e_soft_fail "$method $path body='${body:0:80}' (HTTP $got) changed the state:"
-		diff "$E2E_DIR/snap.0" "$E2E_DIR/snap.1" | head -n 20 >&2
-		cp "$E2E_DIR/snap.1" "$E2E_DIR/snap.0"
+		diff "$E2E_DIR/db.0" "$E2E_DIR/db.1" | head -n 20 >&2
+		cp "$E2E_DIR/db.1" "$E2E_DIR/db.0"
 	fi
 }
 
@@ -150,6 +165,7 @@ done
 # the server survived all that
 api_q GET /healthz ""; assert_status 200 "healthz after the generic cases"
 
+checkpoint "generic"
 # ---- users
 bad POST /v1/users 400 '{}'
 bad POST /v1/users 400 '{"email":5}'
@@ -171,6 +187,7 @@ bad GET /v1/users/nobody@acme.test 404 -
 bad POST /v1/users/usr_0000000000000000/disable 404 -
 bad POST /v1/users/nobody@acme.test/disable 404 -
 
+checkpoint "user"
 # ---- API keys
 bad POST /v1/apikeys 400 '{"expires_in":"1h"}'
 bad POST /v1/apikeys 400 '{"expires_in":-5}'
@@ -186,6 +203,7 @@ bad DELETE /v1/apikeys/key_0000000000000000 404 -
 bad DELETE /v1/apikeys/nonsense 404 -
 bad GET "/v1/apikeys?user=nobody@acme.test" 404 -
 
+checkpoint "API key"
 # ---- teams
 bad POST /v1/teams 400 '{}'
 bad POST /v1/teams 400 '{"name":5}'
@@ -209,6 +227,7 @@ bad DELETE /v1/teams/t1/members/nobody@acme.test 404 -
 bad DELETE /v1/teams/t1/members/dave@acme.test 404 -
 bad DELETE /v1/teams/nope/members/alice@acme.test 404 -
 
+checkpoint "team"
 # ---- service accounts
 bad POST /v1/serviceaccounts 400 '{}'
 bad POST /v1/serviceaccounts 400 "{\"name\":\"sa2\",\"team\":\"t1\"}"
@@ -232,6 +251,7 @@ bad POST /v1/serviceaccounts/nope/rotate-key 404 "{\"public_key\":$PUB2}"
 bad DELETE /v1/serviceaccounts/nope 404 -
 bad DELETE /v1/serviceaccounts/sac_0000000000000000 404 -
 
+checkpoint "service account"
 # ---- projects
 bad POST /v1/projects 400 '{}'
 bad POST /v1/projects 400 '{"name":5}'
@@ -260,6 +280,7 @@ bad DELETE /v1/projects/p1/signers/user/dave@acme.test 404 -
 bad DELETE /v1/projects/p1/signers/robot/dave@acme.test "400|404" -
 bad DELETE /v1/projects/nope/signers/user/signer@acme.test 404 -
 
+checkpoint "project"
 # ---- keys
 K='"project":"p1","name":"k9"'
 bad POST /v1/keys 400 '{}'
@@ -301,6 +322,7 @@ bad PUT "/v1/keys/$EXT1/certificate" 400 "{\"chain\":$WRONG_CHAIN}"
 bad PUT "/v1/keys/$EXT1/certificate" 400 "{\"chain\":$OTHER_CHAIN}"
 bad PUT "/v1/keys/$EXT1/certificate" 400 "{\"chain\":$(json_file_str "$E2E_DIR/ext1.chain"),\"bogus\":1}"
 
+checkpoint "key"
 # ---- signing (as an authorized signer of p1)
 S() { bad POST "/v1/keys/$1/sign" "$2" "$3" "$SIGNER_KEY"; }
 S "$K1" 400 '{"mechanism":"ecdsa","digest_algorithm":"sha256","digest":"!!!not base64!!!"}'
@@ -341,6 +363,7 @@ S "$K1" 400 "@$E2E_DIR/deep100.json"
 api_q POST "/v1/keys/$K1/sign" "{\"mechanism\":\"ecdsa\",\"digest_algorithm\":\"sha256\",\"digest\":\"$D32\"}" "$SIGNER_KEY"
 expect_status 200 "well-formed sign request (positive control)"
 
+checkpoint "signing"
 # ---- query strings, paths, methods
 bad GET "/v1/audit?limit=abc" 400 -
 bad GET "/v1/audit?limit=100000" 400 -
@@ -353,17 +376,21 @@ bad GET /v1/users/%00 "400|404" -
 bad PATCH /v1/users "404|405" '{"email":"x@acme.test"}'
 bad DELETE /v1/users "404|405" -
 
+checkpoint "query/path"
 # ---- OAuth token endpoint (public): invalid grants and JWTs
 bad POST /v1/oauth/token "400|401" '{"grant_type":"urn:ietf:params:oauth:grant-type:jwt-bearer","assertion":"not.a.jwt"}' ""
 bad POST /v1/oauth/token "400|401" '{"grant_type":"urn:ietf:params:oauth:grant-type:jwt-bearer","assertion":"eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0."}' ""
 bad POST /v1/oauth/token 400 '{"grant_type":"password","assertion":"x"}' ""
 bad POST /v1/oauth/token 400 '{}' ""
 
+checkpoint "OAuth"
 api_q GET /healthz ""; assert_status 200 "healthz at the end"
 # control: the snapshot does see a real change (so "unchanged" above means something)
 api_q POST /v1/teams '{"name":"t-control"}' "$ADMIN_KEY"; expect_status 201 "control change"
 snapshot >"$E2E_DIR/snap.1"
 cmp -s "$E2E_DIR/snap.0" "$E2E_DIR/snap.1" && _e2e_soft_fail "the snapshot does not notice a new team"
+db_snapshot >"$E2E_DIR/db.1"
+cmp -s "$E2E_DIR/db.0" "$E2E_DIR/db.1" && _e2e_soft_fail "the database snapshot does not notice a new team"
 echo "bad_input: $NCASE cases"
 api_q GET /v1/audit/verify "" "$ADMIN_KEY"
 expect_eq "$(jbody -r .ok)" true "audit chain after the bad input"
