@@ -58,6 +58,7 @@ sn_config_defaults(struct sn_config *cfg, const char *data_dir)
 		return r;
 	cfg->max_connections = SN_DEFAULT_MAX_CONNECTIONS;
 	cfg->max_connections_per_ip = SN_DEFAULT_MAX_CONNECTIONS_PER_IP;
+	cfg->auth_failure_limit = SN_DEFAULT_AUTH_FAILURE_LIMIT;
 	cfg->keeper_workers = 4;
 	cfg->max_body = SN_DEFAULT_MAX_BODY;
 	cfg->max_json_depth = SN_DEFAULT_JSON_DEPTH;
@@ -134,6 +135,8 @@ apply(struct sn_config *cfg, const char *k, const char *v)
 		return set_int(&cfg->max_connections, v, 1, 65536);
 	if (strcmp(k, "max_connections_per_ip") == 0)
 		return set_int(&cfg->max_connections_per_ip, v, 0, 65536);
+	if (strcmp(k, "auth_failure_limit") == 0)
+		return set_int(&cfg->auth_failure_limit, v, 0, 1000000);
 	if (strcmp(k, "keeper_workers") == 0)
 		return set_int(&cfg->keeper_workers, v, 1, 64);
 	if (strcmp(k, "max_json_depth") == 0)
@@ -209,13 +212,15 @@ sn_config_save(const struct sn_config *cfg)
 	    "token_label = %s\n"
 	    "# read only by the keeper process\npin_file = %s\n"
 	    "softhsm_conf = %s\ntls_cert = %s\ntls_key = %s\n"
-	    "max_connections = %d\nmax_connections_per_ip = %d\nkeeper_workers = %d\nmax_body = %zu\n"
+	    "max_connections = %d\nmax_connections_per_ip = %d\n"
+	    "auth_failure_limit = %d\nkeeper_workers = %d\nmax_body = %zu\n"
 	    "max_json_depth = %d\nmax_batch = %d\n",
 	    cfg->listen, cfg->public_url, cfg->db_url, cfg->hsm_module,
 	    cfg->token_label, cfg->pin_file,
 	    cfg->softhsm_conf != NULL ? cfg->softhsm_conf : "",
 	    cfg->tls_cert, cfg->tls_key, cfg->max_connections,
-	    cfg->max_connections_per_ip, cfg->keeper_workers,
+	    cfg->max_connections_per_ip, cfg->auth_failure_limit,
+	    cfg->keeper_workers,
 	    cfg->max_body, cfg->max_json_depth, cfg->max_batch);
 	if (fclose(f) != 0) {
 		free(buf);

@@ -21,6 +21,12 @@
  * Behind a load balancer all clients share its address: raise it there.
  */
 #define SN_DEFAULT_MAX_CONNECTIONS_PER_IP	64
+/*
+ * Failed authentications (401) one address may cause per minute before its
+ * requests get 429 with Retry-After. High enough for a CI fleet behind one
+ * NAT retrying a misconfigured key, low enough to stop a flood.
+ */
+#define SN_DEFAULT_AUTH_FAILURE_LIMIT	600
 
 /* Fills cfg with defaults for data_dir (all strings malloc'd). 0 or SN_ERR_NOMEM. */
 int sn_config_defaults(struct sn_config *cfg, const char *data_dir);

@@ -36,6 +36,7 @@
 #include "err.h"
 #include "http.h"
 #include "keeper.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "store.h"
 #include "util.h"
@@ -613,6 +614,9 @@ cmd_serve(int argc, char **argv)
 		if (sn_config_set(&srv.cfg.public_url, url) != 0)
 			goto out;
 	}
+	if (ratelimit_new(srv.cfg.auth_failure_limit, 60,
+	    &srv.auth_limiter) != 0)
+		goto out;
 	if (http_start(&srv, http_route_tables, lfd, cert, key, &h) != 0)
 		goto out;
 	lfd = -1;			/* the daemon's now */
@@ -636,6 +640,8 @@ cmd_serve(int argc, char **argv)
 	r = 0;
  out:
 	http_stop(h, SHUTDOWN_GRACE_SECS);
+	ratelimit_free(srv.auth_limiter);
+	srv.auth_limiter = NULL;
 	if (lfd >= 0)
 		close(lfd);
 	free(host);

@@ -12,6 +12,7 @@
 
 struct db;
 struct keeper;
+struct ratelimit;
 
 struct sn_config {
 	char *data_dir;
@@ -26,6 +27,7 @@ struct sn_config {
 	char *tls_key;			/* DIR/tls/server.key */
 	int max_connections;		/* HTTP connections at once (a thread each) */
 	int max_connections_per_ip;	/* per client address; 0 = no per-address cap */
+	int auth_failure_limit;		/* failed authentications per address per minute; 0 = off */
 	int keeper_workers;
 	size_t max_body;		/* bytes; larger bodies get 413 */
 	int max_json_depth;
@@ -36,6 +38,7 @@ struct sn_server {
 	struct sn_config cfg;
 	struct db *db;
 	struct keeper *keeper;
+	struct ratelimit *auth_limiter;	/* NULL = no limit (tests, fuzzers) */
 	const char *self_exe;
 	/* counters for /metrics; updated with atomics */
 	uint64_t n_requests;

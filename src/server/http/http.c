@@ -30,6 +30,7 @@
 #include "auth.h"
 #include "err.h"
 #include "http.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "util.h"
 
@@ -294,7 +295,7 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
 	const struct api_route *rt;
 	json_error_t jerr;
 	char *pbuf = NULL;
-	int wrong, r, depth;
+	int wrong, r, depth, limited = 0, wait;
 
 	memset(&req, 0, sizeof(req));
 	memset(resp, 0, sizeof(*resp));
@@ -327,6 +328,20 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
 			    "method not allowed for this endpoint");
 		} else
 			api_error(resp, SN_ERR_NOT_FOUND, "no such endpoint");
+		goto out;
+	}
+	/*
+	 * An address that keeps presenting bad credentials (API keys, access
+	 * tokens, service-account assertions) is held back for the rest of the
+	 * minute. Public GETs (health, metrics, CRLs) are never held back: a
+	 * load balancer probing through the same address must still see us.
+	 */
+	limited = !(rt->auth == API_PUBLIC && strcmp(in->method, "GET") == 0);
+	if (limited && (wait = ratelimit_blocked(srv->auth_limiter,
+	    req.source_ip, sn_now())) > 0) {
+		resp->retry_after = wait;
+		api_error(resp, SN_ERR_RATE_LIMITED, "too many failed "
+		    "authentications from this address; retry in %d s", wait);
 		goto out;
 	}
 	if (in->body_too_large || in->body_len > srv->cfg.max_body) {
@@ -384,6 +399,8 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
 	}
 	if (resp->status == 0)
 		resp->status = 500;
+	if (limited && resp->status == 401)
+		ratelimit_failure(srv->auth_limiter, req.source_ip, sn_now());
 	json_decref(req.body);
 	free(pbuf);
 	return resp->status;
