@@ -735,11 +735,19 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 		if (r != 0)
 			goto out;
 	}
+	/*
+	 * A chain certificate that does not parse is left out, like a key
+	 * that cannot be described: one bad entry must not take every key
+	 * off the token. Running out of memory or room still fails.
+	 */
 	chain = json_object_get(key, "chain");
 	json_array_foreach(chain, i, v) {
 		if (!json_is_string(v))
 			continue;
-		if ((r = add_ca_cert(t, json_string_value(v))) != 0)
+		r = add_ca_cert(t, json_string_value(v));
+		if (r == SN_ERR_PROTOCOL || r == SN_ERR_CRYPTO)
+			continue;
+		if (r != 0)
 			goto out;
 	}
 	r = 0;

@@ -323,6 +323,33 @@ test_token_bad_answer(void **state)
 	json_decref(j);
 }
 
+/*
+ * One unreadable CA certificate in one key's chain leaves that certificate
+ * out; it must not take every key off the token (C_Initialize would fail).
+ */
+static void
+test_token_bad_chain_cert(void **state)
+{
+	struct fixture *f = *state;
+	struct p11_token *t = NULL;
+	const struct p11_object *o;
+	json_t *k = json_array_get(json_object_get(f->resp, "keys"), 0);
+	json_t *chain = json_object_get(k, "chain");
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE by_class[] = { { CKA_CLASS, &cls, sizeof(cls) } };
+	size_t skipped;
+
+	assert_int_equal(json_array_insert_new(chain, 0, json_string(
+	    "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n"
+	    "-----END CERTIFICATE-----\n")), 0);
+	assert_int_equal(p11_token_from_keys(f->resp, &t, &skipped), 0);
+	assert_non_null(t);
+	/* Every object as before: the bad entry adds nothing. */
+	assert_int_equal(t->nobjs, 9);
+	assert_int_equal(find_all(t, by_class, 1, &o), 3);
+	p11_token_free(t);
+}
+
 /* ---- C_GetAttributeValue semantics ---- */
 
 static void
@@ -628,6 +655,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_token_ec_attrs, setup,
 		    teardown),
 		cmocka_unit_test(test_token_bad_answer),
+		cmocka_unit_test_setup_teardown(test_token_bad_chain_cert, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_get_attributes, setup,
 		    teardown),
 		cmocka_unit_test(test_mech_info),
