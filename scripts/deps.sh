@@ -14,7 +14,7 @@ PKGS=(
   # test: real signing tools and helpers
   opensc osslsigncode libengine-pkcs11-openssl p11-kit
   sqlite3 jq curl ca-certificates procps psmisc
-  openjdk-17-jdk-headless cppcheck
+  openjdk-17-jdk-headless cppcheck python3
 )
 
 missing=()

@@ -258,7 +258,15 @@ sn_write_file(const char *path, const void *data, size_t len, unsigned mode)
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return SN_ERR_INVALID;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0)
+	/*
+	 * The temporary name is predictable, so never follow or reuse what is
+	 * there: a planted symlink must not redirect the write. A stale file
+	 * of ours (a crash between open and rename) is removed first.
+	 */
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return SN_ERR_IO;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    mode)) < 0)
 		return SN_ERR_IO;
 	if (fchmod(fd, mode) != 0)
 		goto fail;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "encode.h"
 #include "err.h"
@@ -146,6 +148,34 @@ test_ids(void **state)
 	free(b);
 }
 
+static void
+test_write_file_no_symlink(void **state)
+{
+	char dir[] = "/tmp/signet-wf-XXXXXX", path[256], tmp[300], victim[256];
+	char *buf = NULL;
+	size_t len;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/out", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	assert_int_equal(sn_write_file(victim, "keep", 4, 0600), 0);
+	/* a planted symlink at the temporary name must not be followed */
+	assert_int_equal(symlink(victim, tmp), 0);
+	assert_int_equal(sn_write_file(path, "new", 3, 0600), 0);
+	assert_int_equal(sn_read_file(victim, 100, &buf, &len), 0);
+	assert_string_equal(buf, "keep");
+	free(buf);
+	assert_int_equal(sn_read_file(path, 100, &buf, &len), 0);
+	assert_string_equal(buf, "new");
+	free(buf);
+	/* too large for the limit */
+	assert_int_equal(sn_read_file(path, 2, &buf, &len), SN_ERR_TOO_LARGE);
+	unlink(path);
+	unlink(victim);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -158,6 +188,7 @@ main(void)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_int),
 		cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_write_file_no_symlink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
