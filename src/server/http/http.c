@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -626,10 +627,40 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	__atomic_fetch_sub(&h->inflight, 1, __ATOMIC_SEQ_CST);
 }
 
-/* MHD's own diagnostics; fmt comes from libmicrohttpd, never from a peer. */
+/*
+ * MHD's own diagnostics; fmt comes from libmicrohttpd, never from a peer.
+ * Any client can make MHD complain (a broken TLS handshake is one line), so
+ * at most MHD_LOG_PER_SEC lines are written per second and the rest counted,
+ * lest an unauthenticated client fill the log.
+ */
+#define MHD_LOG_PER_SEC	20
+
 static void __attribute__((format(printf, 2, 0)))
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static int64_t window;
+	static unsigned long lines, dropped;
+	int64_t now = sn_now();
+	unsigned long was_dropped = 0;
+	int print;
+
+	pthread_mutex_lock(&lock);
+	if (now != window) {
+		was_dropped = dropped;
+		window = now;
+		lines = dropped = 0;
+	}
+	if ((print = lines < MHD_LOG_PER_SEC))
+		lines++;
+	else
+		dropped++;
+	pthread_mutex_unlock(&lock);
+	if (was_dropped > 0)
+		fprintf(stderr, "signetd: http: %lu similar messages suppressed\n",
+		    was_dropped);
+	if (!print)
+		return;
 	fprintf(stderr, "signetd: http: ");
 	vfprintf(stderr, fmt, ap);
 }
