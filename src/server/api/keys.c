@@ -348,6 +348,31 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	return r;
 }
 
+/*
+ * For import-cert and CSR: the key must not be revoked, and its public key
+ * (from the database) is needed as an EVP_PKEY. Returns 0 with *pub set
+ * (caller frees), or an api_error.
+ */
+static int
+key_unrevoked_pub(struct sn_response *resp, const struct store_key *k,
+    EVP_PKEY **pub)
+{
+	BIO *bio = NULL;
+
+	*pub = NULL;
+	if (strcmp(k->state, "revoked") == 0)
+		return api_error(resp, SN_ERR_CONFLICT, "key %s/%s is revoked",
+		    k->project_name, k->name);
+	if (k->public_key_pem != NULL &&
+	    (bio = BIO_new_mem_buf(k->public_key_pem, -1)) != NULL)
+		*pub = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (*pub == NULL)
+		return api_error(resp, SN_ERR_INTERNAL, "the key's public key "
+		    "is unreadable");
+	return 0;
+}
+
 /* Loads the key params[0] and checks action on it. */
 static int
 key_load(struct db_conn *c, struct sn_request *req, struct sn_response *resp,
@@ -696,7 +721,6 @@ keys_import_cert(struct sn_request *req, struct sn_response *resp)
 	const char *chain = NULL, *why = NULL;
 	char *leaf = NULL, *rest = NULL, *serial = NULL, *subject = NULL;
 	EVP_PKEY *pub = NULL;
-	BIO *bio = NULL;
 	json_t *d = NULL;
 	int r;
 
@@ -714,18 +738,8 @@ keys_import_cert(struct sn_request *req, struct sn_response *resp)
 		    "external or none", k.project_name, k.name);
 		goto out;
 	}
-	if (strcmp(k.state, "revoked") == 0) {
-		r = api_error(resp, SN_ERR_CONFLICT, "key %s/%s is revoked",
-		    k.project_name, k.name);
+	if ((r = key_unrevoked_pub(resp, &k, &pub)) != 0)
 		goto out;
-	}
-	if (k.public_key_pem == NULL ||
-	    (bio = BIO_new_mem_buf(k.public_key_pem, -1)) == NULL ||
-	    (pub = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
-		r = api_error(resp, SN_ERR_INTERNAL, "the key's public key is "
-		    "unreadable");
-		goto out;
-	}
 	if ((r = ca_check_chain(pub, chain, &why)) != 0) {
 		r = api_error(resp, r == SN_ERR_NOMEM ? SN_ERR_INTERNAL :
 		    SN_ERR_INVALID, "certificate chain refused: %s",
@@ -773,7 +787,6 @@ keys_import_cert(struct sn_request *req, struct sn_response *resp)
 	free(serial);
 	free(subject);
 	EVP_PKEY_free(pub);
-	BIO_free(bio);
 	store_key_clear(&k);
 	db_release(c);
 	return r;
@@ -790,7 +803,6 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 	const char *subject = NULL;
 	char *csr = NULL;
 	EVP_PKEY *pub = NULL;
-	BIO *bio = NULL;
 	X509_NAME *dn = NULL;
 	json_t *d = NULL;
 	int r;
@@ -812,18 +824,8 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 		    "distinguished name such as \"CN=Foo, O=Bar, C=DE\"");
 		goto out;
 	}
-	if (strcmp(k.state, "revoked") == 0) {
-		r = api_error(resp, SN_ERR_CONFLICT, "key %s/%s is revoked",
-		    k.project_name, k.name);
+	if ((r = key_unrevoked_pub(resp, &k, &pub)) != 0)
 		goto out;
-	}
-	if (k.public_key_pem == NULL ||
-	    (bio = BIO_new_mem_buf(k.public_key_pem, -1)) == NULL ||
-	    (pub = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
-		r = api_error(resp, SN_ERR_INTERNAL, "the key's public key is "
-		    "unreadable");
-		goto out;
-	}
 	if ((r = res_hsm_signer(req->srv->keeper, k.hsm_key_id, pub, &hs,
 	    &signer)) != 0) {
 		r = res_keeper_error(resp, r, "CSR signing");
@@ -857,7 +859,6 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 	free(csr);
 	X509_NAME_free(dn);
 	EVP_PKEY_free(pub);
-	BIO_free(bio);
 	store_key_clear(&k);
 	db_release(c);
 	return r;
