@@ -129,6 +129,22 @@ sa_reply(struct sn_response *resp, int status, const struct store_sa *s)
 	return api_json(resp, status, json_pack("{s:o}", "service_account", sj));
 }
 
+/* 409 if another account (any tenant) already has this public key. */
+static int
+sa_key_unused(struct db_conn *c, struct sn_response *resp,
+    const char *fingerprint, const char *except_id)
+{
+	int used, r;
+
+	if ((r = store_sa_key_used(c, fingerprint, except_id, &used)) != 0)
+		return api_store_error(resp, r, "service account");
+	if (used)
+		return api_error(resp, SN_ERR_CONFLICT, "this public key is "
+		    "already registered to a service account; make a new key "
+		    "pair for each account (signet service-account keygen)");
+	return 0;
+}
+
 static int
 sa_create(struct sn_request *req, struct sn_response *resp)
 {
@@ -186,7 +202,8 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 	d = json_pack("{s:s, s:s, s:s, s:s}", "name", s.name, "team", t.id,
 	    "key_algorithm", s.key_algorithm, "key_fingerprint",
 	    s.key_fingerprint);
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = res_begin(c, resp)) != 0 ||
+	    (r = sa_key_unused(c, resp, s.key_fingerprint, NULL)) != 0)
 		goto out;
 	if ((r = store_sa_insert(c, req->actor.tenant_id, &s)) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "a service account "
@@ -311,7 +328,8 @@ sa_rotate(struct sn_request *req, struct sn_response *resp)
 	d = json_pack("{s:s, s:s, s:s, s:I}", "old_fingerprint",
 	    s.key_fingerprint, "key_fingerprint", fp, "key_algorithm", alg,
 	    "key_version", (json_int_t)(s.key_version + 1));
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = res_begin(c, resp)) != 0 ||
+	    (r = sa_key_unused(c, resp, fp, s.id)) != 0)
 		goto out;
 	if ((r = store_sa_rotate(c, req->actor.tenant_id, s.id, newpem, alg, fp,
 	    sn_now())) != 0) {

@@ -144,6 +144,13 @@ static const char *const signet_migrations[] = {
 "  prev_hash TEXT NOT NULL,"
 "  hash TEXT NOT NULL,"
 "  PRIMARY KEY (tenant_id, seq));",
+/*
+ * 2: a service-account public key belongs to one account only, across all
+ * tenants. The token endpoint finds an account by the key that verifies the
+ * assertion; if another tenant could register the same public key, it could
+ * make the rightful account's login ambiguous.
+ */
+"CREATE UNIQUE INDEX service_accounts_key ON service_accounts (key_fingerprint);",
 };
 
 #define SIGNET_SCHEMA_VERSION \

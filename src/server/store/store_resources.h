@@ -108,6 +108,13 @@ int store_sa_get_any_tenant(struct db_conn *c, const char *id,
     char tenant_id[STORE_ID_MAX], struct store_sa *out);
 int store_sa_list(struct db_conn *c, const char *tenant_id,
     struct store_ids *out);
+/*
+ * 1 in *used if any service account other than except_id (may be NULL), in
+ * any tenant, has the public key with this fingerprint. Deliberately not
+ * tenant-scoped: keys are unique across the deployment (schema migration 2).
+ */
+int store_sa_key_used(struct db_conn *c, const char *fingerprint,
+    const char *except_id, int *used);
 /* New key: bumps key_version, sets rotated_at, deletes its access tokens. */
 int store_sa_rotate(struct db_conn *c, const char *tenant_id, const char *id,
     const char *pem, const char *alg, const char *fingerprint, int64_t now);

@@ -126,6 +126,26 @@ store_sa_insert(struct db_conn *c, const char *tenant_id,
 }
 
 int
+store_sa_key_used(struct db_conn *c, const char *fingerprint,
+    const char *except_id, int *used)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	*used = 0;
+	r = db_queryf(c, &st, "SELECT COUNT(*) FROM service_accounts "
+	    "WHERE key_fingerprint = ? AND id <> ?", "tt", fingerprint,
+	    except_id != NULL ? except_id : "");
+	if (r == DB_ROW) {
+		*used = db_col_int64(st, 0) > 0;
+		r = 0;
+	} else if (r == DB_DONE)
+		r = SN_ERR_DB;
+	db_finalize(st);
+	return r;
+}
+
+int
 store_sa_list(struct db_conn *c, const char *tenant_id, struct store_ids *out)
 {
 	struct db_stmt *st = NULL;

@@ -1809,17 +1809,26 @@ test_oauth(void **state)
 
 	/* iss may be the account name (signet login --service-account NAME),
 	 * even when another tenant has an account of the same name: only the
-	 * key that verifies counts. */
+	 * key that verifies counts. A public key belongs to one account across
+	 * all tenants, so the other tenant cannot register ours and make our
+	 * login ambiguous. */
 	{
-		char *pem = pub_pem(sa_key_old), *q = jq(pem), sb[2048], *j2 = NULL,
-		    *b2;
+		EVP_PKEY *k3 = EVP_EC_gen("P-256");
+		char *pem = pub_pem(k3), *q = jq(pem), sb[2048], *j2 = NULL,
+		    *b2, *pemc = pub_pem(sa_key_cur), *qc = jq(pemc);
 
 		assert_int_equal(CALL(&A_admin2, "POST", "/v1/teams",
 		    "{\"name\":\"t2\"}"), 201);
 		snprintf(sb, sizeof(sb), "{\"name\":\"ci\",\"team\":\"t2\","
+		    "\"public_key\":%s}", qc);
+		assert_int_equal(CALL(&A_admin2, "POST", "/v1/serviceaccounts", sb),
+		    409);
+		snprintf(sb, sizeof(sb), "{\"name\":\"ci\",\"team\":\"t2\","
 		    "\"public_key\":%s}", q);
 		assert_int_equal(CALL(&A_admin2, "POST", "/v1/serviceaccounts", sb),
 		    201);
+		free(pemc);
+		free(qc);
 		assert_int_equal(sn_jwt_build(sa_key_cur, "ci", aud, sn_now(),
 		    &j2), 0);
 		b2 = token_body(j2);
@@ -1829,7 +1838,7 @@ test_oauth(void **state)
 		    "WHERE s.tenant_id = 'ten_1'"), t0 + 2);
 		free(b2);
 		free(j2);
-		assert_int_equal(sn_jwt_build(sa_key_old, "ci", aud, sn_now(),
+		assert_int_equal(sn_jwt_build(k3, "ci", aud, sn_now(),
 		    &j2), 0);
 		b2 = token_body(j2);
 		assert_int_equal(CALL(NULL, "POST", "/v1/oauth/token", b2), 200);
@@ -1840,6 +1849,7 @@ test_oauth(void **state)
 		free(j2);
 		free(pem);
 		free(q);
+		EVP_PKEY_free(k3);
 		t0 += 2;
 	}
 	assert_int_equal(audits("auth.token", "ok"), 3);

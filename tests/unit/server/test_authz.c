@@ -35,9 +35,9 @@ static const char *const fixture[] = {
 	" ('team_b','usr_badmin',1,1)",
 	"INSERT INTO service_accounts (id,tenant_id,team_id,name,public_key_pem,"
 	" key_algorithm,key_fingerprint,created_at) VALUES"
-	" ('sac_ci','ten_a','team_dev','ci','x','ecdsa-p256','f',1),"
-	" ('sac_other','ten_a','team_own','other','x','ecdsa-p256','f',1),"
-	" ('sac_b','ten_b','team_b','bci','x','ecdsa-p256','f',1)",
+	" ('sac_ci','ten_a','team_dev','ci','x','ecdsa-p256','f1',1),"
+	" ('sac_other','ten_a','team_own','other','x','ecdsa-p256','f2',1),"
+	" ('sac_b','ten_b','team_b','bci','x','ecdsa-p256','f3',1)",
 	"INSERT INTO projects VALUES ('prj_1','ten_a','p1',1),"
 	" ('prj_2','ten_a','p2',1), ('prj_b','ten_b','pb',1)",
 	"INSERT INTO project_owners VALUES ('prj_1','user','usr_alice',1),"
