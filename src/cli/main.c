@@ -53,6 +53,7 @@ main(int argc, char **argv)
 	int r;
 
 	memset(&cli, 0, sizeof(cli));
+	sn_json_wipe_on_free();
 	if (argc < 2) {
 		fprintf(stderr, "signet: missing command (run \"signet --help\" "
 		    "for the list)\n");

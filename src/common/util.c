@@ -11,6 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <malloc.h>
+
+#include <jansson.h>
 #include <openssl/rand.h>
 
 #include "encode.h"
@@ -32,6 +35,22 @@ sn_strfreezero(char *s)
 	if (s == NULL)
 		return;
 	sn_freezero(s, strlen(s));
+}
+
+static void
+wiping_free(void *p)
+{
+	if (p == NULL)
+		return;
+	/* glibc (and ASan's allocator) know each block's usable size. */
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+void
+sn_json_wipe_on_free(void)
+{
+	json_set_alloc_funcs(malloc, wiping_free);
 }
 
 int

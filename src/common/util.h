@@ -16,6 +16,15 @@ void sn_freezero(void *p, size_t len);
 /* Wipes a NUL-terminated string then frees it; accepts NULL. */
 void sn_strfreezero(char *s);
 
+/*
+ * Makes jansson wipe every block it frees. JSON in signetd and the CLI
+ * carries secrets (new API keys, access tokens, JWT assertions), and
+ * jansson frees strings and grown buffers without clearing them. Call once
+ * at the start of main(), before any JSON is made; never from a library
+ * loaded into someone else's process (it changes jansson globally).
+ */
+void sn_json_wipe_on_free(void);
+
 /* Fills buf with len bytes from the OS CSPRNG (via OpenSSL). 0 or SN_ERR_*. */
 int sn_random_bytes(void *buf, size_t len) SN_WUR;
 

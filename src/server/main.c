@@ -655,6 +655,7 @@ int
 main(int argc, char **argv)
 {
 	umask(077);
+	sn_json_wipe_on_free();
 	if (argc >= 2 && strcmp(argv[1], "keeper") == 0)
 		return keeper_process_main(argc, argv);
 	if (argc < 2)

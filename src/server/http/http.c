@@ -455,6 +455,13 @@ elapsed_ms(const struct timespec *start)
 	    (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
+/* MHD free callback for JSON bodies, which may hold a new credential. */
+static void
+sn_strfreezero_cb(void *p)
+{
+	sn_strfreezero(p);
+}
+
 static enum MHD_Result
 send_response(struct http_server *h, struct MHD_Connection *conn,
     struct conn_ctx *cx, const char *method, const char *url)
@@ -465,6 +472,7 @@ send_response(struct http_server *h, struct MHD_Connection *conn,
 	struct MHD_Response *mr = NULL;
 	char ip[INET6_ADDRSTRLEN + 1], ts[32], lp[HTTP_LOG_PATH_MAX + 1];
 	char *out = NULL, num[24];
+	void (*free_body)(void *) = free;
 	size_t outlen = 0;
 	const char *ct = "application/json";
 	enum MHD_Result ret;
@@ -500,16 +508,17 @@ send_response(struct http_server *h, struct MHD_Connection *conn,
 		if (resp.content_type != NULL)
 			ct = resp.content_type;
 	} else {
-		out = json_dumps(resp.body, JSON_COMPACT);
-		if (out != NULL) {
-			outlen = strlen(out);
-			/* a trailing newline for humans with curl */
-			char *o2 = realloc(out, outlen + 2);
-			if (o2 != NULL) {
-				out = o2;
-				out[outlen++] = '\n';
-				out[outlen] = '\0';
-			}
+		/*
+		 * Dumped once into a buffer of the exact size (no growing
+		 * copies left behind): the body may carry a new API key or
+		 * access token, and is wiped when MHD frees it.
+		 */
+		size_t n = json_dumpb(resp.body, NULL, 0, JSON_COMPACT);
+		if (n > 0 && (out = malloc(n + 2)) != NULL) {
+			outlen = json_dumpb(resp.body, out, n, JSON_COMPACT);
+			out[outlen++] = '\n';	/* for humans with curl */
+			out[outlen] = '\0';
+			free_body = sn_strfreezero_cb;
 		}
 	}
 	if (out == NULL) {
@@ -517,9 +526,9 @@ send_response(struct http_server *h, struct MHD_Connection *conn,
 		outlen = 0;
 	}
 	mr = MHD_create_response_from_buffer_with_free_callback(outlen,
-	    out != NULL ? out : (char *)"", out != NULL ? free : NULL);
+	    out != NULL ? out : (char *)"", out != NULL ? free_body : NULL);
 	if (mr == NULL) {
-		free(out);
+		free_body(out);
 		ret = MHD_NO;
 		goto log;
 	}
