@@ -1,6 +1,6 @@
 # fake_server.py - a scripted HTTPS server for the e2e scripts that need a
-# server which lies or misbehaves in ways signetd never does (cli_review.sh,
-# pkcs11_review.sh).
+# server which lies or misbehaves in ways signetd never does (cli_hostile_server.sh,
+# pkcs11_hostile_server.sh).
 #
 # Usage: python3 fake_server.py DIR CERT KEY
 # Answers every request from DIR/routes.json, a map of path (with query,
