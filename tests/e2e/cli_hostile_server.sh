@@ -1,5 +1,5 @@
 #!/bin/bash
-# cli_review.sh - the CLI against a scripted (lying or hostile) HTTPS server
+# cli_hostile_server.sh - the CLI against a scripted (lying or hostile) HTTPS server
 # and at its edges: `signet audit verify` must not be fooled by events a
 # real signetd never sends, every error is ONE stderr line even when the
 # server's message holds a newline or a terminal escape, listings print no

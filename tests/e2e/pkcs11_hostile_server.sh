@@ -1,5 +1,5 @@
 #!/bin/bash
-# pkcs11_review.sh - signet-pkcs11.so against a scripted HTTPS server
+# pkcs11_hostile_server.sh - signet-pkcs11.so against a scripted HTTPS server
 # (fake_server.py): whatever the service answers, the module's diagnostic
 # stays ONE line (a newline or a terminal escape in the server's message
 # must not start a second line or reach the terminal), at C_Initialize and

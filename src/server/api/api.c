@@ -4,6 +4,7 @@
  * a value may be a secret pasted into the wrong place.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,35 +17,50 @@
 #include "err.h"
 #include "server.h"
 
+/*
+ * The one table from SN_ERR_* to HTTP: status, and the Retry-After a client
+ * is told to wait. Every 503 (and 429) carries Retry-After, whichever handler
+ * sets it; a handler may ask for a longer wait by setting resp->retry_after
+ * first (the keeper restarting takes longer than a busy database).
+ */
+static const struct {
+	int err;
+	int status;
+	int retry_after;
+} api_errors[] = {
+	{ SN_ERR_INVALID,		400, 0 },
+	{ SN_ERR_USAGE,			400, 0 },
+	{ SN_ERR_PROTOCOL,		400, 0 },
+	{ SN_ERR_UNAUTHENTICATED,	401, 0 },
+	{ SN_ERR_FORBIDDEN,		403, 0 },
+	{ SN_ERR_NOT_FOUND,		404, 0 },
+	{ SN_ERR_CONFLICT,		409, 0 },
+	{ SN_ERR_TOO_LARGE,		413, 0 },
+	{ SN_ERR_RATE_LIMITED,		429, 1 },
+	{ SN_ERR_HSM,			502, 0 },
+	{ SN_ERR_UNAVAILABLE,		503, 1 },
+};
+
+static size_t
+api_error_index(int err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(api_errors) / sizeof(api_errors[0]); i++)
+		if (api_errors[i].err == err)
+			return i;
+	return SIZE_MAX;
+}
+
 int
 api_status_for(int err)
 {
-	switch (err) {
-	case 0:
+	size_t i;
+
+	if (err == 0)
 		return 200;
-	case SN_ERR_INVALID:
-	case SN_ERR_USAGE:
-	case SN_ERR_PROTOCOL:
-		return 400;
-	case SN_ERR_UNAUTHENTICATED:
-		return 401;
-	case SN_ERR_FORBIDDEN:
-		return 403;
-	case SN_ERR_NOT_FOUND:
-		return 404;
-	case SN_ERR_CONFLICT:
-		return 409;
-	case SN_ERR_TOO_LARGE:
-		return 413;
-	case SN_ERR_RATE_LIMITED:
-		return 429;
-	case SN_ERR_HSM:
-		return 502;
-	case SN_ERR_UNAVAILABLE:
-		return 503;
-	default:
-		return 500;
-	}
+	i = api_error_index(err);
+	return i != SIZE_MAX ? api_errors[i].status : 500;
 }
 
 static void
@@ -60,6 +76,7 @@ api_error(struct sn_response *resp, int err, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 	json_t *body;
+	size_t i;
 
 	if (err >= 0)
 		err = SN_ERR_INTERNAL;	/* an error path with no error */
@@ -70,6 +87,9 @@ api_error(struct sn_response *resp, int err, const char *fmt, ...)
 	} else
 		snprintf(msg, sizeof(msg), "%s", sn_strerror(err));
 	resp->status = api_status_for(err);
+	i = api_error_index(err);
+	if (i != SIZE_MAX && resp->retry_after < api_errors[i].retry_after)
+		resp->retry_after = api_errors[i].retry_after;
 	body = json_pack("{s:{s:s,s:s}}", "error", "code", sn_errcode(err),
 	    "message", msg);
 	set_body(resp, body);		/* NULL on ENOMEM: http.c sends 500 */
@@ -296,26 +316,12 @@ api_response_clear(struct sn_response *resp)
 	memset(resp, 0, sizeof(*resp));
 }
 
-const char *
-api_actor_type_name(const struct sn_actor *a)
-{
-	switch (a->type) {
-	case SN_ACTOR_USER:
-		return "user";
-	case SN_ACTOR_SERVICE_ACCOUNT:
-		return "service_account";
-	default:
-		return "anonymous";
-	}
-}
-
 int
 api_conn(struct sn_request *req, struct sn_response *resp,
     struct db_conn **c)
 {
 	*c = NULL;
 	if (db_acquire(req->srv->db, c) != 0) {
-		resp->retry_after = 1;
 		return api_error(resp, SN_ERR_UNAVAILABLE,
 		    "database unavailable");
 	}
@@ -339,6 +345,9 @@ api_authz(struct db_conn *c, struct sn_request *req, struct sn_response *resp,
 		    authz_action_name(action), what);
 	case SN_ERR_UNAUTHENTICATED:
 		return api_error(resp, r, "authentication required");
+	case SN_ERR_UNAVAILABLE:
+		return api_error(resp, r, "permission check unavailable; "
+		    "try again");
 	default:
 		return api_error(resp, SN_ERR_DB, "permission check failed");
 	}
@@ -357,9 +366,60 @@ api_store_error(struct sn_response *resp, int err, const char *what)
 	case SN_ERR_NOMEM:
 		return api_error(resp, SN_ERR_INTERNAL, "out of memory");
 	case SN_ERR_UNAVAILABLE:
-		resp->retry_after = 1;
 		return api_error(resp, err, "%s: service unavailable", what);
 	default:
 		return api_error(resp, SN_ERR_DB, "database error (%s)", what);
 	}
+}
+
+int
+api_begin(struct db_conn *c, struct sn_response *resp)
+{
+	int r;
+
+	if ((r = db_begin(c)) != 0) {
+		return api_error(resp, SN_ERR_UNAVAILABLE,
+		    "database busy; try again");
+	}
+	return 0;
+}
+
+int
+api_commit(struct db_conn *c, struct sn_response *resp)
+{
+	if (db_commit(c) != 0) {
+		db_rollback(c);
+		return api_error(resp, SN_ERR_DB, "could not commit the change");
+	}
+	return 0;
+}
+
+int
+api_keeper_error(struct sn_response *resp, int err, const char *what)
+{
+	switch (err) {
+	case SN_ERR_UNAVAILABLE:
+		resp->retry_after = 2;
+		return api_error(resp, err, "HSM unavailable (%s); try again",
+		    what);
+	case SN_ERR_NOT_FOUND:
+		return api_error(resp, SN_ERR_INTERNAL,
+		    "the HSM has no key object for this %s", what);
+	case SN_ERR_INVALID:
+		return api_error(resp, SN_ERR_INVALID,
+		    "the HSM refused the request (%s)", what);
+	default:
+		return api_error(resp, SN_ERR_HSM, "HSM failure (%s)", what);
+	}
+}
+
+int
+api_body(struct sn_request *req, struct sn_response *resp,
+    const char *const *allowed)
+{
+	int r;
+
+	if ((r = api_require_body(req, resp)) != 0)
+		return r;
+	return api_reject_unknown(resp, req->body, allowed);
 }

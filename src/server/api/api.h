@@ -21,64 +21,10 @@
 
 #include <jansson.h>
 
-struct sn_server;
+#include "authz.h"
+#include "handler.h"
+
 struct db_conn;
-
-enum sn_actor_type {
-	SN_ACTOR_NONE = 0,
-	SN_ACTOR_USER,
-	SN_ACTOR_SERVICE_ACCOUNT,
-};
-
-struct sn_actor {
-	enum sn_actor_type type;
-	char id[64];			/* usr_... / sac_... */
-	char tenant_id[64];
-	int is_admin;			/* users only: role == admin */
-	char credential_id[64];		/* api key id / access token id */
-	char name[256];			/* email or service account name (for logs) */
-};
-
-#define API_MAX_PARAMS 4
-
-struct sn_request {
-	struct sn_server *srv;
-	const char *method;		/* "GET", "POST", "PUT", "DELETE" */
-	const char *path;
-	const char *params[API_MAX_PARAMS];	/* route {params}, in order */
-	size_t nparams;
-	json_t *body;			/* parsed JSON object, or NULL if no body */
-	const char *source_ip;
-	const char *user_agent;
-	struct sn_actor actor;
-	/* query string lookup; NULL when absent. */
-	const char *(*query)(const struct sn_request *req, const char *name);
-	void *query_ctx;
-};
-
-struct sn_response {
-	int status;			/* 0 = derive from the handler's return code */
-	json_t *body;			/* owned by the response */
-	/* non-JSON bodies (PEM, DER, metrics): owned, freed after sending */
-	char *raw;
-	size_t raw_len;
-	const char *content_type;
-	int retry_after;		/* seconds, for 429/503; 0 = none */
-};
-
-typedef int (*api_handler_fn)(struct sn_request *req, struct sn_response *resp);
-
-enum api_auth {
-	API_PUBLIC = 0,			/* no credentials needed (healthz, CRL, token) */
-	API_AUTH = 1,			/* valid API key or access token required */
-};
-
-struct api_route {
-	const char *method;
-	const char *pattern;		/* "/v1/keys/{id}/sign" */
-	api_handler_fn handler;
-	enum api_auth auth;
-};
 
 /*
  * Sets resp to the JSON error for err with a printf-style message (which must
@@ -130,8 +76,6 @@ extern const struct api_route api_routes_ca[];
 extern const struct api_route api_routes_audit[];
 extern const struct api_route api_routes_oauth[];
 
-/* ---- additions (SERVER-CORE) ---- */
-
 /* HTTP status for an SN_ERR_* code (0 -> 200). */
 int api_status_for(int err);
 /* The i-th route {param}, or NULL. */
@@ -143,8 +87,6 @@ int api_raw(struct sn_response *resp, int status, const char *content_type,
     char *data, size_t len);
 /* Frees body/raw and zeroes resp. */
 void api_response_clear(struct sn_response *resp);
-/* "user", "service_account" or "anonymous" (for audit events). */
-const char *api_actor_type_name(const struct sn_actor *a);
 /*
  * Notes on the field helpers: an optional field that is absent or JSON null
  * leaves *out untouched for api_get_int/api_get_bool (preset the default) and
@@ -155,16 +97,27 @@ const char *api_actor_type_name(const struct sn_actor *a);
  * Handler plumbing shared by every handler file: a pooled connection (503
  * + Retry-After if none), authz_check with the error mapped (404 "no such
  * <what>" also for other tenants' objects, 403 "permission denied (<action>)
- * for this <what>", 401, 500), and store errors mapped (404 / 409 "<what>
+ * for this <what>", 401, 503, 500), and store errors mapped (404 / 409 "<what>
  * already exists" / 400 / 503 + Retry-After / 500). Each returns 0 or the
  * error after setting resp.
  */
-#include "authz.h"
 int api_conn(struct sn_request *req, struct sn_response *resp,
     struct db_conn **c);
 int api_authz(struct db_conn *c, struct sn_request *req,
     struct sn_response *resp, enum authz_action action,
     const char *object_id, const char *what);
 int api_store_error(struct sn_response *resp, int err, const char *what);
+
+/* db_begin / db_commit with a 503 (busy) / 500 on failure. Every 503 that
+ * api_error sets carries Retry-After (the table in api.c). */
+int api_begin(struct db_conn *c, struct sn_response *resp);
+int api_commit(struct db_conn *c, struct sn_response *resp);
+
+/* Keeper errors: SN_ERR_UNAVAILABLE 503 with retry_after, others 500/502. */
+int api_keeper_error(struct sn_response *resp, int err, const char *what);
+
+/* Checks the body is an object without members outside allowed. */
+int api_body(struct sn_request *req, struct sn_response *resp,
+    const char *const *allowed);
 
 #endif

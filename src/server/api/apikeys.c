@@ -92,10 +92,8 @@ apikeys_create(struct sn_request *req, struct sn_response *resp)
 		r = api_error(resp, SN_ERR_CONFLICT, "the user is disabled");
 		goto out;
 	}
-	if ((r = db_begin(c)) != 0) {
-		r = api_error(resp, SN_ERR_UNAVAILABLE, "database busy");
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
-	}
 	if ((r = store_apikey_create(c, req->actor.tenant_id, u.id, desc,
 	    expires_at, &k, &secret)) != 0) {
 		r = api_store_error(resp, r, "API key");
@@ -163,10 +161,8 @@ apikeys_revoke(struct sn_request *req, struct sn_response *resp)
 		return r;
 	if ((r = require_user(req, resp)) != 0)
 		goto out;
-	if ((r = db_begin(c)) != 0) {
-		r = api_error(resp, SN_ERR_UNAVAILABLE, "database busy");
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
-	}
 	/* Keys of other tenants are missing; other users' keys forbidden. */
 	if ((r = store_apikey_get(c, req->actor.tenant_id, api_param(req, 0),
 	    &k)) != 0) {

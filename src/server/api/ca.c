@@ -202,13 +202,13 @@ ca_crl(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "CA");
 		goto out;
 	}
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_ca_next_crl_number(c, ca.id, &number)) != 0) {
 		r = api_store_error(resp, r, "CA");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	if ((r = res_cert_pubkey(ca.cert_pem, &pub)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "unreadable CA certificate");
@@ -216,14 +216,14 @@ ca_crl(struct sn_request *req, struct sn_response *resp)
 	}
 	if ((r = res_hsm_signer(req->srv->keeper, ca.hsm_key_id, pub, &hs,
 	    &signer)) != 0) {
-		r = res_keeper_error(resp, r, "CRL signing");
+		r = api_keeper_error(resp, r, "CRL signing");
 		goto out;
 	}
 	if ((r = ca_make_crl(&signer, ca.cert_pem, rev, nrev, number, now,
 	    now + CRL_LIFETIME, &der, &derlen)) != 0) {
 		if (r == SN_ERR_UNAVAILABLE || r == SN_ERR_HSM ||
 		    r == SN_ERR_NOT_FOUND)
-			r = res_keeper_error(resp, r, "CRL signing");
+			r = api_keeper_error(resp, r, "CRL signing");
 		else
 			r = api_error(resp, SN_ERR_CRYPTO, "could not build the "
 			    "CRL");

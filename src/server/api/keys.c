@@ -95,7 +95,7 @@ issue_builtin(struct sn_request *req, struct sn_response *resp,
 	}
 	if ((r = res_hsm_signer(req->srv->keeper, issuing->hsm_key_id, ca_pub,
 	    &hs, &signer)) != 0) {
-		r = res_keeper_error(resp, r, "issuing CA key");
+		r = api_keeper_error(resp, r, "issuing CA key");
 		goto out;
 	}
 	if ((r = res_crl_url(req->srv, issuing->id, &url)) != 0) {
@@ -107,7 +107,7 @@ issue_builtin(struct sn_request *req, struct sn_response *resp,
 	if (r != 0) {
 		if (r == SN_ERR_UNAVAILABLE || r == SN_ERR_HSM ||
 		    r == SN_ERR_NOT_FOUND)
-			r = res_keeper_error(resp, r, "certificate signing");
+			r = api_keeper_error(resp, r, "certificate signing");
 		else
 			r = api_error(resp, r == SN_ERR_INVALID ? SN_ERR_INVALID :
 			    SN_ERR_CRYPTO, "could not issue the certificate");
@@ -170,7 +170,7 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 		    "not create keys");
 		goto out;
 	}
-	if ((r = res_body(req, resp, allowed)) != 0 ||
+	if ((r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "project", 1, 128,
 	    &project)) != 0 ||
 	    (r = api_get_string(resp, req->body, "name", 1, 64, &name)) != 0 ||
@@ -281,12 +281,12 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 
 	/* Validation is over: create the key pair in the HSM. */
 	if (req->srv->keeper == NULL) {
-		r = res_keeper_error(resp, SN_ERR_UNAVAILABLE, "key generation");
+		r = api_keeper_error(resp, SN_ERR_UNAVAILABLE, "key generation");
 		goto out;
 	}
 	if ((r = keeper_generate(req->srv->keeper, alg, k.id, hsm_id, &spki,
 	    &spki_len)) != 0) {
-		r = res_keeper_error(resp, r, "key generation");
+		r = api_keeper_error(resp, r, "key generation");
 		goto out;
 	}
 	hsm_made = 1;
@@ -308,7 +308,7 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	    k.ca_mode, "subject", k.subject, "certificate_serial",
 	    k.cert_serial, "validity", (json_int_t)validity, "allow_sha1",
 	    k.allow_sha1);
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_key_insert(c, req->actor.tenant_id, &k)) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "project %s "
@@ -320,7 +320,7 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	hsm_made = 0;		/* the row owns the HSM key now */
 	r = key_reply(resp, 201, &k);
@@ -495,7 +495,7 @@ key_state_change(struct sn_request *req, struct sn_response *resp,
 	}
 	d = json_pack("{s:s, s:s, s:s, s:s?}", "name", k.name, "project",
 	    k.project_id, "from", k.state, "certificate_serial", k.cert_serial);
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_key_set_state(c, req->actor.tenant_id, k.id,
 	    states[what], what == KEY_REVOKE ? now : 0)) != 0) {
@@ -509,7 +509,7 @@ key_state_change(struct sn_request *req, struct sn_response *resp,
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	if (what == KEY_REVOKE)
 		res_crl_invalidate();
@@ -578,7 +578,7 @@ keys_delete(struct sn_request *req, struct sn_response *resp)
 	    k.project_id, "hsm_key_id", k.hsm_key_id, "certificate_serial",
 	    k.cert_serial);
 	if (req->srv->keeper == NULL) {
-		r = res_keeper_error(resp, SN_ERR_UNAVAILABLE, "key deletion");
+		r = api_keeper_error(resp, SN_ERR_UNAVAILABLE, "key deletion");
 		goto out;
 	}
 	if ((r = res_hsm_id(k.hsm_key_id, hsm_id)) != 0) {
@@ -588,10 +588,10 @@ keys_delete(struct sn_request *req, struct sn_response *resp)
 	/* HSM object first; a key that is already gone is fine. */
 	r = keeper_destroy(req->srv->keeper, hsm_id);
 	if (r != 0 && r != SN_ERR_NOT_FOUND) {
-		r = res_keeper_error(resp, r, "key deletion");
+		r = api_keeper_error(resp, r, "key deletion");
 		goto out;
 	}
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_key_delete(c, req->actor.tenant_id, k.id)) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "key %s/%s was "
@@ -604,7 +604,7 @@ keys_delete(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	r = api_json(resp, 200, json_pack("{s:b}", "deleted", 1));
  out:
@@ -728,7 +728,7 @@ keys_import_cert(struct sn_request *req, struct sn_response *resp)
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = key_load(c, req, resp, AUTHZ_KEY_MANAGE, &k)) != 0 ||
-	    (r = res_body(req, resp, allowed)) != 0 ||
+	    (r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "chain", 1, KEY_CHAIN_MAX,
 	    &chain)) != 0)
 		goto out;
@@ -754,7 +754,7 @@ keys_import_cert(struct sn_request *req, struct sn_response *resp)
 	}
 	d = json_pack("{s:s, s:s, s:s, s:s}", "name", k.name, "project",
 	    k.project_id, "certificate_serial", serial, "subject", subject);
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_key_set_cert(c, req->actor.tenant_id, k.id, "external",
 	    leaf, rest[0] != '\0' ? rest : NULL, serial, subject)) != 0) {
@@ -768,7 +768,7 @@ keys_import_cert(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	store_key_clear(&k);
 	if ((r = store_key_get(c, req->actor.tenant_id, req->params[0],
@@ -813,7 +813,7 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 	if ((r = key_load(c, req, resp, AUTHZ_KEY_MANAGE, &k)) != 0)
 		goto out;
 	if (req->body != NULL &&
-	    ((r = res_body(req, resp, allowed)) != 0 ||
+	    ((r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "subject", 0, KEY_SUBJECT_MAX,
 	    &subject)) != 0))
 		goto out;
@@ -828,13 +828,13 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	if ((r = res_hsm_signer(req->srv->keeper, k.hsm_key_id, pub, &hs,
 	    &signer)) != 0) {
-		r = res_keeper_error(resp, r, "CSR signing");
+		r = api_keeper_error(resp, r, "CSR signing");
 		goto out;
 	}
 	if ((r = ca_make_csr(&signer, subject, &csr)) != 0) {
 		if (r == SN_ERR_UNAVAILABLE || r == SN_ERR_HSM ||
 		    r == SN_ERR_NOT_FOUND)
-			r = res_keeper_error(resp, r, "CSR signing");
+			r = api_keeper_error(resp, r, "CSR signing");
 		else
 			r = api_error(resp, SN_ERR_CRYPTO, "could not build the "
 			    "CSR");
@@ -843,9 +843,9 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 	/* The CSR is a signature by the key: it is audited like one. */
 	d = json_pack("{s:s, s:s, s:s}", "name", k.name, "project",
 	    k.project_id, "subject", subject);
-	if ((r = res_begin(c, resp)) != 0 ||
+	if ((r = api_begin(c, resp)) != 0 ||
 	    (r = audit_req(c, req, "key.csr", "key", k.id, "ok", d)) != 0 ||
-	    (r = res_commit(c, resp)) != 0) {
+	    (r = api_commit(c, resp)) != 0) {
 		if (resp->body == NULL)
 			r = api_store_error(resp, r, "audit event");
 		goto out;

@@ -23,6 +23,7 @@
 #include "api.h"
 #include "audit.h"
 #include "auth.h"
+#include "credential.h"
 #include "db.h"
 #include "err.h"
 #include "jwt.h"
@@ -171,7 +172,7 @@ oauth_token(struct sn_request *req, struct sn_response *resp)
 	struct store_sa sa;
 	struct jwt_claims cl;
 	const char *grant = NULL, *assertion = NULL, *why = NULL;
-	char tenant[STORE_ID_MAX] = "", tok_id[AUTH_ID_LEN + 1];
+	char tenant[STORE_ID_MAX] = "", tok_id[CREDENTIAL_ID_LEN + 1];
 	char *aud = NULL, *secret = NULL;
 	uint8_t hash[32];
 	json_t *d = NULL, *body = NULL;
@@ -183,7 +184,7 @@ oauth_token(struct sn_request *req, struct sn_response *resp)
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	d = json_object();
-	if ((r = res_body(req, resp, allowed)) != 0 ||
+	if ((r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "grant_type", 1, 128,
 	    &grant)) != 0 ||
 	    (r = api_get_string(resp, req->body, "assertion", 1, JWT_MAX_LEN,
@@ -228,13 +229,13 @@ oauth_token(struct sn_request *req, struct sn_response *resp)
 	json_object_set_new(d, "key_version", json_integer(sa.key_version));
 
 	/* jti once, the token and its audit event: one transaction. */
-	if ((r = auth_new_credential(AUTH_KIND_TOKEN, &secret, tok_id,
+	if ((r = credential_new(CREDENTIAL_TOKEN, &secret, tok_id,
 	    hash)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "could not make a token");
 		goto out;
 	}
 	json_object_set_new(d, "token_id", json_string(tok_id));
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = db_execf(c, "DELETE FROM jwt_replay WHERE expires_at < ?", "i",
 	    now - JWT_CLOCK_SKEW)) != 0) {
@@ -276,7 +277,7 @@ oauth_token(struct sn_request *req, struct sn_response *resp)
 			goto out;
 		}
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	body = json_pack("{s:s, s:s, s:i}", "access_token", secret,
 	    "token_type", "Bearer", "expires_in", AUTH_TOKEN_TTL);

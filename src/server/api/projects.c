@@ -55,7 +55,7 @@ projects_create(struct sn_request *req, struct sn_response *resp)
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = api_authz(c, req, resp, AUTHZ_TENANT_ADMIN, NULL, "tenant")) != 0 ||
-	    (r = res_body(req, resp, allowed)) != 0 ||
+	    (r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "name", 1, 64, &name)) != 0)
 		goto out;
 	if ((r = api_check_name(resp, "name", name)) != 0)
@@ -68,7 +68,7 @@ projects_create(struct sn_request *req, struct sn_response *resp)
 	}
 	p.created_at = sn_now();
 	d = json_pack("{s:s}", "name", p.name);
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_project_insert(c, req->actor.tenant_id, &p)) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r,
@@ -81,7 +81,7 @@ projects_create(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	r = project_reply(c, req, resp, 201, &p);
  out:
@@ -224,7 +224,7 @@ principal_change(struct sn_request *req, struct sn_response *resp,
 	if ((r = project_load(c, req, resp, AUTHZ_PROJECT_MANAGE, &p)) != 0)
 		goto out;
 	if (add) {
-		if ((r = res_body(req, resp, names)) != 0 ||
+		if ((r = api_body(req, resp, names)) != 0 ||
 		    (r = principal_from_body(c, req, resp, names, &type, pid,
 		    pname)) != 0)
 			goto out;
@@ -247,7 +247,7 @@ principal_change(struct sn_request *req, struct sn_response *resp,
 	}
 	d = json_pack("{s:s, s:s, s:s}", "type", type, "id", pid, "name",
 	    pname);
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if (add)
 		r = store_project_principal_add(c, p.id, signers, type, pid,
@@ -270,7 +270,7 @@ principal_change(struct sn_request *req, struct sn_response *resp,
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	if (signers)
 		r = signers_reply(c, req, resp, add ? 201 : 200, &p);

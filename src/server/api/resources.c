@@ -23,59 +23,6 @@
 #include "util.h"
 
 int
-res_begin(struct db_conn *c, struct sn_response *resp)
-{
-	int r;
-
-	if ((r = db_begin(c)) != 0) {
-		resp->retry_after = 1;
-		return api_error(resp, SN_ERR_UNAVAILABLE,
-		    "database busy; try again");
-	}
-	return 0;
-}
-
-int
-res_commit(struct db_conn *c, struct sn_response *resp)
-{
-	if (db_commit(c) != 0) {
-		db_rollback(c);
-		return api_error(resp, SN_ERR_DB, "could not commit the change");
-	}
-	return 0;
-}
-
-int
-res_keeper_error(struct sn_response *resp, int err, const char *what)
-{
-	switch (err) {
-	case SN_ERR_UNAVAILABLE:
-		resp->retry_after = 2;
-		return api_error(resp, err, "HSM unavailable (%s); try again",
-		    what);
-	case SN_ERR_NOT_FOUND:
-		return api_error(resp, SN_ERR_INTERNAL,
-		    "the HSM has no key object for this %s", what);
-	case SN_ERR_INVALID:
-		return api_error(resp, SN_ERR_INVALID,
-		    "the HSM refused the request (%s)", what);
-	default:
-		return api_error(resp, SN_ERR_HSM, "HSM failure (%s)", what);
-	}
-}
-
-int
-res_body(struct sn_request *req, struct sn_response *resp,
-    const char *const *allowed)
-{
-	int r;
-
-	if ((r = api_require_body(req, resp)) != 0)
-		return r;
-	return api_reject_unknown(resp, req->body, allowed);
-}
-
-int
 res_pem_split(const char *pem, json_t **out)
 {
 	static const char end_marker[] = "-----END CERTIFICATE-----";

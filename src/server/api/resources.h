@@ -26,17 +26,6 @@
 
 struct db_conn;
 
-/* db_begin / db_commit with a 503 / 500 on failure. */
-int res_begin(struct db_conn *c, struct sn_response *resp);
-int res_commit(struct db_conn *c, struct sn_response *resp);
-
-/* Keeper errors: SN_ERR_UNAVAILABLE 503 with retry_after, others 500/502. */
-int res_keeper_error(struct sn_response *resp, int err, const char *what);
-
-/* Checks the body is an object without members outside allowed. */
-int res_body(struct sn_request *req, struct sn_response *resp,
-    const char *const *allowed);
-
 /* Splits concatenated PEM blocks into a JSON array of PEM strings. */
 int res_pem_split(const char *pem, json_t **out);
 

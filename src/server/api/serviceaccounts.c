@@ -172,7 +172,7 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 		    "not create service accounts");
 		goto out;
 	}
-	if ((r = res_body(req, resp, allowed)) != 0 ||
+	if ((r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "name", 1, 64, &name)) != 0 ||
 	    (r = api_get_string(resp, req->body, "team", 1, 128, &team)) != 0 ||
 	    (r = api_get_string(resp, req->body, "public_key", 1, SA_PEM_MAX,
@@ -202,7 +202,7 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 	d = json_pack("{s:s, s:s, s:s, s:s}", "name", s.name, "team", t.id,
 	    "key_algorithm", s.key_algorithm, "key_fingerprint",
 	    s.key_fingerprint);
-	if ((r = res_begin(c, resp)) != 0 ||
+	if ((r = api_begin(c, resp)) != 0 ||
 	    (r = sa_key_unused(c, resp, s.key_fingerprint, NULL)) != 0)
 		goto out;
 	if ((r = store_sa_insert(c, req->actor.tenant_id, &s)) != 0) {
@@ -216,7 +216,7 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	r = sa_reply(resp, 201, &s);
  out:
@@ -320,7 +320,7 @@ sa_rotate(struct sn_request *req, struct sn_response *resp)
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = sa_load(c, req, resp, AUTHZ_SA_MANAGE, &s)) != 0 ||
-	    (r = res_body(req, resp, allowed)) != 0 ||
+	    (r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "public_key", 1, SA_PEM_MAX,
 	    &pem)) != 0 ||
 	    (r = sa_parse_key(resp, pem, &newpem, alg, fp)) != 0)
@@ -328,7 +328,7 @@ sa_rotate(struct sn_request *req, struct sn_response *resp)
 	d = json_pack("{s:s, s:s, s:s, s:I}", "old_fingerprint",
 	    s.key_fingerprint, "key_fingerprint", fp, "key_algorithm", alg,
 	    "key_version", (json_int_t)(s.key_version + 1));
-	if ((r = res_begin(c, resp)) != 0 ||
+	if ((r = api_begin(c, resp)) != 0 ||
 	    (r = sa_key_unused(c, resp, fp, s.id)) != 0)
 		goto out;
 	if ((r = store_sa_rotate(c, req->actor.tenant_id, s.id, newpem, alg, fp,
@@ -341,7 +341,7 @@ sa_rotate(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	store_sa_clear(&s);
 	if ((r = store_sa_get(c, req->actor.tenant_id, req->params[0], &s)) != 0) {
@@ -376,7 +376,7 @@ sa_delete(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	d = json_pack("{s:s, s:s, s:s}", "name", s.name, "team", s.team_id,
 	    "key_fingerprint", s.key_fingerprint);
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_sa_delete(c, req->actor.tenant_id, s.id)) != 0) {
 		r = api_store_error(resp, r, "service account");
@@ -387,7 +387,7 @@ sa_delete(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	r = api_json(resp, 200, json_pack("{s:b}", "deleted", 1));
  out:

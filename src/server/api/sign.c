@@ -160,7 +160,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		goto out;
 
 	/* The request. */
-	if ((r = res_body(req, resp, allowed)) != 0 ||
+	if ((r = api_body(req, resp, allowed)) != 0 ||
 	    (r = get_client(resp, req->body, &client)) != 0)
 		goto out;
 	if (client != NULL)
@@ -252,7 +252,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	}
 	if (srv->keeper == NULL) {
-		r = res_keeper_error(resp, SN_ERR_UNAVAILABLE, "signing");
+		r = api_keeper_error(resp, SN_ERR_UNAVAILABLE, "signing");
 		goto out;
 	}
 	if ((r = res_hsm_id(k.hsm_key_id, hsm_id)) != 0) {
@@ -271,7 +271,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		if ((r = keeper_sign(srv->keeper, hsm_id, mech, hash,
 		    items[i].digest, items[i].dlen, &items[i].sig,
 		    &items[i].siglen)) != 0) {
-			r = res_keeper_error(resp, r, "signing");
+			r = api_keeper_error(resp, r, "signing");
 			break;
 		}
 	}
@@ -286,7 +286,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		goto out;
 
 	/* The audit event is durable before any signature leaves. */
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	/*
 	 * The HSM call took time: a revocation, a disable or the removal of

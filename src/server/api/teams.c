@@ -43,7 +43,7 @@ teams_create(struct sn_request *req, struct sn_response *resp)
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = api_authz(c, req, resp, AUTHZ_TENANT_ADMIN, NULL, "tenant")) != 0 ||
-	    (r = res_body(req, resp, allowed)) != 0 ||
+	    (r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "name", 1, 64, &name)) != 0)
 		goto out;
 	if ((r = api_check_name(resp, "name", name)) != 0)
@@ -56,7 +56,7 @@ teams_create(struct sn_request *req, struct sn_response *resp)
 	}
 	t.created_at = sn_now();
 	d = json_pack("{s:s}", "name", t.name);
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_team_insert(c, req->actor.tenant_id, &t)) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r,
@@ -68,7 +68,7 @@ teams_create(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	r = team_reply(c, resp, 201, &t);
  out:
@@ -164,7 +164,7 @@ teams_member_add(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	}
 	if ((r = api_authz(c, req, resp, AUTHZ_TEAM_MANAGE, t.id, "team")) != 0 ||
-	    (r = res_body(req, resp, allowed)) != 0 ||
+	    (r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "user", 1, 256, &user)) != 0 ||
 	    (r = api_get_bool(resp, req->body, "owner", 0, &owner)) != 0)
 		goto out;
@@ -176,7 +176,7 @@ teams_member_add(struct sn_request *req, struct sn_response *resp)
 	d = json_pack("{s:s, s:s}", "user", uid, "email", email);
 	if (d != NULL && owner >= 0)
 		json_object_set_new(d, "owner", json_boolean(owner));
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_team_member_set(c, t.id, uid, owner, sn_now(),
 	    &created)) != 0) {
@@ -188,7 +188,7 @@ teams_member_add(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	r = team_reply(c, resp, 200, &t);
  out:
@@ -224,7 +224,7 @@ teams_member_remove(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	}
 	d = json_pack("{s:s, s:s}", "user", uid, "email", email);
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_team_member_remove(c, t.id, uid)) != 0) {
 		r = r == SN_ERR_NOT_FOUND ? api_error(resp, r,
@@ -237,7 +237,7 @@ teams_member_remove(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	r = team_reply(c, resp, 200, &t);
  out:

@@ -54,10 +54,8 @@ users_create(struct sn_request *req, struct sn_response *resp)
 		    "role must be 'admin' or 'user'");
 		goto out;
 	}
-	if ((r = db_begin(c)) != 0) {
-		r = api_error(resp, SN_ERR_UNAVAILABLE, "database busy");
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
-	}
 	if ((r = store_user_create(c, req->actor.tenant_id, email, role,
 	    &u)) != 0) {
 		r = api_store_error(resp, r, "user");
@@ -175,10 +173,8 @@ users_disable(struct sn_request *req, struct sn_response *resp)
 		    "you cannot disable yourself");
 		goto out;
 	}
-	if ((r = db_begin(c)) != 0) {
-		r = api_error(resp, SN_ERR_UNAVAILABLE, "database busy");
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
-	}
 	if ((r = store_user_set_disabled(c, req->actor.tenant_id, u.id,
 	    1)) != 0) {
 		r = api_store_error(resp, r, "user");

@@ -15,11 +15,11 @@
 
 #include <jansson.h>
 
-#include "api.h"
 #include "audit.h"
 #include "auditchain.h"
 #include "db.h"
 #include "err.h"
+#include "handler.h"
 #include "server.h"
 #include "store.h"
 #include "util.h"
@@ -123,7 +123,7 @@ fill_from_req(struct audit_event *ev, struct sn_request *req,
 	memset(ev, 0, sizeof(*ev));
 	ev->tenant_id = req->actor.tenant_id;
 	ev->actor_type = req->actor.type == SN_ACTOR_NONE ? "anonymous" :
-	    api_actor_type_name(&req->actor);
+	    sn_actor_type_name(&req->actor);
 	ev->actor_id = req->actor.id;
 	ev->action = action;
 	ev->object_type = object_type;

@@ -13,117 +13,15 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "api.h"
 #include "audit.h"
 #include "auth.h"
+#include "credential.h"
 #include "db.h"
 #include "encode.h"
 #include "err.h"
+#include "handler.h"
 #include "server.h"
 #include "util.h"
-
-#define AUTH_HEX_LEN	16
-#define AUTH_B64_LEN	43
-
-int
-auth_hash_secret(const char *s, uint8_t hash[32])
-{
-	unsigned int len = 0;
-
-	if (EVP_Digest(s, strlen(s), hash, &len, EVP_sha256(), NULL) != 1 ||
-	    len != 32)
-		return SN_ERR_CRYPTO;
-	return 0;
-}
-
-int
-auth_new_credential(enum auth_kind kind, char **secret,
-    char id[AUTH_ID_LEN + 1], uint8_t hash[32])
-{
-	uint8_t idb[AUTH_HEX_LEN / 2], key[32];
-	char *hex = NULL, *b64 = NULL, *s = NULL;
-	int r;
-
-	*secret = NULL;
-	id[0] = '\0';
-	if (kind != AUTH_KIND_APIKEY && kind != AUTH_KIND_TOKEN)
-		return SN_ERR_INVALID;
-	if ((r = sn_random_bytes(idb, sizeof(idb))) != 0 ||
-	    (r = sn_random_bytes(key, sizeof(key))) != 0 ||
-	    (r = sn_hex_encode(idb, sizeof(idb), &hex)) != 0 ||
-	    (r = sn_b64url_encode(key, sizeof(key), &b64)) != 0)
-		goto out;
-	if (strlen(hex) != AUTH_HEX_LEN || strlen(b64) != AUTH_B64_LEN) {
-		r = SN_ERR_INTERNAL;
-		goto out;
-	}
-	if ((s = malloc(AUTH_SECRET_LEN + 1)) == NULL) {
-		r = SN_ERR_NOMEM;
-		goto out;
-	}
-	snprintf(s, AUTH_SECRET_LEN + 1, "%s_%s_%s",
-	    kind == AUTH_KIND_APIKEY ? "snk" : "sna", hex, b64);
-	snprintf(id, AUTH_ID_LEN + 1, "%s_%s",
-	    kind == AUTH_KIND_APIKEY ? "key" : "tok", hex);
-	if ((r = auth_hash_secret(s, hash)) != 0)
-		goto out;
-	*secret = s;
-	s = NULL;
-	r = 0;
- out:
-	explicit_bzero(key, sizeof(key));
-	if (r != 0)
-		id[0] = '\0';
-	sn_strfreezero(b64);
-	sn_strfreezero(s);
-	free(hex);
-	return r;
-}
-
-static int
-is_lhex(char ch)
-{
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
-}
-
-static int
-is_b64url(char ch)
-{
-	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-	    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
-}
-
-int
-auth_parse_credential(const char *s, enum auth_kind *kind,
-    char id[AUTH_ID_LEN + 1])
-{
-	size_t i;
-
-	id[0] = '\0';
-	if (s == NULL || strnlen(s, AUTH_SECRET_LEN + 1) != AUTH_SECRET_LEN)
-		return SN_ERR_UNAUTHENTICATED;
-	if (strncmp(s, "snk_", 4) == 0)
-		*kind = AUTH_KIND_APIKEY;
-	else if (strncmp(s, "sna_", 4) == 0)
-		*kind = AUTH_KIND_TOKEN;
-	else
-		return SN_ERR_UNAUTHENTICATED;
-	for (i = 4; i < 4 + AUTH_HEX_LEN; i++)
-		if (!is_lhex(s[i]))
-			return SN_ERR_UNAUTHENTICATED;
-	if (s[i++] != '_')
-		return SN_ERR_UNAUTHENTICATED;
-	for (; i < AUTH_SECRET_LEN; i++)
-		if (!is_b64url(s[i]))
-			return SN_ERR_UNAUTHENTICATED;
-	/* 43 chars encode 256 bits + 2 spare bits, which must be zero
-	 * so that exactly one string names each key. */
-	if (strchr("AEIMQUYcgkosw048", s[AUTH_SECRET_LEN - 1]) == NULL)
-		return SN_ERR_UNAUTHENTICATED;
-	snprintf(id, AUTH_ID_LEN + 1, "%s_%.16s",
-	    *kind == AUTH_KIND_APIKEY ? "key" : "tok", s + 4);
-	return 0;
-}
 
 /* Copies a text column into a fixed buffer; "" for NULL or too long. */
 static void
@@ -142,8 +40,8 @@ auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
 {
 	static const uint8_t dummy[32];
 	struct db_stmt *st = NULL;
-	enum auth_kind kind;
-	char id[AUTH_ID_LEN + 1];
+	enum credential_kind kind;
+	char id[CREDENTIAL_ID_LEN + 1];
 	const char *cred;
 	uint8_t hash[32], stored[32];
 	const void *p;
@@ -158,12 +56,12 @@ auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
 	cred = authz + 7;
 	while (*cred == ' ')
 		cred++;
-	if (auth_parse_credential(cred, &kind, id) != 0)
+	if (credential_parse(cred, &kind, id) != 0)
 		return SN_ERR_UNAUTHENTICATED;
-	if ((r = auth_hash_secret(cred, hash)) != 0)
+	if ((r = credential_hash(cred, hash)) != 0)
 		return r;
 
-	if (kind == AUTH_KIND_APIKEY) {
+	if (kind == CREDENTIAL_APIKEY) {
 		r = db_queryf(c, &st, "SELECT k.tenant_id, k.user_id, "
 		    "k.secret_hash, k.expires_at, k.revoked_at, u.email, "
 		    "u.role, u.disabled, u.tenant_id FROM api_keys k "
@@ -192,7 +90,7 @@ auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
 		if (db_col_text(st, 8) == NULL || db_col_text(st, 0) == NULL ||
 		    strcmp(db_col_text(st, 8), db_col_text(st, 0)) != 0)
 			ok = 0;			/* tenant mismatch: never */
-		if (kind == AUTH_KIND_APIKEY) {
+		if (kind == CREDENTIAL_APIKEY) {
 			if (db_col_int64(st, 7) != 0)
 				ok = 0;		/* disabled user */
 			actor->type = SN_ACTOR_USER;
@@ -219,7 +117,7 @@ auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
 		r = SN_ERR_UNAUTHENTICATED;
 		goto out;
 	}
-	if (kind == AUTH_KIND_APIKEY &&
+	if (kind == CREDENTIAL_APIKEY &&
 	    (r = db_execf(c, "UPDATE api_keys SET last_used_at = ? WHERE "
 	    "id = ? AND (last_used_at IS NULL OR last_used_at < ?)", "iti",
 	    now, id, now - 60)) != 0) {

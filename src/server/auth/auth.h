@@ -1,9 +1,6 @@
 /*
- * auth.h - credentials: API keys (users) and access tokens (service
- * accounts). See "Credentials format" in notes/DESIGN.md:
- *
- *   API key       "snk_" <16 hex> "_" <43 base64url>   api_keys.id      = "key_" <16 hex>
- *   access token  "sna_" <16 hex> "_" <43 base64url>   access_tokens.id = "tok_" <16 hex>
+ * auth.h - authentication of API keys (users) and access tokens (service
+ * accounts); their format is common/credential.h.
  *
  * Only SHA-256 of the whole string is stored. Authentication looks the
  * credential up by its id and compares hashes with CRYPTO_memcmp; every
@@ -22,32 +19,7 @@ struct db_conn;
 struct sn_actor;
 struct sn_request;
 
-enum auth_kind {
-	AUTH_KIND_APIKEY = 1,	/* snk_ -> key_ */
-	AUTH_KIND_TOKEN = 2,	/* sna_ -> tok_ */
-};
-
-#define AUTH_SECRET_LEN	64	/* strlen of a whole credential string */
-#define AUTH_ID_LEN	20	/* strlen of "key_" / "tok_" + 16 hex */
 #define AUTH_TOKEN_TTL	900	/* access token lifetime, seconds */
-
-/*
- * Makes a new credential: *secret (malloc'd, AUTH_SECRET_LEN chars; wipe
- * with sn_strfreezero), its row id (id, NUL-terminated) and the SHA-256 of
- * the whole secret string (hash). Returns 0 or SN_ERR_*.
- */
-int auth_new_credential(enum auth_kind kind, char **secret,
-    char id[AUTH_ID_LEN + 1], uint8_t hash[32]);
-
-/*
- * Strictly parses a presented credential: kind and row id. Returns 0 or
- * SN_ERR_UNAUTHENTICATED (anything malformed).
- */
-int auth_parse_credential(const char *s, enum auth_kind *kind,
-    char id[AUTH_ID_LEN + 1]);
-
-/* SHA-256 of a credential string. 0 or SN_ERR_CRYPTO. */
-int auth_hash_secret(const char *s, uint8_t hash[32]);
 
 /*
  * Authenticates "Authorization" header value authz ("Bearer <credential>";

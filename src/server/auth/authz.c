@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api.h"
 #include "authz.h"
 #include "db.h"
 #include "err.h"
+#include "handler.h"
 
 /* Runs a "SELECT 1 ..." query; 1 if it found a row, 0 if not, or SN_ERR_*. */
 static int

@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "auth.h"
+#include "credential.h"
 #include "db.h"
 #include "err.h"
 #include "store.h"
@@ -276,7 +276,7 @@ store_apikey_create(struct db_conn *c, const char *tenant_id,
     const char *user_id, const char *description, int64_t expires_at,
     struct store_apikey *out, char **secret)
 {
-	char id[AUTH_ID_LEN + 1], *s = NULL;
+	char id[CREDENTIAL_ID_LEN + 1], *s = NULL;
 	uint8_t hash[32];
 	int r;
 
@@ -285,7 +285,7 @@ store_apikey_create(struct db_conn *c, const char *tenant_id,
 	if (description != NULL &&
 	    strlen(description) >= sizeof(out->description))
 		return SN_ERR_INVALID;
-	if ((r = auth_new_credential(AUTH_KIND_APIKEY, &s, id, hash)) != 0)
+	if ((r = credential_new(CREDENTIAL_APIKEY, &s, id, hash)) != 0)
 		return r;
 	out->created_at = sn_now();
 	if (expires_at != 0)

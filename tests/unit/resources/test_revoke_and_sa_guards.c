@@ -1,7 +1,6 @@
 /*
- * test_review.c - regression tests for the findings of the server review
- * that need only a database (no keeper): each test fails on the code as it
- * was before its fix.
+ * test_revoke_and_sa_guards.c - two guards that need only a database (no
+ * keeper); each test fails on the code as it was before its fix.
  *
  *   - a revoked key stays revoked: the state/certificate updates and the
  *     delete carry the guard themselves, so a change racing a revoke (the

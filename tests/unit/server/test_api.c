@@ -68,6 +68,38 @@ test_error_statuses(void **state)
 	api_response_clear(&resp);
 }
 
+/*
+ * Every 503 and 429 carries Retry-After, whoever sets the error (users.c and
+ * apikeys.c used to send a bare 503); a longer wait a handler asked for
+ * stands; other errors ask for none.
+ */
+static void
+test_retry_after(void **state)
+{
+	struct sn_response resp = { 0 };
+
+	api_error(&resp, SN_ERR_UNAVAILABLE, "database busy");
+	assert_int_equal(resp.status, 503);
+	assert_true(resp.retry_after >= 1);
+	api_response_clear(&resp);
+	api_error(&resp, SN_ERR_RATE_LIMITED, NULL);
+	assert_true(resp.retry_after >= 1);
+	api_response_clear(&resp);
+	resp.retry_after = 7;
+	api_error(&resp, SN_ERR_UNAVAILABLE, "keeper restarting");
+	assert_int_equal(resp.retry_after, 7);
+	api_response_clear(&resp);
+	api_error(&resp, SN_ERR_CONFLICT, "x");
+	assert_int_equal(resp.retry_after, 0);
+	api_response_clear(&resp);
+	/* The transaction helper's 503 too. */
+	assert_int_equal(api_keeper_error(&resp, SN_ERR_UNAVAILABLE, "signing"),
+	    SN_ERR_UNAVAILABLE);
+	assert_int_equal(resp.status, 503);
+	assert_true(resp.retry_after >= 1);
+	api_response_clear(&resp);
+}
+
 static void
 test_get_string(void **state)
 {
@@ -247,6 +279,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_error_statuses),
+		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_get_string),
 		cmocka_unit_test(test_get_int_bool),
 		cmocka_unit_test(test_reject_unknown),

@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "credential.h"
 #include "db.h"
 #include "err.h"
 #include "store.h"
@@ -23,30 +24,30 @@
 static void
 test_format(void **state)
 {
-	char *s = NULL, id[AUTH_ID_LEN + 1], id2[AUTH_ID_LEN + 1];
+	char *s = NULL, id[CREDENTIAL_ID_LEN + 1], id2[CREDENTIAL_ID_LEN + 1];
 	uint8_t h[32], h2[32];
-	enum auth_kind kind;
+	enum credential_kind kind;
 
 	for (int i = 0; i < 200; i++) {
-		assert_int_equal(auth_new_credential(AUTH_KIND_APIKEY, &s, id, h),
+		assert_int_equal(credential_new(CREDENTIAL_APIKEY, &s, id, h),
 		    0);
-		assert_int_equal(strlen(s), AUTH_SECRET_LEN);
+		assert_int_equal(strlen(s), CREDENTIAL_SECRET_LEN);
 		assert_memory_equal(s, "snk_", 4);
-		assert_int_equal(strlen(id), AUTH_ID_LEN);
+		assert_int_equal(strlen(id), CREDENTIAL_ID_LEN);
 		assert_memory_equal(id, "key_", 4);
 		assert_memory_equal(id + 4, s + 4, 16);
-		assert_int_equal(auth_parse_credential(s, &kind, id2), 0);
-		assert_int_equal(kind, AUTH_KIND_APIKEY);
+		assert_int_equal(credential_parse(s, &kind, id2), 0);
+		assert_int_equal(kind, CREDENTIAL_APIKEY);
 		assert_string_equal(id, id2);
-		assert_int_equal(auth_hash_secret(s, h2), 0);
+		assert_int_equal(credential_hash(s, h2), 0);
 		assert_memory_equal(h, h2, 32);
 		sn_strfreezero(s);
 	}
-	assert_int_equal(auth_new_credential(AUTH_KIND_TOKEN, &s, id, h), 0);
+	assert_int_equal(credential_new(CREDENTIAL_TOKEN, &s, id, h), 0);
 	assert_memory_equal(s, "sna_", 4);
 	assert_memory_equal(id, "tok_", 4);
-	assert_int_equal(auth_parse_credential(s, &kind, id2), 0);
-	assert_int_equal(kind, AUTH_KIND_TOKEN);
+	assert_int_equal(credential_parse(s, &kind, id2), 0);
+	assert_int_equal(kind, CREDENTIAL_TOKEN);
 	sn_strfreezero(s);
 }
 
@@ -69,17 +70,17 @@ test_parse_garbage(void **state)
 		"snk_0123456789abcdefXAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 		NULL,
 	};
-	char id[AUTH_ID_LEN + 1];
-	enum auth_kind kind;
+	char id[CREDENTIAL_ID_LEN + 1];
+	enum credential_kind kind;
 
-	assert_int_equal(auth_parse_credential(
+	assert_int_equal(credential_parse(
 	    "snk_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 	    &kind, id), 0);
 	assert_string_equal(id, "key_0123456789abcdef");
 	for (int i = 0; bad[i] != NULL; i++)
-		assert_int_equal(auth_parse_credential(bad[i], &kind, id),
+		assert_int_equal(credential_parse(bad[i], &kind, id),
 		    SN_ERR_UNAUTHENTICATED);
-	assert_int_equal(auth_parse_credential(NULL, &kind, id),
+	assert_int_equal(credential_parse(NULL, &kind, id),
 	    SN_ERR_UNAUTHENTICATED);
 }
 
@@ -187,7 +188,7 @@ test_apikeys(void **state)
 static void
 test_tokens(void **state)
 {
-	char dir[256], hdr[128], tenant[64], id[AUTH_ID_LEN + 1];
+	char dir[256], hdr[128], tenant[64], id[CREDENTIAL_ID_LEN + 1];
 	struct db *db;
 	struct db_conn *c;
 	struct sn_actor a;
@@ -205,7 +206,7 @@ test_tokens(void **state)
 	    "tenant_id, team_id, name, public_key_pem, key_algorithm, "
 	    "key_fingerprint, key_version, created_at) VALUES ('sac_1','ten_a',"
 	    "'team_1','ci','x','ecdsa-p256','f',1,1)", ""), 0);
-	assert_int_equal(auth_new_credential(AUTH_KIND_TOKEN, &secret, id, h),
+	assert_int_equal(credential_new(CREDENTIAL_TOKEN, &secret, id, h),
 	    0);
 	assert_int_equal(db_execf(c, "INSERT INTO access_tokens VALUES "
 	    "(?, 'ten_a', 'sac_1', 1, ?, ?, ?)", "tbii", id, h, sizeof(h),
