@@ -5,7 +5,7 @@
  * Per signing key the token holds a private key (CKA_SIGN, sensitive, never
  * extractable; it carries only public components so consumers can learn the
  * key size), the public key, and the certificate if the key has one, all
- * three with CKA_ID = the key's id bytes and CKA_LABEL = the key name. The
+ * three with CKA_ID = the key's id bytes and CKA_LABEL = "PROJECT/KEY". The
  * CA certificates of every chain follow, deduplicated, as "authority"
  * certificates with their own ids (the subject key identifier).
  *
@@ -646,7 +646,8 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	X509 *x = NULL;
 	uint8_t *id = NULL, *subj = NULL;
 	size_t idlen, subjlen = 0;
-	const char *kid, *name, *state, *pem, *cpem;
+	const char *kid, *name, *proj, *state, *pem, *cpem;
+	char label[2 * 64 + 2];
 	CK_KEY_TYPE kt;
 	CK_ULONG bits;
 	json_t *chain, *v;
@@ -659,8 +660,22 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	state = json_string_value(json_object_get(key, "state"));
 	pem = json_string_value(json_object_get(key, "public_key"));
 	cpem = json_string_value(json_object_get(key, "certificate"));
+	proj = json_string_value(json_object_get(json_object_get(key,
+	    "project"), "name"));
 	/* A key we cannot describe is left out rather than failing all. */
-	if (kid == NULL || name == NULL || pem == NULL) {
+	if (kid == NULL || name == NULL || proj == NULL || pem == NULL) {
+		*skipped = 1;
+		return 0;
+	}
+	/*
+	 * The label is PROJECT/KEY, never the bare name: two projects may
+	 * each have a key "release", and consumers that look keys up by label
+	 * (pkcs11-provider, libp11, Java's aliases) would pick either one.
+	 * Names are at most 64 characters, so a longer label means an answer
+	 * we do not understand.
+	 */
+	if ((size_t)snprintf(label, sizeof(label), "%s/%s", proj, name) >=
+	    sizeof(label)) {
 		*skipped = 1;
 		return 0;
 	}
@@ -690,7 +705,7 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	if ((priv = p11_obj_new(CKO_PRIVATE_KEY)) == NULL ||
 	    (pub = p11_obj_new(CKO_PUBLIC_KEY)) == NULL)
 		goto out;
-	if ((r = set_key_attrs(priv, id, idlen, name, subj, subjlen)) != 0 ||
+	if ((r = set_key_attrs(priv, id, idlen, label, subj, subjlen)) != 0 ||
 	    (r = set_pubkey_attrs(priv, pk, &kt, &bits)) != 0 ||
 	    (r = set_allowed_mechs(priv, kt)) != 0 ||
 	    (r = p11_obj_set_bool(priv, CKA_SENSITIVE, 1)) != 0 ||
@@ -704,7 +719,7 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	    (r = p11_obj_set_bool(priv, CKA_WRAP_WITH_TRUSTED, 0)) != 0 ||
 	    (r = p11_obj_set_bool(priv, CKA_ALWAYS_AUTHENTICATE, 0)) != 0)
 		goto out;
-	if ((r = set_key_attrs(pub, id, idlen, name, subj, subjlen)) != 0 ||
+	if ((r = set_key_attrs(pub, id, idlen, label, subj, subjlen)) != 0 ||
 	    (r = set_pubkey_attrs(pub, pk, &kt, &bits)) != 0 ||
 	    (r = set_allowed_mechs(pub, kt)) != 0 ||
 	    (r = p11_obj_set_bool(pub, CKA_ENCRYPT, 0)) != 0 ||
@@ -719,7 +734,7 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	}
 	priv->key_type = pub->key_type = kt;
 	priv->key_bits = pub->key_bits = bits;
-	if (x != NULL && (r = make_cert(x, id, idlen, name, 1, &cert)) != 0)
+	if (x != NULL && (r = make_cert(x, id, idlen, label, 1, &cert)) != 0)
 		goto out;
 	r = token_add(t, priv);
 	priv = NULL;

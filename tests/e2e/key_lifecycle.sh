@@ -34,7 +34,7 @@ jq -r .public_key <<<"$K" >"$W/k1.pub"
 expect_eq "$(jq -r .ca <<<"$K")" builtin "k1 .ca"
 expect_eq "$(jq -r .state <<<"$K")" active "k1 .state"
 uri=$(jq -r .pkcs11_uri <<<"$K")
-[[ $uri =~ ^pkcs11:.*token=Signet ]] && [[ $uri == *"object=k1"* ]] && [[ $uri =~ id=(%[0-9a-fA-F]{2})+ ]] &&
+[[ $uri =~ ^pkcs11:.*token=Signet ]] && [[ $uri == *"object=p1%2Fk1;"* ]] && [[ $uri =~ id=(%[0-9a-fA-F]{2})+ ]] &&
     [[ $uri == *"type=private"* ]] || _e2e_soft_fail "k1 pkcs11_uri '$uri'"
 api_q GET "/v1/keys/$K1/certificate" "" "$S"; assert_status 200 "certificate (signer)"
 jbody -r .certificate >"$W/k1.crt"
@@ -83,6 +83,7 @@ mkkey k-default ecdsa-p256
 jq -r .certificate <<<"$K" | openssl x509 -noout -subject -nameopt RFC2253 >"$W/subj" 2>&1
 expect_contains "$(cat "$W/subj")" "CN=k-default" "default subject CN = key name"
 expect_contains "$(cat "$W/subj")" "O=acme" "default subject O = tenant name"
+expect_contains "$(cat "$W/subj")" "OU=p1" "default subject OU = project name (keys of one name in two projects differ)"
 
 # ---- revocation: final, on the CRL
 api_q GET "/v1/ca/$ISSUER/crl" ""; assert_status 200 "CRL before revocation"

@@ -45,7 +45,7 @@ wait_sign_start() {	# wait_sign_start: sets WS_PID, opens fd 7
 	local i
 	rm -f ws.in ws.out ws.err
 	mkfifo ws.in
-	"$BIN/signet_p11_threads" --wait-sign "$M" rsa-key <ws.in >ws.out 2>ws.err &
+	"$BIN/signet_p11_threads" --wait-sign "$M" app/rsa-key <ws.in >ws.out 2>ws.err &
 	WS_PID=$!
 	E2E_BG_PIDS="${E2E_BG_PIDS:-} $WS_PID"
 	exec 7>ws.in

@@ -74,7 +74,7 @@ jq -n --slurpfile k mekeys.json --arg sign "/v1/keys/$KEY_ID/sign" --arg evil "$
 	  ($sign): [403, {"error": {"code": "forbidden", "message": $evil}}]}' >"$FAKE_DIR/routes.json"
 start_fake
 head -c 100 /dev/urandom >data.bin
-p11tool --sign --mechanism SHA256-RSA-PKCS --label rsa-key --input-file data.bin \
+p11tool --sign --mechanism SHA256-RSA-PKCS --label app/rsa-key --input-file data.bin \
 	--output-file sig.bin >out.txt 2>err.txt
 rc=$?
 [[ $rc != 0 && $rc != 124 ]] || _e2e_soft_fail "pkcs11-tool sign against a refusing server: exit $rc"

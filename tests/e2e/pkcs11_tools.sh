@@ -66,8 +66,8 @@ $P11 --list-token-slots >slots.txt 2>slots.err || fail "list slots: $(cat slots.
 expect_contains "$(cat slots.txt)" "token label        : Signet" "token label"
 $P11 --list-objects >objects.txt 2>objects.err || fail "list objects: $(cat objects.err)"
 objs=$(cat objects.txt)
-expect_contains "$objs" "label:      rsa-key" "rsa-key on the token"
-expect_contains "$objs" "label:      ec-key" "ec-key on the token"
+expect_contains "$objs" "label:      app/rsa-key" "rsa-key on the token"
+expect_contains "$objs" "label:      app/ec-key" "ec-key on the token"
 if [[ $objs == *hidden-key* ]]; then
 	_e2e_soft_fail "hidden-key (a project dev is not a signer of) is on the token"
 fi
@@ -86,7 +86,7 @@ if $P11 --read-object --type privkey --id "$RSA_HEX" -o priv.der >priv.out 2>&1 
 	_e2e_soft_fail "pkcs11-tool read a private key from the token"
 fi
 # The certificate on the token is the service's certificate.
-$P11 --read-object --type cert --label rsa-key -o tok-cert.der >/dev/null 2>&1 ||
+$P11 --read-object --type cert --label app/rsa-key -o tok-cert.der >/dev/null 2>&1 ||
     _e2e_soft_fail "cannot read rsa-key's certificate from the token"
 openssl x509 -inform DER -in tok-cert.der -out tok-cert.pem 2>/dev/null
 expect_eq "$(openssl x509 -in tok-cert.pem -noout -fingerprint -sha256 2>/dev/null)" \
@@ -199,7 +199,7 @@ if command -v osslsigncode >/dev/null 2>&1; then
 		osslsigncode verify -in "b-$k.exe" -CAfile root.pem >"ossv-$k.out" 2>&1 ||
 		    _e2e_soft_fail "osslsigncode verify ($k): $(tail -n8 "ossv-$k.out" | tr '\n' ' ')"
 		expect_contains "$(cat "ossv-$k.out")" "Signature verification: ok" "osslsigncode verify ($k)"
-		expect_contains "$(cat "ossv-$k.out")" "Subject: /O=acme/CN=$k-key" "osslsigncode signer ($k)"
+		expect_contains "$(cat "ossv-$k.out")" "Subject: /O=acme/OU=app/CN=$k-key" "osslsigncode signer ($k)"
 	done
 	# A modified file no longer verifies.
 	cp b-rsa.exe t.exe
@@ -221,7 +221,7 @@ if command -v jarsigner >/dev/null 2>&1 && command -v jar >/dev/null 2>&1 &&
 	jopts=(-keystore NONE -storetype PKCS11 -providerClass sun.security.pkcs11.SunPKCS11
 	    -providerArg java-pkcs11.cfg -storepass ignored)
 	for k in rsa ec; do
-		timeout 120 jarsigner "${jopts[@]}" -signedjar "app-$k.jar" app.jar "$k-key" \
+		timeout 120 jarsigner "${jopts[@]}" -signedjar "app-$k.jar" app.jar "app/$k-key" \
 		    >"js-$k.out" 2>&1 || _e2e_soft_fail "jarsigner ($k): $(tail -n5 "js-$k.out" | tr '\n' ' ')"
 		timeout 120 jarsigner -verify -strict -verbose -certs -keystore trust.p12 \
 		    -storetype PKCS12 -storepass changeit "app-$k.jar" >"jv-$k.out" 2>&1 ||
@@ -267,15 +267,15 @@ fi
 # ---- PKCS#11 API rules (length queries, multi-part, PSS params, login) ----
 api_q POST /v1/keys '{"project":"app","name":"ec384-key","algorithm":"ecdsa-p384"}' "$ADMIN_KEY"
 assert_status 201 "create key app/ec384-key"
-"$BIN/signet_p11_conform" "$M" rsa-key ec384-key >conform.out 2>&1 ||
+"$BIN/signet_p11_conform" "$M" app/rsa-key app/ec384-key >conform.out 2>&1 ||
     _e2e_soft_fail "API conformance: $(grep -v '^ok' conform.out | head -n 10 | tr '\n' ' ')"
 
 # ---- threads and fork ----
-"$BIN/signet_p11_threads" "$M" rsa-key 8 >thr.out 2>thr.err ||
+"$BIN/signet_p11_threads" "$M" app/rsa-key 8 >thr.out 2>thr.err ||
     _e2e_soft_fail "8 threads + fork with rsa-key: $(cat thr.out thr.err | tail -n5)"
 expect_contains "$(cat thr.out)" "threads: 8/8 signatures verified" "threaded signing"
 expect_contains "$(cat thr.out)" "fork: child signed" "signing in a forked child"
-"$BIN/signet_p11_threads" "$M" ec-key 8 >thr2.out 2>thr2.err ||
+"$BIN/signet_p11_threads" "$M" app/ec-key 8 >thr2.out 2>thr2.err ||
     _e2e_soft_fail "8 threads + fork with ec-key: $(cat thr2.out thr2.err | tail -n5)"
 
 # Every signature made through the module is in the audit trail.

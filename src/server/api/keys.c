@@ -212,7 +212,10 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	}
 	if (subject != NULL)
 		k.subject = strdup(subject);
-	else if (asprintf(&k.subject, "CN=%s, O=%s", name, tenant_name) < 0)
+	/* OU = the project, so keys of the same name in two projects do not
+	 * have certificates with the same subject. */
+	else if (asprintf(&k.subject, "CN=%s, OU=%s, O=%s", name, p.name,
+	    tenant_name) < 0)
 		k.subject = NULL;
 	if (k.subject == NULL) {
 		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");

@@ -115,36 +115,56 @@ res_key_state(const struct store_key *k, int64_t now)
 	return k->state;
 }
 
+/* Appends s percent-encoded except RFC 7512's unreserved characters. */
+static size_t
+uri_pct(char *dst, const char *s, size_t n)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
+		    ch == '_' || ch == '~')
+			dst[o++] = (char)ch;
+		else {
+			dst[o++] = '%';
+			dst[o++] = hexd[ch >> 4];
+			dst[o++] = hexd[ch & 15];
+		}
+	}
+	return o;
+}
+
+/*
+ * object= is the token's CKA_LABEL, "PROJECT/KEY" (the '/' encoded), so the
+ * URI names one key even when two projects have a key of the same name:
+ * consumers that match on the label alone (pkcs11-provider, libp11) cannot
+ * pick the other project's key. id= is the key id's bytes, unique as well.
+ */
 int
-res_pkcs11_uri(const char *name, const char *key_id, char **out)
+res_pkcs11_uri(const char *project, const char *name, const char *key_id,
+    char **out)
 {
 	static const char hexd[] = "0123456789ABCDEF";
 	static const char prefix[] = "pkcs11:token=Signet;object=";
-	size_t nl = strlen(name), il = strlen(key_id), cap, o = 0, i;
+	size_t pl = strlen(project), nl = strlen(name), il = strlen(key_id);
+	size_t cap, o = 0, i;
 	char *s;
 
 	*out = NULL;
-	if (nl > 1024 || il > 256)
+	if (pl > 1024 || nl > 1024 || il > 256)
 		return SN_ERR_INVALID;
-	cap = sizeof(prefix) + 3 * nl + 4 + 3 * il + 16;
+	cap = sizeof(prefix) + 3 * (pl + 1 + nl) + 4 + 3 * il + 16;
 	if ((s = malloc(cap)) == NULL)
 		return SN_ERR_NOMEM;
 	memcpy(s, prefix, sizeof(prefix) - 1);
 	o = sizeof(prefix) - 1;
-	for (i = 0; i < nl; i++) {
-		unsigned char ch = (unsigned char)name[i];
-
-		/* RFC 7512 pchar minus the attribute separators. */
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
-		    ch == '_' || ch == '~')
-			s[o++] = (char)ch;
-		else {
-			s[o++] = '%';
-			s[o++] = hexd[ch >> 4];
-			s[o++] = hexd[ch & 15];
-		}
-	}
+	o += uri_pct(s + o, project, pl);
+	o += uri_pct(s + o, "/", 1);
+	o += uri_pct(s + o, name, nl);
 	memcpy(s + o, ";id=", 4);
 	o += 4;
 	for (i = 0; i < il; i++) {
@@ -167,7 +187,7 @@ res_key_json(const struct store_key *k, int64_t now, json_t **out)
 	int r;
 
 	*out = NULL;
-	if ((r = res_pkcs11_uri(k->name, k->id, &uri)) != 0)
+	if ((r = res_pkcs11_uri(k->project_name, k->name, k->id, &uri)) != 0)
 		return r;
 	o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:o, s:o, s:s, "
 	    "s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:s}",

@@ -37,8 +37,12 @@ int res_project_json(struct db_conn *c, const char *tenant_id,
 const char *res_key_state(const struct store_key *k, int64_t now);
 int res_key_json(const struct store_key *k, int64_t now, json_t **out);
 int res_ca_json(const struct store_ca *ca, json_t **out);
-/* "pkcs11:token=Signet;object=<name>;id=<%xx of each byte of key id>;type=private" */
-int res_pkcs11_uri(const char *name, const char *key_id, char **out);
+/*
+ * "pkcs11:token=Signet;object=<project>%2F<name>;id=<%xx of each byte of
+ * key id>;type=private" into a malloc'd string. 0 or SN_ERR_*.
+ */
+int res_pkcs11_uri(const char *project, const char *name, const char *key_id,
+    char **out);
 
 /* hsm_key_id (32 hex digits) -> the 16 CKA_ID bytes. */
 int res_hsm_id(const char *hex, uint8_t id[KEEPER_ID_LEN]);

@@ -114,8 +114,9 @@ key_json(const char *id, const char *name, const char *state, EVP_PKEY *pk,
 	char *rpem = cert_pem(root);
 	json_t *k;
 
-	k = json_pack("{s:s, s:s, s:s, s:s, s:o, s:[s], s:s*}",
-	    "id", id, "name", name, "state", state, "public_key", pem,
+	k = json_pack("{s:s, s:s, s:{s:s}, s:s, s:s, s:o, s:[s], s:s*}",
+	    "id", id, "name", name, "project", "name", "fw", "state", state,
+	    "public_key", pem,
 	    "certificate", cpem ? json_string(cpem) : json_null(),
 	    "chain", rpem, "pkcs11_uri", uri);
 	assert_non_null(k);
@@ -210,7 +211,7 @@ test_token_objects(void **state)
 	CK_ATTRIBUTE by_class[] = { { CKA_CLASS, &cls, sizeof(cls) } };
 	CK_ATTRIBUTE by_id[] = { { CKA_ID, (void *)rsa_id, sizeof(rsa_id) } };
 	CK_ATTRIBUTE by_label_class[] = {
-		{ CKA_LABEL, "release-ec", 10 },
+		{ CKA_LABEL, "fw/release-ec", 13 },
 		{ CKA_CLASS, &cls, sizeof(cls) },
 	};
 	CK_ATTRIBUTE by_type[] = {
@@ -255,7 +256,7 @@ test_token_objects(void **state)
 	assert_non_null(p11_token_find(t, 9));
 	/* Without a certificate the key's CKA_SUBJECT is empty. */
 	{
-		CK_ATTRIBUTE nc[] = { { CKA_LABEL, "nocert", 6 },
+		CK_ATTRIBUTE nc[] = { { CKA_LABEL, "fw/nocert", 9 },
 		    { CKA_CLASS, &cls, sizeof(cls) } };
 
 		cls = CKO_PRIVATE_KEY;
@@ -267,6 +268,64 @@ test_token_objects(void **state)
 	p11_token_free(t);
 }
 
+/*
+ * Two projects each with a key "release": the labels are PROJECT/KEY, so a
+ * lookup by label finds exactly one key, and the CKA_IDs differ. The bare
+ * name finds nothing (it used to find both, and consumers took either).
+ */
+static void
+test_token_same_name_two_projects(void **state)
+{
+	struct fixture *f = *state;
+	struct p11_token *t = NULL;
+	const struct p11_object *o, *a;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE fw[] = { { CKA_LABEL, "fw/release", 10 },
+	    { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_ATTRIBUTE other[] = { { CKA_LABEL, "other/release", 13 },
+	    { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_ATTRIBUTE bare[] = { { CKA_LABEL, "release", 7 } };
+	json_t *keys = json_array(), *k, *resp;
+	size_t skipped;
+
+	k = key_json("skey_000000000000000000000000000000f1", "release",
+	    "active", f->rsa, f->rsa_cert, f->root, NULL);
+	json_array_append_new(keys, k);
+	k = key_json("skey_000000000000000000000000000000f2", "release",
+	    "active", f->ec, f->ec_cert, f->root, NULL);
+	json_object_set_new(k, "project", json_pack("{s:s}", "name", "other"));
+	json_array_append_new(keys, k);
+	/* A key without its project cannot be labelled: left off. */
+	k = key_json("skey_000000000000000000000000000000f3", "noproj",
+	    "active", f->ec, NULL, f->root, NULL);
+	json_object_del(k, "project");
+	json_array_append_new(keys, k);
+	resp = json_pack("{s:o}", "keys", keys);
+	assert_int_equal(p11_token_from_keys(resp, &t, &skipped), 0);
+	assert_int_equal(skipped, 1);
+	assert_int_equal(find_all(t, fw, 2, &o), 1);
+	assert_string_equal(o->key_id, "skey_000000000000000000000000000000f1");
+	assert_int_equal(o->key_type, CKK_RSA);
+	assert_int_equal(find_all(t, other, 2, &a), 1);
+	assert_string_equal(a->key_id, "skey_000000000000000000000000000000f2");
+	assert_int_equal(a->key_type, CKK_EC);
+	assert_int_equal(find_all(t, bare, 1, &o), 0);
+	/* Private key, public key and certificate of each carry the label. */
+	assert_int_equal(find_all(t, fw, 1, &o), 3);
+	assert_int_equal(find_all(t, other, 1, &o), 3);
+	{
+		const struct p11_attr *i1, *i2;
+
+		assert_int_equal(find_all(t, fw, 2, &o), 1);
+		i1 = p11_obj_attr(o, CKA_ID);
+		i2 = p11_obj_attr(a, CKA_ID);
+		assert_true(i1->len != i2->len ||
+		    memcmp(i1->val, i2->val, i1->len) != 0);
+	}
+	p11_token_free(t);
+	json_decref(resp);
+}
+
 static void
 test_token_ec_attrs(void **state)
 {
@@ -275,7 +334,7 @@ test_token_ec_attrs(void **state)
 	const struct p11_object *o;
 	CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
 	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_LABEL, "release-ec", 10 },
+		{ CKA_LABEL, "fw/release-ec", 13 },
 		{ CKA_CLASS, &cls, sizeof(cls) },
 	};
 	/* DER OID of prime256v1. */
@@ -652,6 +711,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_token_objects, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_token_same_name_two_projects,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_ec_attrs, setup,
 		    teardown),
 		cmocka_unit_test(test_token_bad_answer),

@@ -792,7 +792,7 @@ test_keys_create(void **state)
 		{
 			char want[128];
 
-			snprintf(want, sizeof(want), "CN=k-%s, O=acme", algs[i]);
+			snprintf(want, sizeof(want), "CN=k-%s, OU=app, O=acme", algs[i]);
 			assert_string_equal(jstr(k, "subject"), want);
 		}
 		/* The certificate is for the key's own public key. */
@@ -813,13 +813,13 @@ test_keys_create(void **state)
 			EVP_PKEY_free(pk);
 		}
 		assert_non_null(jstr(k, "certificate_serial"));
-		/* PKCS#11 URI: object = name, id = the key id's bytes. */
+		/* PKCS#11 URI: object = PROJECT/KEY, id = the key id's bytes. */
 		{
 			char want[512], *p = want;
 			const char *id = key_ids[i];
 
 			p += snprintf(p, sizeof(want), "pkcs11:token=Signet;"
-			    "object=k-%s;id=", algs[i]);
+			    "object=app%%2Fk-%s;id=", algs[i]);
 			for (; *id; id++)
 				p += snprintf(p, 4, "%%%02X", (unsigned char)*id);
 			snprintf(p, 16, ";type=private");
