@@ -53,6 +53,8 @@ struct sn_client {
 	char user[64];
 	char process[64];
 	long retry_after;	/* seconds, from the last 429 answer */
+	int no_threads;		/* never let libcurl start a thread */
+	struct curl_slist *resolve;	/* no_threads: the host, looked up */
 };
 
 struct resp_buf {
@@ -185,6 +187,7 @@ sn_client_free(struct sn_client *c)
 	if (c->curl != NULL && c->pid == getpid())
 		curl_easy_cleanup(c->curl);
 	pthread_mutex_destroy(&c->lock);
+	curl_slist_free_all(c->resolve);
 	sn_config_clear(&c->cfg);
 	sn_strfreezero(c->token);
 	free(c);
@@ -226,6 +229,38 @@ ensure_handle(struct sn_client *c)
 	if (c->curl == NULL && (c->curl = curl_easy_init()) == NULL) {
 		set_err("cannot create a libcurl handle");
 		return SN_ERR_NOMEM;
+	}
+	return 0;
+}
+
+void
+sn_client_set_no_threads(struct sn_client *c)
+{
+	c->no_threads = 1;
+}
+
+/*
+ * no_threads: the service's address, looked up once in this thread and
+ * handed to libcurl, whose own resolver would start a thread (resolve.c).
+ */
+static int
+pin_resolve(struct sn_client *c, CURL *h)
+{
+	char why[256] = "";
+	int r;
+
+	if (c->resolve == NULL) {
+		if ((r = sn_resolve_pin(c->cfg.url, &c->resolve, why,
+		    sizeof(why))) != 0) {
+			set_err("%s", why[0] != '\0' ? why : sn_strerror(r));
+			return r;
+		}
+		if (c->resolve == NULL)
+			return 0;	/* an IP literal */
+	}
+	if (curl_easy_setopt(h, CURLOPT_RESOLVE, c->resolve) != CURLE_OK) {
+		set_err("cannot configure libcurl");
+		return SN_ERR_INTERNAL;
 	}
 	return 0;
 }
@@ -382,6 +417,8 @@ do_http(struct sn_client *c, const char *method, const char *path,
 		r = SN_ERR_INTERNAL;
 		goto out;
 	}
+	if (c->no_threads && (r = pin_resolve(c, h)) != 0)
+		goto out;
 	if (c->cfg.ca_file != NULL &&
 	    curl_easy_setopt(h, CURLOPT_CAINFO, c->cfg.ca_file) != CURLE_OK) {
 		set_err("cannot set the CA file");

@@ -82,6 +82,24 @@ int sn_cms_sign_detached(X509 *signer, STACK_OF(X509) *chain,
  * GET/POST helpers used by the CLI: sn_client_json with a printf-built
  * path. The caller escapes path segments with sn_client_escape.
  */
+/*
+ * Never let libcurl start a thread (PKCS#11's
+ * CKF_LIBRARY_CANT_CREATE_OS_THREADS): the host name is looked up in the
+ * calling thread instead of by libcurl's threaded resolver.
+ */
+void sn_client_set_no_threads(struct sn_client *c);
+
+/*
+ * Looks url's host up with getaddrinfo() in the calling thread and returns
+ * a CURLOPT_RESOLVE list "host:port:addr[,addr...]" in *out (the caller
+ * frees it with curl_slist_free_all), or *out = NULL for an IP literal.
+ * 0, SN_ERR_INVALID (bad URL), SN_ERR_NETWORK (no address; why says) or
+ * SN_ERR_NOMEM.
+ */
+struct curl_slist;
+int sn_resolve_pin(const char *url, struct curl_slist **out, char *why,
+    size_t whylen);
+
 int sn_client_jsonf(struct sn_client *c, const char *method, json_t *body,
     json_t **resp, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

@@ -257,7 +257,7 @@ state_free(void)
 
 /* Loads config, connects, builds the token. Under g_lock. */
 static CK_RV
-state_load(void)
+state_load(int no_threads)
 {
 	struct sn_client_config cfg;
 	json_t *resp = NULL;
@@ -292,6 +292,8 @@ state_load(void)
 		rv = p11_init_rv(r);
 		goto out;
 	}
+	if (no_threads)
+		sn_client_set_no_threads(g.client);
 	if ((r = sn_client_json(g.client, "GET", "/v1/me/keys", NULL,
 	    &status, &resp)) != 0) {
 		p11_log("cannot list signing keys at %s: %s", cfg.url,
@@ -336,9 +338,6 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 		 * something we can use in their place. */
 		if (n == 4 && !(a->flags & CKF_OS_LOCKING_OK))
 			return CKR_CANT_LOCK;
-		/* libcurl may start a resolver thread. */
-		if (a->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS)
-			return CKR_NEED_TO_CREATE_THREADS;
 	}
 	pthread_once(&g_atfork_once, register_atfork);
 	pthread_mutex_lock(&g_lock);
@@ -354,7 +353,14 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 			rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 		goto out;
 	}
-	if ((rv = state_load()) != CKR_OK) {
+	/*
+	 * GnuTLS (p11tool, certtool) and p11-kit's proxy say the library may
+	 * not create threads: the client then looks the service up itself
+	 * instead of through libcurl's threaded resolver, and nothing else in
+	 * the module starts one.
+	 */
+	if ((rv = state_load(a != NULL &&
+	    (a->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS))) != CKR_OK) {
 		state_free();
 		goto out;
 	}
