@@ -12,7 +12,7 @@ PKGS=(
   # run: the embedded HSM
   softhsm2
   # test: real signing tools and helpers
-  opensc osslsigncode libengine-pkcs11-openssl p11-kit
+  opensc osslsigncode libengine-pkcs11-openssl p11-kit gnutls-bin
   sqlite3 jq curl ca-certificates procps psmisc
   openjdk-17-jdk-headless cppcheck python3
 )

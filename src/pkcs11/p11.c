@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include "client.h"
@@ -68,7 +69,8 @@ struct p11_session {
 	CK_OBJECT_HANDLE *found;
 	size_t nfound;
 	size_t fpos;
-	struct p11_signop op;
+	struct p11_signop op;	/* C_Sign* */
+	struct p11_signop vop;	/* C_Verify* (local, see p11_verify.c) */
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -148,6 +150,7 @@ session_free(struct p11_session *s)
 	if (s == NULL)
 		return;
 	op_clear(&s->op);
+	op_clear(&s->vop);
 	free(s->found);
 	free(s);
 }
@@ -196,6 +199,43 @@ slot_lock(CK_SLOT_ID slot, const void *out)
 	return CKR_OK;
 }
 
+/* Under g_lock: how many open sessions are read-write. */
+static CK_ULONG
+rw_sessions(void)
+{
+	CK_ULONG n = 0;
+
+	for (size_t i = 0; i < P11_MAX_SESSIONS; i++) {
+		if (g.sessions[i] != NULL &&
+		    (g.sessions[i]->flags & CKF_RW_SESSION))
+			n++;
+	}
+	return n;
+}
+
+/*
+ * The answer to every call that would write to the token: the session
+ * must exist; a read-only one says so, and otherwise the token is write
+ * protected (PKCS#11 v2.40 section 5.7: objects of a write-protected
+ * token cannot be created, copied, changed or destroyed).
+ */
+static CK_RV
+write_refused(CK_SESSION_HANDLE h)
+{
+	struct p11_session *s;
+	CK_RV rv;
+
+	if ((rv = session_lock(h, &s)) == CKR_OK)
+		rv = (s->flags & CKF_RW_SESSION) ? CKR_TOKEN_WRITE_PROTECTED :
+		    CKR_SESSION_READ_ONLY;
+	pthread_mutex_unlock(&g_lock);
+	return rv;
+}
+
+/* Entry points that would write to the token (see write_refused). */
+#define P11_WRITE_REFUSED(name, params)					\
+	P11_EXPORT CK_RV name params { return write_refused(hSession); }
+
 static void state_free(void);
 
 static void
@@ -220,6 +260,8 @@ atfork_child(void)
 	for (size_t i = 0; i < P11_MAX_SESSIONS; i++) {
 		if (g.sessions[i] != NULL && g.sessions[i]->op.busy)
 			op_clear(&g.sessions[i]->op);
+		if (g.sessions[i] != NULL && g.sessions[i]->vop.busy)
+			op_clear(&g.sessions[i]->vop);
 	}
 	g.inflight = 0;
 	pthread_cond_init(&g_idle, NULL);
@@ -504,8 +546,8 @@ C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 		    CKF_WRITE_PROTECTED;
 		pInfo->ulMaxSessionCount = P11_MAX_SESSIONS;
 		pInfo->ulSessionCount = g.nsessions;
-		pInfo->ulMaxRwSessionCount = 0;
-		pInfo->ulRwSessionCount = 0;
+		pInfo->ulMaxRwSessionCount = P11_MAX_SESSIONS;
+		pInfo->ulRwSessionCount = rw_sessions();
 		pInfo->ulMaxPinLen = 255;
 		pInfo->ulMinPinLen = 0;
 		pInfo->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
@@ -563,10 +605,10 @@ C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
 P11_UNSUPPORTED(C_InitToken, (CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG
     ulPinLen, CK_UTF8CHAR_PTR pLabel))
 
-P11_UNSUPPORTED(C_InitPIN, (CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin,
+P11_WRITE_REFUSED(C_InitPIN, (CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin,
     CK_ULONG ulPinLen))
 
-P11_UNSUPPORTED(C_SetPIN, (CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
+P11_WRITE_REFUSED(C_SetPIN, (CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
     CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen))
 
 /* ---- sessions ---- */
@@ -585,10 +627,11 @@ C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
 		rv = CKR_SESSION_PARALLEL_NOT_SUPPORTED;
 		goto out;
 	}
-	if (flags & CKF_RW_SESSION) {
-		rv = CKR_TOKEN_WRITE_PROTECTED;
-		goto out;
-	}
+	/*
+	 * Read-write sessions are accepted (pkcs11-tool --test, NSS and
+	 * others ask for one just to sign); the token stays write
+	 * protected, so every write in them is CKR_TOKEN_WRITE_PROTECTED.
+	 */
 	for (i = 0; i < P11_MAX_SESSIONS && g.sessions[i] != NULL; i++)
 		;
 	if (i == P11_MAX_SESSIONS) {
@@ -665,8 +708,12 @@ C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 	else {
 		memset(pInfo, 0, sizeof(*pInfo));
 		pInfo->slotID = P11_SLOT_ID;
-		pInfo->state = g.logged_in ? CKS_RO_USER_FUNCTIONS :
-		    CKS_RO_PUBLIC_SESSION;
+		if (s->flags & CKF_RW_SESSION)
+			pInfo->state = g.logged_in ? CKS_RW_USER_FUNCTIONS :
+			    CKS_RW_PUBLIC_SESSION;
+		else
+			pInfo->state = g.logged_in ? CKS_RO_USER_FUNCTIONS :
+			    CKS_RO_PUBLIC_SESSION;
 		pInfo->flags = s->flags;
 		pInfo->ulDeviceError = 0;
 	}
@@ -696,7 +743,9 @@ C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
 	if ((rv = session_lock(hSession, &s)) != CKR_OK)
 		;
 	else if (userType == CKU_SO)
-		rv = CKR_SESSION_READ_ONLY_EXISTS;	/* all sessions are R/O */
+		/* There is no security officer: no SO PIN is ever right. */
+		rv = rw_sessions() < g.nsessions ?
+		    CKR_SESSION_READ_ONLY_EXISTS : CKR_PIN_INCORRECT;
 	else if (userType != CKU_USER && userType != CKU_CONTEXT_SPECIFIC)
 		rv = CKR_USER_TYPE_INVALID;
 	else
@@ -719,14 +768,14 @@ C_Logout(CK_SESSION_HANDLE hSession)
 
 /* ---- objects ---- */
 
-P11_UNSUPPORTED(C_CreateObject, (CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR
+P11_WRITE_REFUSED(C_CreateObject, (CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR
     pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject))
 
-P11_UNSUPPORTED(C_CopyObject, (CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE
+P11_WRITE_REFUSED(C_CopyObject, (CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE
     hObject, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR
     phNewObject))
 
-P11_UNSUPPORTED(C_DestroyObject, (CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE
+P11_WRITE_REFUSED(C_DestroyObject, (CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE
     hObject))
 
 P11_EXPORT CK_RV
@@ -768,7 +817,7 @@ C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 	return rv;
 }
 
-P11_UNSUPPORTED(C_SetAttributeValue, (CK_SESSION_HANDLE hSession,
+P11_WRITE_REFUSED(C_SetAttributeValue, (CK_SESSION_HANDLE hSession,
     CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount))
 
 P11_EXPORT CK_RV
@@ -895,11 +944,13 @@ P11_UNSUPPORTED(C_DigestFinal, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
 
 /* ---- signing ---- */
 
-P11_EXPORT CK_RV
-C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+/* C_SignInit and C_VerifyInit: the mechanism checked, the hash started. */
+static CK_RV
+op_init(CK_SESSION_HANDLE hSession, int verify, CK_MECHANISM_PTR pMechanism,
     CK_OBJECT_HANDLE hKey)
 {
 	struct p11_session *s;
+	struct p11_signop *op;
 	const struct p11_object *key;
 	const struct p11_mech_info *mi;
 	enum sn_hash pss_hash;
@@ -908,11 +959,12 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 
 	if ((rv = session_lock(hSession, &s)) != CKR_OK)
 		goto out;
+	op = verify ? &s->vop : &s->op;
 	if (pMechanism == NULL) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
 	}
-	if (s->op.active) {
+	if (op->active) {
 		rv = CKR_OPERATION_ACTIVE;
 		goto out;
 	}
@@ -921,7 +973,9 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		rv = CKR_KEY_HANDLE_INVALID;
 		goto out;
 	}
-	if ((rv = p11_mech_check(pMechanism, key, &mi, &pss_hash)) != CKR_OK)
+	if ((rv = verify ? p11_mech_check_verify(pMechanism, key, &mi,
+	    &pss_hash) : p11_mech_check(pMechanism, key, &mi, &pss_hash)) !=
+	    CKR_OK)
 		goto out;
 	if (mi->hash != SN_HASH_NONE) {
 		if ((md = EVP_MD_CTX_new()) == NULL) {
@@ -934,13 +988,89 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 			goto out;
 		}
 	}
-	op_clear(&s->op);
-	s->op.active = 1;
-	s->op.mi = mi;
-	s->op.pss_hash = pss_hash;
-	s->op.key = key;
-	s->op.md = md;
+	op_clear(op);
+	op->active = 1;
+	op->mi = mi;
+	op->pss_hash = pss_hash;
+	op->key = key;
+	op->md = md;
 	rv = CKR_OK;
+ out:
+	pthread_mutex_unlock(&g_lock);
+	return rv;
+}
+
+P11_EXPORT CK_RV
+C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+    CK_OBJECT_HANDLE hKey)
+{
+	return op_init(hSession, 0, pMechanism, hKey);
+}
+
+/* C_SignUpdate and C_VerifyUpdate. */
+static CK_RV
+op_update(CK_SESSION_HANDLE hSession, int verify, CK_BYTE_PTR pPart,
+    CK_ULONG ulPartLen)
+{
+	struct p11_session *s;
+	struct p11_signop *op;
+	EVP_MD_CTX *md;
+	CK_RV rv;
+
+	if ((rv = session_lock(hSession, &s)) != CKR_OK)
+		goto out;
+	op = verify ? &s->vop : &s->op;
+	if (!op->active) {
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	if (op->busy) {
+		rv = CKR_OPERATION_ACTIVE;
+		goto out;
+	}
+	if (pPart == NULL && ulPartLen > 0) {
+		op_clear(op);
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	op->updated = 1;
+	if (op->md == NULL) {
+		/* Raw mechanisms: the input is a digest, so it is small. */
+		if (ulPartLen > sizeof(op->buf) - op->buflen) {
+			op_clear(op);
+			rv = CKR_DATA_LEN_RANGE;
+			goto out;
+		}
+		if (ulPartLen > 0)
+			memcpy(op->buf + op->buflen, pPart, ulPartLen);
+		op->buflen += ulPartLen;
+		goto out;
+	}
+	/*
+	 * Hash outside the lock: the data may be large. Counted in flight so
+	 * that C_Finalize waits for it (a session handle of this module
+	 * instance must not be looked up in the next one's table).
+	 */
+	md = op->md;
+	op->md = NULL;
+	op->busy = 1;
+	g.inflight++;
+	pthread_mutex_unlock(&g_lock);
+	if (!EVP_DigestUpdate(md, pPart, ulPartLen))
+		rv = CKR_FUNCTION_FAILED;
+	pthread_mutex_lock(&g_lock);
+	if (--g.inflight == 0)
+		pthread_cond_broadcast(&g_idle);
+	/* The session may have been closed meanwhile: look it up again. */
+	if ((s = session_get(hSession)) != NULL &&
+	    (op = verify ? &s->vop : &s->op)->busy) {
+		op->busy = 0;
+		op->md = md;
+		md = NULL;
+		if (rv != CKR_OK)
+			op_clear(op);
+	}
+	EVP_MD_CTX_free(md);
  out:
 	pthread_mutex_unlock(&g_lock);
 	return rv;
@@ -949,64 +1079,7 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 P11_EXPORT CK_RV
 C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-	struct p11_session *s;
-	EVP_MD_CTX *md;
-	CK_RV rv;
-
-	if ((rv = session_lock(hSession, &s)) != CKR_OK)
-		goto out;
-	if (!s->op.active) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
-	if (s->op.busy) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
-	}
-	if (pPart == NULL && ulPartLen > 0) {
-		op_clear(&s->op);
-		rv = CKR_ARGUMENTS_BAD;
-		goto out;
-	}
-	s->op.updated = 1;
-	if (s->op.md == NULL) {
-		/* Raw mechanisms: the input is a digest, so it is small. */
-		if (ulPartLen > sizeof(s->op.buf) - s->op.buflen) {
-			op_clear(&s->op);
-			rv = CKR_DATA_LEN_RANGE;
-			goto out;
-		}
-		if (ulPartLen > 0)
-			memcpy(s->op.buf + s->op.buflen, pPart, ulPartLen);
-		s->op.buflen += ulPartLen;
-		goto out;
-	}
-	/*
-	 * Hash outside the lock: the data may be large. Counted in flight so
-	 * that C_Finalize waits for it (a session handle of this module
-	 * instance must not be looked up in the next one's table).
-	 */
-	md = s->op.md;
-	s->op.md = NULL;
-	s->op.busy = 1;
-	g.inflight++;
-	pthread_mutex_unlock(&g_lock);
-	if (!EVP_DigestUpdate(md, pPart, ulPartLen))
-		rv = CKR_FUNCTION_FAILED;
-	pthread_mutex_lock(&g_lock);
-	if (--g.inflight == 0)
-		pthread_cond_broadcast(&g_idle);
-	if ((s = session_get(hSession)) != NULL && s->op.busy) {
-		s->op.busy = 0;
-		s->op.md = md;
-		md = NULL;
-		if (rv != CKR_OK)
-			op_clear(&s->op);
-	}
-	EVP_MD_CTX_free(md);
- out:
-	pthread_mutex_unlock(&g_lock);
-	return rv;
+	return op_update(hSession, 0, pPart, ulPartLen);
 }
 
 /*
@@ -1152,19 +1225,112 @@ P11_UNSUPPORTED(C_SignRecoverInit, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
 P11_UNSUPPORTED(C_SignRecover, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,
     CK_ULONG ulDataLen, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen))
 
-/* ---- verification, dual-function, keys, random: not offered ---- */
+/* ---- verification (local) ---- */
 
-P11_UNSUPPORTED(C_VerifyInit, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
-    pMechanism, CK_OBJECT_HANDLE hKey))
+/*
+ * The end of C_Verify (single = 1) and C_VerifyFinal: hashing and the
+ * check happen outside the lock (counted in flight, like signing), and the
+ * operation ends whatever the outcome (PKCS#11 v2.40 section 5.13).
+ */
+static CK_RV
+verify_finish(CK_SESSION_HANDLE hSession, int single, const uint8_t *data,
+    CK_ULONG dlen_in, const uint8_t *sig, CK_ULONG siglen)
+{
+	struct p11_session *s;
+	struct p11_signop op;
+	uint8_t dg[EVP_MAX_MD_SIZE];
+	const uint8_t *digest = NULL, *in;
+	unsigned int mdlen = 0;
+	size_t dlen = 0, inlen;
+	enum sn_hash hash = SN_HASH_NONE;
+	CK_RV rv;
 
-P11_UNSUPPORTED(C_Verify, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,
-    CK_ULONG ulDataLen, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen))
+	memset(&op, 0, sizeof(op));
+	if ((rv = session_lock(hSession, &s)) != CKR_OK)
+		goto unlock;
+	if (!s->vop.active) {
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto unlock;
+	}
+	if (s->vop.busy) {
+		rv = CKR_OPERATION_ACTIVE;
+		goto unlock;
+	}
+	if (sig == NULL || (single && data == NULL && dlen_in > 0)) {
+		op_clear(&s->vop);
+		rv = CKR_ARGUMENTS_BAD;
+		goto unlock;
+	}
+	if (single && s->vop.updated) {
+		rv = CKR_OPERATION_ACTIVE;
+		goto unlock;
+	}
+	op = s->vop;
+	s->vop.md = NULL;
+	s->vop.busy = 1;
+	g.inflight++;
+	pthread_mutex_unlock(&g_lock);
 
-P11_UNSUPPORTED(C_VerifyUpdate, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
-    CK_ULONG ulPartLen))
+	if (op.mi->hash != SN_HASH_NONE) {
+		hash = op.mi->hash;
+		if ((single && !EVP_DigestUpdate(op.md, data, dlen_in)) ||
+		    !EVP_DigestFinal_ex(op.md, dg, &mdlen)) {
+			rv = CKR_FUNCTION_FAILED;
+			goto done;
+		}
+		digest = dg;
+		dlen = mdlen;
+	} else {
+		in = single ? data : op.buf;
+		inlen = single ? dlen_in : op.buflen;
+		if ((rv = p11_raw_input(op.mi->type, op.pss_hash, in, inlen,
+		    &hash, &digest, &dlen)) != CKR_OK)
+			goto done;
+	}
+	rv = p11_verify_digest(op.key, op.mi->mech, hash, digest, dlen, sig,
+	    siglen);
+ done:
+	EVP_MD_CTX_free(op.md);
+	op.md = NULL;
+	pthread_mutex_lock(&g_lock);
+	if (--g.inflight == 0)
+		pthread_cond_broadcast(&g_idle);
+	if ((s = session_get(hSession)) != NULL && s->vop.busy)
+		op_clear(&s->vop);
+ unlock:
+	pthread_mutex_unlock(&g_lock);
+	explicit_bzero(&op, sizeof(op));
+	return rv;
+}
 
-P11_UNSUPPORTED(C_VerifyFinal, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
-    pSignature, CK_ULONG ulSignatureLen))
+P11_EXPORT CK_RV
+C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+    CK_OBJECT_HANDLE hKey)
+{
+	return op_init(hSession, 1, pMechanism, hKey);
+}
+
+P11_EXPORT CK_RV
+C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+    CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
+{
+	return verify_finish(hSession, 1, pData, ulDataLen, pSignature,
+	    ulSignatureLen);
+}
+
+P11_EXPORT CK_RV
+C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+    CK_ULONG ulPartLen)
+{
+	return op_update(hSession, 1, pPart, ulPartLen);
+}
+
+P11_EXPORT CK_RV
+C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+    CK_ULONG ulSignatureLen)
+{
+	return verify_finish(hSession, 0, NULL, 0, pSignature, ulSignatureLen);
+}
 
 P11_UNSUPPORTED(C_VerifyRecoverInit, (CK_SESSION_HANDLE hSession,
     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey))
@@ -1189,11 +1355,11 @@ P11_UNSUPPORTED(C_DecryptVerifyUpdate, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
     pEncryptedPart, CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR
     pulPartLen))
 
-P11_UNSUPPORTED(C_GenerateKey, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+P11_WRITE_REFUSED(C_GenerateKey, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
     pMechanism, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
     CK_OBJECT_HANDLE_PTR phKey))
 
-P11_UNSUPPORTED(C_GenerateKeyPair, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+P11_WRITE_REFUSED(C_GenerateKeyPair, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
     pMechanism, CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG
     ulPublicKeyAttributeCount, CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG
     ulPrivateKeyAttributeCount, CK_OBJECT_HANDLE_PTR phPublicKey,
@@ -1203,20 +1369,49 @@ P11_UNSUPPORTED(C_WrapKey, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
     pMechanism, CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey,
     CK_BYTE_PTR pWrappedKey, CK_ULONG_PTR pulWrappedKeyLen))
 
-P11_UNSUPPORTED(C_UnwrapKey, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+P11_WRITE_REFUSED(C_UnwrapKey, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
     pMechanism, CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
     CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG
     ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey))
 
-P11_UNSUPPORTED(C_DeriveKey, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
+P11_WRITE_REFUSED(C_DeriveKey, (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
     pMechanism, CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG
     ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey))
 
-P11_UNSUPPORTED(C_SeedRandom, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed,
-    CK_ULONG ulSeedLen))
+/* ---- random numbers: OpenSSL's, so consumers that test for them work ---- */
 
-P11_UNSUPPORTED(C_GenerateRandom, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR
-    RandomData, CK_ULONG ulRandomLen))
+P11_EXPORT CK_RV
+C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
+{
+	struct p11_session *s;
+	CK_RV rv;
+
+	(void)pSeed;
+	(void)ulSeedLen;
+	/* OpenSSL seeds itself from the operating system. */
+	if ((rv = session_lock(hSession, &s)) == CKR_OK)
+		rv = CKR_RANDOM_SEED_NOT_SUPPORTED;
+	pthread_mutex_unlock(&g_lock);
+	return rv;
+}
+
+P11_EXPORT CK_RV
+C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData,
+    CK_ULONG ulRandomLen)
+{
+	struct p11_session *s;
+	CK_RV rv;
+
+	if ((rv = session_lock(hSession, &s)) != CKR_OK)
+		;
+	else if (RandomData == NULL && ulRandomLen > 0)
+		rv = CKR_ARGUMENTS_BAD;
+	else if (ulRandomLen > INT_MAX ||
+	    (ulRandomLen > 0 && RAND_bytes(RandomData, (int)ulRandomLen) != 1))
+		rv = CKR_FUNCTION_FAILED;
+	pthread_mutex_unlock(&g_lock);
+	return rv;
+}
 
 P11_NOT_PARALLEL(C_GetFunctionStatus, (CK_SESSION_HANDLE hSession))
 

@@ -129,6 +129,22 @@ CK_RV p11_mech_get_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
 CK_RV p11_mech_check(const CK_MECHANISM *m, const struct p11_object *key,
     const struct p11_mech_info **info, enum sn_hash *pss_hash);
 
+/* The same for C_VerifyInit: the key must be a public key object. */
+CK_RV p11_mech_check_verify(const CK_MECHANISM *m,
+    const struct p11_object *key, const struct p11_mech_info **info,
+    enum sn_hash *pss_hash);
+
+/* ---- p11_verify.c ---- */
+
+/*
+ * Verifies sig (PKCS#11 form: RSA modulus-sized, ECDSA raw r || s) over a
+ * digest of `hash` with key's CKA_PUBLIC_KEY_INFO, locally. Returns CKR_OK,
+ * CKR_SIGNATURE_INVALID, CKR_SIGNATURE_LEN_RANGE or CKR_FUNCTION_FAILED.
+ */
+CK_RV p11_verify_digest(const struct p11_object *key, enum sn_mech mech,
+    enum sn_hash hash, const uint8_t *digest, size_t dlen,
+    const uint8_t *sig, size_t siglen);
+
 /* The signature length a key produces: RSA modulus bytes, ECDSA 2 x field. */
 CK_ULONG p11_sig_len(const struct p11_object *key);
 

@@ -59,7 +59,7 @@ p11_mech_get_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
 	if ((m = p11_mech_lookup(type)) == NULL)
 		return CKR_MECHANISM_INVALID;
 	memset(info, 0, sizeof(*info));
-	info->flags = CKF_SIGN;
+	info->flags = CKF_SIGN | CKF_VERIFY;
 	if (m->key_type == CKK_RSA) {
 		info->ulMinKeySize = RSA_MIN_BITS;
 		info->ulMaxKeySize = RSA_MAX_BITS;
@@ -105,9 +105,10 @@ hash_from_mgf(CK_RSA_PKCS_MGF_TYPE t)
 	}
 }
 
-CK_RV
-p11_mech_check(const CK_MECHANISM *m, const struct p11_object *key,
-    const struct p11_mech_info **info, enum sn_hash *pss_hash)
+static CK_RV
+mech_check(const CK_MECHANISM *m, const struct p11_object *key,
+    CK_OBJECT_CLASS cls, const struct p11_mech_info **info,
+    enum sn_hash *pss_hash)
 {
 	const struct p11_mech_info *mi;
 	const CK_RSA_PKCS_PSS_PARAMS *pp;
@@ -117,7 +118,7 @@ p11_mech_check(const CK_MECHANISM *m, const struct p11_object *key,
 	*pss_hash = SN_HASH_NONE;
 	if ((mi = p11_mech_lookup(m->mechanism)) == NULL)
 		return CKR_MECHANISM_INVALID;
-	if (key->cls != CKO_PRIVATE_KEY)
+	if (key->cls != cls)
 		return CKR_KEY_FUNCTION_NOT_PERMITTED;
 	if (key->key_type != mi->key_type)
 		return CKR_KEY_TYPE_INCONSISTENT;
@@ -140,6 +141,20 @@ p11_mech_check(const CK_MECHANISM *m, const struct p11_object *key,
 	}
 	*info = mi;
 	return CKR_OK;
+}
+
+CK_RV
+p11_mech_check(const CK_MECHANISM *m, const struct p11_object *key,
+    const struct p11_mech_info **info, enum sn_hash *pss_hash)
+{
+	return mech_check(m, key, CKO_PRIVATE_KEY, info, pss_hash);
+}
+
+CK_RV
+p11_mech_check_verify(const CK_MECHANISM *m, const struct p11_object *key,
+    const struct p11_mech_info **info, enum sn_hash *pss_hash)
+{
+	return mech_check(m, key, CKO_PUBLIC_KEY, info, pss_hash);
 }
 
 CK_ULONG

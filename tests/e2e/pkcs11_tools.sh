@@ -139,11 +139,47 @@ if $P11 --sign --id "$EC_HEX" --mechanism SHA256-RSA-PKCS --input-file data.bin 
     --output-file bad2.sig >/dev/null 2>&1; then
 	_e2e_soft_fail "an RSA mechanism signed with an EC key"
 fi
-# A read-write session is refused (the token is write protected).
+# A read-write session opens, but writing an object is refused with
+# CKR_TOKEN_WRITE_PROTECTED (it used to be C_OpenSession that refused).
 if $P11 --login --pin 0000 --write-object rsa-cert.pem --type cert --label x \
     >/dev/null 2>rw.err; then
 	_e2e_soft_fail "pkcs11-tool wrote an object to the token"
 fi
+expect_contains "$(cat rw.err)" "CKR_TOKEN_WRITE_PROTECTED" "object creation refused as write protected"
+grep -q "C_OpenSession" rw.err && _e2e_soft_fail "a read-write session was refused: $(cat rw.err)"
+
+# ---- pkcs11-tool --test: RW session, sign, and C_Verify done locally.
+# Its verify test signs a SHA-1 DigestInfo with CKM_RSA_PKCS, which the
+# service signs only for a key whose policy allows SHA-1: so a user who
+# signs with one such key runs it.
+api_q POST /v1/projects '{"name":"legacy"}' "$ADMIN_KEY"; assert_status 201 "create project legacy"
+api_q POST /v1/keys '{"project":"legacy","name":"sha1-rsa","algorithm":"rsa-2048","allow_sha1":true}' "$ADMIN_KEY"
+assert_status 201 "create key legacy/sha1-rsa"
+mk_user tester@acme.test
+api_q POST /v1/projects/legacy/signers '{"user":"tester@acme.test"}' "$ADMIN_KEY"
+assert_status 201 "add tester as signer of legacy"
+SIGNET_API_KEY=$U_KEY $P11 --test --login --pin 0000 >test.out 2>&1 ||
+	_e2e_soft_fail "pkcs11-tool --test: $(grep -iE 'fail|error|CKR_' test.out | head -n5 | tr '\n' ' ')"
+expect_contains "$(cat test.out)" "No errors" "pkcs11-tool --test"
+grep -q "CKR_FUNCTION_NOT_SUPPORTED" test.out && grep -q -i "verif" test.out &&
+	grep -i -B2 "CKR_FUNCTION_NOT_SUPPORTED" test.out | grep -qi verif &&
+	_e2e_soft_fail "pkcs11-tool --test: verification not supported"
+# C_Verify with the token's public key: a good signature verifies, a
+# changed one is CKR_SIGNATURE_INVALID, for RSA, PSS and ECDSA.
+for v in "$RSA_HEX SHA256-RSA-PKCS rsa256.sig" "$RSA_HEX SHA384-RSA-PKCS-PSS pss384.sig" \
+    "$EC_HEX ECDSA-SHA512 ec512.sig"; do
+	set -- $v
+	fmt=()
+	[[ $2 == ECDSA* ]] && fmt=(--signature-format openssl)
+	$P11 --verify --id "$1" --mechanism "$2" "${fmt[@]}" --input-file data.bin \
+	    --signature-file "$3" >ver.out 2>&1 || _e2e_soft_fail "C_Verify $2: $(cat ver.out)"
+	expect_contains "$(cat ver.out)" "Signature is valid" "C_Verify $2"
+	cp data.bin data2.bin && printf 'X' | dd of=data2.bin bs=1 seek=7 conv=notrunc 2>/dev/null
+	$P11 --verify --id "$1" --mechanism "$2" "${fmt[@]}" --input-file data2.bin \
+	    --signature-file "$3" >ver2.out 2>&1
+	expect_contains "$(cat ver2.out)" "Invalid signature" "C_Verify $2 of changed data"
+	grep -q "Signature is valid" ver2.out && _e2e_soft_fail "C_Verify $2 accepted changed data"
+done
 
 # ---- openssl with the libp11 engine: dgst and cms ----
 ENGINE=

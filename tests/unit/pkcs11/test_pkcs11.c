@@ -16,6 +16,7 @@
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -324,6 +325,72 @@ test_token_same_name_two_projects(void **state)
 	}
 	p11_token_free(t);
 	json_decref(resp);
+}
+
+/* C_Verify's core: OpenSSL signatures over a digest check out, changed
+ * ones do not, for PKCS#1 v1.5, PSS and ECDSA (raw r || s). */
+static void
+test_verify_digest(void **state)
+{
+	struct fixture *f = *state;
+	struct p11_token *t = NULL;
+	const struct p11_object *rpub, *epub;
+	CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+	CK_ATTRIBUTE r[] = { { CKA_LABEL, "fw/release-rsa", 14 },
+	    { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_ATTRIBUTE e[] = { { CKA_LABEL, "fw/release-ec", 13 },
+	    { CKA_CLASS, &cls, sizeof(cls) } };
+	uint8_t dg[32], sig[512], raw[64];
+	size_t siglen;
+	size_t skipped;
+	EVP_PKEY_CTX *ctx;
+
+	memset(dg, 0x5a, sizeof(dg));
+	assert_int_equal(p11_token_from_keys(f->resp, &t, &skipped), 0);
+	assert_int_equal(find_all(t, r, 2, &rpub), 1);
+	assert_int_equal(find_all(t, e, 2, &epub), 1);
+	for (int pss = 0; pss < 2; pss++) {
+		ctx = EVP_PKEY_CTX_new(f->rsa, NULL);
+		assert_int_equal(EVP_PKEY_sign_init(ctx), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_signature_md(ctx,
+		    EVP_sha256()), 1);
+		if (pss) {
+			assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx,
+			    RSA_PKCS1_PSS_PADDING), 1);
+			assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx,
+			    RSA_PSS_SALTLEN_DIGEST), 1);
+		}
+		siglen = sizeof(sig);
+		assert_int_equal(EVP_PKEY_sign(ctx, sig, &siglen, dg,
+		    sizeof(dg)), 1);
+		EVP_PKEY_CTX_free(ctx);
+		assert_int_equal(p11_verify_digest(rpub, pss ? SN_MECH_RSA_PSS :
+		    SN_MECH_RSA_PKCS, SN_HASH_SHA256, dg, sizeof(dg), sig,
+		    siglen), CKR_OK);
+		/* The other padding, a changed signature, a short one. */
+		assert_int_equal(p11_verify_digest(rpub, pss ? SN_MECH_RSA_PKCS :
+		    SN_MECH_RSA_PSS, SN_HASH_SHA256, dg, sizeof(dg), sig,
+		    siglen), CKR_SIGNATURE_INVALID);
+		sig[10] ^= 1;
+		assert_int_equal(p11_verify_digest(rpub, pss ? SN_MECH_RSA_PSS :
+		    SN_MECH_RSA_PKCS, SN_HASH_SHA256, dg, sizeof(dg), sig,
+		    siglen), CKR_SIGNATURE_INVALID);
+		assert_int_equal(p11_verify_digest(rpub, SN_MECH_RSA_PKCS,
+		    SN_HASH_SHA256, dg, sizeof(dg), sig, siglen - 1),
+		    CKR_SIGNATURE_LEN_RANGE);
+	}
+	ctx = EVP_PKEY_CTX_new(f->ec, NULL);
+	assert_int_equal(EVP_PKEY_sign_init(ctx), 1);
+	siglen = sizeof(sig);
+	assert_int_equal(EVP_PKEY_sign(ctx, sig, &siglen, dg, sizeof(dg)), 1);
+	EVP_PKEY_CTX_free(ctx);
+	assert_int_equal(p11_ecdsa_der_to_raw(sig, siglen, 32, raw), 0);
+	assert_int_equal(p11_verify_digest(epub, SN_MECH_ECDSA, SN_HASH_SHA256,
+	    dg, sizeof(dg), raw, sizeof(raw)), CKR_OK);
+	raw[63] ^= 1;
+	assert_int_equal(p11_verify_digest(epub, SN_MECH_ECDSA, SN_HASH_SHA256,
+	    dg, sizeof(dg), raw, sizeof(raw)), CKR_SIGNATURE_INVALID);
+	p11_token_free(t);
 }
 
 static void
@@ -713,6 +780,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_token_same_name_two_projects,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_digest, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_token_ec_attrs, setup,
 		    teardown),
 		cmocka_unit_test(test_token_bad_answer),
