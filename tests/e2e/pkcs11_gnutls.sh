@@ -110,7 +110,13 @@ PROXY=
 for p in /usr/lib/x86_64-linux-gnu/p11-kit-proxy.so /usr/lib/*/p11-kit-proxy.so; do
 	[[ -f $p ]] && { PROXY=$p; break; }
 done
-if [[ -n $PROXY && -f $BIN/signet.module ]]; then
+# Under the ASan preload (sanitizer build) p11-kit-trust.so, which p11-kit
+# loads beside our module, deadlocks in its destructor at exit
+# (__libc_setlocale_lock via freelocale; seen with p11tool): a tool/runtime
+# interaction, not the module's. These checks run in the normal build.
+if [[ -n ${SIGNET_TEST_PRELOAD:-} ]]; then
+	echo "note: p11-kit module-list checks skipped under the ASan preload" >&2
+elif [[ -n $PROXY && -f $BIN/signet.module ]]; then
 	mkdir -p "$W/home/.config/pkcs11/modules"
 	sed "s|^module:.*|module: $M|" "$BIN/signet.module" >"$W/home/.config/pkcs11/modules/signet.module"
 	preload=()
