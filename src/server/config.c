@@ -63,6 +63,7 @@ sn_config_defaults(struct sn_config *cfg, const char *data_dir)
 	cfg->max_body = SN_DEFAULT_MAX_BODY;
 	cfg->max_json_depth = SN_DEFAULT_JSON_DEPTH;
 	cfg->max_batch = SN_DEFAULT_MAX_BATCH;
+	cfg->oidc_fetch_timeout = 5;
 	return 0;
 }
 
@@ -81,6 +82,7 @@ sn_config_free(struct sn_config *cfg)
 	free(cfg->softhsm_conf);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
+	free(cfg->oidc_ca_file);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -143,6 +145,12 @@ apply(struct sn_config *cfg, const char *k, const char *v)
 		return set_int(&cfg->max_json_depth, v, 2, 256);
 	if (strcmp(k, "max_batch") == 0)
 		return set_int(&cfg->max_batch, v, 1, 1024);
+	/* OIDC federation: the CA bundle that issuers' HTTPS must chain to
+	 * (default: the system store) and the wait for their keys. */
+	if (strcmp(k, "oidc_ca_file") == 0)
+		return sn_config_set(&cfg->oidc_ca_file, *v ? v : NULL);
+	if (strcmp(k, "oidc_fetch_timeout") == 0)
+		return set_int(&cfg->oidc_fetch_timeout, v, 1, 60);
 	if (strcmp(k, "max_body") == 0) {
 		if (sn_parse_int(v, 1024, 64LL * 1024 * 1024, &n) != 0)
 			return SN_ERR_INVALID;

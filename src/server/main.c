@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -36,6 +37,7 @@
 #include "err.h"
 #include "http.h"
 #include "keeper.h"
+#include "oidc_keys.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "store.h"
@@ -617,6 +619,17 @@ cmd_serve(int argc, char **argv)
 	if (ratelimit_new(srv.cfg.auth_failure_limit, 60,
 	    &srv.auth_limiter) != 0)
 		goto out;
+	/* OIDC federation: libcurl once, before any request thread. */
+	if (srv.cfg.oidc_ca_file != NULL &&
+	    access(srv.cfg.oidc_ca_file, R_OK) != 0) {
+		fprintf(stderr, "signetd: cannot read oidc_ca_file %s\n",
+		    srv.cfg.oidc_ca_file);
+		goto out;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    oidc_keys_new(srv.cfg.oidc_ca_file,
+	    (long)srv.cfg.oidc_fetch_timeout * 1000, &srv.oidc) != 0)
+		goto out;
 	if (http_start(&srv, http_route_tables, lfd, cert, key, &h) != 0)
 		goto out;
 	lfd = -1;			/* the daemon's now */
@@ -642,6 +655,8 @@ cmd_serve(int argc, char **argv)
 	http_stop(h, SHUTDOWN_GRACE_SECS);
 	ratelimit_free(srv.auth_limiter);
 	srv.auth_limiter = NULL;
+	oidc_keys_free(srv.oidc);
+	srv.oidc = NULL;
 	if (lfd >= 0)
 		close(lfd);
 	free(host);

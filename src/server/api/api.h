@@ -75,6 +75,7 @@ extern const struct api_route api_routes_keys[];
 extern const struct api_route api_routes_ca[];
 extern const struct api_route api_routes_audit[];
 extern const struct api_route api_routes_oauth[];
+extern const struct api_route api_routes_federations[];
 
 /* HTTP status for an SN_ERR_* code (0 -> 200). */
 int api_status_for(int err);

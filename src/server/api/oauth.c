@@ -27,6 +27,7 @@
 #include "db.h"
 #include "err.h"
 #include "jwt.h"
+#include "oauth_exchange.h"
 #include "resources.h"
 #include "server.h"
 #include "util.h"
@@ -181,6 +182,12 @@ oauth_token(struct sn_request *req, struct sn_response *resp)
 
 	memset(&sa, 0, sizeof(sa));
 	memset(&cl, 0, sizeof(cl));
+	/* RFC 8693 token exchange (OIDC federation): its own handler. */
+	if (json_is_object(req->body) &&
+	    json_is_string(json_object_get(req->body, "grant_type")) &&
+	    strcmp(json_string_value(json_object_get(req->body, "grant_type")),
+	    TOKEN_EXCHANGE_GRANT) == 0)
+		return oauth_token_exchange(req, resp);
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	d = json_object();
@@ -191,8 +198,8 @@ oauth_token(struct sn_request *req, struct sn_response *resp)
 	    &assertion)) != 0)
 		goto out;
 	if (strcmp(grant, JWT_BEARER_GRANT) != 0) {
-		r = api_error(resp, SN_ERR_INVALID, "grant_type must be %s",
-		    JWT_BEARER_GRANT);
+		r = api_error(resp, SN_ERR_INVALID, "grant_type must be %s "
+		    "or %s", JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT);
 		goto out;
 	}
 	if (jwt_decode(assertion, &cl, &why) != 0) {

@@ -22,6 +22,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "oauth_exchange.h"
 #include "db.h"
 #include "encode.h"
 #include "err.h"
@@ -146,6 +147,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	d = json_object();
+	oauth_provenance_into(c, &req->actor, d);	/* OIDC: who in CI */
 	if ((r = store_key_get(c, req->actor.tenant_id, req->params[0],
 	    &k)) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "several keys are "

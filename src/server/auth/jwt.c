@@ -236,7 +236,7 @@ check_sig(const char *jwt, EVP_PKEY *pub, enum jwt_alg alg, const char **why)
 	if (split(jwt, p, len) != 0)
 		return SN_ERR_INVALID;
 	if (!key_fits(pub, alg, &eclen)) {
-		*why = "JWT alg does not fit the account's key";
+		*why = "JWT alg does not fit the key";
 		return SN_ERR_UNAUTHENTICATED;
 	}
 	if (sn_b64url_decode(p[2], len[2], &sig, &siglen) != 0) {
@@ -264,7 +264,7 @@ check_sig(const char *jwt, EVP_PKEY *pub, enum jwt_alg alg, const char **why)
 	/* The signing input is the ASCII "header.claims". */
 	if (EVP_DigestVerify(ctx, eclen ? der : sig, eclen ? derlen : siglen,
 	    (const unsigned char *)jwt, len[0] + 1 + len[1]) != 1) {
-		*why = "JWT signature does not verify with the account's key";
+		*why = "JWT signature does not verify";
 		goto out;
 	}
 	r = 0;
@@ -275,16 +275,14 @@ check_sig(const char *jwt, EVP_PKEY *pub, enum jwt_alg alg, const char **why)
 	return r;
 }
 
-static int
-aud_matches(const char *jwt, const char *expected)
+/* 1 if claims' aud (a string or an array of strings) contains expected. */
+int
+jwt_aud_contains(json_t *cl, const char *expected)
 {
-	const char *p[3];
-	size_t len[3], i;
-	json_t *cl, *aud, *v;
+	json_t *aud, *v;
+	size_t i;
 	int ok = 0;
 
-	if (split(jwt, p, len) != 0 || (cl = part_json(p[1], len[1])) == NULL)
-		return 0;
 	aud = json_object_get(cl, "aud");
 	if (json_is_string(aud))
 		ok = strcmp(json_string_value(aud), expected) == 0;
@@ -293,6 +291,20 @@ aud_matches(const char *jwt, const char *expected)
 			if (json_is_string(v) && strcmp(json_string_value(v), expected) == 0)
 				ok = 1;
 	}
+	return ok;
+}
+
+static int
+aud_matches(const char *jwt, const char *expected)
+{
+	const char *p[3];
+	size_t len[3];
+	json_t *cl;
+	int ok;
+
+	if (split(jwt, p, len) != 0 || (cl = part_json(p[1], len[1])) == NULL)
+		return 0;
+	ok = jwt_aud_contains(cl, expected);
 	json_decref(cl);
 	return ok;
 }
@@ -322,5 +334,102 @@ jwt_verify(const char *jwt, EVP_PKEY *pub, const char *expected_aud,
 		*why = "JWT lifetime exceeds 5 minutes";
 	else if (out->nbf != 0 && out->nbf > now + JWT_CLOCK_SKEW)
 		*why = "JWT is not valid yet (nbf)";
+	return *why == NULL ? 0 : SN_ERR_UNAUTHENTICATED;
+}
+
+/* ---- OIDC ID tokens (token exchange, issue 14) ---- */
+
+int
+jwt_id_token_decode(const char *jwt, struct jwt_id_token *out, json_t **claims,
+    const char **why)
+{
+	const char *p[3];
+	size_t len[3];
+	json_t *hdr = NULL, *cl = NULL, *typ;
+	enum jwt_alg alg;
+	int r = SN_ERR_INVALID;
+
+	memset(out, 0, sizeof(*out));
+	*claims = NULL;
+	*why = "malformed ID token";
+	if (jwt == NULL || strnlen(jwt, JWT_MAX_LEN + 1) > JWT_MAX_LEN) {
+		*why = "ID token too long";
+		return SN_ERR_INVALID;
+	}
+	if (split(jwt, p, len) != 0)
+		goto out;
+	if ((hdr = part_json(p[0], len[0])) == NULL) {
+		*why = "ID token header is not base64url JSON";
+		goto out;
+	}
+	if ((cl = part_json(p[1], len[1])) == NULL) {
+		*why = "ID token claims are not base64url JSON";
+		goto out;
+	}
+	/* RS256, ES256, ES384 only: never none, never HMAC (issue 14). */
+	if (copy_str(hdr, "alg", out->alg, sizeof(out->alg), 1) != 0 ||
+	    ((alg = alg_from_name(out->alg)) != JWT_RS256 && alg != JWT_ES256 &&
+	    alg != JWT_ES384)) {
+		*why = "ID token alg not allowed (RS256, ES256, ES384 only)";
+		goto out;
+	}
+	if (json_object_get(hdr, "crit") != NULL) {
+		*why = "ID token crit header not supported";
+		goto out;
+	}
+	if ((typ = json_object_get(hdr, "typ")) != NULL &&
+	    (!json_is_string(typ) || strcasecmp(json_string_value(typ), "JWT") != 0)) {
+		*why = "ID token typ must be JWT";
+		goto out;
+	}
+	if (copy_str(hdr, "kid", out->kid, sizeof(out->kid), 0) != 0) {
+		*why = "ID token kid must be a short string";
+		goto out;
+	}
+	if (copy_str(cl, "iss", out->iss, sizeof(out->iss), 1) != 0 ||
+	    copy_str(cl, "sub", out->sub, sizeof(out->sub), 1) != 0) {
+		*why = "ID token iss and sub must be strings";
+		goto out;
+	}
+	/* iat is required: the token's age is checked against the rule. */
+	if (get_time(cl, "exp", &out->exp, 1) != 0 ||
+	    get_time(cl, "iat", &out->iat, 1) != 0 ||
+	    get_time(cl, "nbf", &out->nbf, 0) != 0) {
+		*why = "ID token exp and iat must be integer times (nbf too)";
+		goto out;
+	}
+	*claims = cl;
+	cl = NULL;
+	r = 0;
+	*why = NULL;
+ out:
+	json_decref(hdr);
+	json_decref(cl);
+	return r;
+}
+
+int
+jwt_check_signature(const char *jwt, const char *alg, EVP_PKEY *pub,
+    const char **why)
+{
+	*why = NULL;
+	return check_sig(jwt, pub, alg_from_name(alg), why);
+}
+
+int
+jwt_id_token_times(const struct jwt_id_token *t, int64_t max_age,
+    int64_t now, const char **why)
+{
+	*why = NULL;
+	if (t->exp <= now - JWT_CLOCK_SKEW)
+		*why = "ID token has expired";
+	else if (t->exp <= t->iat)
+		*why = "ID token exp is not after iat";
+	else if (t->iat > now + JWT_CLOCK_SKEW)
+		*why = "ID token iat is in the future";
+	else if (t->nbf != 0 && t->nbf > now + JWT_CLOCK_SKEW)
+		*why = "ID token is not valid yet (nbf)";
+	else if (now - t->iat > max_age)
+		*why = "ID token is older than the federation's max token age";
 	return *why == NULL ? 0 : SN_ERR_UNAUTHENTICATED;
 }

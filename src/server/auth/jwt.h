@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #define JWT_MAX_LEN		8192
@@ -44,5 +45,41 @@ int jwt_decode(const char *jwt, struct jwt_claims *out, const char **why);
  */
 int jwt_verify(const char *jwt, EVP_PKEY *pub, const char *expected_aud,
     int64_t now, struct jwt_claims *out, const char **why);
+
+/* 1 if the claims' aud (string or array of strings) contains expected. */
+int jwt_aud_contains(json_t *claims, const char *expected);
+
+/*
+ * OIDC ID tokens presented to the token exchange (RFC 8693) by CI systems.
+ * Only RS256, ES256 and ES384 are accepted (never none, never HMAC); iss,
+ * sub, exp and iat are required, nbf optional, kid optional.
+ */
+#define JWT_ISS_MAX	512
+
+struct jwt_id_token {
+	char alg[8];
+	char kid[128];
+	char iss[JWT_ISS_MAX + 1];
+	char sub[512];
+	int64_t iat, nbf, exp;
+};
+
+/*
+ * Decodes WITHOUT checking the signature (the issuer's keys are found from
+ * iss). *claims is the claims object (new reference) for aud and the claim
+ * rules. Returns 0 or SN_ERR_INVALID with *why a static reason.
+ */
+int jwt_id_token_decode(const char *jwt, struct jwt_id_token *out,
+    json_t **claims, const char **why);
+/* Verifies the signature of jwt (alg from its header) with pub; the alg
+ * must fit the key. 0, SN_ERR_INVALID or SN_ERR_UNAUTHENTICATED. */
+int jwt_check_signature(const char *jwt, const char *alg, EVP_PKEY *pub,
+    const char **why);
+/*
+ * exp > now - skew, exp > iat, iat <= now + skew, nbf <= now + skew, and
+ * now - iat <= max_age. 0 or SN_ERR_UNAUTHENTICATED with *why.
+ */
+int jwt_id_token_times(const struct jwt_id_token *t, int64_t max_age,
+    int64_t now, const char **why);
 
 #endif

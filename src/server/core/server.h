@@ -13,6 +13,7 @@
 struct db;
 struct keeper;
 struct ratelimit;
+struct oidc_keys;
 
 struct sn_config {
 	char *data_dir;
@@ -32,6 +33,8 @@ struct sn_config {
 	size_t max_body;		/* bytes; larger bodies get 413 */
 	int max_json_depth;
 	int max_batch;			/* digests per batch sign request */
+	char *oidc_ca_file;		/* PEM bundle for OIDC issuers; NULL = system store */
+	int oidc_fetch_timeout;		/* seconds for discovery + JWKS together */
 };
 
 struct sn_server {
@@ -39,6 +42,7 @@ struct sn_server {
 	struct db *db;
 	struct keeper *keeper;
 	struct ratelimit *auth_limiter;	/* NULL = no limit (tests, fuzzers) */
+	struct oidc_keys *oidc;		/* issuers' JWKS cache; NULL = no federation */
 	const char *self_exe;
 	/* counters for /metrics; updated with atomics */
 	uint64_t n_requests;

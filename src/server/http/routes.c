@@ -14,6 +14,7 @@ const struct api_route *const http_route_tables[] = {
 	api_routes_audit,
 	api_routes_teams,
 	api_routes_serviceaccounts,
+	api_routes_federations,
 	api_routes_projects,
 	api_routes_keys,
 	api_routes_ca,

@@ -151,6 +151,25 @@ static const char *const signet_migrations[] = {
  * make the rightful account's login ambiguous.
  */
 "CREATE UNIQUE INDEX service_accounts_key ON service_accounts (key_fingerprint);",
+/*
+ * 3: OIDC federation (issue 14). A service account may trust a CI system's
+ * ID tokens: issuer, audience, claim rules (JSON object claim -> pattern)
+ * and the oldest token (seconds since iat) it accepts. Access tokens got by
+ * a token exchange remember their federation (deleted with it) and the
+ * claims that matched (carried into every key.sign event).
+ */
+"CREATE TABLE sa_federations ("
+"  id TEXT PRIMARY KEY,"
+"  tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+"  service_account_id TEXT NOT NULL REFERENCES service_accounts(id) ON DELETE CASCADE,"
+"  issuer TEXT NOT NULL,"
+"  audience TEXT NOT NULL,"
+"  claims TEXT NOT NULL,"
+"  max_token_age BIGINT NOT NULL,"
+"  created_at BIGINT NOT NULL);"
+"CREATE INDEX sa_federations_account ON sa_federations (service_account_id);"
+"ALTER TABLE access_tokens ADD COLUMN federation_id TEXT;"
+"ALTER TABLE access_tokens ADD COLUMN provenance TEXT;",
 };
 
 #define SIGNET_SCHEMA_VERSION \
