@@ -163,6 +163,10 @@ int cmd_user(struct cli *cli, int argc, char **argv);
 int cmd_apikey(struct cli *cli, int argc, char **argv);
 int cmd_team(struct cli *cli, int argc, char **argv);
 int cmd_sa(struct cli *cli, int argc, char **argv);
+/* service-account federate / federations / unfederate (cmd_sa_federation.c) */
+int cmd_sa_federate(struct cli *cli, int argc, char **argv);
+int cmd_sa_federations(struct cli *cli, int argc, char **argv);
+int cmd_sa_unfederate(struct cli *cli, int argc, char **argv);
 int cmd_project(struct cli *cli, int argc, char **argv);
 int cmd_key(struct cli *cli, int argc, char **argv);
 int cmd_keys(struct cli *cli, int argc, char **argv);

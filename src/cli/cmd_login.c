@@ -46,6 +46,30 @@ abs_path(const char *p, char **out)
 	return (*out = strdup(buf)) == NULL ? SN_ERR_NOMEM : 0;
 }
 
+/* GitHub Actions hands a job with "id-token: write" these two. */
+static int
+github_actions(void)
+{
+	const char *u = getenv("ACTIONS_ID_TOKEN_REQUEST_URL");
+	const char *t = getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
+
+	return u != NULL && *u != '\0' && t != NULL && *t != '\0';
+}
+
+static int
+valid_env_name(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0' || strlen(s) > 128 || (s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
 static void
 describe_me(json_t *me)
 {
@@ -63,9 +87,13 @@ int
 cmd_login(struct cli *cli, int argc, char **argv)
 {
 	static const char usage[] = "signet login --url URL (--api-key KEY|- | "
-	    "--service-account NAME --key-file PATH) [--ca-file PEM]";
+	    "--service-account NAME (--key-file PATH | --oidc-token-file PATH | "
+	    "--oidc-token-env VAR | [--oidc-audience AUD] with GitHub Actions' "
+	    "ACTIONS_ID_TOKEN_REQUEST_URL)) [--ca-file PEM] [--oidc-ca-file PEM]";
 	const char *url = NULL, *key = NULL, *sa = NULL, *keyfile = NULL;
-	const char *ca = NULL, *pos[1];
+	const char *ca = NULL, *pos[1], *otf = NULL, *ote = NULL, *oaud = NULL;
+	const char *oca = NULL;
+	int nsrc;
 	struct sn_client_config cfg;
 	struct sn_client *c = NULL;
 	char path[PATH_MAX], *tmp;
@@ -77,6 +105,10 @@ cmd_login(struct cli *cli, int argc, char **argv)
 		{ "service-account", 1, &sa, NULL },
 		{ "key-file", 1, &keyfile, NULL },
 		{ "ca-file", 1, &ca, NULL },
+		{ "oidc-token-file", 1, &otf, NULL },
+		{ "oidc-token-env", 1, &ote, NULL },
+		{ "oidc-audience", 1, &oaud, NULL },
+		{ "oidc-ca-file", 1, &oca, NULL },
 		{ NULL, 0, NULL, NULL },
 	};
 
@@ -90,9 +122,26 @@ cmd_login(struct cli *cli, int argc, char **argv)
 	if ((key != NULL) == (sa != NULL))
 		return cli_usage_error("login", "give exactly one of --api-key "
 		    "or --service-account");
-	if ((sa != NULL) != (keyfile != NULL))
+	nsrc = (keyfile != NULL) + (otf != NULL) + (ote != NULL);
+	if (sa == NULL && (nsrc != 0 || oaud != NULL || oca != NULL))
+		return cli_usage_error("login", "--key-file and --oidc-* go "
+		    "with --service-account");
+	if (sa != NULL && nsrc > 1)
+		return cli_usage_error("login", "give one of --key-file, "
+		    "--oidc-token-file or --oidc-token-env");
+	if (sa != NULL && nsrc == 0 && !github_actions())
 		return cli_usage_error("login", "--service-account needs "
-		    "--key-file (and only it)");
+		    "--key-file, --oidc-token-file or --oidc-token-env (or "
+		    "GitHub Actions' ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN)");
+	if ((keyfile != NULL || otf != NULL || ote != NULL) && oaud != NULL)
+		return cli_usage_error("login", "--oidc-audience is for GitHub "
+		    "Actions' token request only");
+	if (ote != NULL && !valid_env_name(ote))
+		return cli_usage_error("login", "--oidc-token-env takes an "
+		    "environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+	if (oaud != NULL && (*oaud == '\0' || strlen(oaud) > 256))
+		return cli_usage_error("login", "--oidc-audience must be 1 to "
+		    "256 characters");
 	if (strncmp(url, "https://", 8) != 0)
 		return cli_usage_error("login", "the URL must start with "
 		    "https://");
@@ -114,11 +163,27 @@ cmd_login(struct cli *cli, int argc, char **argv)
 		} else if ((cfg.api_key = strdup(key)) == NULL)
 			goto oom;
 	} else {
-		if ((e = abs_path(keyfile, &cfg.sa_key_file)) != 0) {
+		if (keyfile != NULL &&
+		    (e = abs_path(keyfile, &cfg.sa_key_file)) != 0) {
 			r = cli_failx(EXIT_REFUSED, "login", "key file %s: not "
 			    "found", keyfile);
 			goto out;
 		}
+		if (otf != NULL &&
+		    (e = abs_path(otf, &cfg.oidc_token_file)) != 0) {
+			r = cli_failx(EXIT_REFUSED, "login", "ID token file %s: "
+			    "not found", otf);
+			goto out;
+		}
+		if (oca != NULL && (e = abs_path(oca, &cfg.oidc_ca_file)) != 0) {
+			r = cli_failx(EXIT_REFUSED, "login", "CA file %s: not "
+			    "found", oca);
+			goto out;
+		}
+		if ((ote != NULL && (cfg.oidc_token_env = strdup(ote)) == NULL) ||
+		    (nsrc == 0 && (cfg.oidc_github = strdup("1")) == NULL) ||
+		    (oaud != NULL && (cfg.oidc_audience = strdup(oaud)) == NULL))
+			goto oom;
 		if ((cfg.sa_name = strdup(sa)) == NULL)
 			goto oom;
 		if (strncmp(sa, "sac_", 4) == 0 &&
@@ -210,6 +275,12 @@ cmd_logout(struct cli *cli, int argc, char **argv)
 	free(cfg.sa_id);
 	free(cfg.sa_key_file);
 	cfg.api_key = cfg.sa_name = cfg.sa_id = cfg.sa_key_file = NULL;
+	free(cfg.oidc_token_file);
+	free(cfg.oidc_token_env);
+	free(cfg.oidc_github);
+	free(cfg.oidc_audience);
+	cfg.oidc_token_file = cfg.oidc_token_env = cfg.oidc_github = NULL;
+	cfg.oidc_audience = NULL;
 	if ((e = sn_config_save_path(&cfg, path)) != 0)
 		r = cli_failx(EXIT_REFUSED, "logout", "cannot write %s: %s",
 		    path, sn_strerror(e));

@@ -1,6 +1,6 @@
 /*
  * cmd_sa.c - signet service-account keygen | create | list | rotate-key |
- * delete.
+ * delete (federate | federations | unfederate: cmd_sa_federation.c).
  *
  * keygen runs on the signing machine and talks to nobody: the private key
  * is written to a new file (O_EXCL, mode 0600: an existing file is never
@@ -282,6 +282,11 @@ cmd_sa(struct cli *cli, int argc, char **argv)
 		{ "list", sa_list, "list service accounts" },
 		{ "rotate-key", sa_rotate, "replace an account's public key" },
 		{ "delete", sa_delete, "delete an account" },
+		{ "federate", cmd_sa_federate, "trust a CI system's OIDC ID "
+		    "tokens (claim rules)" },
+		{ "federations", cmd_sa_federations, "list an account's "
+		    "federations" },
+		{ "unfederate", cmd_sa_unfederate, "remove a federation" },
 		{ NULL, NULL, NULL },
 	};
 

@@ -35,6 +35,7 @@
 
 #include "client.h"
 #include "client_extra.h"
+#include "client_oidc.h"
 #include "encode.h"
 #include "err.h"
 #include "util.h"
@@ -559,48 +560,18 @@ load_sa_key(const char *path, EVP_PKEY **out)
 	return r;
 }
 
-/* Lock held. Gets a fresh access token into c->token. */
+/* Lock held. POSTs a token request form; the answer's token into c->token. */
 static int
-fetch_token(struct sn_client *c)
+post_token_form(struct sn_client *c, const char *form)
 {
-	EVP_PKEY *key = NULL;
-	char *aud = NULL, *jwt = NULL, *esc = NULL, *form = NULL;
-	const char *iss, *tok;
+	const char *tok;
 	struct resp_buf b = { 0 };
 	json_t *j = NULL, *jt, *je;
 	json_error_t jerr;
-	size_t alen, flen = 0;
 	long status = 0;
 	int64_t now = sn_now(), ttl = 900;
 	int r;
 
-	iss = c->cfg.sa_id != NULL ? c->cfg.sa_id : c->cfg.sa_name;
-	if (iss == NULL || c->cfg.sa_key_file == NULL) {
-		set_err("no credentials configured (signet login)");
-		return SN_ERR_UNAUTHENTICATED;
-	}
-	if ((r = load_sa_key(c->cfg.sa_key_file, &key)) != 0)
-		goto out;
-	alen = strlen(c->cfg.url) + sizeof("/v1/oauth/token");
-	if ((aud = malloc(alen)) == NULL) {
-		r = SN_ERR_NOMEM;
-		goto out;
-	}
-	snprintf(aud, alen, "%s/v1/oauth/token", c->cfg.url);
-	if ((r = sn_jwt_build(key, iss, aud, now, &jwt)) != 0) {
-		set_err("cannot build the service account assertion: %s",
-		    sn_strerror(r));
-		goto out;
-	}
-	if ((r = sn_client_escape(jwt, &esc)) != 0)
-		goto out;
-	flen = strlen(esc) + 128;
-	if ((form = malloc(flen)) == NULL) {
-		r = SN_ERR_NOMEM;
-		goto out;
-	}
-	snprintf(form, flen, "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3A"
-	    "grant-type%%3Ajwt-bearer&assertion=%s", esc);
 	if ((r = do_http(c, "POST", "/v1/oauth/token",
 	    "application/x-www-form-urlencoded", form, strlen(form), NULL,
 	    &status, &b)) != 0)
@@ -638,6 +609,89 @@ fetch_token(struct sn_client *c)
 	}
 	if (b.data != NULL)
 		sn_freezero(b.data, b.len);
+	return r;
+}
+
+/*
+ * The token exchange form (RFC 8693) of an OIDC-federated account: a fresh
+ * CI ID token from the configured source, for the account named iss.
+ */
+static int
+oidc_form(struct sn_client *c, const char *iss, char **form, size_t *flen)
+{
+	char why[256], *idt = NULL, *esc = NULL, *aesc = NULL;
+	int r;
+
+	*form = NULL;
+	if ((r = sn_oidc_id_token(&c->cfg, &idt, why, sizeof(why))) != 0) {
+		set_err("cannot get a CI ID token: %s", why);
+		return r;
+	}
+	if ((r = sn_client_escape(idt, &esc)) != 0 ||
+	    (r = sn_client_escape(iss, &aesc)) != 0)
+		goto out;
+	*flen = strlen(esc) + strlen(aesc) + 256;
+	if ((*form = malloc(*flen)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	snprintf(*form, *flen, "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3A"
+	    "grant-type%%3Atoken-exchange&subject_token_type=urn%%3Aietf%%3A"
+	    "params%%3Aoauth%%3Atoken-type%%3Aid_token&audience=%s&"
+	    "subject_token=%s", aesc, esc);
+	r = 0;
+ out:
+	sn_strfreezero(idt);
+	sn_strfreezero(esc);
+	free(aesc);
+	return r;
+}
+
+/* Lock held. Gets a fresh access token into c->token. */
+static int
+fetch_token(struct sn_client *c)
+{
+	EVP_PKEY *key = NULL;
+	char *aud = NULL, *jwt = NULL, *esc = NULL, *form = NULL;
+	const char *iss;
+	size_t alen, flen = 0;
+	int64_t now = sn_now();
+	int r;
+
+	iss = c->cfg.sa_id != NULL ? c->cfg.sa_id : c->cfg.sa_name;
+	if (iss != NULL && sn_oidc_configured(&c->cfg)) {
+		if ((r = oidc_form(c, iss, &form, &flen)) == 0)
+			r = post_token_form(c, form);
+		goto out;
+	}
+	if (iss == NULL || c->cfg.sa_key_file == NULL) {
+		set_err("no credentials configured (signet login)");
+		return SN_ERR_UNAUTHENTICATED;
+	}
+	if ((r = load_sa_key(c->cfg.sa_key_file, &key)) != 0)
+		goto out;
+	alen = strlen(c->cfg.url) + sizeof("/v1/oauth/token");
+	if ((aud = malloc(alen)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	snprintf(aud, alen, "%s/v1/oauth/token", c->cfg.url);
+	if ((r = sn_jwt_build(key, iss, aud, now, &jwt)) != 0) {
+		set_err("cannot build the service account assertion: %s",
+		    sn_strerror(r));
+		goto out;
+	}
+	if ((r = sn_client_escape(jwt, &esc)) != 0)
+		goto out;
+	flen = strlen(esc) + 128;
+	if ((form = malloc(flen)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	snprintf(form, flen, "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3A"
+	    "grant-type%%3Ajwt-bearer&assertion=%s", esc);
+	r = post_token_form(c, form);
+ out:
 	EVP_PKEY_free(key);
 	sn_strfreezero(jwt);
 	sn_strfreezero(esc);
@@ -651,7 +705,7 @@ static int
 use_service_account(const struct sn_client *c)
 {
 	return (c->cfg.api_key == NULL || *c->cfg.api_key == '\0') &&
-	    c->cfg.sa_key_file != NULL &&
+	    (c->cfg.sa_key_file != NULL || sn_oidc_configured(&c->cfg)) &&
 	    (c->cfg.sa_name != NULL || c->cfg.sa_id != NULL);
 }
 

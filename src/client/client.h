@@ -37,12 +37,25 @@ struct sn_client_config {
 	char *sa_key_file;	/* service account private key (PEM) */
 	char *sa_id;		/* resolved account id, stored at login */
 	char *log_file;		/* module diagnostics; NULL = stderr */
+	/*
+	 * OIDC federation (token exchange) instead of sa_key_file: where a
+	 * fresh CI ID token comes from at each refresh. One of: a file, an
+	 * environment variable, or GitHub Actions' token request service
+	 * (oidc_github "1": ACTIONS_ID_TOKEN_REQUEST_URL / _TOKEN, asking
+	 * for audience oidc_audience, default the server URL).
+	 */
+	char *oidc_token_file;
+	char *oidc_token_env;
+	char *oidc_github;
+	char *oidc_audience;
+	char *oidc_ca_file;	/* PEM to trust for the token request URL */
 };
 
 /*
  * Loads the configuration: the file at $SIGNET_CONFIG, else
  * ~/.config/signet/config (key = value lines: url, api_key, ca_file,
- * service_account, service_account_id, key_file, log_file), then applies the
+ * service_account, service_account_id, key_file, log_file, oidc_token_file,
+ * oidc_token_env, oidc_github, oidc_audience, oidc_ca_file), then applies the
  * environment overrides SIGNET_URL, SIGNET_API_KEY, SIGNET_CA_FILE. A missing
  * file is not an error. Returns 0, SN_ERR_INVALID (bad line) or SN_ERR_IO.
  */

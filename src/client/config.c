@@ -51,6 +51,11 @@ sn_config_clear(struct sn_client_config *cfg)
 	free(cfg->sa_key_file);
 	free(cfg->sa_id);
 	free(cfg->log_file);
+	free(cfg->oidc_token_file);
+	free(cfg->oidc_token_env);
+	free(cfg->oidc_github);
+	free(cfg->oidc_audience);
+	free(cfg->oidc_ca_file);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -90,7 +95,12 @@ sn_config_copy(const struct sn_client_config *src, struct sn_client_config *dst)
 	    (r = dup_opt(&dst->sa_name, src->sa_name)) != 0 ||
 	    (r = dup_opt(&dst->sa_key_file, src->sa_key_file)) != 0 ||
 	    (r = dup_opt(&dst->sa_id, src->sa_id)) != 0 ||
-	    (r = dup_opt(&dst->log_file, src->log_file)) != 0) {
+	    (r = dup_opt(&dst->log_file, src->log_file)) != 0 ||
+	    (r = dup_opt(&dst->oidc_token_file, src->oidc_token_file)) != 0 ||
+	    (r = dup_opt(&dst->oidc_token_env, src->oidc_token_env)) != 0 ||
+	    (r = dup_opt(&dst->oidc_github, src->oidc_github)) != 0 ||
+	    (r = dup_opt(&dst->oidc_audience, src->oidc_audience)) != 0 ||
+	    (r = dup_opt(&dst->oidc_ca_file, src->oidc_ca_file)) != 0) {
 		sn_config_clear(dst);
 		return r;
 	}
@@ -130,6 +140,16 @@ field_for(struct sn_client_config *cfg, const char *key, int *secret)
 		return &cfg->sa_key_file;
 	if (strcmp(key, "log_file") == 0)
 		return &cfg->log_file;
+	if (strcmp(key, "oidc_token_file") == 0)
+		return &cfg->oidc_token_file;
+	if (strcmp(key, "oidc_token_env") == 0)
+		return &cfg->oidc_token_env;
+	if (strcmp(key, "oidc_github") == 0)
+		return &cfg->oidc_github;
+	if (strcmp(key, "oidc_audience") == 0)
+		return &cfg->oidc_audience;
+	if (strcmp(key, "oidc_ca_file") == 0)
+		return &cfg->oidc_ca_file;
 	return NULL;
 }
 
@@ -286,6 +306,11 @@ sn_config_load_why(struct sn_client_config *cfg, char *why, size_t whylen)
 		free(cfg->sa_key_file);
 		free(cfg->sa_id);
 		cfg->sa_name = cfg->sa_key_file = cfg->sa_id = NULL;
+		free(cfg->oidc_token_file);
+		free(cfg->oidc_token_env);
+		free(cfg->oidc_github);
+		cfg->oidc_token_file = cfg->oidc_token_env = NULL;
+		cfg->oidc_github = NULL;
 	}
 	if ((e = getenv("SIGNET_CA_FILE")) != NULL && *e != '\0' &&
 	    (r = set_str(&cfg->ca_file, e, 0)) != 0)
@@ -318,8 +343,10 @@ int
 sn_config_format(const struct sn_client_config *cfg, char **out)
 {
 	static const char *names[] = { "url", "api_key", "ca_file",
-	    "service_account", "service_account_id", "key_file", "log_file" };
-	const char *vals[7];
+	    "service_account", "service_account_id", "key_file", "log_file",
+	    "oidc_token_file", "oidc_token_env", "oidc_github", "oidc_audience",
+	    "oidc_ca_file" };
+	const char *vals[12];
 	char *buf = NULL;
 	size_t cap = 256, used = 0;
 	int i, n;
@@ -332,7 +359,12 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	vals[4] = cfg->sa_id;
 	vals[5] = cfg->sa_key_file;
 	vals[6] = cfg->log_file;
-	for (i = 0; i < 7; i++) {
+	vals[7] = cfg->oidc_token_file;
+	vals[8] = cfg->oidc_token_env;
+	vals[9] = cfg->oidc_github;
+	vals[10] = cfg->oidc_audience;
+	vals[11] = cfg->oidc_ca_file;
+	for (i = 0; i < 12; i++) {
 		if (!valid_value(vals[i]))
 			return SN_ERR_INVALID;
 		if (vals[i] != NULL) {
@@ -346,7 +378,7 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	n = snprintf(buf, cap, "# signet client configuration "
 	    "(written by signet login; keep it 0600)\n");
 	used = (size_t)n;
-	for (i = 0; i < 7; i++) {
+	for (i = 0; i < 12; i++) {
 		if (vals[i] == NULL || *vals[i] == '\0')
 			continue;
 		n = snprintf(buf + used, cap - used, "%s = %s\n", names[i],
