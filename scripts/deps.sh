@@ -15,6 +15,8 @@ PKGS=(
   opensc osslsigncode libengine-pkcs11-openssl p11-kit gnutls-bin
   sqlite3 jq curl ca-certificates procps psmisc
   openjdk-17-jdk-headless cppcheck python3
+  # test: the loopback OIDC issuer of tests/e2e/oidc_issuer.py
+  python3-cryptography
 )
 
 missing=()

@@ -112,6 +112,11 @@ new_sa() {
 	assert_status 201 "fixture: service account"
 	jbody -r .service_account.id
 }
+new_fed() {	# a fresh OIDC federation of {sa}
+	api_q POST "/v1/serviceaccounts/$SA_ID/federations" '{"issuer":"https://ci.victim.test","audience":"signet","claims":{"repository":"org/victim"}}' "$ADMIN_KEY"
+	assert_status 201 "fixture: federation"
+	jbody -r .federation.id
+}
 new_key() {
 	mk_key "victim-k-$(rand_hex)"
 	echo "$K_ID"
@@ -139,6 +144,7 @@ fill() {	# fill TEXT ACTOR: prints TEXT with placeholders substituted
 	if [[ $s == *"{new_apikey}"* ]]; then v=$(new_apikey); s=${s//\{new_apikey\}/$v}; fi
 	if [[ $s == *"{new_sa}"* ]]; then v=$(new_sa); s=${s//\{new_sa\}/$v}; fi
 	if [[ $s == *"{new_key}"* ]]; then v=$(new_key); s=${s//\{new_key\}/$v}; fi
+	if [[ $s == *"{new_fed}"* ]]; then v=$(new_fed); s=${s//\{new_fed\}/$v}; fi
 	[[ ! $s =~ \{[a-z_]+\} ]] || fail "unknown placeholder in '$s'"
 	printf '%s' "$s"
 }
