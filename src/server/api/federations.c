@@ -98,7 +98,7 @@ fed_create(struct sn_request *req, struct sn_response *resp)
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = fed_account(c, req, resp, AUTHZ_SA_MANAGE, &s)) != 0 ||
-	    (r = res_body(req, resp, allowed)) != 0 ||
+	    (r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "issuer", 1, FED_ISSUER_MAX,
 	    &issuer)) != 0 ||
 	    (r = api_get_string(resp, req->body, "audience", 1,
@@ -141,7 +141,7 @@ fed_create(struct sn_request *req, struct sn_response *resp)
 	d = json_pack("{s:s, s:s, s:s, s:O, s:I}", "federation_id", f.id,
 	    "issuer", f.issuer, "audience", f.audience, "claims", f.claims,
 	    "max_token_age", (json_int_t)f.max_token_age);
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_federation_count(c, req->actor.tenant_id, s.id,
 	    &n)) != 0) {
@@ -162,7 +162,7 @@ fed_create(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	r = api_json(resp, 201, json_pack("{s:o}", "federation", fed_json(&f)));
  out:
@@ -231,7 +231,7 @@ fed_delete(struct sn_request *req, struct sn_response *resp)
 	if ((r = fed_account(c, req, resp, AUTHZ_SA_MANAGE, &s)) != 0)
 		goto out;
 	d = json_pack("{s:s}", "federation_id", req->params[1]);
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_federation_get(c, req->actor.tenant_id, s.id,
 	    req->params[1], &f)) != 0) {
@@ -250,7 +250,7 @@ fed_delete(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	r = api_json(resp, 200, json_pack("{s:b}", "deleted", 1));
  out:

@@ -26,6 +26,7 @@
 #include "api.h"
 #include "audit.h"
 #include "auth.h"
+#include "credential.h"
 #include "db.h"
 #include "err.h"
 #include "jwt.h"
@@ -206,7 +207,7 @@ issue_token(struct sn_request *req, struct sn_response *resp,
 {
 	struct store_federation again;
 	struct store_sa now_sa;
-	char tenant[STORE_ID_MAX], tok_id[AUTH_ID_LEN + 1], *pj = NULL;
+	char tenant[STORE_ID_MAX], tok_id[CREDENTIAL_ID_LEN + 1], *pj = NULL;
 	uint8_t hash[32];
 	struct audit_event ev;
 	int64_t now = sn_now();
@@ -214,7 +215,7 @@ issue_token(struct sn_request *req, struct sn_response *resp,
 
 	memset(&again, 0, sizeof(again));
 	memset(&now_sa, 0, sizeof(now_sa));
-	if ((r = auth_new_credential(AUTH_KIND_TOKEN, secret, tok_id,
+	if ((r = credential_new(CREDENTIAL_TOKEN, secret, tok_id,
 	    hash)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "could not make a token");
 		goto out;
@@ -224,7 +225,7 @@ issue_token(struct sn_request *req, struct sn_response *resp,
 		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	if ((r = res_begin(c, resp)) != 0)
+	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	/* The federation or the account may have gone while we verified. */
 	if ((r = store_federation_get(c, k->tenant, k->sa.id, k->match->id,
@@ -260,7 +261,7 @@ issue_token(struct sn_request *req, struct sn_response *resp,
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
-	if ((r = res_commit(c, resp)) != 0)
+	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	r = 0;
  out:
@@ -298,7 +299,7 @@ oauth_token_exchange(struct sn_request *req, struct sn_response *resp)
 	memset(&x, 0, sizeof(x));
 	if ((d = json_pack("{s:s}", "grant", "token-exchange")) == NULL)
 		return api_error(resp, SN_ERR_INTERNAL, "out of memory");
-	if ((r = res_body(req, resp, allowed)) != 0 ||
+	if ((r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "subject_token", 1,
 	    JWT_MAX_LEN, &tok)) != 0 ||
 	    (r = api_get_string(resp, req->body, "subject_token_type", 1, 128,
