@@ -208,8 +208,9 @@ test_tokens(void **state)
 	    "'team_1','ci','x','ecdsa-p256','f',1,1)", ""), 0);
 	assert_int_equal(credential_new(CREDENTIAL_TOKEN, &secret, id, h),
 	    0);
-	assert_int_equal(db_execf(c, "INSERT INTO access_tokens VALUES "
-	    "(?, 'ten_a', 'sac_1', 1, ?, ?, ?)", "tbii", id, h, sizeof(h),
+	assert_int_equal(db_execf(c, "INSERT INTO access_tokens (id, "
+	    "tenant_id, service_account_id, key_version, secret_hash, "
+	    "created_at, expires_at) VALUES (?, 'ten_a', 'sac_1', 1, ?, ?, ?)", "tbii", id, h, sizeof(h),
 	    now, now + AUTH_TOKEN_TTL), 0);
 	snprintf(hdr, sizeof(hdr), "Bearer %s", secret);
 	assert_int_equal(auth_authenticate(c, hdr, now, &a, tenant), 0);
