@@ -430,6 +430,9 @@ oauth_token_exchange(struct sn_request *req, struct sn_response *resp)
 			db_release(c);
 			c = NULL;
 		}
+		if (resp->status == 401)	/* /metrics, like the JWT grant */
+			__atomic_add_fetch(&srv->n_auth_failures, 1,
+			    __ATOMIC_RELAXED);
 		refusal_audit(req, resp, hits == 1 ? hit : NULL, aud, d);
 	}
 	db_release(c);
