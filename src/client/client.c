@@ -623,7 +623,8 @@ oidc_form(struct sn_client *c, const char *iss, char **form, size_t *flen)
 	int r;
 
 	*form = NULL;
-	if ((r = sn_oidc_id_token(&c->cfg, &idt, why, sizeof(why))) != 0) {
+	if ((r = sn_oidc_id_token(&c->cfg, c->no_threads, &idt, why,
+	    sizeof(why))) != 0) {
 		set_err("cannot get a CI ID token: %s", why);
 		return r;
 	}

@@ -14,9 +14,11 @@ int sn_oidc_configured(const struct sn_client_config *cfg);
 
 /*
  * A fresh ID token from cfg's source: *out malloc'd (wipe with
- * sn_strfreezero). Returns 0 or SN_ERR_* with a one-line reason in why.
+ * sn_strfreezero). no_threads: the caller may not start threads (the
+ * GitHub request then resolves its host in this thread, resolve.c).
+ * Returns 0 or SN_ERR_* with a one-line reason in why.
  */
-int sn_oidc_id_token(const struct sn_client_config *cfg, char **out,
-    char *why, size_t whylen);
+int sn_oidc_id_token(const struct sn_client_config *cfg, int no_threads,
+    char **out, char *why, size_t whylen);
 
 #endif

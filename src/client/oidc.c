@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "client_extra.h"
 #include "client_oidc.h"
 #include "err.h"
 #include "util.h"
@@ -77,15 +78,15 @@ gha_body(char *p, size_t size, size_t n, void *arg)
 /* GitHub Actions: GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=AUD with
  * "Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" -> {"value":jwt}. */
 static int
-github_token(const struct sn_client_config *cfg, char **out, char *why,
-    size_t whylen)
+github_token(const struct sn_client_config *cfg, int no_threads, char **out,
+    char *why, size_t whylen)
 {
 	const char *url = getenv("ACTIONS_ID_TOKEN_REQUEST_URL");
 	const char *rt = getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
 	const char *aud = cfg->oidc_audience != NULL ? cfg->oidc_audience :
 	    cfg->url;
 	char *full = NULL, *esc = NULL, *auth = NULL, *tok = NULL;
-	struct curl_slist *hdrs = NULL;
+	struct curl_slist *hdrs = NULL, *pin = NULL;
 	struct gha_buf b = { NULL, 0 };
 	json_t *j = NULL, *v;
 	json_error_t e;
@@ -122,6 +123,14 @@ github_token(const struct sn_client_config *cfg, char **out, char *why,
 	    (hdrs = curl_slist_append(hdrs, "Accept: application/json")) == NULL) {
 		r = SN_ERR_NOMEM;
 		goto out;
+	}
+	/* A consumer that forbids threads: no libcurl resolver thread. */
+	if (no_threads) {
+		if ((r = sn_resolve_pin(url, &pin, why, whylen)) != 0)
+			goto out;
+		if (pin != NULL)
+			curl_easy_setopt(h, CURLOPT_RESOLVE, pin);
+		r = SN_ERR_NETWORK;
 	}
 	curl_easy_setopt(h, CURLOPT_URL, full);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
@@ -169,8 +178,9 @@ github_token(const struct sn_client_config *cfg, char **out, char *why,
 		sn_strfreezero(auth);
 	free(full);
 	curl_free(esc);
-	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	curl_slist_free_all(pin);
 	return r;
 }
 
@@ -183,8 +193,8 @@ sn_oidc_configured(const struct sn_client_config *cfg)
 }
 
 int
-sn_oidc_id_token(const struct sn_client_config *cfg, char **out, char *why,
-    size_t whylen)
+sn_oidc_id_token(const struct sn_client_config *cfg, int no_threads,
+    char **out, char *why, size_t whylen)
 {
 	char *raw = NULL;
 	const char *ev;
@@ -223,7 +233,7 @@ sn_oidc_id_token(const struct sn_client_config *cfg, char **out, char *why,
 		return r;
 	}
 	if (cfg->oidc_github != NULL && strcmp(cfg->oidc_github, "1") == 0)
-		return github_token(cfg, out, why, whylen);
+		return github_token(cfg, no_threads, out, why, whylen);
 	snprintf(why, whylen, "no ID token source configured");
 	return SN_ERR_UNAUTHENTICATED;
 }
