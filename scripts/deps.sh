@@ -17,6 +17,8 @@ PKGS=(
   openjdk-17-jdk-headless cppcheck python3
   # test: the loopback OIDC issuer of tests/e2e/oidc_issuer.py
   python3-cryptography
+  # test: the web console in a real browser (tests/console, playwright-core)
+  chromium fonts-dejavu-core
 )
 
 missing=()
@@ -24,7 +26,28 @@ for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
     || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Node.js runs the browser tests only (the C build never needs it); a node
+# from elsewhere (with its own npm) is fine, so Debian's is installed only
+# when there is none.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+# playwright-core for the browser tests, exactly as locked, from the npm
+# registry only (no browser download: Debian's chromium is used).
+console_npm() {
+  local dir
+  dir=$(cd "$(dirname "$0")/.." && pwd)/tests/console
+  if [ ! -f "$dir/node_modules/playwright-core/package.json" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "deps: npm ci in tests/console" >&2
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
+  fi
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  console_npm
+  exit 0
+fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -35,3 +58,4 @@ echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+console_npm

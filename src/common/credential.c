@@ -31,6 +31,21 @@ credential_hash(const char *s, uint8_t hash[32])
 	return 0;
 }
 
+/* "snk"/"key", "sna"/"tok", "sns"/"ses": the secret's and the row id's. */
+static const char *
+kind_prefix(enum credential_kind kind, int secret)
+{
+	switch (kind) {
+	case CREDENTIAL_APIKEY:
+		return secret ? "snk" : "key";
+	case CREDENTIAL_TOKEN:
+		return secret ? "sna" : "tok";
+	case CREDENTIAL_SESSION:
+		return secret ? "sns" : "ses";
+	}
+	return "";
+}
+
 int
 credential_new(enum credential_kind kind, char **secret,
     char id[CREDENTIAL_ID_LEN + 1], uint8_t hash[32])
@@ -41,7 +56,8 @@ credential_new(enum credential_kind kind, char **secret,
 
 	*secret = NULL;
 	id[0] = '\0';
-	if (kind != CREDENTIAL_APIKEY && kind != CREDENTIAL_TOKEN)
+	if (kind != CREDENTIAL_APIKEY && kind != CREDENTIAL_TOKEN &&
+	    kind != CREDENTIAL_SESSION)
 		return SN_ERR_INVALID;
 	if ((r = sn_random_bytes(idb, sizeof(idb))) != 0 ||
 	    (r = sn_random_bytes(key, sizeof(key))) != 0 ||
@@ -56,10 +72,9 @@ credential_new(enum credential_kind kind, char **secret,
 		r = SN_ERR_NOMEM;
 		goto out;
 	}
-	snprintf(s, CREDENTIAL_SECRET_LEN + 1, "%s_%s_%s",
-	    kind == CREDENTIAL_APIKEY ? "snk" : "sna", hex, b64);
-	snprintf(id, CREDENTIAL_ID_LEN + 1, "%s_%s",
-	    kind == CREDENTIAL_APIKEY ? "key" : "tok", hex);
+	snprintf(s, CREDENTIAL_SECRET_LEN + 1, "%s_%s_%s", kind_prefix(kind, 1),
+	    hex, b64);
+	snprintf(id, CREDENTIAL_ID_LEN + 1, "%s_%s", kind_prefix(kind, 0), hex);
 	if ((r = credential_hash(s, hash)) != 0)
 		goto out;
 	*secret = s;
@@ -101,6 +116,8 @@ credential_parse(const char *s, enum credential_kind *kind,
 		*kind = CREDENTIAL_APIKEY;
 	else if (strncmp(s, "sna_", 4) == 0)
 		*kind = CREDENTIAL_TOKEN;
+	else if (strncmp(s, "sns_", 4) == 0)
+		*kind = CREDENTIAL_SESSION;
 	else
 		return SN_ERR_UNAUTHENTICATED;
 	for (i = 4; i < 4 + CREDENTIAL_HEX_LEN; i++)
@@ -115,7 +132,7 @@ credential_parse(const char *s, enum credential_kind *kind,
 	 * so that exactly one string names each key. */
 	if (strchr("AEIMQUYcgkosw048", s[CREDENTIAL_SECRET_LEN - 1]) == NULL)
 		return SN_ERR_UNAUTHENTICATED;
-	snprintf(id, CREDENTIAL_ID_LEN + 1, "%s_%.16s",
-	    *kind == CREDENTIAL_APIKEY ? "key" : "tok", s + 4);
+	snprintf(id, CREDENTIAL_ID_LEN + 1, "%s_%.16s", kind_prefix(*kind, 0),
+	    s + 4);
 	return 0;
 }

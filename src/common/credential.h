@@ -1,9 +1,10 @@
 /*
- * credential.h - bearer credentials: API keys (users) and access tokens
- * (service accounts).
+ * credential.h - credentials: API keys (users) and access tokens (service
+ * accounts), presented as bearers, and web console session cookies.
  *
  *   API key       "snk_" <16 hex> "_" <43 base64url>   api_keys.id      = "key_" <16 hex>
  *   access token  "sna_" <16 hex> "_" <43 base64url>   access_tokens.id = "tok_" <16 hex>
+ *   console session "sns_" <16 hex> "_" <43 base64url> console_sessions.id = "ses_" <16 hex>
  *
  * Only SHA-256 of the whole string is stored; the row id is readable from
  * the credential so a lookup needs no scan. This module knows the format
@@ -17,6 +18,8 @@
 enum credential_kind {
 	CREDENTIAL_APIKEY = 1,	/* snk_ -> key_ */
 	CREDENTIAL_TOKEN = 2,	/* sna_ -> tok_ */
+	CREDENTIAL_SESSION = 3,	/* sns_ -> ses_: web console cookie only,
+				 * never accepted as a bearer credential */
 };
 
 #define CREDENTIAL_HEX_LEN	16	/* hex digits of the id part */

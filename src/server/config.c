@@ -64,6 +64,8 @@ sn_config_defaults(struct sn_config *cfg, const char *data_dir)
 	cfg->max_json_depth = SN_DEFAULT_JSON_DEPTH;
 	cfg->max_batch = SN_DEFAULT_MAX_BATCH;
 	cfg->oidc_fetch_timeout = 5;
+	cfg->session_idle_timeout = SN_DEFAULT_SESSION_IDLE_TIMEOUT;
+	cfg->session_lifetime = SN_DEFAULT_SESSION_LIFETIME;
 	return 0;
 }
 
@@ -151,6 +153,10 @@ apply(struct sn_config *cfg, const char *k, const char *v)
 		return sn_config_set(&cfg->oidc_ca_file, *v ? v : NULL);
 	if (strcmp(k, "oidc_fetch_timeout") == 0)
 		return set_int(&cfg->oidc_fetch_timeout, v, 1, 60);
+	if (strcmp(k, "session_idle_timeout") == 0)
+		return set_int(&cfg->session_idle_timeout, v, 60, 86400);
+	if (strcmp(k, "session_lifetime") == 0)
+		return set_int(&cfg->session_lifetime, v, 60, 30 * 86400);
 	if (strcmp(k, "max_body") == 0) {
 		if (sn_parse_int(v, 1024, 64LL * 1024 * 1024, &n) != 0)
 			return SN_ERR_INVALID;
@@ -222,14 +228,16 @@ sn_config_save(const struct sn_config *cfg)
 	    "softhsm_conf = %s\ntls_cert = %s\ntls_key = %s\n"
 	    "max_connections = %d\nmax_connections_per_ip = %d\n"
 	    "auth_failure_limit = %d\nkeeper_workers = %d\nmax_body = %zu\n"
-	    "max_json_depth = %d\nmax_batch = %d\n",
+	    "max_json_depth = %d\nmax_batch = %d\n"
+	    "session_idle_timeout = %d\nsession_lifetime = %d\n",
 	    cfg->listen, cfg->public_url, cfg->db_url, cfg->hsm_module,
 	    cfg->token_label, cfg->pin_file,
 	    cfg->softhsm_conf != NULL ? cfg->softhsm_conf : "",
 	    cfg->tls_cert, cfg->tls_key, cfg->max_connections,
 	    cfg->max_connections_per_ip, cfg->auth_failure_limit,
 	    cfg->keeper_workers,
-	    cfg->max_body, cfg->max_json_depth, cfg->max_batch);
+	    cfg->max_body, cfg->max_json_depth, cfg->max_batch,
+	    cfg->session_idle_timeout, cfg->session_lifetime);
 	if (fclose(f) != 0) {
 		free(buf);
 		return SN_ERR_IO;

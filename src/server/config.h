@@ -28,6 +28,11 @@
  */
 #define SN_DEFAULT_AUTH_FAILURE_LIMIT	600
 
+/* Web console sessions: signed out after 30 idle minutes, and 12 hours
+ * after sign-in whatever happens (see src/server/auth/session.h). */
+#define SN_DEFAULT_SESSION_IDLE_TIMEOUT	1800
+#define SN_DEFAULT_SESSION_LIFETIME	43200
+
 /* Fills cfg with defaults for data_dir (all strings malloc'd). 0 or SN_ERR_NOMEM. */
 int sn_config_defaults(struct sn_config *cfg, const char *data_dir);
 /*

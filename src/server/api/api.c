@@ -16,6 +16,7 @@
 #include "db.h"
 #include "err.h"
 #include "server.h"
+#include "util.h"
 
 /*
  * The one table from SN_ERR_* to HTTP: status, and the Retry-After a client
@@ -294,6 +295,22 @@ api_query(const struct sn_request *req, const char *name)
 	return req->query(req, name);
 }
 
+const char *
+api_header(const struct sn_request *req, const char *name)
+{
+	if (req->header == NULL)
+		return NULL;
+	return req->header(req, name);
+}
+
+const char *
+api_cookie(const struct sn_request *req, const char *name)
+{
+	if (req->cookie == NULL)
+		return NULL;
+	return req->cookie(req, name);
+}
+
 int
 api_raw(struct sn_response *resp, int status, const char *content_type,
     char *data, size_t len)
@@ -313,6 +330,7 @@ api_response_clear(struct sn_response *resp)
 {
 	json_decref(resp->body);
 	free(resp->raw);
+	sn_strfreezero(resp->set_cookie);	/* may carry a session secret */
 	memset(resp, 0, sizeof(*resp));
 }
 

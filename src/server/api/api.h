@@ -81,6 +81,9 @@ extern const struct api_route api_routes_federations[];
 int api_status_for(int err);
 /* The i-th route {param}, or NULL. */
 const char *api_param(const struct sn_request *req, size_t i);
+/* Request header / cookie value, or NULL if absent (or no transport). */
+const char *api_header(const struct sn_request *req, const char *name);
+const char *api_cookie(const struct sn_request *req, const char *name);
 /* Query string value (URL-decoded), or NULL if absent or no query. */
 const char *api_query(const struct sn_request *req, const char *name);
 /* A non-JSON body: takes ownership of data (malloc'd). Returns 0. */

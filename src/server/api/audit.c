@@ -52,15 +52,54 @@ resolve_key(struct db_conn *c, const char *tenant, const char *key,
 	return r;
 }
 
+/* ?actor= : a user id or email, or a service account id or name. */
+static int
+resolve_actor(struct db_conn *c, const char *tenant, const char *who,
+    char out[64])
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	out[0] = '\0';
+	r = db_queryf(c, &st, "SELECT id FROM users WHERE tenant_id = ? AND "
+	    "(id = ? OR email = ?) UNION ALL SELECT id FROM service_accounts "
+	    "WHERE tenant_id = ? AND (id = ? OR name = ?)", "tttttt", tenant,
+	    who, who, tenant, who, who);
+	if (r == DB_ROW) {
+		snprintf(out, 64, "%s", db_col_text(st, 0));
+		r = 0;
+	} else if (r == DB_DONE)
+		r = SN_ERR_NOT_FOUND;
+	db_finalize(st);
+	return r;
+}
+
+/* Action names: lower-case words joined by '.' or '_' ("key.sign"). */
+static int
+valid_action(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '.' ||
+		    s[i] == '_'))
+			return 0;
+	return 1;
+}
+
 static int
 audit_list(struct sn_request *req, struct sn_response *resp)
 {
 	struct db_conn *c = NULL;
 	struct db_stmt *st = NULL;
 	const char *q;
-	char keyid[64] = "";
+	char keyid[64] = "", actorid[64] = "";
+	const char *action = "";
 	long long v;
-	int64_t since = 0, after = 0, limit = AUDIT_PAGE_DEFAULT, last = 0, n = 0;
+	int64_t until = INT64_MAX, since = 0, after = 0;
+	int64_t limit = AUDIT_PAGE_DEFAULT, last = 0, n = 0;
 	json_t *events = NULL, *e;
 	int r;
 
@@ -68,6 +107,16 @@ audit_list(struct sn_request *req, struct sn_response *resp)
 	    sn_parse_time(q, &since) != 0)
 		return api_error(resp, SN_ERR_INVALID,
 		    "'since' must be an RFC 3339 time");
+	if ((q = api_query(req, "until")) != NULL &&
+	    sn_parse_time(q, &until) != 0)
+		return api_error(resp, SN_ERR_INVALID,
+		    "'until' must be an RFC 3339 time");
+	if ((q = api_query(req, "action")) != NULL) {
+		if (!valid_action(q))
+			return api_error(resp, SN_ERR_INVALID, "'action' must "
+			    "be an action name such as key.sign");
+		action = q;
+	}
 	if ((q = api_query(req, "after")) != NULL) {
 		if (sn_parse_int(q, 0, INT64_MAX, &v) != 0)
 			return api_error(resp, SN_ERR_INVALID,
@@ -90,21 +139,23 @@ audit_list(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "key");
 		goto out;
 	}
+	if ((q = api_query(req, "actor")) != NULL &&
+	    (r = resolve_actor(c, req->actor.tenant_id, q, actorid)) != 0) {
+		r = api_store_error(resp, r, "actor");
+		goto out;
+	}
 	if ((events = json_array()) == NULL) {
 		r = api_error(resp, SN_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (keyid[0] != '\0')
-		r = db_queryf(c, &st, "SELECT " AUDIT_COLUMNS " FROM "
-		    "audit_events WHERE tenant_id = ? AND seq > ? AND time >= ? "
-		    "AND object_type = 'key' AND object_id = ? ORDER BY seq "
-		    "LIMIT ?", "tiiti", req->actor.tenant_id, after, since,
-		    keyid, limit);
-	else
-		r = db_queryf(c, &st, "SELECT " AUDIT_COLUMNS " FROM "
-		    "audit_events WHERE tenant_id = ? AND seq > ? AND time >= ? "
-		    "ORDER BY seq LIMIT ?", "tiii", req->actor.tenant_id, after,
-		    since, limit);
+	/* Each filter is "" when absent, which its clause lets through. */
+	r = db_queryf(c, &st, "SELECT " AUDIT_COLUMNS " FROM audit_events "
+	    "WHERE tenant_id = ? AND seq > ? AND time >= ? AND time <= ? "
+	    "AND (? = '' OR (object_type = 'key' AND object_id = ?)) "
+	    "AND (? = '' OR actor_id = ?) AND (? = '' OR action = ?) "
+	    "ORDER BY seq LIMIT ?", "tiiitttttti", req->actor.tenant_id,
+	    after, since, until, keyid, keyid, actorid, actorid, action,
+	    action, limit);
 	while (r == DB_ROW) {
 		if ((e = audit_row_json(st, 1)) == NULL ||
 		    json_array_append_new(events, e) != 0) {

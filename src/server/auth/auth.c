@@ -56,7 +56,10 @@ auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
 	cred = authz + 7;
 	while (*cred == ' ')
 		cred++;
-	if (credential_parse(cred, &kind, id) != 0)
+	/* A console session secret lives in an HttpOnly cookie, never in a
+	 * bearer header: refusing it here keeps CSRF checks unskippable. */
+	if (credential_parse(cred, &kind, id) != 0 ||
+	    kind == CREDENTIAL_SESSION)
 		return SN_ERR_UNAUTHENTICATED;
 	if ((r = credential_hash(cred, hash)) != 0)
 		return r;

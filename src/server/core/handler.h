@@ -51,6 +51,9 @@ struct sn_request {
 	/* query string lookup; NULL when absent. */
 	const char *(*query)(const struct sn_request *req, const char *name);
 	void *query_ctx;
+	/* request header / cookie lookup (web console sessions); NULL = none */
+	const char *(*header)(const struct sn_request *req, const char *name);
+	const char *(*cookie)(const struct sn_request *req, const char *name);
 };
 
 struct sn_response {
@@ -61,6 +64,11 @@ struct sn_response {
 	size_t raw_len;
 	const char *content_type;
 	int retry_after;		/* seconds, for 429/503; 0 = none */
+	/* web console responses (src/server/console): */
+	char *set_cookie;		/* owned Set-Cookie value, or NULL */
+	const char *location;		/* static Location (303), or NULL */
+	const char *cache_control;	/* static; NULL = "no-store" */
+	const char *etag;		/* static ETag value, or NULL */
 };
 
 /*

@@ -35,6 +35,8 @@ struct sn_config {
 	int max_batch;			/* digests per batch sign request */
 	char *oidc_ca_file;		/* PEM bundle for OIDC issuers; NULL = system store */
 	int oidc_fetch_timeout;		/* seconds for discovery + JWKS together */
+	int session_idle_timeout;	/* console session: s without a request */
+	int session_lifetime;		/* console session: s after sign-in */
 };
 
 struct sn_server {

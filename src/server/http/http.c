@@ -33,6 +33,7 @@
 #include "http.h"
 #include "ratelimit.h"
 #include "server.h"
+#include "session.h"
 #include "util.h"
 
 #define HTTP_MEMORY_LIMIT	(64 * 1024)	/* per connection: headers */
@@ -43,6 +44,11 @@
 #define HTTP_LOG_PATH_MAX	200
 /* GnuTLS defaults still offer TLS 1.0 and 1.1: TLS 1.2 and 1.3 only. */
 #define HTTP_TLS_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* The web console's policy: its own scripts and styles only, no inline
+ * code or style attributes, no frames, no other origin. */
+#define HTTP_CSP	"default-src 'none'; script-src 'self'; " \
+	"style-src 'self'; img-src 'self'; connect-src 'self'; " \
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 struct http_server {
 	struct MHD_Daemon *d;
@@ -296,6 +302,7 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
 	const struct api_route *rt;
 	json_error_t jerr;
 	char *pbuf = NULL;
+	const char *sess;
 	int wrong, r, depth, limited = 0, wait;
 
 	memset(&req, 0, sizeof(req));
@@ -309,6 +316,8 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
 	req.user_agent = in->user_agent;
 	req.query = in->query;
 	req.query_ctx = in->query_ctx;
+	req.header = in->header;
+	req.cookie = in->cookie;
 
 	if (in->path == NULL || in->method == NULL || in->path[0] != '/' ||
 	    strlen(in->path) > 2048) {
@@ -350,7 +359,28 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
 		    "request body larger than %zu bytes", srv->cfg.max_body);
 		goto out;
 	}
-	if (rt->auth == API_AUTH) {
+	if (rt->auth == API_AUTH && in->authorization == NULL &&
+	    (sess = api_cookie(&req, SESSION_COOKIE)) != NULL) {
+		/* The web console. A browser sends cookies with cross-site
+		 * requests too; only our own page can read the CSRF token. */
+		r = session_request(&req, sess, api_header(&req,
+		    SESSION_CSRF_HEADER), strcmp(in->method, "GET") != 0 &&
+		    strcmp(in->method, "HEAD") != 0);
+		if (r != 0) {
+			if (r == SN_ERR_UNAUTHENTICATED)
+				api_error(resp, r, "session ended or invalid; "
+				    "sign in again");
+			else if (r == SN_ERR_FORBIDDEN)
+				api_error(resp, r, "missing or invalid CSRF "
+				    "token (" SESSION_CSRF_HEADER ")");
+			else
+				api_error(resp, SN_ERR_UNAVAILABLE,
+				    "authentication unavailable");
+			goto out;
+		}
+		if (actor != NULL)
+			*actor = req.actor;
+	} else if (rt->auth == API_AUTH) {
 		if ((r = auth_request(&req, in->authorization)) != 0) {
 			if (r == SN_ERR_UNAUTHENTICATED)
 				api_error(resp, r, "invalid or missing "
@@ -414,6 +444,20 @@ mhd_query(const struct sn_request *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->query_ctx,
 	    MHD_GET_ARGUMENT_KIND, name);
+}
+
+static const char *
+mhd_header(const struct sn_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->query_ctx, MHD_HEADER_KIND,
+	    name);
+}
+
+static const char *
+mhd_cookie(const struct sn_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->query_ctx, MHD_COOKIE_KIND,
+	    name);
 }
 
 static void
@@ -494,6 +538,8 @@ send_response(struct http_server *h, struct MHD_Connection *conn,
 	in.source_ip = ip;
 	in.query = mhd_query;
 	in.query_ctx = conn;
+	in.header = mhd_header;
+	in.cookie = mhd_cookie;
 
 	__atomic_fetch_add(&h->srv->n_requests, 1, __ATOMIC_RELAXED);
 	status = http_process(h->srv, h->tables, &in, &resp, &actor);
@@ -533,8 +579,24 @@ send_response(struct http_server *h, struct MHD_Connection *conn,
 		goto log;
 	}
 	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, ct);
-	MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    resp.cache_control != NULL ? resp.cache_control : "no-store");
 	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	/* Every answer, JSON included: nothing of ours runs inline code,
+	 * loads from elsewhere or may be framed. */
+	MHD_add_response_header(mr, "Content-Security-Policy", HTTP_CSP);
+	MHD_add_response_header(mr, "X-Frame-Options", "DENY");
+	MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(mr, "Cross-Origin-Opener-Policy",
+	    "same-origin");
+	if (resp.etag != NULL)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_ETAG, resp.etag);
+	if (resp.location != NULL)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION,
+		    resp.location);
+	if (resp.set_cookie != NULL)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE,
+		    resp.set_cookie);
 	if (status == 401)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		    "Bearer");

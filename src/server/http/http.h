@@ -4,7 +4,9 @@
  * all drive the same way.
  *
  * http_process: route match (404 JSON / 405 JSON), body limit (413), bearer
- * authentication for API_AUTH routes (one 401 for every failure), body
+ * authentication for API_AUTH routes (one 401 for every failure) — or,
+ * without an Authorization header, the web console's session cookie plus
+ * its CSRF header on every method but GET/HEAD (403 without it), body
  * parsing (JSON with a nesting limit, or x-www-form-urlencoded turned into
  * a JSON object of strings), then the handler. It never logs; the MHD layer
  * writes one line per request: time, source ip, method, path (never the
@@ -35,6 +37,9 @@ struct http_input {
 	const char *user_agent;
 	const char *(*query)(const struct sn_request *req, const char *name);
 	void *query_ctx;
+	/* header and cookie lookup over query_ctx; NULL = none */
+	const char *(*header)(const struct sn_request *req, const char *name);
+	const char *(*cookie)(const struct sn_request *req, const char *name);
 };
 
 /*

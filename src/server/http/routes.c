@@ -4,6 +4,7 @@
  * (/v1/me/keys lives in api_routes_keys, next to the key renderers.)
  */
 #include "api.h"
+#include "console.h"
 #include "http.h"
 
 const struct api_route *const http_route_tables[] = {
@@ -19,5 +20,7 @@ const struct api_route *const http_route_tables[] = {
 	api_routes_keys,
 	api_routes_ca,
 	api_routes_oauth,
+	console_routes_session,
+	console_routes_pages,		/* last: "/" and the page paths */
 	NULL,
 };

@@ -170,6 +170,22 @@ static const char *const signet_migrations[] = {
 "CREATE INDEX sa_federations_account ON sa_federations (service_account_id);"
 "ALTER TABLE access_tokens ADD COLUMN federation_id TEXT;"
 "ALTER TABLE access_tokens ADD COLUMN provenance TEXT;",
+/*
+ * 4: web console sessions (src/server/auth/session.c). Only the SHA-256 of
+ * the cookie secret is stored. A session is bound to the API key it was
+ * opened with: revoking that key, or disabling the user, ends it.
+ */
+"CREATE TABLE console_sessions ("
+"  id TEXT PRIMARY KEY,"
+"  tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+"  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+"  api_key_id TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,"
+"  secret_hash BLOB NOT NULL,"
+"  created_at BIGINT NOT NULL,"
+"  last_seen_at BIGINT NOT NULL,"
+"  expires_at BIGINT NOT NULL,"
+"  ended_at BIGINT);"
+"CREATE INDEX console_sessions_user ON console_sessions (user_id);",
 };
 
 #define SIGNET_SCHEMA_VERSION \
