@@ -16,5 +16,6 @@ if [ ! -e "$data/signet.db" ]; then
   "$top/build/src/server/signetd" init --data-dir "$data" --listen "$listen"
   echo "signet: the line above is the admin API key; it is not shown again." >&2
   echo "signet: clients trust the service with --ca-file $data/server-ca.pem" >&2
+  echo "signet: web console: https://$listen/ (sign in with that key)" >&2
 fi
 exec "$top/build/src/server/signetd" serve --data-dir "$data" --listen "$listen"

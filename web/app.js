@@ -7,7 +7,7 @@
 // authz_check decides what this user may see or change.
 import { api, setCsrf } from './api.js';
 import { clear, h, link } from './ui.js';
-import { nav, session } from './state.js';
+import { forgetTeams, nav, session } from './state.js';
 import { signinPage } from './page_signin.js';
 import { homePage } from './page_home.js';
 import { projectsPage, projectPage } from './page_projects.js';
@@ -71,6 +71,7 @@ async function render() {
   const path = location.pathname;
   const m = main();
   markCurrent();
+  forgetTeams();	// memberships may have changed since the last page
   for (const [re, fn] of ROUTES) {
     const match = re.exec(path);
     if (!match) continue;

@@ -2,7 +2,7 @@
 // key's state, PKCS#11 URI, certificate and chain download, disable /
 // enable / revoke, and CSR + certificate import for external CAs.
 import { api, seg } from './api.js';
-import { nav } from './state.js';
+import { managesProject, nav } from './state.js';
 import {
   actionButton, badge, clear, copyable, download, fileText, form, h, link, page,
   section, statusArea, table, when,
@@ -79,6 +79,8 @@ export async function keyPage(id) {
   const kid = seg(k.id);
   const fname = `${k.project.name}-${k.name}`;
   const cert = k.certificate ? await api('GET', `/v1/keys/${kid}/certificate`).catch(() => null) : null;
+  const { project } = await api('GET', `/v1/projects/${seg(k.project.id)}`);
+  const canManage = await managesProject(project, api);
 
   const certSection = section('Certificate',
     cert ? [
@@ -103,13 +105,13 @@ export async function keyPage(id) {
     nav.render();
   }, { area: manageArea });
   const revoked = k.state === 'revoked';
-  const manage = section('Manage',
+  const manage = !canManage ? null : section('Manage',
     revoked ? h('p', {}, 'This key is revoked: revocation is final.') : h('div', { class: 'buttons' },
       k.state === 'disabled' ? stateAction('enable') : stateAction('disable'),
       h('button', { type: 'button', class: 'danger', onclick: () => { confirmBox.hidden = false; confirmBox.querySelector('button').focus(); } }, 'Revoke key…')),
     confirmBox, manageArea);
 
-  const external = (k.ca === 'external' || k.ca === 'none') && !revoked ? section('External CA',
+  const external = canManage && (k.ca === 'external' || k.ca === 'none') && !revoked ? section('External CA',
     csrBlock(kid, k, fname), importForm(kid)) : null;
 
   return page(`Key ${k.project.name}/${k.name}`,

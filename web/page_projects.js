@@ -1,7 +1,7 @@
 // page_projects.js - projects: list and create; one project's owners,
 // signers (add, remove) and keys.
 import { api, seg } from './api.js';
-import { nav, session } from './state.js';
+import { managesProject, nav, session } from './state.js';
 import { actionButton, badge, form, h, link, page, section, statusArea, table, when } from './ui.js';
 import { keyCreateForm } from './page_keys.js';
 
@@ -38,11 +38,11 @@ const principalTypes = [['user', 'User (email)'], ['team', 'Team (name)'], ['ser
 export async function projectPage(id) {
   const { project } = await api('GET', `/v1/projects/${seg(id)}`);
   const pid = seg(project.id);
+  const manage = await managesProject(project, api);
   const [{ keys }, signers] = await Promise.all([
     api('GET', `/v1/keys?project=${pid}`),
-    api('GET', `/v1/projects/${pid}/signers`).then((r) => r.signers).catch((e) => (e.status === 403 ? null : Promise.reject(e))),
+    manage ? api('GET', `/v1/projects/${pid}/signers`).then((r) => r.signers) : null,
   ]);
-  const manage = signers !== null;	// the API lets admins and owners see signers
   const signerArea = statusArea();
 
   const owners = section('Owners',

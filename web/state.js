@@ -2,3 +2,18 @@
 // way to navigate (set by app.js), kept apart to avoid import cycles.
 export const session = { user: null, pkcs11Module: null };
 export const nav = { go: (path) => location.assign(path), render: () => location.reload() };
+
+// Whether the signed-in user manages a project (admin, a listed owner, or
+// a member of an owner team) — only to decide which controls to show: the
+// server's authz_check decides what actually happens.
+let myTeams = null;
+export async function managesProject(project, api) {
+  if (session.user.role === 'admin') return true;
+  if (myTeams === null) {
+    const { teams } = await api('GET', '/v1/teams');
+    myTeams = new Set(teams.map((t) => t.id));
+  }
+  return project.owners.some((o) => (o.type === 'user' && o.id === session.user.id) ||
+    (o.type === 'team' && myTeams.has(o.id)));
+}
+export function forgetTeams() { myTeams = null; }

@@ -155,12 +155,15 @@ export function table({ caption, columns, rows, pageSize = 20, empty = 'Nothing 
   const pages = Math.max(1, Math.ceil(rows.length / pageSize));
   const draw = () => {
     const slice = rows.slice(pageNo * pageSize, (pageNo + 1) * pageSize);
-    const t = h('table', {},
+    // Explicit roles: at phone width the CSS lays rows out as cards
+    // (display: block), which would otherwise drop the table semantics.
+    const t = h('table', { role: 'table' },
       h('caption', { class: caption ? '' : 'sr-only' }, caption || 'List'),
-      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.label)))),
-      h('tbody', {}, slice.length === 0
-        ? h('tr', {}, h('td', { colspan: columns.length, class: 'empty' }, empty))
-        : slice.map((r) => h('tr', {}, columns.map((c) => h('td', { 'data-label': c.label }, c.render(r)))))));
+      h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, columns.map((c) => h('th', { scope: 'col', role: 'columnheader' }, c.label)))),
+      h('tbody', { role: 'rowgroup' }, slice.length === 0
+        ? h('tr', { role: 'row' }, h('td', { role: 'cell', colspan: columns.length, class: 'empty' }, empty))
+        : slice.map((r) => h('tr', { role: 'row' }, columns.map((c) => h('td', { role: 'cell' },
+          h('span', { class: 'cell-label', 'aria-hidden': 'true' }, c.label), c.render(r)))))));
     const nav = pages > 1 ? h('div', { class: 'pager', role: 'navigation', 'aria-label': `${caption || 'List'} pages` },
       h('button', { type: 'button', disabled: pageNo === 0, onclick: () => { pageNo--; draw(); } }, 'Previous page'),
       h('span', {}, `Page ${pageNo + 1} of ${pages} (${rows.length} in all)`),
