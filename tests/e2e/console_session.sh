@@ -198,5 +198,18 @@ n=$(db_exec "SELECT count(*) FROM audit_events WHERE action = 'auth.failure' AND
 [[ $n -ge 5 ]] || _e2e_soft_fail "bad session cookies are auth.failure events ($n)"
 api GET /v1/audit/verify "" "$ADMIN_KEY"; expect_eq "$(jbody -r .ok)" true "audit chain verifies"
 
+# ---- the audit view's filters (actor, action, until): garbage is a 400/404
+for q in "action=Key.Sign" "action=key%20sign" "action=" "until=yesterday" "until=2026-13-01T00:00:00Z" \
+    "action=$(printf 'a%.0s' {1..65})"; do
+	api_q GET "/v1/audit?$q" "" "$ADMIN_KEY"; expect_status 400 "audit ?$q"; check_error_shape "audit ?$q"
+done
+api_q GET "/v1/audit?actor=nobody@acme.test" "" "$ADMIN_KEY"; expect_status 404 "audit ?actor= unknown"
+api_q GET "/v1/audit?actor=admin@beta.test" "" "$ADMIN_KEY"; expect_status 404 "audit ?actor= of another tenant"
+api_q GET "/v1/audit?actor=plain@acme.test&action=session.create&limit=1000" "" "$ADMIN_KEY"; expect_status 200
+expect_eq "$(jbody -r "[.events[] | select(.actor_id != \"$PLAIN_ID\" or .action != \"session.create\")] | length")" 0 "actor+action filter"
+[[ $(jbody -r '.events | length') -ge 3 ]] || _e2e_soft_fail "plain's session.create events found"
+api_q GET "/v1/audit?until=2000-01-01T00:00:00Z" "" "$ADMIN_KEY"; expect_status 200
+expect_eq "$(jbody -r '.events | length')" 0 "nothing before 2000"
+
 e2e_stop_server
 e2e_done
