@@ -18,7 +18,7 @@
 
 #include "api.h"
 #include "db.h"
-#include "resources.h"
+#include "render.h"
 #include "server.h"
 
 static struct sn_server srv;

@@ -15,7 +15,7 @@
 #include "audit.h"
 #include "db.h"
 #include "err.h"
-#include "resources.h"
+#include "render.h"
 #include "server.h"
 #include "util.h"
 

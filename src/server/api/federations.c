@@ -17,7 +17,7 @@
 #include "db.h"
 #include "err.h"
 #include "oidc_rules.h"
-#include "resources.h"
+#include "render.h"
 #include "store.h"
 #include "store_federations.h"
 #include "util.h"

@@ -24,7 +24,7 @@
 #include "db.h"
 #include "encode.h"
 #include "err.h"
-#include "resources.h"
+#include "render.h"
 #include "server.h"
 #include "util.h"
 

@@ -28,7 +28,7 @@
 #include "err.h"
 #include "jwt.h"
 #include "oauth_exchange.h"
-#include "resources.h"
+#include "render.h"
 #include "server.h"
 #include "util.h"
 

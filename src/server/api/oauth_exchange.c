@@ -33,7 +33,7 @@
 #include "oauth_exchange.h"
 #include "oidc_keys.h"
 #include "oidc_rules.h"
-#include "resources.h"
+#include "render.h"
 #include "server.h"
 #include "store_federations.h"
 #include "util.h"

@@ -17,7 +17,7 @@
 #include "db.h"
 #include "encode.h"
 #include "err.h"
-#include "resources.h"
+#include "render.h"
 #include "server.h"
 #include "store.h"
 #include "util.h"
