@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "pem.h"
 #include "util.h"
 
 #define PUBKEY_MAX	(16 * 1024)
@@ -122,7 +123,6 @@ static int
 read_pubkey(struct cli *cli, const char *path, char **pem)
 {
 	size_t len = 0;
-	BIO *bio = NULL;
 	EVP_PKEY *k = NULL;
 	int e;
 
@@ -136,16 +136,13 @@ read_pubkey(struct cli *cli, const char *path, char **pem)
 		return cli_failx(EXIT_USAGE, cli->cmd, "%s holds a PRIVATE key; "
 		    "give the public key (printed by keygen)", path);
 	}
-	if ((bio = BIO_new_mem_buf(*pem, (int)len)) == NULL ||
-	    (k = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
-		BIO_free(bio);
+	if (pem_read_pubkey(*pem, len, &k) != 0) {
 		free(*pem);
 		*pem = NULL;
 		return cli_failx(EXIT_USAGE, cli->cmd, "%s is not a PEM public "
 		    "key", path);
 	}
 	EVP_PKEY_free(k);
-	BIO_free(bio);
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "pem.h"
 #include "util.h"
 
 /* Streams the file through the digest. 0 or SN_ERR_IO / SN_ERR_CRYPTO. */
@@ -83,14 +84,9 @@ remote_sign(void *arg, enum sn_hash hash, const uint8_t *digest, size_t dlen,
 static X509 *
 pem_to_x509(const char *pem)
 {
-	BIO *b;
-	X509 *x;
+	X509 *x = NULL;
 
-	if ((b = BIO_new_mem_buf(pem, -1)) == NULL)
-		return NULL;
-	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	BIO_free(b);
-	return x;
+	return pem_read_x509(pem, strlen(pem), &x) == 0 ? x : NULL;
 }
 
 /* Builds the CMS, returns an exit code; out and outlen get the bytes. */

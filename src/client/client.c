@@ -38,6 +38,7 @@
 #include "client_oidc.h"
 #include "encode.h"
 #include "err.h"
+#include "pem.h"
 #include "util.h"
 
 #define ERRMSG_MAX	512
@@ -535,7 +536,6 @@ load_sa_key(const char *path, EVP_PKEY **out)
 {
 	char *pem = NULL;
 	size_t len = 0;
-	BIO *bio = NULL;
 	int r;
 
 	*out = NULL;
@@ -544,18 +544,8 @@ load_sa_key(const char *path, EVP_PKEY **out)
 		    sn_strerror(r));
 		return r;
 	}
-	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
-		r = SN_ERR_NOMEM;
-		goto out;
-	}
-	if ((*out = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
+	if ((r = pem_read_private_key(pem, len, out)) == SN_ERR_INVALID)
 		set_err("%s is not a PEM private key", path);
-		r = SN_ERR_INVALID;
-		goto out;
-	}
-	r = 0;
- out:
-	BIO_free(bio);
 	sn_freezero(pem, len);
 	return r;
 }

@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "util.h"
+
 enum credential_kind {
 	CREDENTIAL_APIKEY = 1,	/* snk_ -> key_ */
 	CREDENTIAL_TOKEN = 2,	/* sna_ -> tok_ */
@@ -34,17 +36,17 @@ enum credential_kind {
  */
 int credential_new(enum credential_kind kind, char **secret,
     char id[CREDENTIAL_ID_LEN + 1], uint8_t hash[32])
-    __attribute__((warn_unused_result));
+    SN_WUR;
 
 /*
  * Strictly parses a presented credential: kind and row id. Returns 0 or
  * SN_ERR_UNAUTHENTICATED (anything malformed).
  */
 int credential_parse(const char *s, enum credential_kind *kind,
-    char id[CREDENTIAL_ID_LEN + 1]) __attribute__((warn_unused_result));
+    char id[CREDENTIAL_ID_LEN + 1]) SN_WUR;
 
 /* SHA-256 of a credential string. 0 or SN_ERR_CRYPTO. */
 int credential_hash(const char *s, uint8_t hash[32])
-    __attribute__((warn_unused_result));
+    SN_WUR;
 
 #endif

@@ -28,6 +28,7 @@
 #include "encode.h"
 #include "err.h"
 #include "p11_int.h"
+#include "pem.h"
 
 #define P11_MAX_ATTRS	64
 
@@ -551,27 +552,17 @@ make_cert(const X509 *x, const uint8_t *id, size_t idlen, const char *label,
 static X509 *
 x509_from_pem(const char *pem)
 {
-	BIO *b;
-	X509 *x;
+	X509 *x = NULL;
 
-	if ((b = BIO_new_mem_buf(pem, -1)) == NULL)
-		return NULL;
-	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	BIO_free(b);
-	return x;
+	return pem_read_x509(pem, strlen(pem), &x) == 0 ? x : NULL;
 }
 
 static EVP_PKEY *
 pubkey_from_pem(const char *pem)
 {
-	BIO *b;
-	EVP_PKEY *pk;
+	EVP_PKEY *pk = NULL;
 
-	if ((b = BIO_new_mem_buf(pem, -1)) == NULL)
-		return NULL;
-	pk = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
-	BIO_free(b);
-	return pk;
+	return pem_read_pubkey(pem, strlen(pem), &pk) == 0 ? pk : NULL;
 }
 
 /* 1 if a certificate with this DER value is already on the token. */

@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "ca_builtin.h"
+#include "crl.h"
 #include "db.h"
 #include "encode.h"
 #include "err.h"
+#include "hsm_signer.h"
 #include "render.h"
 #include "server.h"
 #include "util.h"
@@ -46,7 +48,7 @@ struct ca_key {
 	uint8_t id[KEEPER_ID_LEN];
 	char *hex;
 	EVP_PKEY *pub;
-	struct res_hsm_signer hs;
+	struct hsm_signer hs;
 	struct ca_signer signer;
 };
 
@@ -63,7 +65,7 @@ ca_key_make(struct keeper *k, const char *label, struct ca_key *ck)
 	ck->made = 1;
 	if ((r = sn_hex_encode(ck->id, sizeof(ck->id), &ck->hex)) != 0 ||
 	    (r = ca_pubkey_from_spki(spki, spki_len, &ck->pub)) != 0 ||
-	    (r = res_hsm_signer(k, ck->hex, ck->pub, &ck->hs,
+	    (r = hsm_signer_init(k, ck->hex, ck->pub, &ck->hs,
 	    &ck->signer)) != 0)
 		goto out;
 	r = 0;
@@ -123,7 +125,7 @@ builtin_ca_create(struct sn_server *srv, struct db_conn *conn,
 	    now + ROOT_YEARS * YEAR, &root.cert_pem)) != 0)
 		goto out;
 	/* Issuing CA: signed by the root, CRL of the root. */
-	if ((r = res_crl_url(srv, root_id, &url)) != 0 ||
+	if ((r = crl_url(srv, root_id, &url)) != 0 ||
 	    (r = ca_key_make(srv->keeper, iss_id, &ik)) != 0 ||
 	    (r = ca_make_intermediate(&rk.signer, root.cert_pem, ik.pub, iss_dn,
 	    now, now + ISSUING_YEARS * YEAR, url, &issuing.cert_pem)) != 0)

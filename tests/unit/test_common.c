@@ -11,8 +11,13 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "encode.h"
 #include "err.h"
+#include "pem.h"
 #include "util.h"
 
 static void
@@ -176,6 +181,72 @@ test_write_file_no_symlink(void **state)
 	rmdir(dir);
 }
 
+/* pem.c: what parses, and garbage, truncation and the wrong object refused. */
+static void
+test_pem(void **state)
+{
+	static const char cert1[] = "-----BEGIN CERTIFICATE-----\nAAAA\n"
+	    "-----END CERTIFICATE-----";
+	static const char cert2[] = "-----BEGIN CERTIFICATE-----\nBBBB\n"
+	    "-----END CERTIFICATE-----";
+	EVP_PKEY *k = NULL, *got = NULL;
+	X509 *x = NULL;
+	BIO *b = NULL;
+	json_t *arr = NULL;
+	char *pem = NULL, chain[256], *leaf = NULL, *rest = NULL;
+	long n;
+
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_non_null(k);
+	assert_non_null(b = BIO_new(BIO_s_mem()));
+	assert_int_equal(PEM_write_bio_PUBKEY(b, k), 1);
+	n = BIO_get_mem_data(b, &pem);
+	assert_true(n > 0);
+	assert_int_equal(pem_read_pubkey(pem, (size_t)n, &got), 0);
+	assert_int_equal(EVP_PKEY_eq(k, got), 1);
+	EVP_PKEY_free(got);
+	/* Truncated, garbage, NULL, a public key where a certificate or a
+	 * private key is wanted: refused, output NULL. */
+	assert_int_equal(pem_read_pubkey(pem, (size_t)n / 2, &got),
+	    SN_ERR_INVALID);
+	assert_null(got);
+	assert_int_equal(pem_read_pubkey("garbage", 7, &got), SN_ERR_INVALID);
+	assert_int_equal(pem_read_pubkey(NULL, 0, &got), SN_ERR_INVALID);
+	assert_int_equal(pem_read_x509(pem, (size_t)n, &x), SN_ERR_INVALID);
+	assert_null(x);
+	assert_int_equal(pem_read_x509_pubkey(pem, (size_t)n, &got),
+	    SN_ERR_INVALID);
+	assert_int_equal(pem_read_private_key(pem, (size_t)n, &got),
+	    SN_ERR_INVALID);
+	assert_null(got);
+	assert_int_equal(pem_read_pubkey(pem, (size_t)INT32_MAX + 1, &got),
+	    SN_ERR_TOO_LARGE);
+	BIO_free(b);
+	EVP_PKEY_free(k);
+
+	/* Blocks of a chain, text between them dropped, a torn one ignored. */
+	snprintf(chain, sizeof(chain), "junk\n%s\nmore\n%s\n"
+	    "-----BEGIN CERTIFICATE-----\nCC", cert1, cert2);
+	assert_int_equal(pem_cert_blocks(chain, &arr), 0);
+	assert_int_equal(json_array_size(arr), 2);
+	assert_int_equal(strncmp(json_string_value(json_array_get(arr, 0)),
+	    cert1, sizeof(cert1) - 1), 0);
+	json_decref(arr);
+	assert_int_equal(pem_cert_blocks("no blocks", &arr), 0);
+	assert_int_equal(json_array_size(arr), 0);
+	json_decref(arr);
+	assert_int_equal(pem_split_leaf(chain, &leaf, &rest), 0);
+	assert_int_equal(strncmp(leaf, cert1, sizeof(cert1) - 1), 0);
+	assert_int_equal(strncmp(rest, cert2, sizeof(cert2) - 1), 0);
+	assert_null(strstr(rest, "junk"));
+	free(leaf);
+	free(rest);
+	assert_int_equal(pem_split_leaf("-----BEGIN CERTIFICATE-----\nAA",
+	    &leaf, &rest), SN_ERR_INVALID);
+	assert_null(leaf);
+	assert_null(rest);
+}
+
 int
 main(void)
 {
@@ -189,6 +260,7 @@ main(void)
 		cmocka_unit_test(test_int),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_write_file_no_symlink),
+		cmocka_unit_test(test_pem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,6 +77,11 @@ extern const struct api_route api_routes_audit[];
 extern const struct api_route api_routes_oauth[];
 extern const struct api_route api_routes_federations[];
 
+/* Handlers routed from another resource's table: POST /v1/keys/{id}/sign
+ * (sign.c) and GET /v1/me/keys (keys.c), both in api_routes_keys. */
+int api_keys_sign(struct sn_request *req, struct sn_response *resp);
+int api_me_keys(struct sn_request *req, struct sn_response *resp);
+
 /* HTTP status for an SN_ERR_* code (0 -> 200). */
 int api_status_for(int err);
 /* The i-th route {param}, or NULL. */

@@ -7,105 +7,22 @@
  * endpoint is public (relying parties fetch it without credentials) and
  * names the CA by id only.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 #include "audit.h"
+#include "crl.h"
 #include "db.h"
 #include "err.h"
+#include "hsm_signer.h"
+#include "pem.h"
 #include "render.h"
 #include "server.h"
+#include "store_resources.h"
 #include "util.h"
 
 #define CRL_LIFETIME	(7LL * 86400)
-#define CRL_CACHE_TTL	300	/* seconds a CRL is served from memory */
-#define CRL_CACHE_SLOTS	32
-
-/*
- * The CRL endpoint is public, and a fresh CRL costs a database write and an
- * HSM signature: so CRLs are cached per CA for CRL_CACHE_TTL seconds, and
- * every revocation in this process invalidates the cache at once (other
- * signetd instances of a scale-out deployment catch up within the TTL).
- */
-static pthread_mutex_t crl_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t crl_generation;
-static struct crl_slot {
-	char ca_id[STORE_ID_MAX];
-	uint8_t *der;
-	size_t len;
-	int64_t made;
-	uint64_t generation;
-} crl_cache[CRL_CACHE_SLOTS];
-
-void
-res_crl_invalidate(void)
-{
-	__atomic_add_fetch(&crl_generation, 1, __ATOMIC_SEQ_CST);
-}
-
-/* A copy of the cached CRL of ca_id, if fresh. */
-static int
-crl_cache_get(const char *ca_id, int64_t now, uint8_t **der, size_t *len)
-{
-	uint64_t gen = __atomic_load_n(&crl_generation, __ATOMIC_SEQ_CST);
-	int found = 0;
-
-	*der = NULL;
-	*len = 0;
-	pthread_mutex_lock(&crl_mu);
-	for (size_t i = 0; i < CRL_CACHE_SLOTS; i++) {
-		struct crl_slot *sl = &crl_cache[i];
-
-		if (sl->der == NULL || strcmp(sl->ca_id, ca_id) != 0)
-			continue;
-		if (sl->generation == gen && now >= sl->made &&
-		    now - sl->made < CRL_CACHE_TTL &&
-		    (*der = malloc(sl->len)) != NULL) {
-			memcpy(*der, sl->der, sl->len);
-			*len = sl->len;
-			found = 1;
-		}
-		break;
-	}
-	pthread_mutex_unlock(&crl_mu);
-	return found;
-}
-
-static void
-crl_cache_put(const char *ca_id, int64_t now, uint64_t gen,
-    const uint8_t *der, size_t len)
-{
-	struct crl_slot *sl = NULL;
-	uint8_t *copy;
-	size_t i;
-
-	if (strlen(ca_id) >= STORE_ID_MAX || (copy = malloc(len)) == NULL)
-		return;
-	memcpy(copy, der, len);
-	pthread_mutex_lock(&crl_mu);
-	for (i = 0; i < CRL_CACHE_SLOTS && sl == NULL; i++)
-		if (crl_cache[i].der != NULL &&
-		    strcmp(crl_cache[i].ca_id, ca_id) == 0)
-			sl = &crl_cache[i];
-	for (i = 0; i < CRL_CACHE_SLOTS && sl == NULL; i++)
-		if (crl_cache[i].der == NULL)
-			sl = &crl_cache[i];
-	if (sl == NULL) {		/* full: replace the oldest */
-		sl = &crl_cache[0];
-		for (i = 1; i < CRL_CACHE_SLOTS; i++)
-			if (crl_cache[i].made < sl->made)
-				sl = &crl_cache[i];
-	}
-	free(sl->der);
-	memcpy(sl->ca_id, ca_id, strlen(ca_id) + 1);
-	sl->der = copy;
-	sl->len = len;
-	sl->made = now;
-	sl->generation = gen;
-	pthread_mutex_unlock(&crl_mu);
-}
 
 static int
 ca_list(struct sn_request *req, struct sn_response *resp)
@@ -127,7 +44,7 @@ ca_list(struct sn_request *req, struct sn_response *resp)
 	}
 	for (i = 0; i < ids.n; i++) {
 		if ((r = store_ca_get(c, req->actor.tenant_id, ids.v[i], &ca)) != 0 ||
-		    (r = res_ca_json(&ca, &cj)) != 0) {
+		    (r = render_ca(&ca, &cj)) != 0) {
 			r = api_store_error(resp, r, "CA");
 			goto out;
 		}
@@ -155,7 +72,7 @@ ca_show(struct sn_request *req, struct sn_response *resp)
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = store_ca_get(c, req->actor.tenant_id, req->params[0], &ca)) != 0 ||
-	    (r = res_ca_json(&ca, &cj)) != 0)
+	    (r = render_ca(&ca, &cj)) != 0)
 		r = api_store_error(resp, r, "CA");
 	else
 		r = api_json(resp, 200, json_pack("{s:o}", "ca", cj));
@@ -176,7 +93,7 @@ ca_crl(struct sn_request *req, struct sn_response *resp)
 	struct store_ca ca;
 	struct store_ids serials = { NULL, 0 };
 	struct ca_revoked *rev = NULL;
-	struct res_hsm_signer hs;
+	struct hsm_signer hs;
 	struct ca_signer signer;
 	EVP_PKEY *pub = NULL;
 	uint8_t *der = NULL;
@@ -196,7 +113,7 @@ ca_crl(struct sn_request *req, struct sn_response *resp)
 		goto reply;
 	/* Read the generation before the revoked list: a revocation that
 	 * commits in between makes this CRL stale at once. */
-	gen = __atomic_load_n(&crl_generation, __ATOMIC_SEQ_CST);
+	gen = crl_generation_now();
 	if ((r = store_key_revoked_for_ca(c, ca.id, &rev, &serials,
 	    &nrev)) != 0) {
 		r = api_store_error(resp, r, "CA");
@@ -210,11 +127,11 @@ ca_crl(struct sn_request *req, struct sn_response *resp)
 	}
 	if ((r = api_commit(c, resp)) != 0)
 		goto out;
-	if ((r = res_cert_pubkey(ca.cert_pem, &pub)) != 0) {
+	if ((r = pem_read_x509_pubkey(ca.cert_pem, strlen(ca.cert_pem), &pub)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "unreadable CA certificate");
 		goto out;
 	}
-	if ((r = res_hsm_signer(req->srv->keeper, ca.hsm_key_id, pub, &hs,
+	if ((r = hsm_signer_init(req->srv->keeper, ca.hsm_key_id, pub, &hs,
 	    &signer)) != 0) {
 		r = api_keeper_error(resp, r, "CRL signing");
 		goto out;

@@ -21,9 +21,12 @@
 
 #include "api.h"
 #include "audit.h"
+#include "crl.h"
 #include "db.h"
 #include "encode.h"
 #include "err.h"
+#include "hsm_signer.h"
+#include "pem.h"
 #include "render.h"
 #include "server.h"
 #include "util.h"
@@ -40,7 +43,7 @@ key_reply(struct sn_response *resp, int status, const struct store_key *k)
 	json_t *kj = NULL;
 	int r;
 
-	if ((r = res_key_json(k, sn_now(), &kj)) != 0)
+	if ((r = render_key(k, sn_now(), &kj)) != 0)
 		return api_store_error(resp, r, "key");
 	return api_json(resp, status, json_pack("{s:o}", "key", kj));
 }
@@ -82,23 +85,24 @@ issue_builtin(struct sn_request *req, struct sn_response *resp,
     const struct store_ca *issuing, const struct store_ca *root,
     EVP_PKEY *pub, struct store_key *k)
 {
-	struct res_hsm_signer hs;
+	struct hsm_signer hs;
 	struct ca_signer signer;
 	EVP_PKEY *ca_pub = NULL;
 	char *url = NULL;
 	int r;
 
-	if ((r = res_cert_pubkey(issuing->cert_pem, &ca_pub)) != 0) {
+	if ((r = pem_read_x509_pubkey(issuing->cert_pem,
+	    strlen(issuing->cert_pem), &ca_pub)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "the issuing CA "
 		    "certificate is unreadable");
 		goto out;
 	}
-	if ((r = res_hsm_signer(req->srv->keeper, issuing->hsm_key_id, ca_pub,
+	if ((r = hsm_signer_init(req->srv->keeper, issuing->hsm_key_id, ca_pub,
 	    &hs, &signer)) != 0) {
 		r = api_keeper_error(resp, r, "issuing CA key");
 		goto out;
 	}
-	if ((r = res_crl_url(req->srv, issuing->id, &url)) != 0) {
+	if ((r = crl_url(req->srv, issuing->id, &url)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -360,17 +364,13 @@ static int
 key_unrevoked_pub(struct sn_response *resp, const struct store_key *k,
     EVP_PKEY **pub)
 {
-	BIO *bio = NULL;
-
 	*pub = NULL;
 	if (strcmp(k->state, "revoked") == 0)
 		return api_error(resp, SN_ERR_CONFLICT, "key %s/%s is revoked",
 		    k->project_name, k->name);
-	if (k->public_key_pem != NULL &&
-	    (bio = BIO_new_mem_buf(k->public_key_pem, -1)) != NULL)
-		*pub = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	if (*pub == NULL)
+	if (k->public_key_pem == NULL ||
+	    pem_read_pubkey(k->public_key_pem, strlen(k->public_key_pem),
+	    pub) != 0)
 		return api_error(resp, SN_ERR_INTERNAL, "the key's public key "
 		    "is unreadable");
 	return 0;
@@ -427,7 +427,7 @@ keys_list(struct sn_request *req, struct sn_response *resp)
 			continue;
 		if (r != 0 ||
 		    (r = store_key_get(c, req->actor.tenant_id, ids.v[i], &k)) != 0 ||
-		    (r = res_key_json(&k, now, &kj)) != 0) {
+		    (r = render_key(&k, now, &kj)) != 0) {
 			r = api_store_error(resp, r, "key");
 			goto out;
 		}
@@ -515,7 +515,7 @@ key_state_change(struct sn_request *req, struct sn_response *resp,
 	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	if (what == KEY_REVOKE)
-		res_crl_invalidate();
+		crl_invalidate();
 	store_key_clear(&k);
 	if ((r = store_key_get(c, req->actor.tenant_id, req->params[0],
 	    &k)) != 0) {
@@ -584,7 +584,7 @@ keys_delete(struct sn_request *req, struct sn_response *resp)
 		r = api_keeper_error(resp, SN_ERR_UNAVAILABLE, "key deletion");
 		goto out;
 	}
-	if ((r = res_hsm_id(k.hsm_key_id, hsm_id)) != 0) {
+	if ((r = hsm_signer_key_id(k.hsm_key_id, hsm_id)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "bad HSM key id");
 		goto out;
 	}
@@ -628,7 +628,7 @@ cert_json(const struct store_key *k, json_t **out)
 	int r;
 
 	*out = NULL;
-	if ((r = res_pem_split(k->chain_pem != NULL ? k->chain_pem : "",
+	if ((r = pem_cert_blocks(k->chain_pem != NULL ? k->chain_pem : "",
 	    &chain)) != 0)
 		return r;
 	*out = json_pack("{s:s, s:o}", "certificate", k->cert_pem, "chain",
@@ -669,52 +669,6 @@ keys_certificate(struct sn_request *req, struct sn_response *resp)
 	return r;
 }
 
-/* Splits a chain at the end of its first certificate. */
-static int
-split_leaf(const char *chain, char **leaf, char **rest)
-{
-	static const char endm[] = "-----END CERTIFICATE-----";
-	const char *b, *e;
-
-	*leaf = *rest = NULL;
-	if ((b = strstr(chain, "-----BEGIN CERTIFICATE-----")) == NULL ||
-	    (e = strstr(b, endm)) == NULL)
-		return SN_ERR_INVALID;
-	e += sizeof(endm) - 1;
-	if (asprintf(leaf, "%.*s\n", (int)(e - b), b) < 0) {
-		*leaf = NULL;
-		return SN_ERR_NOMEM;
-	}
-	*rest = NULL;
-	{
-		json_t *arr = NULL;
-		size_t i, total = 0;
-		char *s;
-
-		if (res_pem_split(e, &arr) != 0)
-			return SN_ERR_NOMEM;
-		for (i = 0; i < json_array_size(arr); i++)
-			total += json_string_length(json_array_get(arr, i));
-		if ((s = malloc(total + 1)) == NULL) {
-			json_decref(arr);
-			return SN_ERR_NOMEM;
-		}
-		s[0] = '\0';
-		total = 0;
-		for (i = 0; i < json_array_size(arr); i++) {
-			size_t l = json_string_length(json_array_get(arr, i));
-
-			memcpy(s + total, json_string_value(json_array_get(arr,
-			    i)), l);
-			total += l;
-		}
-		s[total] = '\0';
-		json_decref(arr);
-		*rest = s;
-	}
-	return 0;
-}
-
 static int
 keys_import_cert(struct sn_request *req, struct sn_response *resp)
 {
@@ -749,7 +703,7 @@ keys_import_cert(struct sn_request *req, struct sn_response *resp)
 		    why != NULL ? why : "invalid chain");
 		goto out;
 	}
-	if ((r = split_leaf(chain, &leaf, &rest)) != 0 ||
+	if ((r = pem_split_leaf(chain, &leaf, &rest)) != 0 ||
 	    (r = ca_cert_pem_info(leaf, &serial, NULL, NULL, &subject)) != 0) {
 		r = api_error(resp, SN_ERR_INVALID, "certificate chain refused: "
 		    "unreadable leaf certificate");
@@ -801,7 +755,7 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 	static const char *const allowed[] = { "subject", NULL };
 	struct db_conn *c = NULL;
 	struct store_key k;
-	struct res_hsm_signer hs;
+	struct hsm_signer hs;
 	struct ca_signer signer;
 	const char *subject = NULL;
 	char *csr = NULL;
@@ -829,7 +783,7 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 	}
 	if ((r = key_unrevoked_pub(resp, &k, &pub)) != 0)
 		goto out;
-	if ((r = res_hsm_signer(req->srv->keeper, k.hsm_key_id, pub, &hs,
+	if ((r = hsm_signer_init(req->srv->keeper, k.hsm_key_id, pub, &hs,
 	    &signer)) != 0) {
 		r = api_keeper_error(resp, r, "CSR signing");
 		goto out;
@@ -902,11 +856,11 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 			goto out;
 		}
 		/* Only keys that can sign now: active and inside validity. */
-		if (strcmp(res_key_state(&k, now), "active") != 0) {
+		if (strcmp(render_key_state(&k, now), "active") != 0) {
 			store_key_clear(&k);
 			continue;
 		}
-		if ((r = res_key_json(&k, now, &kj)) != 0) {
+		if ((r = render_key(&k, now, &kj)) != 0) {
 			r = api_store_error(resp, r, "key");
 			goto out;
 		}

@@ -28,6 +28,7 @@
 #include "err.h"
 #include "jwt.h"
 #include "oauth_exchange.h"
+#include "pem.h"
 #include "render.h"
 #include "server.h"
 #include "util.h"
@@ -86,7 +87,6 @@ verify_with(struct db_conn *c, const char *id, const char *assertion,
     const char *aud, int64_t now, char tenant[STORE_ID_MAX],
     struct store_sa *sa, struct jwt_claims *cl, const char **why)
 {
-	BIO *bio = NULL;
 	EVP_PKEY *pub = NULL;
 	int r;
 
@@ -97,8 +97,9 @@ verify_with(struct db_conn *c, const char *id, const char *assertion,
 		}
 		goto out;
 	}
-	if ((bio = BIO_new_mem_buf(sa->public_key_pem, -1)) == NULL ||
-	    (pub = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
+	if (sa->public_key_pem == NULL ||
+	    pem_read_pubkey(sa->public_key_pem, strlen(sa->public_key_pem),
+	    &pub) != 0) {
 		r = SN_ERR_INTERNAL;
 		goto out;
 	}
@@ -113,7 +114,6 @@ verify_with(struct db_conn *c, const char *id, const char *assertion,
 		tenant[0] = '\0';
 	}
 	EVP_PKEY_free(pub);
-	BIO_free(bio);
 	return r;
 }
 

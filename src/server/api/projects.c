@@ -22,7 +22,7 @@ project_reply(struct db_conn *c, struct sn_request *req,
 	json_t *pj = NULL;
 	int r;
 
-	if ((r = res_project_json(c, req->actor.tenant_id, p, &pj)) != 0)
+	if ((r = render_project(c, req->actor.tenant_id, p, &pj)) != 0)
 		return api_store_error(resp, r, "project");
 	return api_json(resp, status, json_pack("{s:o}", "project", pj));
 }
@@ -118,7 +118,7 @@ projects_list(struct sn_request *req, struct sn_response *resp)
 		if (r != 0 ||
 		    (r = store_project_get(c, req->actor.tenant_id, ids.v[i],
 		    &p)) != 0 ||
-		    (r = res_project_json(c, req->actor.tenant_id, &p, &pj)) != 0) {
+		    (r = render_project(c, req->actor.tenant_id, &p, &pj)) != 0) {
 			r = api_store_error(resp, r, "project");
 			goto out;
 		}

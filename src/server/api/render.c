@@ -1,70 +1,22 @@
 /*
- * resources.c - plumbing shared by the resource handlers: errors, audit of
- * refusals, renderers of the API objects, and the HSM-backed ca_signer.
+ * render.c - the JSON objects of the API (docs/API.md: T, S, P, K and the
+ * CA object) built from store rows, and the PKCS#11 URI of a key.
  *
- * Nothing here decides a permission (authz.c does) and nothing here ever
- * sees a private key: the HSM signer hands digests to the keeper.
+ * Renderers only format: nothing here decides a permission (authz.c does)
+ * or reads anything the caller did not pass, except a team's members and a
+ * project's owners.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
-#include "api.h"
-#include "audit.h"
-#include "db.h"
-#include "encode.h"
+#include "ca.h"
 #include "err.h"
 #include "render.h"
-#include "server.h"
 #include "store.h"
-#include "util.h"
 
 int
-res_pem_split(const char *pem, json_t **out)
-{
-	static const char end_marker[] = "-----END CERTIFICATE-----";
-	json_t *arr = NULL;
-	const char *p, *b, *e;
-	int r = SN_ERR_NOMEM;
-
-	*out = NULL;
-	if ((arr = json_array()) == NULL)
-		goto out;
-	for (p = pem; p != NULL &&
-	    (b = strstr(p, "-----BEGIN CERTIFICATE-----")) != NULL; p = e) {
-		if ((e = strstr(b, end_marker)) == NULL)
-			break;
-		e += sizeof(end_marker) - 1;
-		{
-			size_t len = (size_t)(e - b);
-			char *s = malloc(len + 2);
-
-			if (s == NULL)
-				goto out;
-			memcpy(s, b, len);
-			s[len] = '\n';
-			s[len + 1] = '\0';
-			r = json_array_append_new(arr, json_string(s));
-			free(s);
-			if (r != 0) {
-				r = SN_ERR_NOMEM;
-				goto out;
-			}
-		}
-	}
-	*out = arr;
-	arr = NULL;
-	r = 0;
- out:
-	json_decref(arr);
-	return r;
-}
-
-int
-res_team_json(struct db_conn *c, const struct store_team *t, json_t **out)
+render_team(struct db_conn *c, const struct store_team *t, json_t **out)
 {
 	json_t *members = NULL;
 	int r;
@@ -78,7 +30,7 @@ res_team_json(struct db_conn *c, const struct store_team *t, json_t **out)
 }
 
 int
-res_sa_json(const struct store_sa *s, json_t **out)
+render_sa(const struct store_sa *s, json_t **out)
 {
 	*out = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:I, s:o, s:o}",
 	    "id", s->id, "name", s->name, "team", "id", s->team_id, "name",
@@ -91,7 +43,7 @@ res_sa_json(const struct store_sa *s, json_t **out)
 }
 
 int
-res_project_json(struct db_conn *c, const char *tenant_id,
+render_project(struct db_conn *c, const char *tenant_id,
     const struct store_project *p, json_t **out)
 {
 	json_t *owners = NULL;
@@ -106,7 +58,7 @@ res_project_json(struct db_conn *c, const char *tenant_id,
 }
 
 const char *
-res_key_state(const struct store_key *k, int64_t now)
+render_key_state(const struct store_key *k, int64_t now)
 {
 	if (strcmp(k->state, "revoked") == 0)
 		return "revoked";
@@ -145,7 +97,7 @@ uri_pct(char *dst, const char *s, size_t n)
  * pick the other project's key. id= is the key id's bytes, unique as well.
  */
 int
-res_pkcs11_uri(const char *project, const char *name, const char *key_id,
+render_pkcs11_uri(const char *project, const char *name, const char *key_id,
     char **out)
 {
 	static const char hexd[] = "0123456789ABCDEF";
@@ -180,21 +132,21 @@ res_pkcs11_uri(const char *project, const char *name, const char *key_id,
 }
 
 int
-res_key_json(const struct store_key *k, int64_t now, json_t **out)
+render_key(const struct store_key *k, int64_t now, json_t **out)
 {
 	char *uri = NULL;
 	json_t *o = NULL;
 	int r;
 
 	*out = NULL;
-	if ((r = res_pkcs11_uri(k->project_name, k->name, k->id, &uri)) != 0)
+	if ((r = render_pkcs11_uri(k->project_name, k->name, k->id, &uri)) != 0)
 		return r;
 	o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:o, s:o, s:s, "
 	    "s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:s}",
 	    "id", k->id, "name", k->name,
 	    "project", "id", k->project_id, "name", k->project_name,
 	    "algorithm", k->algorithm,
-	    "state", res_key_state(k, now),
+	    "state", render_key_state(k, now),
 	    "not_before", store_time_json(k->not_before),
 	    "not_after", store_time_json(k->not_after),
 	    "ca", k->ca_mode,
@@ -217,7 +169,7 @@ res_key_json(const struct store_key *k, int64_t now, json_t **out)
 }
 
 int
-res_ca_json(const struct store_ca *ca, json_t **out)
+render_ca(const struct store_ca *ca, json_t **out)
 {
 	char *subject = NULL;
 	int64_t nb = 0, na = 0;
@@ -234,104 +186,4 @@ res_ca_json(const struct store_ca *ca, json_t **out)
 	    (json_int_t)ca->crl_number, "created_at", store_time_json(ca->created_at));
 	free(subject);
 	return *out != NULL ? 0 : SN_ERR_NOMEM;
-}
-
-int
-res_hsm_id(const char *hex, uint8_t id[KEEPER_ID_LEN])
-{
-	uint8_t *b = NULL;
-	size_t len = 0;
-	int r;
-
-	if (hex == NULL ||
-	    (r = sn_hex_decode(hex, strlen(hex), &b, &len)) != 0)
-		return SN_ERR_INTERNAL;
-	if (len != KEEPER_ID_LEN) {
-		free(b);
-		return SN_ERR_INTERNAL;
-	}
-	memcpy(id, b, KEEPER_ID_LEN);
-	free(b);
-	return 0;
-}
-
-static int
-hsm_sign_digest(void *arg, enum sn_hash hash, const uint8_t *digest,
-    size_t dlen, uint8_t **sig, size_t *siglen)
-{
-	struct res_hsm_signer *hs = arg;
-
-	return keeper_sign(hs->keeper, hs->id, hs->mech, hash, digest, dlen,
-	    sig, siglen);
-}
-
-int
-res_hsm_signer(struct keeper *k, const char *hsm_hex, EVP_PKEY *pub,
-    struct res_hsm_signer *hs, struct ca_signer *out)
-{
-	int r;
-
-	memset(hs, 0, sizeof(*hs));
-	memset(out, 0, sizeof(*out));
-	if (k == NULL || pub == NULL)
-		return SN_ERR_UNAVAILABLE;
-	if ((r = res_hsm_id(hsm_hex, hs->id)) != 0)
-		return r;
-	hs->keeper = k;
-	if (EVP_PKEY_is_a(pub, "RSA"))
-		hs->mech = SN_MECH_RSA_PKCS;
-	else if (EVP_PKEY_is_a(pub, "EC"))
-		hs->mech = SN_MECH_ECDSA;
-	else
-		return SN_ERR_INVALID;
-	out->pub = pub;
-	out->sign_digest = hsm_sign_digest;
-	out->arg = hs;
-	return 0;
-}
-
-int
-res_cert_pubkey(const char *pem, EVP_PKEY **out)
-{
-	BIO *bio = NULL;
-	X509 *x = NULL;
-	int r = SN_ERR_INVALID;
-
-	*out = NULL;
-	if (pem == NULL)
-		return SN_ERR_INVALID;
-	if ((bio = BIO_new_mem_buf(pem, -1)) == NULL) {
-		r = SN_ERR_NOMEM;
-		goto out;
-	}
-	if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
-		goto out;
-	if ((*out = X509_get_pubkey(x)) == NULL)
-		goto out;
-	r = 0;
- out:
-	X509_free(x);
-	BIO_free(bio);
-	return r;
-}
-
-int
-res_crl_url(const struct sn_server *srv, const char *ca_id, char **out)
-{
-	const char *base = srv->cfg.public_url;
-	size_t bl;
-
-	*out = NULL;
-	if (base == NULL || *base == '\0')
-		return 0;	/* no public URL configured: no CDP */
-	bl = strlen(base);
-	while (bl > 0 && base[bl - 1] == '/')
-		bl--;
-	if (bl > 4096)
-		return SN_ERR_INVALID;
-	if (asprintf(out, "%.*s/v1/ca/%s/crl", (int)bl, base, ca_id) < 0) {
-		*out = NULL;
-		return SN_ERR_NOMEM;
-	}
-	return 0;
 }

@@ -24,6 +24,7 @@
 #include "db.h"
 #include "encode.h"
 #include "err.h"
+#include "pem.h"
 #include "render.h"
 #include "server.h"
 #include "util.h"
@@ -38,7 +39,7 @@ static int
 sa_parse_key(struct sn_response *resp, const char *pem, char **pem_out,
     char alg[32], char fp[65])
 {
-	BIO *in = NULL, *outb = NULL;
+	BIO *outb = NULL;
 	EVP_PKEY *pk = NULL;
 	unsigned char *der = NULL, md[32];
 	char group[64], *hex = NULL, *p = NULL;
@@ -53,11 +54,11 @@ sa_parse_key(struct sn_response *resp, const char *pem, char **pem_out,
 		    "private key: upload only the public key");
 		goto out;
 	}
-	if ((in = BIO_new_mem_buf(pem, (int)strlen(pem))) == NULL) {
+	if ((r = pem_read_pubkey(pem, strlen(pem), &pk)) == SN_ERR_NOMEM) {
 		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	if ((pk = PEM_read_bio_PUBKEY(in, NULL, NULL, NULL)) == NULL) {
+	if (r != 0) {
 		r = api_error(resp, SN_ERR_INVALID, "field 'public_key' must be "
 		    "a PEM public key (-----BEGIN PUBLIC KEY-----)");
 		goto out;
@@ -113,7 +114,6 @@ sa_parse_key(struct sn_response *resp, const char *pem, char **pem_out,
 	free(hex);
 	OPENSSL_free(der);
 	EVP_PKEY_free(pk);
-	BIO_free(in);
 	BIO_free(outb);
 	return r;
 }
@@ -124,7 +124,7 @@ sa_reply(struct sn_response *resp, int status, const struct store_sa *s)
 	json_t *sj = NULL;
 	int r;
 
-	if ((r = res_sa_json(s, &sj)) != 0)
+	if ((r = render_sa(s, &sj)) != 0)
 		return api_store_error(resp, r, "service account");
 	return api_json(resp, status, json_pack("{s:o}", "service_account", sj));
 }
@@ -256,7 +256,7 @@ sa_list(struct sn_request *req, struct sn_response *resp)
 			continue;
 		if (r != 0 ||
 		    (r = store_sa_get(c, req->actor.tenant_id, ids.v[i], &s)) != 0 ||
-		    (r = res_sa_json(&s, &sj)) != 0) {
+		    (r = render_sa(&s, &sj)) != 0) {
 			r = api_store_error(resp, r, "service account");
 			goto out;
 		}

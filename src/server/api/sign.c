@@ -26,6 +26,7 @@
 #include "db.h"
 #include "encode.h"
 #include "err.h"
+#include "hsm_signer.h"
 #include "render.h"
 #include "server.h"
 #include "util.h"
@@ -247,7 +248,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	json_object_set_new(d, "count", json_integer((json_int_t)n));
 
 	/* The key. */
-	state = res_key_state(&k, now);
+	state = render_key_state(&k, now);
 	if (strcmp(state, "active") != 0) {
 		r = api_error(resp, SN_ERR_CONFLICT, "key %s/%s is %s and cannot "
 		    "sign", k.project_name, k.name, state);
@@ -257,7 +258,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		r = api_keeper_error(resp, SN_ERR_UNAVAILABLE, "signing");
 		goto out;
 	}
-	if ((r = res_hsm_id(k.hsm_key_id, hsm_id)) != 0) {
+	if ((r = hsm_signer_key_id(k.hsm_key_id, hsm_id)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "bad HSM key id");
 		goto out;
 	}
@@ -303,7 +304,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "key");
 		goto out;
 	}
-	state = res_key_state(&now_k, sn_now());
+	state = render_key_state(&now_k, sn_now());
 	if (strcmp(state, "active") != 0) {
 		r = api_error(resp, SN_ERR_CONFLICT, "key %s/%s is %s and cannot "
 		    "sign", k.project_name, k.name, state);

@@ -23,7 +23,7 @@ team_reply(struct db_conn *c, struct sn_response *resp, int status,
 	json_t *tj = NULL;
 	int r;
 
-	if ((r = res_team_json(c, t, &tj)) != 0)
+	if ((r = render_team(c, t, &tj)) != 0)
 		return api_store_error(resp, r, "team");
 	return api_json(resp, status, json_pack("{s:o}", "team", tj));
 }
@@ -107,7 +107,7 @@ teams_list(struct sn_request *req, struct sn_response *resp)
 			continue;
 		if (r != 0 ||
 		    (r = store_team_get(c, req->actor.tenant_id, ids.v[i], &t)) != 0 ||
-		    (r = res_team_json(c, &t, &tj)) != 0) {
+		    (r = render_team(c, &t, &tj)) != 0) {
 			r = api_store_error(resp, r, "team");
 			goto out;
 		}
