@@ -31,6 +31,7 @@
 
 #include "alg.h"
 #include "err.h"
+#include "fdio.h"
 #include "kbuf.h"
 #include "keeper_int.h"
 #include "util.h"
@@ -77,15 +78,6 @@ struct keeper {
 	int stuck;		/* a call timed out: kill without exit grace */
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint32_t
 be32(const uint8_t *p)
 {
@@ -93,61 +85,11 @@ be32(const uint8_t *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Reads len bytes; deadline_ms < 0 means no timeout. 0, 1 on EOF, -1. */
-static int
-read_full(int fd, void *buf, size_t len, int64_t deadline_ms)
-{
-	uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n;
-
-		if (deadline_ms >= 0) {
-			struct pollfd pfd = { fd, POLLIN, 0 };
-			int64_t left = deadline_ms - now_ms();
-			int pr;
-
-			if (left <= 0)
-				return -1;
-			pr = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
-			if (pr < 0 && errno != EINTR)
-				return -1;
-			if (pr <= 0)
-				continue;
-		}
-		n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n == 0 ? 1 : -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-write_full(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Waits for pid with escalation: grace, SIGTERM, grace, SIGKILL. */
 static void
 reap(pid_t pid, int grace_ms)
 {
-	int64_t deadline = now_ms() + grace_ms;
+	int64_t deadline = fdio_now_ms() + grace_ms;
 	int st, sent_term = 0;
 
 	for (;;) {
@@ -155,7 +97,7 @@ reap(pid_t pid, int grace_ms)
 
 		if (w == pid || (w < 0 && errno != EINTR))
 			return;
-		if (now_ms() >= deadline) {
+		if (fdio_now_ms() >= deadline) {
 			if (sent_term) {
 				kill(pid, SIGKILL);
 				while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -165,7 +107,7 @@ reap(pid_t pid, int grace_ms)
 			kill(pid, SIGTERM);
 			kill(pid, SIGCONT);	/* a stopped process must run to die */
 			sent_term = 1;
-			deadline = now_ms() + TERM_GRACE_MS;
+			deadline = fdio_now_ms() + TERM_GRACE_MS;
 		}
 		usleep(5000);
 	}
@@ -177,12 +119,12 @@ fail_all_locked(struct keeper *k)
 {
 	struct call *c;
 
-	if (!k->dead && now_ms() - k->started_ms < QUICK_DEATH_MS) {
+	if (!k->dead && fdio_now_ms() - k->started_ms < QUICK_DEATH_MS) {
 		k->failures++;
-		k->retry_at_ms = now_ms() + (k->failures <= 1 ? 0 :
+		k->retry_at_ms = fdio_now_ms() + (k->failures <= 1 ? 0 :
 		    (100LL << (k->failures > 7 ? 6 : k->failures - 2)));
-		if (k->retry_at_ms - now_ms() > BACKOFF_MAX_MS)
-			k->retry_at_ms = now_ms() + BACKOFF_MAX_MS;
+		if (k->retry_at_ms - fdio_now_ms() > BACKOFF_MAX_MS)
+			k->retry_at_ms = fdio_now_ms() + BACKOFF_MAX_MS;
 	}
 	k->dead = 1;
 	while ((c = k->pending) != NULL) {
@@ -215,14 +157,14 @@ reader_main(void *arg)
 	for (;;) {
 		struct call *c, **pp;
 
-		if (read_full(fd, hdr, sizeof(hdr), -1) != 0)
+		if (fdio_read_full(fd, hdr, sizeof(hdr), -1) != 0)
 			break;
 		len = be32(hdr);
 		if (len < 8 || len > KEEPER_FRAME_MAX)
 			break;		/* the keeper is confused: drop it */
 		if ((frame = malloc(len)) == NULL)
 			break;
-		if (read_full(fd, frame, len, -1) != 0)
+		if (fdio_read_full(fd, frame, len, -1) != 0)
 			break;
 		id = be32(frame);
 		pthread_mutex_lock(&k->state);
@@ -337,7 +279,8 @@ spawn(struct keeper *k)
 	close(sv[1]);
 	sv[1] = -1;
 	/* ready frame: length 8, id 0, status 0 */
-	if (read_full(sv[0], hello, sizeof(hello), now_ms() + START_TIMEOUT_MS) != 0 ||
+	if (fdio_read_full(sv[0], hello, sizeof(hello),
+	    fdio_now_ms() + START_TIMEOUT_MS) != 0 ||
 	    be32(hello) != 8 || be32(hello + 4) != KEEPER_HELLO_ID ||
 	    be32(hello + 8) != 0)
 		goto out;
@@ -352,7 +295,7 @@ spawn(struct keeper *k)
 	k->dead = 0;
 	k->stuck = 0;
 	k->gen++;
-	k->started_ms = now_ms();
+	k->started_ms = fdio_now_ms();
 	pthread_mutex_unlock(&k->state);
 	if (pthread_create(&k->reader, NULL, reader_main, ra) != 0) {
 		pthread_mutex_lock(&k->state);
@@ -371,10 +314,10 @@ spawn(struct keeper *k)
 	if (r != 0) {
 		pthread_mutex_lock(&k->state);
 		k->failures++;
-		k->retry_at_ms = now_ms() + (100LL << (k->failures > 6 ? 6 :
+		k->retry_at_ms = fdio_now_ms() + (100LL << (k->failures > 6 ? 6 :
 		    k->failures - 1));
-		if (k->retry_at_ms - now_ms() > BACKOFF_MAX_MS)
-			k->retry_at_ms = now_ms() + BACKOFF_MAX_MS;
+		if (k->retry_at_ms - fdio_now_ms() > BACKOFF_MAX_MS)
+			k->retry_at_ms = fdio_now_ms() + BACKOFF_MAX_MS;
 		pthread_mutex_unlock(&k->state);
 	}
 	if (sv[0] >= 0)
@@ -422,7 +365,7 @@ ensure_running(struct keeper *k)
 	if (alive)
 		return 0;
 	teardown(k);
-	if (now_ms() < k->retry_at_ms)
+	if (fdio_now_ms() < k->retry_at_ms)
 		return SN_ERR_UNAVAILABLE;	/* backing off: fail fast */
 	return spawn(k);
 }
@@ -500,7 +443,7 @@ call(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
 	ok = k->gen == gen && !k->dead && !c.done;
 	fd = k->fd;
 	pthread_mutex_unlock(&k->state);
-	if (ok && write_full(fd, frame, framelen) != 0) {
+	if (ok && fdio_write_full(fd, frame, framelen) != 0) {
 		/* Dead now, so that the next call restarts instead of failing. */
 		pthread_mutex_lock(&k->state);
 		if (k->gen == gen && !k->dead) {
@@ -512,7 +455,7 @@ call(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
 	pthread_mutex_unlock(&k->wlock);
 
 	pthread_mutex_lock(&k->state);
-	deadline = now_ms() + k->timeout_ms;
+	deadline = fdio_now_ms() + k->timeout_ms;
 	pthread_mutex_unlock(&k->state);
 	ts.tv_sec = deadline / 1000;
 	ts.tv_nsec = (deadline % 1000) * 1000000;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fdio.h"
 #include "kbuf.h"
 #include "keeper_int.h"
 #include "util.h"
@@ -64,40 +65,6 @@ die_line(const char *what, const char *why)
 	    why ? why : "");
 }
 
-static int
-read_full(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n == 0 ? 1 : -1;		/* 1: EOF */
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-write_full(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Stops the whole conversation: the reader sees EOF and the process ends. */
 static void
 fail_connection(struct server *s, const char *why)
@@ -113,7 +80,7 @@ send_frame(struct server *s, const uint8_t *p, size_t len)
 	int r;
 
 	pthread_mutex_lock(&s->wlock);
-	r = write_full(s->fd, p, len);
+	r = fdio_write_full(s->fd, p, len);
 	pthread_mutex_unlock(&s->wlock);
 	return r;
 }
@@ -169,7 +136,7 @@ serve(struct server *s)
 	int r;
 
 	for (;;) {
-		if ((r = read_full(s->fd, hdr, sizeof(hdr))) != 0)
+		if ((r = fdio_read_full(s->fd, hdr, sizeof(hdr), -1)) != 0)
 			return r == 1 || atomic_load(&s->failed) ? 0 : -1;
 		len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
 		    (uint32_t)hdr[2] << 8 | hdr[3];
@@ -185,7 +152,7 @@ serve(struct server *s)
 		}
 		j->len = KEEPER_HDR_LEN + (size_t)len;
 		memcpy(j->frame, hdr, sizeof(hdr));
-		if (read_full(s->fd, j->frame + KEEPER_HDR_LEN, len) != 0) {
+		if (fdio_read_full(s->fd, j->frame + KEEPER_HDR_LEN, len, -1) != 0) {
 			free(j->frame);
 			free(j);
 			return atomic_load(&s->failed) ? 0 : -1;
