@@ -19,46 +19,65 @@
 #define PEM_CERT_BEGIN	"-----BEGIN CERTIFICATE-----"
 #define PEM_CERT_END	"-----END CERTIFICATE-----"
 
-/* A read-only memory BIO over pem[0..len). */
+enum pem_object { PEM_PUBKEY, PEM_X509, PEM_PRIVATE_KEY };
+
+/* The first object of one kind in pem[0..len), through a read-only BIO. */
 static int
-pem_bio(const char *pem, size_t len, BIO **b)
+pem_read(const char *pem, size_t len, enum pem_object what, void **out)
 {
-	*b = NULL;
+	BIO *b;
+
+	*out = NULL;
 	if (pem == NULL)
 		return SN_ERR_INVALID;
 	if (len > INT_MAX)
 		return SN_ERR_TOO_LARGE;
-	if ((*b = BIO_new_mem_buf(pem, (int)len)) == NULL)
+	if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL)
 		return SN_ERR_NOMEM;
-	return 0;
+	/* No passphrase callback: an encrypted key is refused, not prompted. */
+	switch (what) {
+	case PEM_PUBKEY:
+		*out = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+		break;
+	case PEM_X509:
+		*out = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		break;
+	case PEM_PRIVATE_KEY:
+		*out = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+		break;
+	}
+	BIO_free(b);
+	return *out != NULL ? 0 : SN_ERR_INVALID;
 }
 
 int
 pem_read_pubkey(const char *pem, size_t len, EVP_PKEY **out)
 {
-	BIO *b = NULL;
-	int r;
+	void *o = NULL;
+	int r = pem_read(pem, len, PEM_PUBKEY, &o);
 
-	*out = NULL;
-	if ((r = pem_bio(pem, len, &b)) != 0)
-		return r;
-	*out = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
-	BIO_free(b);
-	return *out != NULL ? 0 : SN_ERR_INVALID;
+	*out = o;
+	return r;
 }
 
 int
 pem_read_x509(const char *pem, size_t len, X509 **out)
 {
-	BIO *b = NULL;
-	int r;
+	void *o = NULL;
+	int r = pem_read(pem, len, PEM_X509, &o);
 
-	*out = NULL;
-	if ((r = pem_bio(pem, len, &b)) != 0)
-		return r;
-	*out = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	BIO_free(b);
-	return *out != NULL ? 0 : SN_ERR_INVALID;
+	*out = o;
+	return r;
+}
+
+int
+pem_read_private_key(const char *pem, size_t len, EVP_PKEY **out)
+{
+	void *o = NULL;
+	int r = pem_read(pem, len, PEM_PRIVATE_KEY, &o);
+
+	*out = o;
+	return r;
 }
 
 int
@@ -72,21 +91,6 @@ pem_read_x509_pubkey(const char *pem, size_t len, EVP_PKEY **out)
 		return r;
 	*out = X509_get_pubkey(x);
 	X509_free(x);
-	return *out != NULL ? 0 : SN_ERR_INVALID;
-}
-
-int
-pem_read_private_key(const char *pem, size_t len, EVP_PKEY **out)
-{
-	BIO *b = NULL;
-	int r;
-
-	*out = NULL;
-	if ((r = pem_bio(pem, len, &b)) != 0)
-		return r;
-	/* No passphrase callback: an encrypted key is refused, not prompted. */
-	*out = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-	BIO_free(b);
 	return *out != NULL ? 0 : SN_ERR_INVALID;
 }
 
