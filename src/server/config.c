@@ -12,7 +12,7 @@
 #define CONFIG_MAX_SIZE	(64 * 1024)
 
 int
-sn_config_set(char **field, const char *value)
+server_config_set(char **field, const char *value)
 {
 	char *v = NULL;
 
@@ -32,24 +32,24 @@ set_path(char **field, const char *dir, const char *name)
 	n = snprintf(buf, sizeof(buf), "%s/%s", dir, name);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return SN_ERR_INVALID;
-	return sn_config_set(field, buf);
+	return server_config_set(field, buf);
 }
 
 int
-sn_config_defaults(struct sn_config *cfg, const char *data_dir)
+server_config_defaults(struct sn_config *cfg, const char *data_dir)
 {
 	char url[4200];
 	int r;
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(url, sizeof(url), "sqlite:%s/signet.db", data_dir);
-	if ((r = sn_config_set(&cfg->data_dir, data_dir)) != 0 ||
-	    (r = sn_config_set(&cfg->listen, SN_DEFAULT_LISTEN)) != 0 ||
-	    (r = sn_config_set(&cfg->public_url,
+	if ((r = server_config_set(&cfg->data_dir, data_dir)) != 0 ||
+	    (r = server_config_set(&cfg->listen, SN_DEFAULT_LISTEN)) != 0 ||
+	    (r = server_config_set(&cfg->public_url,
 	    "https://" SN_DEFAULT_LISTEN)) != 0 ||
-	    (r = sn_config_set(&cfg->db_url, url)) != 0 ||
-	    (r = sn_config_set(&cfg->hsm_module, SIGNET_SOFTHSM_MODULE)) != 0 ||
-	    (r = sn_config_set(&cfg->token_label, "signet")) != 0 ||
+	    (r = server_config_set(&cfg->db_url, url)) != 0 ||
+	    (r = server_config_set(&cfg->hsm_module, SIGNET_SOFTHSM_MODULE)) != 0 ||
+	    (r = server_config_set(&cfg->token_label, "signet")) != 0 ||
 	    (r = set_path(&cfg->pin_file, data_dir, "hsm/pin")) != 0 ||
 	    (r = set_path(&cfg->softhsm_conf, data_dir,
 	    "hsm/softhsm2.conf")) != 0 ||
@@ -70,7 +70,7 @@ sn_config_defaults(struct sn_config *cfg, const char *data_dir)
 }
 
 void
-sn_config_free(struct sn_config *cfg)
+server_config_free(struct sn_config *cfg)
 {
 	if (cfg == NULL)
 		return;
@@ -118,23 +118,23 @@ apply(struct sn_config *cfg, const char *k, const char *v)
 	long long n;
 
 	if (strcmp(k, "listen") == 0)
-		return sn_config_set(&cfg->listen, v);
+		return server_config_set(&cfg->listen, v);
 	if (strcmp(k, "public_url") == 0)
-		return sn_config_set(&cfg->public_url, v);
+		return server_config_set(&cfg->public_url, v);
 	if (strcmp(k, "db_url") == 0)
-		return sn_config_set(&cfg->db_url, v);
+		return server_config_set(&cfg->db_url, v);
 	if (strcmp(k, "hsm_module") == 0)
-		return sn_config_set(&cfg->hsm_module, v);
+		return server_config_set(&cfg->hsm_module, v);
 	if (strcmp(k, "token_label") == 0)
-		return sn_config_set(&cfg->token_label, v);
+		return server_config_set(&cfg->token_label, v);
 	if (strcmp(k, "pin_file") == 0)
-		return sn_config_set(&cfg->pin_file, v);
+		return server_config_set(&cfg->pin_file, v);
 	if (strcmp(k, "softhsm_conf") == 0)
-		return sn_config_set(&cfg->softhsm_conf, *v ? v : NULL);
+		return server_config_set(&cfg->softhsm_conf, *v ? v : NULL);
 	if (strcmp(k, "tls_cert") == 0)
-		return sn_config_set(&cfg->tls_cert, v);
+		return server_config_set(&cfg->tls_cert, v);
 	if (strcmp(k, "tls_key") == 0)
-		return sn_config_set(&cfg->tls_key, v);
+		return server_config_set(&cfg->tls_key, v);
 	if (strcmp(k, "max_connections") == 0)
 		return set_int(&cfg->max_connections, v, 1, 65536);
 	if (strcmp(k, "max_connections_per_ip") == 0)
@@ -150,7 +150,7 @@ apply(struct sn_config *cfg, const char *k, const char *v)
 	/* OIDC federation: the CA bundle that issuers' HTTPS must chain to
 	 * (default: the system store) and the wait for their keys. */
 	if (strcmp(k, "oidc_ca_file") == 0)
-		return sn_config_set(&cfg->oidc_ca_file, *v ? v : NULL);
+		return server_config_set(&cfg->oidc_ca_file, *v ? v : NULL);
 	if (strcmp(k, "oidc_fetch_timeout") == 0)
 		return set_int(&cfg->oidc_fetch_timeout, v, 1, 60);
 	if (strcmp(k, "session_idle_timeout") == 0)
@@ -167,13 +167,13 @@ apply(struct sn_config *cfg, const char *k, const char *v)
 }
 
 int
-sn_config_load(struct sn_config *cfg, const char *data_dir)
+server_config_load(struct sn_config *cfg, const char *data_dir)
 {
 	char path[4096], *buf = NULL, *line, *next, *eq;
 	size_t len;
 	int r, lineno = 0;
 
-	if ((r = sn_config_defaults(cfg, data_dir)) != 0)
+	if ((r = server_config_defaults(cfg, data_dir)) != 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/%s", data_dir, SN_CONFIG_FILE);
 	if ((r = sn_read_file(path, CONFIG_MAX_SIZE, &buf, &len)) != 0) {
@@ -212,7 +212,7 @@ sn_config_load(struct sn_config *cfg, const char *data_dir)
 }
 
 int
-sn_config_save(const struct sn_config *cfg)
+server_config_save(const struct sn_config *cfg)
 {
 	char path[4096], *buf = NULL;
 	size_t size = 0;
@@ -249,7 +249,7 @@ sn_config_save(const struct sn_config *cfg)
 }
 
 int
-sn_parse_listen(const char *s, char **host, int *port)
+server_parse_listen(const char *s, char **host, int *port)
 {
 	const char *colon, *h, *he;
 	long long p;

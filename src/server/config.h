@@ -34,20 +34,20 @@
 #define SN_DEFAULT_SESSION_LIFETIME	43200
 
 /* Fills cfg with defaults for data_dir (all strings malloc'd). 0 or SN_ERR_NOMEM. */
-int sn_config_defaults(struct sn_config *cfg, const char *data_dir);
+int server_config_defaults(struct sn_config *cfg, const char *data_dir);
 /*
  * Reads DIR/signetd.conf over the defaults. Unknown keys and malformed lines
  * are errors (SN_ERR_INVALID, with the line on stderr). Missing file: SN_ERR_IO.
  */
-int sn_config_load(struct sn_config *cfg, const char *data_dir);
+int server_config_load(struct sn_config *cfg, const char *data_dir);
 /* Writes cfg to DIR/signetd.conf (mode 0600). */
-int sn_config_save(const struct sn_config *cfg);
+int server_config_save(const struct sn_config *cfg);
 /* Frees the strings; cfg may be zeroed or partly filled. */
-void sn_config_free(struct sn_config *cfg);
+void server_config_free(struct sn_config *cfg);
 /* Replaces one string field: *field = strdup(value). 0 or SN_ERR_NOMEM. */
-int sn_config_set(char **field, const char *value);
+int server_config_set(char **field, const char *value);
 
 /* Splits "host:port" / "[v6]:port". host is malloc'd. 0 or SN_ERR_INVALID. */
-int sn_parse_listen(const char *s, char **host, int *port);
+int server_parse_listen(const char *s, char **host, int *port);
 
 #endif

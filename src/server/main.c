@@ -318,7 +318,7 @@ close_server(struct sn_server *srv)
 	srv->db = NULL;
 	free((char *)srv->self_exe);
 	srv->self_exe = NULL;
-	sn_config_free(&srv->cfg);
+	server_config_free(&srv->cfg);
 }
 
 static int
@@ -392,7 +392,7 @@ cmd_init(int argc, char **argv)
 		return die_usage("--hsm-module, --token-label and --pin-file "
 		    "go together");
 	if (listen != NULL) {
-		if (sn_parse_listen(listen, &host, &port) != 0)
+		if (server_parse_listen(listen, &host, &port) != 0)
 			return die_usage("--listen must be HOST:PORT");
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -411,19 +411,19 @@ cmd_init(int argc, char **argv)
 		    "initialise over it\n", path);
 		goto out;
 	}
-	if (sn_config_defaults(&srv.cfg, absdir) != 0)
+	if (server_config_defaults(&srv.cfg, absdir) != 0)
 		goto out;
 	if (listen != NULL) {
 		if (strchr(host, ':') != NULL)
 			snprintf(url, sizeof(url), "https://[%s]:%d", host, port);
 		else
 			snprintf(url, sizeof(url), "https://%s:%d", host, port);
-		if (sn_config_set(&srv.cfg.listen, listen) != 0 ||
-		    sn_config_set(&srv.cfg.public_url, url) != 0)
+		if (server_config_set(&srv.cfg.listen, listen) != 0 ||
+		    server_config_set(&srv.cfg.public_url, url) != 0)
 			goto out;
 	} else if (nhost > 0 && !is_ip(hosts[0])) {
 		snprintf(url, sizeof(url), "https://%s:8443", hosts[0]);
-		if (sn_config_set(&srv.cfg.public_url, url) != 0)
+		if (server_config_set(&srv.cfg.public_url, url) != 0)
 			goto out;
 	}
 	if (path_join(path, sizeof(path), absdir, "tls") != 0 ||
@@ -433,11 +433,11 @@ cmd_init(int argc, char **argv)
 	}
 	if (module != NULL) {
 		/* A vendor HSM: its token and PIN already exist. */
-		if (sn_config_set(&srv.cfg.hsm_module, module) != 0 ||
-		    sn_config_set(&srv.cfg.token_label, label) != 0 ||
-		    sn_config_set(&srv.cfg.softhsm_conf, NULL) != 0 ||
+		if (server_config_set(&srv.cfg.hsm_module, module) != 0 ||
+		    server_config_set(&srv.cfg.token_label, label) != 0 ||
+		    server_config_set(&srv.cfg.softhsm_conf, NULL) != 0 ||
 		    realpath(pin, path) == NULL ||
-		    sn_config_set(&srv.cfg.pin_file, path) != 0) {
+		    server_config_set(&srv.cfg.pin_file, path) != 0) {
 			fprintf(stderr, "signetd: bad --pin-file %s\n", pin);
 			goto out;
 		}
@@ -458,7 +458,7 @@ cmd_init(int argc, char **argv)
 		r = 1;
 		goto out;
 	}
-	if (sn_config_save(&srv.cfg) != 0) {
+	if (server_config_save(&srv.cfg) != 0) {
 		fprintf(stderr, "signetd: cannot write %s/%s\n", absdir,
 		    SN_CONFIG_FILE);
 		r = 1;
@@ -521,7 +521,7 @@ cmd_tenant(int argc, char **argv)
 		return die_usage("invalid tenant name ([A-Za-z0-9._-], 1..64)");
 	if (!api_valid_email(admin))
 		return die_usage("invalid --admin email");
-	if (sn_config_load(&srv.cfg, dir) != 0)
+	if (server_config_load(&srv.cfg, dir) != 0)
 		goto out;
 	if (open_server(&srv, 1) != 0 ||
 	    create_tenant(&srv, name, admin, &secret) != 0)
@@ -573,11 +573,11 @@ cmd_serve(int argc, char **argv)
 		return die_usage("unexpected argument");
 	if (dir == NULL)
 		return die_usage("--data-dir is required");
-	if (sn_config_load(&srv.cfg, dir) != 0)
+	if (server_config_load(&srv.cfg, dir) != 0)
 		goto out;
-	if (listen != NULL && sn_config_set(&srv.cfg.listen, listen) != 0)
+	if (listen != NULL && server_config_set(&srv.cfg.listen, listen) != 0)
 		goto out;
-	if (sn_parse_listen(srv.cfg.listen, &host, &port) != 0) {
+	if (server_parse_listen(srv.cfg.listen, &host, &port) != 0) {
 		fprintf(stderr, "signetd: bad listen address '%s'\n",
 		    srv.cfg.listen);
 		goto out;
@@ -606,14 +606,14 @@ cmd_serve(int argc, char **argv)
 	 * otherwise or the address is a wildcard.
 	 */
 	if (public_url != NULL) {
-		if (sn_config_set(&srv.cfg.public_url, public_url) != 0)
+		if (server_config_set(&srv.cfg.public_url, public_url) != 0)
 			goto out;
 	} else if ((listen != NULL || port == 0) &&
 	    strcmp(host, "0.0.0.0") != 0 && strcmp(host, "::") != 0) {
 		snprintf(url, sizeof(url), "https://%s%s%s:%d",
 		    strchr(host, ':') ? "[" : "", host,
 		    strchr(host, ':') ? "]" : "", bound);
-		if (sn_config_set(&srv.cfg.public_url, url) != 0)
+		if (server_config_set(&srv.cfg.public_url, url) != 0)
 			goto out;
 	}
 	if (ratelimit_new(srv.cfg.auth_failure_limit, 60,
