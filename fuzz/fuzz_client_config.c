@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "client.h"
-#include "client_extra.h"
 #include "err.h"
 
 static int

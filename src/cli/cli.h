@@ -17,7 +17,6 @@
 #include <jansson.h>
 
 #include "client.h"
-#include "client_extra.h"
 
 #define EXIT_REFUSED	1
 #define EXIT_USAGE	2

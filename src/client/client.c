@@ -34,7 +34,6 @@
 #include <openssl/pem.h>
 
 #include "client.h"
-#include "client_extra.h"
 #include "client_oidc.h"
 #include "encode.h"
 #include "err.h"
@@ -799,24 +798,6 @@ sn_client_json(struct sn_client *c, const char *method, const char *path,
 	if (b.data != NULL)
 		sn_freezero(b.data, b.len);
 	return r;
-}
-
-int
-sn_client_jsonf(struct sn_client *c, const char *method, json_t *body,
-    json_t **resp, const char *fmt, ...)
-{
-	char path[2048];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
-		set_err("request path too long");
-		return SN_ERR_TOO_LARGE;
-	}
-	return sn_client_json(c, method, path, body, NULL, resp);
 }
 
 int

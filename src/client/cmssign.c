@@ -19,7 +19,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
-#include "client_extra.h"
+#include "client.h"
 #include "err.h"
 #include "util.h"
 

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "client.h"
-#include "client_extra.h"
 #include "err.h"
 #include "util.h"
 

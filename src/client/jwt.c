@@ -14,8 +14,8 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
-#include "client_extra.h"
 #include "encode.h"
+#include "client.h"
 #include "err.h"
 #include "util.h"
 

@@ -15,7 +15,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "client_extra.h"
+#include "client.h"
 #include "client_oidc.h"
 #include "err.h"
 #include "util.h"

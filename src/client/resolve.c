@@ -18,7 +18,7 @@
 
 #include <curl/curl.h>
 
-#include "client_extra.h"
+#include "client.h"
 #include "err.h"
 
 #define RESOLVE_MAX_ADDRS	8

@@ -148,15 +148,6 @@ sn_hash_len(enum sn_hash hash)
 	return 0;
 }
 
-int
-sn_hash_nid(enum sn_hash hash)
-{
-	for (size_t i = 0; i < NELEM(hashes); i++)
-		if (hashes[i].hash == hash)
-			return hashes[i].nid;
-	return 0;
-}
-
 enum sn_hash
 sn_hash_from_nid(int nid)
 {

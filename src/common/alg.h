@@ -50,7 +50,6 @@ enum sn_hash sn_hash_from_name(const char *name);	/* sha1, sha256, sha384, sha51
 const char *sn_hash_name(enum sn_hash hash);
 size_t sn_hash_len(enum sn_hash hash);			/* 0 if unknown */
 const EVP_MD *sn_hash_md(enum sn_hash hash);		/* NULL if unknown */
-int sn_hash_nid(enum sn_hash hash);			/* NID_sha256, ...; 0 if unknown */
 enum sn_hash sn_hash_from_nid(int nid);
 
 /*

@@ -161,8 +161,8 @@ sn_hex_encode(const uint8_t *in, size_t len, char **out)
 	return SN_OK;
 }
 
-static int
-hexval(char c)
+int
+sn_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -185,7 +185,7 @@ sn_hex_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen)
 	if ((d = malloc(inlen / 2 + 1)) == NULL)
 		return SN_ERR_NOMEM;
 	for (size_t i = 0; i < inlen / 2; i++) {
-		int hi = hexval(in[i * 2]), lo = hexval(in[i * 2 + 1]);
+		int hi = sn_hexval(in[i * 2]), lo = sn_hexval(in[i * 2 + 1]);
 		if (hi < 0 || lo < 0) {
 			free(d);
 			return SN_ERR_INVALID;

@@ -21,5 +21,7 @@ int sn_b64url_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen
 /* Lower-case hex. */
 int sn_hex_encode(const uint8_t *in, size_t len, char **out);
 int sn_hex_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen);
+/* The value of one hex digit (either case), or -1: for %XX decoders. */
+int sn_hexval(int c);
 
 #endif

@@ -35,7 +35,6 @@
 #include <openssl/sha.h>
 
 #include "client.h"
-#include "client_extra.h"
 #include "err.h"
 #include "p11_int.h"
 #include "util.h"

@@ -247,18 +247,6 @@ token_add(struct p11_token *t, struct p11_object *o)
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 p11_uri_id(const char *uri, uint8_t **id, size_t *idlen)
 {
@@ -281,8 +269,8 @@ p11_uri_id(const char *uri, uint8_t **id, size_t *idlen)
 			return SN_ERR_NOMEM;
 		while (p < end) {
 			if (*p == '%') {
-				if (end - p < 3 || (hi = hexval(p[1])) < 0 ||
-				    (lo = hexval(p[2])) < 0) {
+				if (end - p < 3 || (hi = sn_hexval(p[1])) < 0 ||
+				    (lo = sn_hexval(p[2])) < 0) {
 					free(buf);
 					return SN_ERR_INVALID;
 				}

@@ -1,7 +1,7 @@
 /*
  * ca_builtin.h - creation of a tenant's built-in certificate authority.
  *
- * Called by `signetd init` and `signetd tenant create` (SERVER-CORE) with a
+ * Called by `signetd init` and `signetd tenant create` (main.c) with a
  * database connection on which the tenant row exists.
  */
 #ifndef SIGNET_CA_BUILTIN_H

@@ -145,29 +145,6 @@ audit_req(struct db_conn *c, struct sn_request *req, const char *action,
 	return audit_append(c, &ev);
 }
 
-int
-audit_record(struct sn_request *req, const char *action,
-    const char *object_type, const char *object_id, const char *result,
-    json_t *details)
-{
-	struct db_conn *c = NULL;
-	struct audit_event ev;
-	int r;
-
-	fill_from_req(&ev, req, action, object_type, object_id, result,
-	    details);
-	if ((r = db_acquire(req->srv->db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c)) != 0 ||
-	    (r = audit_append(c, &ev)) != 0 ||
-	    (r = db_commit(c)) != 0)
-		goto out;
-	r = 0;
- out:
-	db_release(c);
-	return r;
-}
-
 void
 audit_refusal(struct db_conn *c, struct sn_request *req,
     const struct sn_response *resp, const char *action,

@@ -20,6 +20,8 @@
 
 struct db_conn;
 struct sn_actor;
+struct sn_request;
+struct sn_response;
 
 struct audit_event {
 	const char *tenant_id;		/* "" for the system chain */
@@ -37,23 +39,11 @@ struct audit_event {
 int audit_append(struct db_conn *c, const struct audit_event *ev);
 
 /*
- * Convenience for handlers: fills tenant/actor/source from req->actor and
- * req->source_ip, opens and commits its own transaction. Used for refusals
- * and failures, where there is no other change to commit with.
- */
-struct sn_request;
-int audit_record(struct sn_request *req, const char *action,
-    const char *object_type, const char *object_id, const char *result,
-    json_t *details);
-
-/*
  * Recomputes the tenant's chain from the database. Returns 0 if intact,
  * SN_ERR_CONFLICT if broken (with *bad_seq set to the first bad event).
  */
 int audit_verify_chain(struct db_conn *c, const char *tenant_id,
     int64_t *count, int64_t *bad_seq);
-
-/* ---- additions (SERVER-CORE) ---- */
 
 struct db_stmt;
 
@@ -87,7 +77,6 @@ int audit_req(struct db_conn *c, struct sn_request *req, const char *action,
  * 5xx, details (borrowed, may be NULL) plus {"status", "reason"} taken from
  * resp. Failures are ignored: the refusal stands either way.
  */
-struct sn_response;
 void audit_refusal(struct db_conn *c, struct sn_request *req,
     const struct sn_response *resp, const char *action,
     const char *object_type, const char *object_id, json_t *details);

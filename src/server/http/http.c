@@ -29,6 +29,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "encode.h"
 #include "err.h"
 #include "http.h"
 #include "ratelimit.h"
@@ -100,18 +101,6 @@ http_json_depth_ok(const char *buf, size_t len, int max)
 	return 1;
 }
 
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Decodes one form component into a new NUL-terminated string. */
 static int
 form_decode(const char *s, size_t len, char **out)
@@ -127,8 +116,8 @@ form_decode(const char *s, size_t len, char **out)
 		if (s[i] == '+')
 			d[j++] = ' ';
 		else if (s[i] == '%') {
-			if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0 || (hi | lo) == 0) {
+			if (i + 2 >= len || (hi = sn_hexval(s[i + 1])) < 0 ||
+			    (lo = sn_hexval(s[i + 2])) < 0 || (hi | lo) == 0) {
 				free(d);
 				return SN_ERR_INVALID;	/* bad escape or %00 */
 			}
@@ -846,12 +835,6 @@ http_start(struct sn_server *srv, const struct api_route *const *tables,
 		free(h);
 	}
 	return r;
-}
-
-int
-http_bound_port(struct http_server *h)
-{
-	return h->port;
 }
 
 void

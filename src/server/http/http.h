@@ -84,8 +84,6 @@ int http_listen(const char *host, int port, int *fd, int *bound_port);
 int http_start(struct sn_server *srv, const struct api_route *const *tables,
     int listen_fd, const char *cert_pem, const char *key_pem,
     struct http_server **out);
-/* The port actually bound. */
-int http_bound_port(struct http_server *h);
 /*
  * Stops accepting, waits (up to grace_secs) for requests in flight to be
  * answered, then stops the daemon. NULL ok.

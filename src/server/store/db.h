@@ -38,7 +38,7 @@ void db_close(struct db *db);				/* NULL ok */
 int db_acquire(struct db *db, struct db_conn **out);	/* blocks until one is free */
 /* (db_acquire gives up with SN_ERR_UNAVAILABLE after 30 s, so a thread that
  * holds one connection and waits for a second cannot hang the pool forever;
- * do not hold a connection while calling audit_record().) */
+ * a handler never asks for a second one.) */
 void db_release(struct db_conn *c);			/* rolls back an open txn; NULL ok */
 
 /* Transactions. db_begin takes the write lock at once (BEGIN IMMEDIATE). */

@@ -26,7 +26,6 @@
 
 #include "cli.h"
 #include "client.h"
-#include "client_extra.h"
 #include "encode.h"
 #include "err.h"
 #include "util.h"

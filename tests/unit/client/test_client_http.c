@@ -33,7 +33,6 @@
 #include <openssl/x509v3.h>
 
 #include "client.h"
-#include "client_extra.h"
 #include "encode.h"
 #include "err.h"
 #include "util.h"
