@@ -13,12 +13,14 @@ static const struct {
 	const char *name;
 	int rsa;
 	int bits;
+	int log_only;	/* never a signing key: not found by name */
 } algs[] = {
-	{ SN_ALG_RSA_2048, "rsa-2048", 1, 2048 },
-	{ SN_ALG_RSA_3072, "rsa-3072", 1, 3072 },
-	{ SN_ALG_RSA_4096, "rsa-4096", 1, 4096 },
-	{ SN_ALG_ECDSA_P256, "ecdsa-p256", 0, 256 },
-	{ SN_ALG_ECDSA_P384, "ecdsa-p384", 0, 384 },
+	{ SN_ALG_RSA_2048, "rsa-2048", 1, 2048, 0 },
+	{ SN_ALG_RSA_3072, "rsa-3072", 1, 3072, 0 },
+	{ SN_ALG_RSA_4096, "rsa-4096", 1, 4096, 0 },
+	{ SN_ALG_ECDSA_P256, "ecdsa-p256", 0, 256, 0 },
+	{ SN_ALG_ECDSA_P384, "ecdsa-p384", 0, 384, 0 },
+	{ SN_ALG_ED25519, "ed25519", 0, 255, 1 },
 };
 
 /*
@@ -54,7 +56,7 @@ enum sn_key_alg
 sn_key_alg_from_name(const char *name)
 {
 	for (size_t i = 0; name != NULL && i < NELEM(algs); i++)
-		if (strcmp(algs[i].name, name) == 0)
+		if (!algs[i].log_only && strcmp(algs[i].name, name) == 0)
 			return algs[i].alg;
 	return SN_ALG_NONE;
 }
@@ -93,6 +95,8 @@ sn_key_alg_allows_mech(enum sn_key_alg alg, enum sn_mech mech)
 		return 0;
 	if (sn_key_alg_is_rsa(alg))
 		return mech == SN_MECH_RSA_PKCS || mech == SN_MECH_RSA_PSS;
+	if (alg == SN_ALG_ED25519)
+		return mech == SN_MECH_EDDSA;
 	return mech == SN_MECH_ECDSA;
 }
 
@@ -117,6 +121,7 @@ sn_mech_name(enum sn_mech mech)
 	case SN_MECH_RSA_PKCS: return "rsa-pkcs1";
 	case SN_MECH_RSA_PSS: return "rsa-pss";
 	case SN_MECH_ECDSA: return "ecdsa";
+	case SN_MECH_EDDSA: return "eddsa";	/* never parsed back */
 	default: return NULL;
 	}
 }

@@ -18,6 +18,12 @@ enum sn_key_alg {
 	SN_ALG_RSA_4096,
 	SN_ALG_ECDSA_P256,
 	SN_ALG_ECDSA_P384,
+	/*
+	 * The per-tenant audit log key only (signed checkpoints). It has a
+	 * name for logs but sn_key_alg_from_name never returns it, so no API
+	 * request or CLI flag can create a signing key of this type.
+	 */
+	SN_ALG_ED25519,
 };
 
 enum sn_mech {
@@ -25,6 +31,12 @@ enum sn_mech {
 	SN_MECH_RSA_PKCS = 1,	/* RSASSA-PKCS1-v1_5 over a DigestInfo */
 	SN_MECH_RSA_PSS,	/* RSASSA-PSS, MGF1 with the same hash, salt = hash length */
 	SN_MECH_ECDSA,		/* ECDSA, DER-encoded signature */
+	/*
+	 * Pure Ed25519 over a short message (hash SN_HASH_NONE), for the
+	 * audit log key only; like SN_ALG_ED25519 it cannot be named in a
+	 * request (sn_mech_from_name never returns it).
+	 */
+	SN_MECH_EDDSA,
 };
 
 enum sn_hash {

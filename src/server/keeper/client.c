@@ -710,8 +710,10 @@ keeper_sign(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
 	*siglen = 0;
 	kbuf_init(&b, KEEPER_FRAME_MAX);
 	/* Checked here too, so nonsense never reaches the keeper. */
-	if (sn_mech_name(mech) == NULL || sn_hash_len(hash) == 0 ||
-	    digest == NULL || dlen != sn_hash_len(hash)) {
+	if (mech == SN_MECH_EDDSA ? (hash != SN_HASH_NONE || digest == NULL ||
+	    dlen == 0 || dlen > KEEPER_MESSAGE_MAX) :
+	    (sn_mech_name(mech) == NULL || sn_hash_len(hash) == 0 ||
+	    digest == NULL || dlen != sn_hash_len(hash))) {
 		r = SN_ERR_INVALID;
 		goto out;
 	}

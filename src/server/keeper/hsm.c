@@ -69,6 +69,8 @@ struct keeper_hsm {
 static const uint8_t oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
 	0x03, 0x01, 0x07 };
 static const uint8_t oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+/* id-Ed25519 (RFC 8410), the CKA_EC_PARAMS form SoftHSM2 accepts */
+static const uint8_t oid_ed25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
 
 #define ATTR_MAX	4096	/* no public attribute we read is larger */
 
@@ -515,6 +517,45 @@ spki_ec(const char *group, size_t fieldlen, const uint8_t *v, size_t vlen,
 	return r;
 }
 
+/*
+ * CKA_EC_POINT of an Ed25519 key: PKCS#11 3.0 says a DER OCTET STRING of the
+ * 32-byte public key (SoftHSM2), some modules give the bare 32 bytes.
+ */
+static int
+spki_ed25519(const uint8_t *v, size_t vlen, uint8_t **out, size_t *outlen)
+{
+	EVP_PKEY *pkey = NULL;
+	const uint8_t *pt;
+	uint8_t *der = NULL, *p;
+	int n, r = SN_ERR_CRYPTO;
+
+	if (vlen == 32)
+		pt = v;
+	else if (vlen == 34 && v[0] == 0x04 && v[1] == 32)
+		pt = v + 2;
+	else
+		return SN_ERR_HSM;
+	if ((pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pt,
+	    32)) == NULL || (n = i2d_PUBKEY(pkey, NULL)) <= 0 ||
+	    n > KEEPER_SPKI_MAX)
+		goto out;
+	if ((der = malloc((size_t)n)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	p = der;
+	if (i2d_PUBKEY(pkey, &p) != n)
+		goto out;
+	*out = der;
+	*outlen = (size_t)n;
+	der = NULL;
+	r = 0;
+ out:
+	free(der);
+	EVP_PKEY_free(pkey);
+	return r;
+}
+
 /* The SPKI of the public key object pub. */
 static int
 public_spki(struct keeper_worker *w, CK_OBJECT_HANDLE pub, uint8_t **out,
@@ -534,6 +575,10 @@ public_spki(struct keeper_worker *w, CK_OBJECT_HANDLE pub, uint8_t **out,
 		    (r = get_attr(w, pub, CKA_PUBLIC_EXPONENT, &b, &blen)) != 0)
 			goto out;
 		r = spki_rsa(a, alen, b, blen, out, outlen);
+	} else if (kt == CKK_EC_EDWARDS) {
+		if ((r = get_attr(w, pub, CKA_EC_POINT, &b, &blen)) != 0)
+			goto out;
+		r = spki_ed25519(b, blen, out, outlen);
 	} else if (kt == CKK_EC) {
 		if ((r = get_attr(w, pub, CKA_EC_PARAMS, &a, &alen)) != 0 ||
 		    (r = get_attr(w, pub, CKA_EC_POINT, &b, &blen)) != 0)
@@ -583,6 +628,10 @@ op_generate(struct keeper_worker *w, enum sn_key_alg alg, const uint8_t *label,
 		kt = CKK_EC;
 		mech.mechanism = CKM_EC_KEY_PAIR_GEN;
 		break;
+	case SN_ALG_ED25519:
+		kt = CKK_EC_EDWARDS;
+		mech.mechanism = CKM_EC_EDWARDS_KEY_PAIR_GEN;
+		break;
 	default:
 		return SN_ERR_INVALID;
 	}
@@ -604,7 +653,9 @@ op_generate(struct keeper_worker *w, enum sn_key_alg alg, const uint8_t *label,
 	if (kt == CKK_RSA) {
 		ADD(pubt, npub, CKA_MODULUS_BITS, &bits, sizeof(bits));
 		ADD(pubt, npub, CKA_PUBLIC_EXPONENT, exp, sizeof(exp));
-	} else if (alg == SN_ALG_ECDSA_P256)
+	} else if (alg == SN_ALG_ED25519)
+		ADD(pubt, npub, CKA_EC_PARAMS, oid_ed25519, sizeof(oid_ed25519));
+	else if (alg == SN_ALG_ECDSA_P256)
 		ADD(pubt, npub, CKA_EC_PARAMS, oid_p256, sizeof(oid_p256));
 	else
 		ADD(pubt, npub, CKA_EC_PARAMS, oid_p384, sizeof(oid_p384));
@@ -708,7 +759,12 @@ op_sign(struct keeper_worker *w, const uint8_t *id, enum sn_mech mech,
 	CK_RV rv;
 	int r;
 
-	if (sn_hash_len(hash) == 0 || dlen != sn_hash_len(hash))
+	/* Digests have their hash's length; only EdDSA signs a message. */
+	if (mech == SN_MECH_EDDSA) {
+		if (hash != SN_HASH_NONE || dlen == 0 ||
+		    dlen > KEEPER_MESSAGE_MAX)
+			return SN_ERR_INVALID;
+	} else if (sn_hash_len(hash) == 0 || dlen != sn_hash_len(hash))
 		return SN_ERR_INVALID;
 	switch (mech) {
 	case SN_MECH_RSA_PKCS:
@@ -748,6 +804,9 @@ op_sign(struct keeper_worker *w, const uint8_t *id, enum sn_mech mech,
 	case SN_MECH_ECDSA:
 		m.mechanism = CKM_ECDSA;
 		break;
+	case SN_MECH_EDDSA:
+		m.mechanism = CKM_EDDSA;	/* no params: pure Ed25519 */
+		break;
 	default:
 		return SN_ERR_INVALID;
 	}
@@ -768,7 +827,9 @@ op_sign(struct keeper_worker *w, const uint8_t *id, enum sn_mech mech,
 			cache_put(w, id, priv, kt);
 		}
 		if ((kt == CKK_RSA) != (mech == SN_MECH_RSA_PKCS ||
-		    mech == SN_MECH_RSA_PSS) || (kt != CKK_RSA && kt != CKK_EC))
+		    mech == SN_MECH_RSA_PSS) ||
+		    (kt == CKK_EC_EDWARDS) != (mech == SN_MECH_EDDSA) ||
+		    (kt != CKK_RSA && kt != CKK_EC && kt != CKK_EC_EDWARDS))
 			return SN_ERR_INVALID;
 		rv = f->C_SignInit(w->session, &m, priv);
 		if (rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID)
@@ -889,7 +950,7 @@ h_sign(struct keeper_worker *w, struct kcur *c, struct kbuf *rb)
 	if ((r = kcur_get_raw(c, KEEPER_ID_LEN, &id)) != 0 ||
 	    (r = kcur_get_u8(c, &mech)) != 0 ||
 	    (r = kcur_get_u8(c, &hash)) != 0 ||
-	    (r = kcur_get_bytes(c, KEEPER_DIGEST_MAX, &digest, &dlen)) != 0 ||
+	    (r = kcur_get_bytes(c, KEEPER_MESSAGE_MAX, &digest, &dlen)) != 0 ||
 	    (r = kcur_end(c)) != 0)
 		return r;
 	if ((r = op_sign(w, id, (enum sn_mech)mech, (enum sn_hash)hash, digest,

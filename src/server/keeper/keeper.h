@@ -89,6 +89,13 @@ int keeper_sign(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
     enum sn_hash hash, const uint8_t *digest, size_t dlen,
     uint8_t **sig, size_t *siglen);
 
+/*
+ * keeper_sign with SN_MECH_EDDSA (and hash SN_HASH_NONE) signs msg itself,
+ * 1..KEEPER_MESSAGE_MAX (512) bytes, with pure Ed25519 (CKM_EDDSA): the
+ * audit log key (SN_ALG_ED25519) signs checkpoint notes this way and can do
+ * nothing else; no other key type accepts SN_MECH_EDDSA.
+ */
+
 /* Destroys the private and public key objects with CKA_ID id. */
 int keeper_destroy(struct keeper *k, const uint8_t id[16]);
 

@@ -16,6 +16,7 @@
 #define KEEPER_FRAME_MAX	65536	/* bytes after the length prefix */
 #define KEEPER_HDR_LEN		4	/* u32 length prefix */
 #define KEEPER_DIGEST_MAX	64
+#define KEEPER_MESSAGE_MAX	512	/* EdDSA: a checkpoint note body */
 #define KEEPER_SPKI_MAX		2048
 #define KEEPER_SIG_MAX		1024
 #define KEEPER_HELLO_ID		0	/* request id of the keeper's ready frame */

@@ -382,6 +382,64 @@ test_sign_errors(void **state)
 	assert_int_equal(keeper_destroy(k, unknown), SN_ERR_NOT_FOUND);
 }
 
+/* The audit log key: Ed25519 generated on the token, CKM_EDDSA over a
+ * message (not a digest), and no mixing with the code signing mechanisms. */
+static void
+test_ed25519_log_key(void **state)
+{
+	uint8_t id[KEEPER_ID_LEN], *spki = NULL, *sig = NULL, *sig2 = NULL;
+	uint8_t msg[KEEPER_MESSAGE_MAX + 1];
+	size_t len = 0, siglen = 0, siglen2 = 0;
+	const uint8_t *p;
+	EVP_PKEY *pk;
+	EVP_MD_CTX *ctx;
+
+	memset(msg, 'm', sizeof(msg));
+	assert_int_equal(keeper_generate(k, SN_ALG_ED25519, "test log key",
+	    id, &spki, &len), 0);
+	p = spki;
+	assert_non_null(pk = d2i_PUBKEY(NULL, &p, (long)len));
+	assert_int_equal(EVP_PKEY_get_base_id(pk), EVP_PKEY_ED25519);
+	assert_int_equal(keeper_sign(k, id, SN_MECH_EDDSA, SN_HASH_NONE, msg,
+	    300, &sig, &siglen), 0);
+	assert_int_equal(siglen, 64);
+	assert_non_null(ctx = EVP_MD_CTX_new());
+	assert_int_equal(EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk), 1);
+	assert_int_equal(EVP_DigestVerify(ctx, sig, siglen, msg, 300), 1);
+	EVP_MD_CTX_free(ctx);
+	assert_non_null(ctx = EVP_MD_CTX_new());
+	assert_int_equal(EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk), 1);
+	assert_int_not_equal(EVP_DigestVerify(ctx, sig, siglen, msg, 299), 1);
+	EVP_MD_CTX_free(ctx);
+	/* Ed25519 is deterministic: the same message, the same signature */
+	assert_int_equal(keeper_sign(k, id, SN_MECH_EDDSA, SN_HASH_NONE, msg,
+	    300, &sig2, &siglen2), 0);
+	assert_memory_equal(sig, sig2, 64);
+	free(sig2);
+	sig2 = NULL;
+	/* bounds and mixing */
+	assert_int_equal(keeper_sign(k, id, SN_MECH_EDDSA, SN_HASH_NONE, msg,
+	    KEEPER_MESSAGE_MAX + 1, &sig2, &siglen2), SN_ERR_INVALID);
+	assert_int_equal(keeper_sign(k, id, SN_MECH_EDDSA, SN_HASH_NONE, msg,
+	    0, &sig2, &siglen2), SN_ERR_INVALID);
+	assert_int_equal(keeper_sign(k, id, SN_MECH_EDDSA, SN_HASH_SHA256, msg,
+	    32, &sig2, &siglen2), SN_ERR_INVALID);
+	assert_int_equal(keeper_sign(k, id, SN_MECH_ECDSA, SN_HASH_SHA256, msg,
+	    32, &sig2, &siglen2), SN_ERR_INVALID);
+	assert_int_equal(keeper_sign(k, keys[K_P256].id, SN_MECH_EDDSA,
+	    SN_HASH_NONE, msg, 32, &sig2, &siglen2), SN_ERR_INVALID);
+	assert_int_equal(keeper_sign(k, keys[K_RSA2048].id, SN_MECH_EDDSA,
+	    SN_HASH_NONE, msg, 32, &sig2, &siglen2), SN_ERR_INVALID);
+	assert_null(sig2);
+	/* not nameable by a request */
+	assert_int_equal(sn_key_alg_from_name("ed25519"), SN_ALG_NONE);
+	assert_int_equal(sn_mech_from_name("eddsa"), SN_MECH_NONE);
+	assert_int_equal(keeper_destroy(k, id), 0);
+	EVP_PKEY_free(pk);
+	free(spki);
+	free(sig);
+}
+
 static void
 test_destroy(void **state)
 {
@@ -806,7 +864,22 @@ test_handler_malformed(void **state)
 	assert_int_equal(handle_status(w, f, len, 6, NULL, NULL), SN_ERR_PROTOCOL);
 	free(f);
 	kbuf_free(&b);
-	/* digest field over the maximum */
+	/* digest field over the field's maximum (an EdDSA message) */
+	kbuf_init(&b, 1024);
+	assert_int_equal(kbuf_put(&b, keys[K_P256].id, KEEPER_ID_LEN), 0);
+	assert_int_equal(kbuf_put_u8(&b, SN_MECH_ECDSA), 0);
+	assert_int_equal(kbuf_put_u8(&b, SN_HASH_SHA256), 0);
+	{
+		uint8_t big[KEEPER_MESSAGE_MAX + 1];
+
+		memset(big, 1, sizeof(big));
+		assert_int_equal(kbuf_put_bytes(&b, big, sizeof(big)), 0);
+	}
+	f = frame(7, KEEPER_OP_SIGN, b.data, b.len, &len);
+	assert_int_equal(handle_status(w, f, len, 7, NULL, NULL), SN_ERR_PROTOCOL);
+	free(f);
+	kbuf_free(&b);
+	/* a 65-byte "digest" parses but is no digest of any hash */
 	kbuf_init(&b, 1024);
 	assert_int_equal(kbuf_put(&b, keys[K_P256].id, KEEPER_ID_LEN), 0);
 	assert_int_equal(kbuf_put_u8(&b, SN_MECH_ECDSA), 0);
@@ -814,7 +887,7 @@ test_handler_malformed(void **state)
 	memset(buf, 1, sizeof(buf));
 	assert_int_equal(kbuf_put_bytes(&b, buf, 65), 0);
 	f = frame(7, KEEPER_OP_SIGN, b.data, b.len, &len);
-	assert_int_equal(handle_status(w, f, len, 7, NULL, NULL), SN_ERR_PROTOCOL);
+	assert_int_equal(handle_status(w, f, len, 7, NULL, NULL), SN_ERR_INVALID);
 	free(f);
 	kbuf_free(&b);
 	/* trailing bytes after DESTROY's id: must not destroy anything */
@@ -1139,6 +1212,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_generate_all),
 		cmocka_unit_test(test_sign_all),
 		cmocka_unit_test(test_sign_errors),
+		cmocka_unit_test(test_ed25519_log_key),
 		cmocka_unit_test(test_destroy),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_invariant_private_key_not_extractable),
