@@ -66,6 +66,10 @@ server_config_defaults(struct sn_config *cfg, const char *data_dir)
 	cfg->oidc_fetch_timeout = 5;
 	cfg->session_idle_timeout = SN_DEFAULT_SESSION_IDLE_TIMEOUT;
 	cfg->session_lifetime = SN_DEFAULT_SESSION_LIFETIME;
+	cfg->checkpoint_interval = SN_DEFAULT_CHECKPOINT_INTERVAL;
+	cfg->checkpoint_events = SN_DEFAULT_CHECKPOINT_EVENTS;
+	if ((r = sn_config_set(&cfg->log_origin, SN_DEFAULT_LOG_ORIGIN)) != 0)
+		return r;
 	return 0;
 }
 
@@ -75,6 +79,7 @@ server_config_free(struct sn_config *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->data_dir);
+	free(cfg->log_origin);
 	free(cfg->listen);
 	free(cfg->public_url);
 	free(cfg->db_url);
@@ -157,6 +162,20 @@ apply(struct sn_config *cfg, const char *k, const char *v)
 		return set_int(&cfg->session_idle_timeout, v, 60, 86400);
 	if (strcmp(k, "session_lifetime") == 0)
 		return set_int(&cfg->session_lifetime, v, 60, 30 * 86400);
+	if (strcmp(k, "audit_checkpoint_interval") == 0)
+		return set_int(&cfg->checkpoint_interval, v, 1, 86400);
+	if (strcmp(k, "audit_checkpoint_events") == 0)
+		return set_int(&cfg->checkpoint_events, v, 1, 10000000);
+	if (strcmp(k, "audit_log_origin") == 0) {
+		/* a note key name: printable, no space or '+', room for the
+		 * "/<tenant id>" suffix */
+		if (*v == '\0' || strlen(v) > 64 || strpbrk(v, " +") != NULL)
+			return SN_ERR_INVALID;
+		for (const char *p = v; *p != '\0'; p++)
+			if (*p < '!' || *p > '~')
+				return SN_ERR_INVALID;
+		return sn_config_set(&cfg->log_origin, v);
+	}
 	if (strcmp(k, "max_body") == 0) {
 		if (sn_parse_int(v, 1024, 64LL * 1024 * 1024, &n) != 0)
 			return SN_ERR_INVALID;

@@ -32,6 +32,9 @@
  * after sign-in whatever happens (see src/server/auth/session.h). */
 #define SN_DEFAULT_SESSION_IDLE_TIMEOUT	1800
 #define SN_DEFAULT_SESSION_LIFETIME	43200
+#define SN_DEFAULT_CHECKPOINT_INTERVAL	60
+#define SN_DEFAULT_CHECKPOINT_EVENTS	1000
+#define SN_DEFAULT_LOG_ORIGIN		"signet"
 
 /* Fills cfg with defaults for data_dir (all strings malloc'd). 0 or SN_ERR_NOMEM. */
 int server_config_defaults(struct sn_config *cfg, const char *data_dir);

@@ -40,6 +40,7 @@
 #include "oidc_keys.h"
 #include "ratelimit.h"
 #include "server.h"
+#include "tlog.h"
 #include "store.h"
 #include "util.h"
 
@@ -632,6 +633,8 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	if (http_start(&srv, http_route_tables, lfd, cert, key, &h) != 0)
 		goto out;
+	if (tlog_checkpointer_start(&srv) != 0)
+		goto out;
 	lfd = -1;			/* the daemon's now */
 	sn_strfreezero(key);
 	key = NULL;
@@ -653,6 +656,7 @@ cmd_serve(int argc, char **argv)
 	r = 0;
  out:
 	http_stop(h, SHUTDOWN_GRACE_SECS);
+	tlog_checkpointer_stop();
 	ratelimit_free(srv.auth_limiter);
 	srv.auth_limiter = NULL;
 	oidc_keys_free(srv.oidc);

@@ -76,6 +76,7 @@ extern const struct api_route api_routes_ca[];
 extern const struct api_route api_routes_audit[];
 extern const struct api_route api_routes_oauth[];
 extern const struct api_route api_routes_federations[];
+extern const struct api_route api_routes_tlog[];	/* api/tlog.c */
 
 /* Handlers routed from another resource's table: POST /v1/keys/{id}/sign
  * (sign.c) and GET /v1/me/keys (keys.c), both in api_routes_keys. */

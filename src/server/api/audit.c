@@ -188,7 +188,7 @@ static int
 audit_verify(struct sn_request *req, struct sn_response *resp)
 {
 	struct db_conn *c = NULL;
-	int64_t count = 0, bad = 0;
+	int64_t count = 0, bad = 0, badcp = 0;
 	int r;
 
 	if ((r = api_conn(req, resp, &c)) != 0)
@@ -196,14 +196,16 @@ audit_verify(struct sn_request *req, struct sn_response *resp)
 	if ((r = api_authz(c, req, resp, AUTHZ_TENANT_ADMIN, NULL,
 	    "tenant")) != 0)
 		goto out;
-	r = audit_verify_chain(c, req->actor.tenant_id, &count, &bad);
+	r = audit_verify_log(c, req->actor.tenant_id, &count, &bad, &badcp);
 	if (r != 0 && r != SN_ERR_CONFLICT) {
 		r = api_error(resp, r, "cannot read the audit trail");
 		goto out;
 	}
-	r = api_json(resp, 200, json_pack("{s:b,s:I,s:o}", "ok", r == 0,
+	r = api_json(resp, 200, json_pack("{s:b,s:I,s:o,s:o}", "ok", r == 0,
 	    "events", (json_int_t)count, "first_bad_seq",
-	    r == 0 ? json_null() : json_integer(bad)));
+	    bad == 0 ? json_null() : json_integer(bad),
+	    "bad_checkpoint_size",
+	    badcp == 0 ? json_null() : json_integer(badcp)));
  out:
 	if (r != 0 && resp->status == 403)	/* denied reads are audited */
 		audit_refusal(c, req, resp, "audit.verify", "tenant",

@@ -18,10 +18,13 @@
 #include "audit.h"
 #include "auditchain.h"
 #include "db.h"
+#include "encode.h"
+#include "merkle.h"
 #include "err.h"
 #include "handler.h"
 #include "server.h"
 #include "store.h"
+#include "tlog.h"
 #include "util.h"
 
 #define AUDIT_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
@@ -53,6 +56,13 @@ audit_event_json(int64_t seq, const char *tenant_id, const char *id,
 
 int
 audit_append(struct db_conn *c, const struct audit_event *ev)
+{
+	return audit_append_seq(c, ev, NULL);
+}
+
+int
+audit_append_seq(struct db_conn *c, const struct audit_event *ev,
+    int64_t *seq_out)
 {
 	struct db_stmt *st = NULL;
 	json_t *details = NULL, *e = NULL;
@@ -106,6 +116,12 @@ audit_append(struct db_conn *c, const struct audit_event *ev)
 	    nz(ev->object_type), nz(ev->object_id),
 	    ev->result != NULL ? ev->result : "ok", dtext, nz(ev->source_ip),
 	    prev, hash);
+	/* The event's leaf joins the tenant's Merkle tree in the same
+	 * transaction: committed together or not at all. */
+	if (r == 0)
+		r = tlog_append(c, ev->tenant_id, seq, hash);
+	if (r == 0 && seq_out != NULL)
+		*seq_out = seq;
  out:
 	db_finalize(st);
 	json_decref(details);
@@ -138,11 +154,20 @@ audit_req(struct db_conn *c, struct sn_request *req, const char *action,
     const char *object_type, const char *object_id, const char *result,
     json_t *details)
 {
+	return audit_req_seq(c, req, action, object_type, object_id, result,
+	    details, NULL);
+}
+
+int
+audit_req_seq(struct db_conn *c, struct sn_request *req, const char *action,
+    const char *object_type, const char *object_id, const char *result,
+    json_t *details, int64_t *seq)
+{
 	struct audit_event ev;
 
 	fill_from_req(&ev, req, action, object_type, object_id, result,
 	    details);
-	return audit_append(c, &ev);
+	return audit_append_seq(c, &ev, seq);
 }
 
 void
@@ -207,23 +232,86 @@ int
 audit_verify_chain(struct db_conn *c, const char *tenant_id,
     int64_t *count, int64_t *bad_seq)
 {
-	struct db_stmt *st = NULL;
+	int64_t bad_cp;
+
+	return audit_verify_log(c, tenant_id, count, bad_seq, &bad_cp);
+}
+
+/* The next stored checkpoint (size, root) of st2, or size 0 at the end. */
+static int
+next_checkpoint(struct db_stmt **st2, int *r2, uint64_t *size,
+    uint8_t root[SN_MERKLE_HASH_LEN])
+{
+	const void *p;
+	size_t len = 0;
+
+	*size = 0;
+	if (*r2 != DB_ROW)
+		return *r2 < 0 ? *r2 : 0;
+	p = db_col_blob(*st2, 1, &len);
+	if (p == NULL || len != SN_MERKLE_HASH_LEN)
+		return SN_ERR_DB;
+	*size = (uint64_t)db_col_int64(*st2, 0);
+	memcpy(root, p, SN_MERKLE_HASH_LEN);
+	*r2 = db_step(*st2);
+	return 0;
+}
+
+int
+audit_verify_log(struct db_conn *c, const char *tenant_id, int64_t *count,
+    int64_t *bad_seq, int64_t *bad_checkpoint)
+{
+	struct db_stmt *st = NULL, *st2 = NULL;
+	struct sn_merkle_range rg;
 	json_t *e = NULL;
 	char prev[65];
+	uint8_t *raw = NULL, leaf[SN_MERKLE_HASH_LEN], cproot[SN_MERKLE_HASH_LEN],
+	    root[SN_MERKLE_HASH_LEN];
+	const void *stored;
+	size_t rawlen = 0, slen;
+	uint64_t cpsize = 0;
 	int64_t n = 0, expect = 1, seq;
-	int r;
+	int r, r2, bad;
 
 	*count = 0;
 	*bad_seq = 0;
+	*bad_checkpoint = 0;
+	sn_merkle_range_init(&rg);
 	snprintf(prev, sizeof(prev), "%s", SN_AUDIT_GENESIS);
-	r = db_queryf(c, &st, "SELECT " AUDIT_COLUMNS " FROM audit_events "
+	r2 = db_queryf(c, &st2, "SELECT size, root FROM audit_checkpoints "
+	    "WHERE tenant_id = ? ORDER BY size", "t", tenant_id);
+	if ((r = next_checkpoint(&st2, &r2, &cpsize, cproot)) != 0)
+		goto out;
+	/*
+	 * Each event must chain, and its stored tree leaf must be the leaf of
+	 * its hash; the root rebuilt from the rows must match every signed
+	 * checkpoint.
+	 */
+	r = db_queryf(c, &st, "SELECT " AUDIT_COLUMNS ", (SELECT t.hash FROM "
+	    "audit_tree t WHERE t.tenant_id = audit_events.tenant_id AND "
+	    "t.level = 0 AND t.idx = audit_events.seq - 1) FROM audit_events "
 	    "WHERE tenant_id = ? ORDER BY seq", "t", tenant_id);
 	while (r == DB_ROW) {
 		n++;
 		seq = db_col_int64(st, 0);
 		e = audit_row_json(st, 1);
-		if (seq != expect || e == NULL ||
-		    sn_audit_check(e, prev, prev) != 0) {
+		bad = seq != expect || e == NULL ||
+		    sn_audit_check(e, prev, prev) != 0;
+		if (!bad) {
+			free(raw);
+			raw = NULL;
+			stored = db_col_blob(st, 14, &slen);
+			bad = sn_hex_decode(prev, strlen(prev), &raw,
+			    &rawlen) != 0 || rawlen != SN_MERKLE_HASH_LEN;
+			if (!bad) {
+				sn_merkle_leaf_hash(raw, leaf);
+				bad = stored == NULL ||
+				    slen != SN_MERKLE_HASH_LEN ||
+				    memcmp(stored, leaf, slen) != 0 ||
+				    sn_merkle_range_append(&rg, leaf) != 0;
+			}
+		}
+		if (bad) {
 			*bad_seq = seq;
 			/* count them all anyway */
 			while ((r = db_step(st)) == DB_ROW)
@@ -234,6 +322,17 @@ audit_verify_chain(struct db_conn *c, const char *tenant_id,
 			r = SN_ERR_CONFLICT;
 			goto out;
 		}
+		while (cpsize != 0 && cpsize <= rg.size) {
+			sn_merkle_range_root(&rg, root);
+			if (cpsize < rg.size ||
+			    memcmp(root, cproot, sizeof(root)) != 0) {
+				*bad_checkpoint = (int64_t)cpsize;
+				break;
+			}
+			if ((r = next_checkpoint(&st2, &r2, &cpsize,
+			    cproot)) != 0)
+				goto out;
+		}
 		json_decref(e);
 		e = NULL;
 		expect++;
@@ -242,9 +341,14 @@ audit_verify_chain(struct db_conn *c, const char *tenant_id,
 	if (r < 0)
 		goto out;
 	*count = n;
-	r = 0;
+	/* a checkpoint beyond the events: the chain lost its tail */
+	if (*bad_checkpoint == 0 && cpsize != 0)
+		*bad_checkpoint = (int64_t)cpsize;
+	r = *bad_checkpoint != 0 ? SN_ERR_CONFLICT : 0;
  out:
 	json_decref(e);
+	free(raw);
 	db_finalize(st);
+	db_finalize(st2);
 	return r;
 }

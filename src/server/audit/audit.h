@@ -35,8 +35,14 @@ struct audit_event {
 	const char *source_ip;
 };
 
-/* Appends one event in the current transaction. 0 or SN_ERR_*. */
+/*
+ * Appends one event in the current transaction, and its leaf to the
+ * tenant's Merkle tree (tlog.h). 0 or SN_ERR_*. audit_append_seq also
+ * reports the new event's seq (seq may be NULL).
+ */
 int audit_append(struct db_conn *c, const struct audit_event *ev);
+int audit_append_seq(struct db_conn *c, const struct audit_event *ev,
+    int64_t *seq);
 
 /*
  * Recomputes the tenant's chain from the database. Returns 0 if intact,
@@ -44,6 +50,15 @@ int audit_append(struct db_conn *c, const struct audit_event *ev);
  */
 int audit_verify_chain(struct db_conn *c, const char *tenant_id,
     int64_t *count, int64_t *bad_seq);
+/*
+ * audit_verify_chain plus the transparency log: every event's stored tree
+ * leaf must be the leaf of its chain hash (else *bad_seq is that event),
+ * and the root rebuilt from the events must match every stored signed
+ * checkpoint (else *bad_checkpoint is the size of the first that does not,
+ * also when the events end before it). 0 or SN_ERR_CONFLICT.
+ */
+int audit_verify_log(struct db_conn *c, const char *tenant_id,
+    int64_t *count, int64_t *bad_seq, int64_t *bad_checkpoint);
 
 struct db_stmt;
 
@@ -70,6 +85,9 @@ json_t *audit_event_json(int64_t seq, const char *tenant_id, const char *id,
 int audit_req(struct db_conn *c, struct sn_request *req, const char *action,
     const char *object_type, const char *object_id, const char *result,
     json_t *details);
+int audit_req_seq(struct db_conn *c, struct sn_request *req,
+    const char *action, const char *object_type, const char *object_id,
+    const char *result, json_t *details, int64_t *seq);
 
 /*
  * Records a refused or failed request as its own committed event, after

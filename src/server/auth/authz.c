@@ -150,10 +150,14 @@ authz_check(struct db_conn *c, const struct sn_actor *a,
 	admin = user && a->is_admin;
 	if (a->type != SN_ACTOR_USER && a->type != SN_ACTOR_SERVICE_ACCOUNT)
 		return SN_ERR_UNAUTHENTICATED;
-	if (action != AUTHZ_TENANT_ADMIN && object_id == NULL)
+	if (action != AUTHZ_TENANT_ADMIN && action != AUTHZ_AUDIT_PROOF &&
+	    object_id == NULL)
 		return SN_ERR_NOT_FOUND;
 
 	switch (action) {
+	case AUTHZ_AUDIT_PROOF:
+		return 0;	/* authenticated in this tenant is enough */
+
 	case AUTHZ_TENANT_ADMIN:
 		return admin ? 0 : SN_ERR_FORBIDDEN;
 
@@ -249,6 +253,7 @@ authz_action_name(enum authz_action action)
 	case AUTHZ_KEY_VIEW:		return "key.view";
 	case AUTHZ_KEY_MANAGE:		return "key.manage";
 	case AUTHZ_KEY_SIGN:		return "key.sign";
+	case AUTHZ_AUDIT_PROOF:		return "audit.proof";
 	}
 	return "unknown";
 }

@@ -37,6 +37,10 @@ enum authz_action {
 	AUTHZ_KEY_VIEW,		/* key: admin, owner of its project, signer of its project */
 	AUTHZ_KEY_MANAGE,	/* key: admin, owner of its project */
 	AUTHZ_KEY_SIGN,		/* key: authorized signer of its project (NOT admin by role alone) */
+	/* object_id ignored: any user or service account of the tenant may
+	 * read the tenant's signed checkpoints, log key and proofs (hashes
+	 * only; the events themselves stay AUTHZ_TENANT_ADMIN) */
+	AUTHZ_AUDIT_PROOF,
 };
 
 int authz_check(struct db_conn *c, const struct sn_actor *actor,

@@ -37,6 +37,11 @@ struct sn_config {
 	int oidc_fetch_timeout;		/* seconds for discovery + JWKS together */
 	int session_idle_timeout;	/* console session: s without a request */
 	int session_lifetime;		/* console session: s after sign-in */
+	/* transparency log (docs/AUDIT.md): a new signed checkpoint once the
+	 * tree grew and this many seconds passed or this many events came */
+	int checkpoint_interval;	/* audit_checkpoint_interval */
+	int checkpoint_events;		/* audit_checkpoint_events */
+	char *log_origin;		/* audit_log_origin: "<this>/<tenant id>" */
 };
 
 struct sn_server {

@@ -20,6 +20,7 @@ const struct api_route *const http_route_tables[] = {
 	api_routes_keys,
 	api_routes_ca,
 	api_routes_oauth,
+	api_routes_tlog,
 	console_routes_session,
 	console_routes_pages,		/* last: "/" and the page paths */
 	NULL,

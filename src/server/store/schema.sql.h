@@ -186,6 +186,35 @@ static const char *const signet_migrations[] = {
 "  expires_at BIGINT NOT NULL,"
 "  ended_at BIGINT);"
 "CREATE INDEX console_sessions_user ON console_sessions (user_id);",
+/*
+ * 5: the transparency log over each tenant's audit chain (docs/AUDIT.md).
+ * audit_tree holds every complete subtree of the tenant's RFC 9162 tree
+ * (level 0 = leaf hashes, node (level, idx) covers leaves idx*2^level ..
+ * (idx+1)*2^level - 1), written once when it fills, in the transaction of
+ * the event that fills it; proofs read O(log n) of them. Existing events
+ * are added on the next append or at start-up (tlog_catch_up).
+ * audit_log_keys: the tenant's Ed25519 checkpoint key (in the HSM).
+ * audit_checkpoints: every signed checkpoint (C2SP signed note).
+ */
+"CREATE TABLE audit_tree ("
+"  tenant_id TEXT NOT NULL,"
+"  level INTEGER NOT NULL CHECK (level >= 0 AND level < 63),"
+"  idx BIGINT NOT NULL CHECK (idx >= 0),"
+"  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+"  PRIMARY KEY (tenant_id, level, idx));"
+"CREATE TABLE audit_log_keys ("
+"  tenant_id TEXT PRIMARY KEY,"
+"  origin TEXT NOT NULL,"
+"  hsm_key_id TEXT NOT NULL,"
+"  public_key BLOB NOT NULL CHECK (length(public_key) = 32),"
+"  created_at BIGINT NOT NULL);"
+"CREATE TABLE audit_checkpoints ("
+"  tenant_id TEXT NOT NULL,"
+"  size BIGINT NOT NULL CHECK (size > 0),"
+"  root BLOB NOT NULL CHECK (length(root) = 32),"
+"  note TEXT NOT NULL,"
+"  created_at BIGINT NOT NULL,"
+"  PRIMARY KEY (tenant_id, size));",
 };
 
 #define SIGNET_SCHEMA_VERSION \
