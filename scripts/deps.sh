@@ -16,6 +16,7 @@ PKGS=(
   sqlite3 jq curl ca-certificates procps psmisc
   openjdk-17-jdk-headless cppcheck python3
   # test: the loopback OIDC issuer of tests/e2e/oidc_issuer.py
+  # and tests/tlog_verify.py (transparency log verifier)
   python3-cryptography
   # test: the web console in a real browser (tests/console, playwright-core)
   chromium fonts-dejavu-core

@@ -187,4 +187,9 @@ struct cli_sub {
 int cli_dispatch(struct cli *cli, const char *group, const struct cli_sub *subs,
     int argc, char **argv);
 
+/* cmd_audit_log.c: the transparency log's subcommands of `signet audit`,
+ * and the checkpoint-based verify (exit code). */
+extern const struct cli_sub cli_audit_log_subs[];
+int audit_verify_log(struct cli *cli, int full, const char *log_key);
+
 #endif

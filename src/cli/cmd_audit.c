@@ -1,11 +1,11 @@
 /*
- * cmd_audit.c - signet audit list | verify.
+ * cmd_audit.c - signet audit list | verify (| checkpoint | log-key | prove
+ * | verify-proof, in cmd_audit_log.c).
  *
- * verify does not trust the server's own /v1/audit/verify: it fetches every
- * event (paging with ?after=) and recomputes the hash chain here with the
- * same canonical form (src/common/auditchain.h), so a server that rewrote
- * history would have to rewrite every later hash too, and the first event
- * it touched is named.
+ * verify does not trust the server's own /v1/audit/verify: it fetches the
+ * events (paging with ?after=) and recomputes the hash chain and the
+ * Merkle tree here with the same canonical form (src/common/auditchain.h,
+ * merkle.h), and checks them against the log's signed checkpoints.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,18 +121,21 @@ audit_list(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Checkpoint based (cmd_audit_log.c): the newest signed checkpoint must
+ * extend the one verified last time, and only the events since are
+ * fetched and recomputed; --full recomputes every event again.
+ */
 static int
 audit_verify(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "signet audit verify [--json]";
-	const char *pos[1];
-	char prev[65] = SN_AUDIT_GENESIS, path[128];
-	json_t *resp = NULL, *events, *ev, *next, *out;
-	long long count = 0, after = -1, seq, last = -1, bad = -1;
-	const char *why = NULL;
-	size_t i;
-	int npos, r, err, pages, failed = 0;
+	static const char usage[] = "signet audit verify [--full] "
+	    "[--log-key KEY] [--json]";
+	const char *pos[1], *lk = NULL;
+	int npos, r, full = 0;
 	const struct cli_opt opts[] = {
+		{ "full", 0, NULL, &full },
+		{ "log-key", 1, &lk, NULL },
 		{ "json", 0, NULL, &cli->json },
 		{ NULL, 0, NULL, NULL },
 	};
@@ -141,77 +144,7 @@ audit_verify(struct cli *cli, int argc, char **argv)
 	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 0, 0,
 	    &npos)) != 0)
 		return r == CLI_HELP ? 0 : r;
-	/*
-	 * A failure is its own flag: the bad event's seq is whatever the server
-	 * sent (possibly negative), so it cannot double as the flag.
-	 */
-	for (pages = 0; pages < AUDIT_MAX_PAGES && !failed; pages++) {
-		if (after < 0)
-			snprintf(path, sizeof(path), "/v1/audit?limit=%d",
-			    AUDIT_PAGE);
-		else
-			snprintf(path, sizeof(path), "/v1/audit?after=%lld&"
-			    "limit=%d", after, AUDIT_PAGE);
-		if ((r = cli_call(cli, "GET", path, NULL, &resp)) != 0)
-			return r;
-		events = json_object_get(resp, "events");
-		if (!json_is_array(events)) {
-			json_decref(resp);
-			return cli_failx(EXIT_REFUSED, cli->cmd, "the server's "
-			    "answer has no events list");
-		}
-		json_array_foreach(events, i, ev) {
-			seq = json_integer_value(json_object_get(ev, "seq"));
-			if (!json_is_integer(json_object_get(ev, "seq")) ||
-			    seq <= last) {
-				failed = 1;
-				bad = seq;
-				why = "sequence numbers out of order";
-				break;
-			}
-			err = sn_audit_check(ev, prev, prev);
-			if (err != 0) {
-				failed = 1;
-				bad = seq;
-				why = err == SN_ERR_CONFLICT ? "hash chain broken "
-				    "(prev_hash or hash does not match)" :
-				    "malformed event";
-				break;
-			}
-			last = seq;
-			count++;
-		}
-		next = json_object_get(resp, "next_after");
-		if (failed || !json_is_integer(next) ||
-		    json_array_size(events) == 0) {
-			json_decref(resp);
-			resp = NULL;
-			break;
-		}
-		if (json_integer_value(next) <= after) {
-			json_decref(resp);
-			return cli_failx(EXIT_REFUSED, cli->cmd, "the server's "
-			    "paging does not advance");
-		}
-		after = json_integer_value(next);
-		json_decref(resp);
-		resp = NULL;
-	}
-	if (cli->json) {
-		out = json_pack("{s:b, s:I, s:o}", "ok", !failed,
-		    "events", (json_int_t)count, "first_bad_seq",
-		    !failed ? json_null() : json_integer(bad));
-		cli_print_json(out);
-		json_decref(out);
-	}
-	if (failed)
-		return cli_failx(EXIT_REFUSED, cli->cmd, "event seq %lld: %s "
-		    "(%lld events before it verified)", bad, why, count);
-	if (!cli->json)
-		printf("Audit chain OK: %lld events verified\n", count);
-	if (!cli->json && last >= 0)
-		printf("last seq %lld, head hash %s\n", last, prev);
-	return 0;
+	return audit_verify_log(cli, full, lk);
 }
 
 int
@@ -219,9 +152,25 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_sub subs[] = {
 		{ "list", audit_list, "list audit events (admin)" },
-		{ "verify", audit_verify, "recompute the hash chain locally" },
+		{ "verify", audit_verify, "check the log against its signed "
+		    "checkpoints (--full: every event)" },
+		{ "checkpoint", NULL, NULL },
+		{ "log-key", NULL, NULL },
+		{ "prove", NULL, NULL },
+		{ "verify-proof", NULL, NULL },
 		{ NULL, NULL, NULL },
 	};
+	struct cli_sub all[sizeof(subs) / sizeof(subs[0])];
+	size_t i, j;
 
-	return cli_dispatch(cli, "audit", subs, argc, argv);
+	/* list and verify here, the transparency log's commands next door */
+	for (i = 0; subs[i].name != NULL; i++) {
+		all[i] = subs[i];
+		for (j = 0; subs[i].fn == NULL && cli_audit_log_subs[j].name !=
+		    NULL; j++)
+			if (strcmp(cli_audit_log_subs[j].name, subs[i].name) == 0)
+				all[i] = cli_audit_log_subs[j];
+	}
+	all[i] = subs[i];
+	return cli_dispatch(cli, "audit", all, argc, argv);
 }

@@ -49,6 +49,8 @@ E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/signet-e2e-$E2E_NAME.XXXXXX")
 export E2E_DIR
 D=$E2E_DIR/data
 mkdir -p "$E2E_DIR/work"
+# the CLI's state (audit log checkpoints it verified) stays in the test
+export SIGNET_STATE_DIR=$E2E_DIR/state
 : >"$E2E_DIR/responses.log"
 
 _e2e_log_tail() {
@@ -520,7 +522,8 @@ sa_token() {
 }
 
 # expect_hsm_consistent WHAT: (server stopped) the token holds exactly one
-# private key per signing key row and per CA row: no orphan HSM objects
+# private key per signing key row, per CA row and per audit log key row
+# (docs/AUDIT.md): no orphan HSM objects
 # (e.g. from a refused or failed key creation) and no missing ones.
 expect_hsm_consistent() {
 	local label mod out nobj nkeys ncas
@@ -535,5 +538,6 @@ expect_hsm_consistent() {
 	nobj=$(grep -c '^Private Key Object' "$out")
 	nkeys=$(sqlite3 -readonly "$D/signet.db" "select count(*) from signing_keys where hsm_key_id is not null")
 	ncas=$(sqlite3 -readonly "$D/signet.db" "select count(*) from cas")
-	expect_eq "$nobj" "$((nkeys + ncas))" "$1: private keys on the token vs signing keys ($nkeys) + CA keys ($ncas)"
+	nlog=$(sqlite3 -readonly "$D/signet.db" "select count(*) from audit_log_keys")
+	expect_eq "$nobj" "$((nkeys + ncas + nlog))" "$1: private keys on the token vs signing keys ($nkeys) + CA keys ($ncas) + audit log keys ($nlog)"
 }
