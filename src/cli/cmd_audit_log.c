@@ -37,6 +37,7 @@
 #define BUNDLE_MAX		(256 * 1024)
 #define BUNDLE_FORMAT		"signet-audit-proof/1"
 #define SIG_FILE_MAX		(64 * 1024)
+#define NO_BAD			INT64_MIN	/* verify_report: no bad seq */
 
 /* ---- small helpers ---- */
 
@@ -530,7 +531,8 @@ struct walk {
 	char prev[65];
 	sn_mhash *leaves;		/* new leaves, in order */
 	size_t nleaves, cap;
-	int64_t bad;			/* first bad seq, -1 none */
+	int failed;			/* bad is set */
+	int64_t bad;			/* first bad seq (any value) */
 	const char *why;
 };
 
@@ -544,9 +546,10 @@ walk_event(void *ctx, json_t *ev)
 	json_int_t seq = json_integer_value(s);
 	int err;
 
-	if (w->bad >= 0)
+	if (w->failed)
 		return 0;
 	if (!json_is_integer(s) || seq < 1 || (uint64_t)seq != w->expect) {
+		w->failed = 1;
 		w->bad = json_is_integer(s) ? seq : (int64_t)w->expect;
 		w->why = "sequence numbers out of order (an event is missing "
 		    "or moved)";
@@ -554,6 +557,7 @@ walk_event(void *ctx, json_t *ev)
 	}
 	if ((err = sn_audit_check(ev, w->prev, w->prev)) != 0 ||
 	    event_leaf(ev, leaf, hash) != 0) {
+		w->failed = 1;
 		w->bad = seq;
 		w->why = err == SN_ERR_CONFLICT ? "hash chain broken (prev_hash "
 		    "or hash does not match)" : "malformed event";
@@ -639,7 +643,7 @@ verify_report(struct cli *cli, int ok, uint64_t events, int64_t bad,
 	if (cli->json) {
 		out = json_pack("{s:b,s:I,s:o,s:I,s:o,s:s}", "ok", ok,
 		    "events", (json_int_t)events, "first_bad_seq",
-		    bad > 0 ? json_integer(bad) : json_null(),
+		    bad != NO_BAD ? json_integer(bad) : json_null(),
 		    "checkpoint_size", (json_int_t)(cp != NULL ? cp->size : 0),
 		    "previous_size", prev_size > 0 ?
 		    json_integer((json_int_t)prev_size) : json_null(),
@@ -673,7 +677,7 @@ audit_verify_log(struct cli *cli, int full, const char *log_key)
 	if ((r = fetch_log_key(cli, &vkey)) != 0)
 		goto out;
 	if (log_key != NULL && strcmp(log_key, vkey) != 0) {
-		r = verify_report(cli, 0, 0, 0, NULL, 0, "the server's log key "
+		r = verify_report(cli, 0, 0, NO_BAD, NULL, 0, "the server's log key "
 		    "%s is not the one given with --log-key", vkey);
 		goto out;
 	}
@@ -685,7 +689,7 @@ audit_verify_log(struct cli *cli, int full, const char *log_key)
 		goto out;
 	}
 	if (st.have && strcmp(st.vkey, vkey) != 0) {
-		r = verify_report(cli, 0, 0, 0, &cp, st.size, "the log key "
+		r = verify_report(cli, 0, 0, NO_BAD, &cp, st.size, "the log key "
 		    "changed from %s (pinned on %s) to %s", st.vkey,
 		    st.verified_at, vkey);
 		goto out;
@@ -708,7 +712,7 @@ audit_verify_log(struct cli *cli, int full, const char *log_key)
 			goto out;
 		if (sn_merkle_verify_consistency(st.size, cp.size, st.root,
 		    cp.root, (const sn_mhash *)path, n) != 0) {
-			r = verify_report(cli, 0, cp.size, 0, &cp, st.size,
+			r = verify_report(cli, 0, cp.size, NO_BAD, &cp, st.size,
 			    "history was rewritten or forked: the log at %llu "
 			    "events is not an extension of the checkpoint of "
 			    "%llu events verified on %s (a change within "
@@ -731,7 +735,6 @@ audit_verify_log(struct cli *cli, int full, const char *log_key)
 	from = base.size;
 	w.cli = cli;
 	w.expect = from + 1;
-	w.bad = -1;
 	if (from < cp.size &&
 	    (r = each_event(cli, from, cp.size, walk_event, &w, &denied)) != 0)
 		goto out;
@@ -746,7 +749,7 @@ audit_verify_log(struct cli *cli, int full, const char *log_key)
 			r = cli_fail(cli, r, "saving the verified checkpoint");
 			goto out;
 		}
-		r = verify_report(cli, 1, cp.size, 0, &cp, st.size, "Audit log "
+		r = verify_report(cli, 1, cp.size, NO_BAD, &cp, st.size, "Audit log "
 		    "OK: checkpoint of %llu events signed by %s%s%s "
 		    "(events not read: admins only)",
 		    (unsigned long long)cp.size, cp.origin,
@@ -754,37 +757,39 @@ audit_verify_log(struct cli *cli, int full, const char *log_key)
 		    st.have ? st.verified_at : "");
 		goto out;
 	}
-	if (w.bad < 0 && w.expect != cp.size + 1) {
+	if (!w.failed && w.expect != cp.size + 1) {
+		w.failed = 1;
 		w.bad = (int64_t)w.expect;
 		w.why = "missing: the log's checkpoint covers it";
 	}
 	rg = base;
 	for (size_t i = 0; i < w.nleaves; i++)
 		(void)sn_merkle_range_append(&rg, w.leaves[i]);
-	if (w.bad < 0) {
+	if (!w.failed) {
 		sn_merkle_range_root(&rg, root);
 		if (memcmp(root, cp.root, sizeof(root)) != 0) {
 			if ((r = locate(cli, &base, (const sn_mhash *)w.leaves,
 			    w.nleaves, &cp, &first_bad)) != 0)
 				goto out;
+			w.failed = 1;
 			w.bad = (int64_t)first_bad;
 			w.why = "not the event the log's signed tree holds at "
 			    "this position (rewritten or reordered)";
 		}
 	}
-	if (w.bad < 0 && full && st.have) {
+	if (!w.failed && full && st.have) {
 		/* the events must also give the root verified before */
 		prefix_root(&base, (const sn_mhash *)w.leaves, (size_t)st.size,
 		    root);
 		if (memcmp(root, st.root, sizeof(root)) != 0) {
-			r = verify_report(cli, 0, cp.size, 0, &cp, st.size,
+			r = verify_report(cli, 0, cp.size, NO_BAD, &cp, st.size,
 			    "events 1..%llu are not the ones of the checkpoint "
 			    "verified on %s", (unsigned long long)st.size,
 			    st.verified_at);
 			goto out;
 		}
 	}
-	if (w.bad >= 0) {
+	if (w.failed) {
 		r = verify_report(cli, 0, w.expect - 1, w.bad, &cp, st.size,
 		    "event seq %lld: %s (%llu events before it verified)",
 		    (long long)w.bad, w.why,
@@ -796,14 +801,14 @@ audit_verify_log(struct cli *cli, int full, const char *log_key)
 		goto out;
 	}
 	if (st.have)
-		r = verify_report(cli, 1, cp.size, 0, &cp, st.size, "Audit log "
+		r = verify_report(cli, 1, cp.size, NO_BAD, &cp, st.size, "Audit log "
 		    "OK: %llu events; checkpoint signed by %s, consistent with "
 		    "the one of %llu events verified on %s; %llu events "
 		    "checked", (unsigned long long)cp.size, cp.origin,
 		    (unsigned long long)st.size, st.verified_at,
 		    (unsigned long long)w.nleaves);
 	else
-		r = verify_report(cli, 1, cp.size, 0, &cp, 0, "Audit log OK: "
+		r = verify_report(cli, 1, cp.size, NO_BAD, &cp, 0, "Audit log OK: "
 		    "%llu events verified against the checkpoint signed by %s "
 		    "(log key pinned: %s)", (unsigned long long)cp.size,
 		    cp.origin, vkey);

@@ -36,10 +36,20 @@ stop_fake() {
 trap 'stop_fake; _e2e_cleanup' EXIT
 
 # ---- audit verify: an event with a negative seq is a failure, not a skip
+# (the real log key and signed checkpoint are served alongside, so the
+# events are the only lie)
 audit_events "$ADMIN_KEY" >"$E2E_DIR/events.jsonl" || fail "GET /v1/audit"
+api GET /v1/audit/log-key "" "$ADMIN_KEY" >"$FAKE_DIR/logkey.json"; assert_status 200 "log key"
+api GET /v1/audit/checkpoint "" "$ADMIN_KEY" >"$FAKE_DIR/checkpoint.json"; assert_status 200 "checkpoint"
+assert_eq "$(jq -r .size "$FAKE_DIR/checkpoint.json")" "$(wc -l <"$E2E_DIR/events.jsonl")" "checkpoint covers the events"
+fake_routes() {	# fake_routes AUDIT_JSON
+	jq -n --slurpfile a "$1" --slurpfile k "$FAKE_DIR/logkey.json" --slurpfile c "$FAKE_DIR/checkpoint.json" \
+	    '{"/v1/audit": [200, $a[0]], "/v1/audit/log-key": [200, $k[0]], "/v1/audit/checkpoint": [200, $c[0]]}' \
+	    >"$FAKE_DIR/routes.json"
+}
 jq -s '{events: (.[0:1] | map(.seq = -5 | .action = "forged")) + .[1:], next_after: null}' \
 	"$E2E_DIR/events.jsonl" >"$FAKE_DIR/audit.json"
-jq -n --slurpfile a "$FAKE_DIR/audit.json" '{"/v1/audit": [200, $a[0]]}' >"$FAKE_DIR/routes.json"
+fake_routes "$FAKE_DIR/audit.json"
 start_fake
 SIGNET_URL=$FAKE_URL run_signet 1 audit verify
 expect_contains "$ERR" "seq -5" "audit verify names the forged event"
@@ -49,7 +59,7 @@ expect_eq "$(jq -r .first_bad_seq <<<"$OUT")" -5 "audit verify --json .first_bad
 stop_fake
 # the untouched chain from the same source still verifies
 jq -s '{events: ., next_after: null}' "$E2E_DIR/events.jsonl" >"$FAKE_DIR/audit.json"
-jq -n --slurpfile a "$FAKE_DIR/audit.json" '{"/v1/audit": [200, $a[0]]}' >"$FAKE_DIR/routes.json"
+fake_routes "$FAKE_DIR/audit.json"
 start_fake
 SIGNET_URL=$FAKE_URL run_signet 0 audit verify
 stop_fake

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "api.h"
 #include "audit.h"
 #include "oauth_exchange.h"
@@ -42,6 +44,49 @@ struct sign_item {
 	uint8_t *sig;
 	size_t siglen;
 };
+
+static int
+add_signature_hashes(json_t *d, const struct sign_item *items, size_t n,
+    int batch)
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	json_t *a = json_array();
+	char *hex = NULL;
+
+	if (a == NULL)
+		return SN_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		SHA256(items[i].sig, items[i].siglen, md);
+		if (sn_hex_encode(md, sizeof(md), &hex) != 0 ||
+		    json_array_append_new(a, json_string(hex)) != 0) {
+			free(hex);
+			json_decref(a);
+			return SN_ERR_NOMEM;
+		}
+		free(hex);
+		hex = NULL;
+	}
+	if (batch)
+		json_object_set(d, "signatures_sha256", a);
+	else
+		json_object_set(d, "signature_sha256", json_array_get(a, 0));
+	json_decref(a);
+	return 0;
+}
+
+/* The event just committed, as GET /v1/audit shows it (NULL if unread). */
+static json_t *
+committed_event(struct db_conn *c, const char *tenant, int64_t seq)
+{
+	struct db_stmt *st = NULL;
+	json_t *e = NULL;
+
+	if (db_queryf(c, &st, "SELECT " AUDIT_COLUMNS " FROM audit_events "
+	    "WHERE tenant_id = ? AND seq = ?", "ti", tenant, seq) == DB_ROW)
+		e = audit_row_json(st, 1);
+	db_finalize(st);
+	return e;
+}
 
 /* "client": {"hostname","process","user"} (all optional strings). */
 static int
@@ -134,13 +179,13 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	size_t n = 0, i;
 	const char *mechname = NULL, *hashname = NULL, *state;
 	json_t *one, *many, *client = NULL, *d = NULL, *hexes = NULL,
-	    *sigs = NULL, *body = NULL;
+	    *sigs = NULL, *body = NULL, *ev;
 	enum sn_key_alg alg;
 	enum sn_mech mech;
 	enum sn_hash hash;
 	uint8_t hsm_id[KEEPER_ID_LEN];
 	char *hex = NULL, *b64 = NULL;
-	int64_t now = sn_now();
+	int64_t now = sn_now(), seq = 0;
 	int r, batch = 0, signed_ok = 0;
 
 	memset(&k, 0, sizeof(k));
@@ -310,7 +355,14 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		    "sign", k.project_name, k.name, state);
 		goto out;
 	}
-	if ((r = audit_req(c, req, "key.sign", "key", k.id, "ok", d)) != 0) {
+	/* What was released, so a signature can be found in the log later
+	 * (`signet audit prove --signature`): SHA-256 of each signature. */
+	if ((r = add_signature_hashes(d, items, n, batch)) != 0) {
+		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if ((r = audit_req_seq(c, req, "key.sign", "key", k.id, "ok", d,
+	    &seq)) != 0) {
 		resp->retry_after = 1;
 		r = api_error(resp, SN_ERR_UNAVAILABLE, "could not record the "
 		    "audit event; no signature was released");
@@ -343,6 +395,11 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		body = json_pack("{s:O}", "signatures", sigs);
 	else
 		body = json_pack("{s:O}", "signature", json_array_get(sigs, 0));
+	/* The committed event itself: the client can recompute its hash and
+	 * check its inclusion in the signed log (require_inclusion_proof). */
+	if (body != NULL && (ev = committed_event(c, req->actor.tenant_id,
+	    seq)) != NULL)
+		json_object_set_new(body, "audit_event", ev);
 	if (body == NULL) {
 		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
 		goto out;
