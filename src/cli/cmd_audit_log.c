@@ -624,6 +624,39 @@ locate(struct cli *cli, const struct sn_merkle_range *base,
 	return 0;
 }
 
+/*
+ * The first perfect subtree of the compact range `old` (largest first)
+ * whose root the leaves (from leaf 0) no longer give: leaves [*lo, *hi).
+ * That is as close as the kept state can say; the event the server now
+ * shows inside it cannot be checked against anything else.
+ */
+static void
+first_difference(const struct sn_merkle_range *old, const sn_mhash *leaves,
+    uint64_t *lo, uint64_t *hi)
+{
+	uint64_t start = 0;
+
+	for (size_t i = 0; i < old->n; i++) {
+		struct sn_merkle_range sub;
+		uint8_t root[SN_MERKLE_HASH_LEN];
+		/* subtree i has the size of the i-th set bit from the top */
+		uint64_t len = UINT64_C(1) << (63 - __builtin_clzll(old->size -
+		    start));
+		sn_merkle_range_init(&sub);
+		for (uint64_t j = start; j < start + len; j++)
+			(void)sn_merkle_range_append(&sub, leaves[j]);
+		sn_merkle_range_root(&sub, root);
+		if (memcmp(root, old->h[i], sizeof(root)) != 0) {
+			*lo = start;
+			*hi = start + len;
+			return;
+		}
+		start += len;
+	}
+	*lo = 0;
+	*hi = old->size;
+}
+
 static int
 verify_report(struct cli *cli, int ok, uint64_t events, int64_t bad,
     const struct sn_checkpoint *cp, uint64_t prev_size, const char *fmt, ...)
@@ -711,7 +744,7 @@ audit_verify_log(struct cli *cli, int full, const char *log_key)
 		    cp.size, path, &n)) != 0)
 			goto out;
 		if (sn_merkle_verify_consistency(st.size, cp.size, st.root,
-		    cp.root, (const sn_mhash *)path, n) != 0) {
+		    cp.root, (const sn_mhash *)path, n) != 0 && !full) {
 			r = verify_report(cli, 0, cp.size, NO_BAD, &cp, st.size,
 			    "history was rewritten or forked: the log at %llu "
 			    "events is not an extension of the checkpoint of "
@@ -782,10 +815,17 @@ audit_verify_log(struct cli *cli, int full, const char *log_key)
 		prefix_root(&base, (const sn_mhash *)w.leaves, (size_t)st.size,
 		    root);
 		if (memcmp(root, st.root, sizeof(root)) != 0) {
+			uint64_t lo = 0, hi = st.size;
+
+			if (st.have_range)
+				first_difference(&st.range,
+				    (const sn_mhash *)w.leaves, &lo, &hi);
 			r = verify_report(cli, 0, cp.size, NO_BAD, &cp, st.size,
-			    "events 1..%llu are not the ones of the checkpoint "
-			    "verified on %s", (unsigned long long)st.size,
-			    st.verified_at);
+			    "history was rewritten: the events are not the ones "
+			    "of the checkpoint of %llu events verified on %s; "
+			    "first difference within events %llu..%llu",
+			    (unsigned long long)st.size, st.verified_at,
+			    (unsigned long long)lo + 1, (unsigned long long)hi);
 			goto out;
 		}
 	}
