@@ -40,7 +40,7 @@
 #include "oidc_keys.h"
 #include "ratelimit.h"
 #include "server.h"
-#include "tlog.h"
+#include "tlog_checkpoint.h"
 #include "store.h"
 #include "util.h"
 

@@ -24,6 +24,7 @@
 #include "server.h"
 #include "store.h"
 #include "tlog.h"
+#include "tlog_checkpoint.h"
 #include "util.h"
 
 /* A required positive integer query parameter. */

@@ -239,3 +239,42 @@ tlog_leaf(struct db_conn *c, const char *tenant, uint64_t index,
 
 	return node_get(&t, 0, index, out);
 }
+
+int
+tlog_checkpoint_latest(struct db_conn *c, const char *tenant, char **note,
+    uint64_t *size, uint8_t root[SN_MERKLE_HASH_LEN], int64_t *created)
+{
+	struct db_stmt *st = NULL;
+	const void *p;
+	size_t len = 0;
+	int r;
+
+	if (note != NULL)
+		*note = NULL;
+	*size = 0;
+	r = db_queryf(c, &st, "SELECT size, root, note, created_at FROM "
+	    "audit_checkpoints WHERE tenant_id = ? ORDER BY size DESC LIMIT 1",
+	    "t", tenant);
+	if (r == DB_ROW) {
+		p = db_col_blob(st, 1, &len);
+		if (p == NULL || len != SN_MERKLE_HASH_LEN ||
+		    db_col_text(st, 2) == NULL) {
+			r = SN_ERR_DB;
+			goto out;
+		}
+		*size = (uint64_t)db_col_int64(st, 0);
+		if (root != NULL)
+			memcpy(root, p, SN_MERKLE_HASH_LEN);
+		if (created != NULL)
+			*created = db_col_int64(st, 3);
+		if (note != NULL && (*note = strdup(db_col_text(st, 2))) == NULL) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
+		r = 0;
+	} else if (r == DB_DONE)
+		r = SN_ERR_NOT_FOUND;
+ out:
+	db_finalize(st);
+	return r;
+}

@@ -7,8 +7,8 @@
  * The tree functions take a connection and touch only the database; the
  * leaf of an event is appended in the event's own transaction
  * (audit_append), so an event is in the tree exactly when it is committed.
- * The checkpoint functions call the keeper and therefore take the server
- * and hold no connection while the HSM signs.
+ * Signing checkpoints needs the keeper and lives one layer up, in
+ * api/tlog_checkpoint.h.
  *
  * All return 0 or a negative SN_ERR_*.
  */
@@ -21,7 +21,6 @@
 #include "note.h"
 
 struct db_conn;
-struct sn_server;
 
 /* Number of leaves in the tenant's tree. */
 int tlog_size(struct db_conn *c, const char *tenant, uint64_t *size);
@@ -50,38 +49,9 @@ int tlog_consistency(struct db_conn *c, const char *tenant, uint64_t from,
 int tlog_leaf(struct db_conn *c, const char *tenant, uint64_t index,
     uint8_t out[SN_MERKLE_HASH_LEN]);
 
-/* ---- checkpoints (call with no connection held) ---- */
-
-struct tlog_key {
-	char origin[SN_NOTE_NAME_MAX + 1];
-	uint8_t pub[SN_ED25519_PUB_LEN];
-	uint8_t hsm_id[16];
-};
-
-/* The tenant's log key, generated in the HSM on first use. */
-int tlog_log_key(struct sn_server *srv, const char *tenant,
-    struct tlog_key *key);
-
-/*
- * Makes sure the newest checkpoint covers the whole tree: if the tree grew
- * since the last one (and force, or the configured interval or event count
- * is reached), signs a new one. *made (may be NULL) is 1 if it did.
- * SN_ERR_NOT_FOUND if the tree is empty.
- */
-int tlog_checkpoint_update(struct sn_server *srv, const char *tenant,
-    int force, int *made);
-
 /* The latest stored checkpoint: note (malloc'd), size, root, time. */
 int tlog_checkpoint_latest(struct db_conn *c, const char *tenant,
     char **note, uint64_t *size, uint8_t root[SN_MERKLE_HASH_LEN],
     int64_t *created);
-
-/*
- * The checkpointer thread of `signetd serve`: once a second, for every
- * tenant, catches the tree up and signs a checkpoint when due
- * (audit_checkpoint_interval / audit_checkpoint_events).
- */
-int tlog_checkpointer_start(struct sn_server *srv);
-void tlog_checkpointer_stop(void);
 
 #endif

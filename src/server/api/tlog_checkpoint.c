@@ -1,5 +1,5 @@
 /*
- * tlog_checkpoint.c - signed checkpoints of each tenant's transparency log
+ * tlog_checkpoint.c (api) - signed checkpoints of each tenant's transparency log
  * and the thread that makes them (tlog.h, docs/AUDIT.md).
  *
  * A checkpoint is a C2SP tlog-checkpoint body ("<origin>\n<size>\n<base64
@@ -27,6 +27,7 @@
 #include "note.h"
 #include "server.h"
 #include "tlog.h"
+#include "tlog_checkpoint.h"
 #include "util.h"
 
 /* One signer at a time in this process: no two HSM signatures of the same
@@ -156,45 +157,6 @@ tlog_log_key(struct sn_server *srv, const char *tenant, struct tlog_key *key)
 	pthread_mutex_lock(&sign_lock);
 	r = key_get_locked(srv, tenant, key);
 	pthread_mutex_unlock(&sign_lock);
-	return r;
-}
-
-int
-tlog_checkpoint_latest(struct db_conn *c, const char *tenant, char **note,
-    uint64_t *size, uint8_t root[SN_MERKLE_HASH_LEN], int64_t *created)
-{
-	struct db_stmt *st = NULL;
-	const void *p;
-	size_t len = 0;
-	int r;
-
-	if (note != NULL)
-		*note = NULL;
-	*size = 0;
-	r = db_queryf(c, &st, "SELECT size, root, note, created_at FROM "
-	    "audit_checkpoints WHERE tenant_id = ? ORDER BY size DESC LIMIT 1",
-	    "t", tenant);
-	if (r == DB_ROW) {
-		p = db_col_blob(st, 1, &len);
-		if (p == NULL || len != SN_MERKLE_HASH_LEN ||
-		    db_col_text(st, 2) == NULL) {
-			r = SN_ERR_DB;
-			goto out;
-		}
-		*size = (uint64_t)db_col_int64(st, 0);
-		if (root != NULL)
-			memcpy(root, p, SN_MERKLE_HASH_LEN);
-		if (created != NULL)
-			*created = db_col_int64(st, 3);
-		if (note != NULL && (*note = strdup(db_col_text(st, 2))) == NULL) {
-			r = SN_ERR_NOMEM;
-			goto out;
-		}
-		r = 0;
-	} else if (r == DB_DONE)
-		r = SN_ERR_NOT_FOUND;
- out:
-	db_finalize(st);
 	return r;
 }
 
