@@ -15,7 +15,9 @@
 #include "auditchain.h"
 #include "db.h"
 #include "err.h"
+#include "merkle.h"
 #include "testutil.h"
+#include "tlog.h"
 
 static void
 append(struct db_conn *c, const char *tenant, const char *action,
@@ -126,9 +128,11 @@ test_tamper_variants(void **state)
 		json_decref(e);
 		assert_int_equal(db_execf(c, "UPDATE audit_events SET hash = ? "
 		    "WHERE seq = 2", "t", h), 0);
+		/* ... and already by the row itself: its tree leaf (written
+		 * when it was appended) is the leaf of the old hash */
 		assert_int_equal(audit_verify_chain(c, "t", &n, &bad),
 		    SN_ERR_CONFLICT);
-		assert_int_equal(bad, 3);
+		assert_int_equal(bad, 2);
 	}
 	/* A deleted event (gap) is caught. */
 	assert_int_equal(db_execf(c, "DELETE FROM audit_events WHERE seq <= 3",
@@ -136,6 +140,105 @@ test_tamper_variants(void **state)
 	assert_int_equal(audit_verify_chain(c, "t", &n, &bad), SN_ERR_CONFLICT);
 	assert_int_equal(bad, 4);
 	assert_int_equal(n, 1);
+	db_release(c);
+	tu_db_close(db, dir);
+}
+
+/* The tree grows with the chain, in the same transaction, and matches a
+ * compact range recomputed from the events' hashes. */
+static void
+test_tree(void **state)
+{
+	char dir[256];
+	struct db *db;
+	struct db_conn *c;
+	struct db_stmt *st;
+	struct sn_merkle_range rg;
+	uint8_t root[32], want[32], raw[32], leaf[32];
+	uint64_t size, added;
+	int64_t n, bad, badcp;
+	int r;
+
+	db = tu_db_open(1, dir);
+	assert_int_equal(db_acquire(db, &c), 0);
+	for (int i = 0; i < 11; i++)
+		append(c, "t", "key.sign", NULL);
+	append(c, "u", "key.sign", NULL);
+	assert_int_equal(tlog_size(c, "t", &size), 0);
+	assert_int_equal(size, 11);
+	assert_int_equal(tlog_size(c, "u", &size), 0);
+	assert_int_equal(size, 1);
+	sn_merkle_range_init(&rg);
+	r = db_queryf(c, &st, "SELECT hash FROM audit_events WHERE tenant_id "
+	    "= 't' ORDER BY seq", "");
+	while (r == DB_ROW) {
+		for (int i = 0; i < 32; i++) {
+			unsigned v = 0;
+			const char *h = db_col_text(st, 0) + 2 * i;
+
+			for (int j = 0; j < 2; j++)
+				v = v * 16 + (unsigned)(h[j] <= '9' ? h[j] - '0' :
+				    h[j] - 'a' + 10);
+			raw[i] = (uint8_t)v;
+		}
+		sn_merkle_leaf_hash(raw, leaf);
+		assert_int_equal(sn_merkle_range_append(&rg, leaf), 0);
+		r = db_step(st);
+	}
+	db_finalize(st);
+	sn_merkle_range_root(&rg, want);
+	assert_int_equal(tlog_root(c, "t", 11, root), 0);
+	assert_memory_equal(root, want, 32);
+	/* A rolled-back event leaves no leaf behind. */
+	{
+		struct audit_event ev = { .tenant_id = "t", .action = "x" };
+
+		assert_int_equal(db_begin(c), 0);
+		assert_int_equal(audit_append(c, &ev), 0);
+		assert_int_equal(db_rollback(c), 0);
+		assert_int_equal(tlog_size(c, "t", &size), 0);
+		assert_int_equal(size, 11);
+	}
+	/* A database from before the log: leaves come back from the rows,
+	 * on the next append or by tlog_catch_up, with the same root. */
+	assert_int_equal(db_execf(c, "DELETE FROM audit_tree WHERE tenant_id "
+	    "= 't' AND ((idx + 1) << level) > 5", ""), 0);
+	assert_int_equal(db_begin(c), 0);
+	assert_int_equal(tlog_catch_up(c, "t", 3, &added), 0);
+	assert_int_equal(added, 3);
+	assert_int_equal(tlog_catch_up(c, "t", 100, &added), 0);
+	assert_int_equal(added, 3);
+	assert_int_equal(db_commit(c), 0);
+	assert_int_equal(tlog_root(c, "t", 11, root), 0);
+	assert_memory_equal(root, want, 32);
+	assert_int_equal(db_execf(c, "DELETE FROM audit_tree WHERE tenant_id "
+	    "= 't' AND ((idx + 1) << level) > 2", ""), 0);
+	append(c, "t", "key.sign", NULL);
+	assert_int_equal(tlog_size(c, "t", &size), 0);
+	assert_int_equal(size, 12);
+	assert_int_equal(audit_verify_log(c, "t", &n, &bad, &badcp), 0);
+	/* The chain truncated under the tree: appending would fork the log. */
+	assert_int_equal(db_execf(c, "DELETE FROM audit_events WHERE tenant_id "
+	    "= 't' AND seq = 12", ""), 0);
+	{
+		struct audit_event ev = { .tenant_id = "t", .action = "x" };
+
+		assert_int_equal(db_begin(c), 0);
+		assert_int_equal(audit_append(c, &ev), SN_ERR_CONFLICT);
+		assert_int_equal(db_rollback(c), 0);
+	}
+	/* A stored checkpoint the events no longer give is named. */
+	assert_int_equal(db_execf(c, "INSERT INTO audit_checkpoints (tenant_id, "
+	    "size, root, note, created_at) VALUES ('t', 11, ?, 'x', 0)", "b",
+	    want, (size_t)32), 0);
+	assert_int_equal(audit_verify_log(c, "t", &n, &bad, &badcp), 0);
+	assert_int_equal(db_execf(c, "INSERT INTO audit_checkpoints (tenant_id, "
+	    "size, root, note, created_at) VALUES ('t', 12, ?, 'x', 0)", "b",
+	    want, (size_t)32), 0);
+	assert_int_equal(audit_verify_log(c, "t", &n, &bad, &badcp),
+	    SN_ERR_CONFLICT);
+	assert_int_equal(badcp, 12);
+	assert_int_equal(bad, 0);
 	db_release(c);
 	tu_db_close(db, dir);
 }
@@ -184,6 +287,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_tamper_variants),
+		cmocka_unit_test(test_tree),
 		cmocka_unit_test(test_canonical),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
