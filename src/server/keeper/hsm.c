@@ -597,6 +597,22 @@ public_spki(struct keeper_worker *w, CK_OBJECT_HANDLE pub, uint8_t **out,
 	return r;
 }
 
+/*
+ * A known leak inside the PKCS#11 module, not ours: SoftHSM2 2.6.1 decodes
+ * an EdDSA key's CKA_EC_PARAMS on every C_SignInit and never frees the
+ * ASN1_PRINTABLESTRING (OSSL::byteString2oid; fixed upstream in SoftHSMv2
+ * PR 858). In sanitizer builds the allocations made during that one call
+ * are not reported, so every leak LeakSanitizer does report stays ours.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define MODULE_LEAK_BEGIN(on) do { if (on) __lsan_disable(); } while (0)
+#define MODULE_LEAK_END(on) do { if (on) __lsan_enable(); } while (0)
+#else
+#define MODULE_LEAK_BEGIN(on) do { (void)(on); } while (0)
+#define MODULE_LEAK_END(on) do { (void)(on); } while (0)
+#endif
+
 /* ---- operations --------------------------------------------------------- */
 
 static int
@@ -831,7 +847,11 @@ op_sign(struct keeper_worker *w, const uint8_t *id, enum sn_mech mech,
 		    (kt == CKK_EC_EDWARDS) != (mech == SN_MECH_EDDSA) ||
 		    (kt != CKK_RSA && kt != CKK_EC && kt != CKK_EC_EDWARDS))
 			return SN_ERR_INVALID;
+		/* SoftHSM2 2.6 leaks 37 bytes per EdDSA C_SignInit (see
+		 * MODULE_LEAK_BEGIN); one checkpoint per interval. */
+		MODULE_LEAK_BEGIN(mech == SN_MECH_EDDSA);
 		rv = f->C_SignInit(w->session, &m, priv);
+		MODULE_LEAK_END(mech == SN_MECH_EDDSA);
 		if (rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID)
 			continue;
 		if (rv != CKR_OK)
