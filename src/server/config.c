@@ -68,7 +68,7 @@ server_config_defaults(struct sn_config *cfg, const char *data_dir)
 	cfg->session_lifetime = SN_DEFAULT_SESSION_LIFETIME;
 	cfg->checkpoint_interval = SN_DEFAULT_CHECKPOINT_INTERVAL;
 	cfg->checkpoint_events = SN_DEFAULT_CHECKPOINT_EVENTS;
-	if ((r = sn_config_set(&cfg->log_origin, SN_DEFAULT_LOG_ORIGIN)) != 0)
+	if ((r = server_config_set(&cfg->log_origin, SN_DEFAULT_LOG_ORIGIN)) != 0)
 		return r;
 	return 0;
 }
@@ -174,7 +174,7 @@ apply(struct sn_config *cfg, const char *k, const char *v)
 		for (const char *p = v; *p != '\0'; p++)
 			if (*p < '!' || *p > '~')
 				return SN_ERR_INVALID;
-		return sn_config_set(&cfg->log_origin, v);
+		return server_config_set(&cfg->log_origin, v);
 	}
 	if (strcmp(k, "max_body") == 0) {
 		if (sn_parse_int(v, 1024, 64LL * 1024 * 1024, &n) != 0)
