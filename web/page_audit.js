@@ -68,7 +68,14 @@ export async function auditPage() {
           { label: 'Action', render: (e) => e.action },
           { label: 'Object', render: (e) => (e.object_type ? `${e.object_type} ${e.object_id}` : '—') },
           { label: 'Result', render: (e) => badge(e.result) },
-          { label: 'Details', render: (e) => h('code', { class: 'details-json' }, JSON.stringify(e.details)) },
+          {
+            label: 'Details',
+            render: (e) => {
+              const n = Object.keys(e.details || {}).length;
+              return n === 0 ? '—' : h('details', {}, h('summary', {}, `${n} field${n === 1 ? '' : 's'}`),
+                h('pre', { class: 'details-json' }, JSON.stringify(e.details, null, 2)));
+            },
+          },
         ],
       }),
       h('div', { class: 'pager', role: 'navigation', 'aria-label': 'Audit pages' },

@@ -8,13 +8,15 @@
 // disabled user's session ends, sign-out ends it. Saves a screenshot of
 // every page (1280x800, and phone width) into SHOT_DIR.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const URL_ = process.env.SIGNET_URL;
 const ADMIN_KEY = process.env.ADMIN_KEY;
 const SA_PUB = process.env.SA_PUB;
+const SA_PUB2 = process.env.SA_PUB2;
+const SA_PUB3 = process.env.SA_PUB3;
 const SHOT_DIR = process.env.SHOT_DIR;
 const ORIGIN = new URL(URL_).origin;
 
@@ -193,7 +195,20 @@ try {
   // an error from the API appears beside the form that caused it
   f = await submitForm(pa, 'Create a user', (fm) => fm.getByLabel('Email').fill('signer@acme.test'), 'Create user');
   await f.getByRole('alert').getByText(/already exists/).waitFor();
+  // 21 more users: the list pages (20 a page)
+  {
+    const tok = (await (await A.ctx.request.get('/v1/session')).json()).csrf_token;
+    for (let i = 0; i < 21; i++) {
+      const r = await A.ctx.request.post('/v1/users', { data: { email: `u${String(i).padStart(2, '0')}@acme.test` }, headers: { 'X-CSRF-Token': tok } });
+      must(r.status() === 201, `create user ${i}: ${r.status()}`);
+    }
+  }
   await pa.getByRole('button', { name: 'Refresh list' }).click();
+  await pa.getByText('Page 1 of 2 (23 in all)').waitFor();
+  await pa.getByRole('button', { name: 'Next page' }).click();
+  await pa.getByText('Page 2 of 2 (23 in all)').waitFor();
+  await pa.getByRole('cell', { name: 'u20@acme.test', exact: true }).waitFor();
+  await pa.getByRole('button', { name: 'Previous page' }).click();
   await pa.getByRole('cell', { name: 'signer@acme.test', exact: true }).waitFor();
   await shot(pa, 'users');
 
@@ -279,6 +294,20 @@ try {
   }, 'Create service account');
   await pa.getByRole('cell', { name: 'ci', exact: true }).waitFor();
   await shot(pa, 'service-accounts');
+  // rotate with a pasted key, then a second account to delete
+  const v1 = await pa.getByRole('row').filter({ hasText: 'ci' }).getByText('v1').count();
+  check(v1 === 1, 'the new account has key version 1');
+  await pa.getByRole('button', { name: 'Rotate key of ci' }).click();
+  await submitForm(pa, 'Rotate the key of ci', (fm) => fm.getByLabel('Public key (PEM)').fill(readFileSync(SA_PUB2, 'utf8')), 'Rotate key');
+  await pa.getByRole('row').filter({ hasText: 'ci' }).getByText('v2').waitFor();
+  await submitForm(pa, 'Create a service account', async (fm) => {
+    await fm.getByLabel('Service account name').fill('old-ci');
+    await fm.getByLabel('Public key (PEM)').fill(readFileSync(SA_PUB3, 'utf8'));
+  }, 'Create service account');
+  await pa.getByRole('cell', { name: 'old-ci', exact: true }).waitFor();
+  await pa.getByRole('button', { name: 'Delete service account old-ci' }).click();
+  await pa.getByRole('cell', { name: 'old-ci', exact: true }).waitFor({ state: 'detached' });
+  check(await pa.getByRole('cell', { name: 'ci', exact: true }).count() === 1, 'the other account stays');
 
   // API keys: created, shown once, revoked
   await nav(pa, 'API keys');

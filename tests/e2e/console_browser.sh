@@ -31,16 +31,19 @@ fi
 e2e_init
 e2e_serve
 mk_ec_keypair "$E2E_DIR/work/ci.key"
+mk_ec_keypair "$E2E_DIR/work/ci2.key"
+mk_ec_keypair "$E2E_DIR/work/old.key"
 mkdir -p "$E2E_DIR/shots"
 
 SIGNET_URL=$SIGNET_URL ADMIN_KEY=$ADMIN_KEY SA_PUB=$E2E_DIR/work/ci.key.pub \
+    SA_PUB2=$E2E_DIR/work/ci2.key.pub SA_PUB3=$E2E_DIR/work/old.key.pub \
     SHOT_DIR=$E2E_DIR/shots E2E_DIR=$E2E_DIR \
     node "$CONSOLE_DIR/console.test.mjs" || fail "browser walk-through failed"
 
 # What the browser did is on the record, in the tenant's chain.
 for a in session.create session.end session.csrf user.create project.create \
     key.create key.revoke project.signer.add team.create team.member.add \
-    service_account.create apikey.create apikey.revoke user.disable key.csr; do
+    service_account.create service_account.rotate_key service_account.delete apikey.create apikey.revoke user.disable key.csr; do
 	n=$(db_exec "SELECT count(*) FROM audit_events WHERE action = '$a' AND tenant_id <> ''")
 	expect_true "audit has $a ($n)" test "${n:-0}" -ge 1
 done
