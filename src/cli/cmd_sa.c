@@ -155,16 +155,21 @@ print_sa(struct cli *cli, json_t *resp, const char *verb)
 		cli_print_json(resp);
 		return;
 	}
-	printf("%s service account %s (%s), team %s, key %s sha256:%s\n", verb,
-	    js(s, "name"), js(s, "id"), js2(s, "team", "name"),
-	    js(s, "key_algorithm"), js(s, "key_fingerprint"));
+	if (*js(s, "key_fingerprint") == '\0')	/* OIDC federation only */
+		printf("%s service account %s (%s), team %s, no key (OIDC "
+		    "federation only)\n", verb, js(s, "name"), js(s, "id"),
+		    js2(s, "team", "name"));
+	else
+		printf("%s service account %s (%s), team %s, key %s sha256:%s\n",
+		    verb, js(s, "name"), js(s, "id"), js2(s, "team", "name"),
+		    js(s, "key_algorithm"), js(s, "key_fingerprint"));
 }
 
 static int
 sa_create(struct cli *cli, int argc, char **argv)
 {
 	static const char usage[] = "signet service-account create NAME "
-	    "--team TEAM --public-key FILE [--json]";
+	    "--team TEAM [--public-key FILE] [--json]";
 	const char *team = NULL, *pubf = NULL, *pos[1];
 	json_t *req = NULL, *resp = NULL;
 	char *pem = NULL;
@@ -180,13 +185,16 @@ sa_create(struct cli *cli, int argc, char **argv)
 	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 1, 1,
 	    &npos)) != 0)
 		return r == CLI_HELP ? 0 : r;
-	if (team == NULL || pubf == NULL)
-		return cli_usage_error(cli->cmd, "--team and --public-key are "
-		    "required");
-	if ((r = read_pubkey(cli, pubf, &pem)) != 0)
+	if (team == NULL)
+		return cli_usage_error(cli->cmd, "--team is required");
+	/* Without --public-key the account signs in only through OIDC
+	 * federations (service-account federate, docs/CI.md). */
+	if (pubf != NULL && (r = read_pubkey(cli, pubf, &pem)) != 0)
 		return r;
-	if ((req = json_pack("{s:s, s:s, s:s}", "name", pos[0], "team", team,
-	    "public_key", pem)) == NULL) {
+	if ((req = json_pack("{s:s, s:s}", "name", pos[0], "team",
+	    team)) == NULL || (pem != NULL && json_object_set_new(req,
+	    "public_key", json_string(pem)) != 0)) {
+		json_decref(req);
 		free(pem);
 		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
 	}

@@ -327,6 +327,33 @@ refuse 401 "no service account" "$(mint --iss "$ISS" --aud signet "${GOOD[@]}")"
 machine must_signet login --url "$SIGNET_URL" --service-account ci-builder \
     --key-file "$W/ci.key" --ca-file "$SIGNET_CA_FILE"
 
+# An account without any registered key: OIDC federation only.
+SIGNET_API_KEY=$ALICE must_signet service-account create ci-keyless --team release-eng --json
+KL=$(jq -r .service_account.id <<<"$OUT")
+expect_eq "$(jq -r '.service_account.public_key, .service_account.key_fingerprint' <<<"$OUT" | tr '\n' ' ')" "null null " \
+    "a keyless account shows no key"
+SIGNET_API_KEY=$ALICE must_signet service-account create ci-keyless2 --team release-eng
+expect_contains "$OUT" "no key" "create without --public-key says so"
+# the JWT bearer grant can never log it in (401, not a server error)
+code=$(curl -s -o "$W/jb.out" -w '%{http_code}' --cacert "$SIGNET_CA_FILE" \
+    --data-urlencode grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer \
+    --data-urlencode "assertion=$(mk_jwt "$W/ci.key" "$KL")" "$SIGNET_URL/v1/oauth/token")
+expect_eq "$code" 401 "JWT bearer grant for a keyless account"
+expect_contains "$(db_exec "SELECT details FROM audit_events WHERE action = 'auth.token' ORDER BY rowid DESC LIMIT 1")" \
+    "no registered key" "the refusal says why"
+admin service-account federate ci-keyless --issuer "$ISS" --audience signet --claim repository=org/app
+KL_CONF=$W/keyless.conf
+mint --iss "$ISS" --aud signet "${GOOD[@]}" >"$W/kl_token"
+SIGNET_CONFIG=$KL_CONF SIGNET_API_KEY= SIGNET_URL= SIGNET_CA_FILE= must_signet login --url "$SIGNET_URL" \
+    --service-account ci-keyless --oidc-token-file "$W/kl_token" --ca-file "$SIGNET_CA_FILE"
+SIGNET_CONFIG=$KL_CONF SIGNET_API_KEY= SIGNET_URL= SIGNET_CA_FILE= must_signet whoami --json
+expect_eq "$(jq -r .id <<<"$OUT")" "$KL" "a keyless account logs in with its ID token"
+# a key can be added later, and then the key pair works too
+machine must_signet service-account keygen --out "$W/kl.key" --algorithm rsa-3072
+printf '%s\n' "$OUT" >"$W/kl.pub"
+admin service-account rotate-key ci-keyless --public-key "$W/kl.pub"
+sa_token "$W/kl.key" "$KL"
+
 admin audit verify
 grep -q "eyJ" "$D/server.log" && _e2e_soft_fail "an ID token reached the server log"
 e2e_stop_server

@@ -97,6 +97,11 @@ verify_with(struct db_conn *c, const char *id, const char *assertion,
 		}
 		goto out;
 	}
+	if (strcmp(sa->key_algorithm, SA_NO_KEY_ALG) == 0) {
+		*why = "the account has no registered key (OIDC federation only)";
+		r = SN_ERR_UNAUTHENTICATED;
+		goto out;
+	}
 	if (sa->public_key_pem == NULL ||
 	    pem_read_pubkey(sa->public_key_pem, strlen(sa->public_key_pem),
 	    &pub) != 0) {

@@ -39,6 +39,10 @@ render_sa(const struct store_sa *s, json_t **out)
 	    "key_fingerprint", s->key_fingerprint, "key_version",
 	    (json_int_t)s->key_version, "created_at", store_time_json(s->created_at),
 	    "rotated_at", store_time_json(s->rotated_at));
+	if (*out != NULL && strcmp(s->key_algorithm, SA_NO_KEY_ALG) == 0) {
+		json_object_set_new(*out, "public_key", json_null());
+		json_object_set_new(*out, "key_fingerprint", json_null());
+	}
 	return *out != NULL ? 0 : SN_ERR_NOMEM;
 }
 

@@ -19,6 +19,9 @@ struct db_conn;
 
 int render_team(struct db_conn *c, const struct store_team *t, json_t **out);
 int render_sa(const struct store_sa *s, json_t **out);
+/* key_algorithm of an account created with "oidc_only" (no public key); it
+ * renders with "public_key" and "key_fingerprint" null. */
+#define SA_NO_KEY_ALG	"none"
 int render_project(struct db_conn *c, const char *tenant_id,
     const struct store_project *p, json_t **out);
 const char *render_key_state(const struct store_key *k, int64_t now);

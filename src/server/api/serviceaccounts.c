@@ -175,7 +175,7 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 	if ((r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "name", 1, 64, &name)) != 0 ||
 	    (r = api_get_string(resp, req->body, "team", 1, 128, &team)) != 0 ||
-	    (r = api_get_string(resp, req->body, "public_key", 1, SA_PEM_MAX,
+	    (r = api_get_string(resp, req->body, "public_key", 0, SA_PEM_MAX,
 	    &pem)) != 0)
 		goto out;
 	if ((r = store_team_get(c, req->actor.tenant_id, team, &t)) != 0) {
@@ -186,8 +186,8 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	if ((r = api_check_name(resp, "name", name)) != 0)
 		goto out;
-	if ((r = sa_parse_key(resp, pem, &s.public_key_pem, s.key_algorithm,
-	    s.key_fingerprint)) != 0)
+	if (pem != NULL && (r = sa_parse_key(resp, pem, &s.public_key_pem,
+	    s.key_algorithm, s.key_fingerprint)) != 0)
 		goto out;
 	if ((r = sn_new_id("sac", &id)) != 0 ||
 	    (r = store_copy(s.id, sizeof(s.id), id)) != 0 ||
@@ -196,6 +196,22 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 	    (r = store_copy(s.team_name, sizeof(s.team_name), t.name)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "could not make an id");
 		goto out;
+	}
+	if (pem == NULL) {
+		/*
+		 * No registered key: the account authenticates only through
+		 * OIDC federations (docs/CI.md). The columns are NOT NULL and
+		 * the fingerprint unique, so it gets a marker no SPKI hash can
+		 * equal; the JWT bearer grant refuses such an account.
+		 */
+		if ((s.public_key_pem = strdup("")) == NULL) {
+			r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
+			goto out;
+		}
+		snprintf(s.key_algorithm, sizeof(s.key_algorithm), "%s",
+		    SA_NO_KEY_ALG);
+		snprintf(s.key_fingerprint, sizeof(s.key_fingerprint), "none:%s",
+		    id);
 	}
 	s.created_at = sn_now();
 	s.key_version = 1;
