@@ -273,6 +273,9 @@ done
 refuse 503 "cannot get the keys" "$(mint --iss "https://127.0.0.1:$DEAD/down" --aud signet "${GOOD[@]}")"
 api_q GET /healthz "" ""
 expect_status 200 "the server still answers after the slow issuer"
+api_q GET /metrics "" ""
+[[ $(grep -E '^signet_oidc_key_fetches_total [0-9]+$' "$E2E_DIR/last.body" | cut -d' ' -f2) -ge 3 ]] ||
+    _e2e_soft_fail "/metrics: signet_oidc_key_fetches_total missing or too low"
 
 # Refresh: the CLI exchanges a fresh ID token when its access token dies.
 mint --iss "$ISS" --aud signet "${GOOD[@]}" --claim run_id=5555 >"$W/id_token"

@@ -7,6 +7,7 @@
 
 #include "api.h"
 #include "err.h"
+#include "oidc_keys.h"
 #include "server.h"
 #include "util.h"
 
@@ -53,6 +54,13 @@ metrics(struct sn_request *req, struct sn_response *resp)
 	    (unsigned long long)__atomic_load_n(&s->n_auth_failures,
 	    __ATOMIC_RELAXED),
 	    (long long)up);
+	/* OIDC federation: how often issuers' keys were fetched (a rising
+	 * rate means unknown kids or a short Cache-Control). */
+	fprintf(f, "# HELP signet_oidc_key_fetches_total Fetches of OIDC "
+	    "issuers' discovery and JWKS.\n"
+	    "# TYPE signet_oidc_key_fetches_total counter\n"
+	    "signet_oidc_key_fetches_total %llu\n",
+	    (unsigned long long)oidc_keys_fetches(s->oidc));
 	if (fclose(f) != 0) {
 		free(buf);
 		return api_error(resp, SN_ERR_NOMEM, "out of memory");
