@@ -242,6 +242,13 @@ oidc_keys_get(struct oidc_keys *ks, const char *issuer, const char *kid,
 		r = SN_ERR_UNAVAILABLE;
 		goto out;
 	}
+	/* The issuer failed a moment ago: keep serving recent keys without
+	 * making every request wait for it again. */
+	if (e->keys != NULL && e->failed_ms > e->fetched_ms &&
+	    now - e->failed_ms < OIDC_REFETCH_MIN * 1000 &&
+	    now - e->fetched_ms < OIDC_STALE_MAX * 1000LL &&
+	    (pk = jwks_find(e->keys, kid, alg)) != NULL)
+		goto hit;
 	if (e->keys != NULL && now < e->expires_ms &&
 	    (e->fetched_ms >= start ||
 	    now - e->attempt_ms < OIDC_REFETCH_MIN * 1000)) {
