@@ -169,14 +169,15 @@ static int
 sa_create(struct cli *cli, int argc, char **argv)
 {
 	static const char usage[] = "signet service-account create NAME "
-	    "--team TEAM [--public-key FILE] [--json]";
+	    "--team TEAM (--public-key FILE | --oidc-only) [--json]";
 	const char *team = NULL, *pubf = NULL, *pos[1];
 	json_t *req = NULL, *resp = NULL;
 	char *pem = NULL;
-	int npos, r;
+	int npos, r, oidc_only = 0;
 	const struct cli_opt opts[] = {
 		{ "team", 1, &team, NULL },
 		{ "public-key", 1, &pubf, NULL },
+		{ "oidc-only", 0, NULL, &oidc_only },
 		{ "json", 0, NULL, &cli->json },
 		{ NULL, 0, NULL, NULL },
 	};
@@ -187,13 +188,17 @@ sa_create(struct cli *cli, int argc, char **argv)
 		return r == CLI_HELP ? 0 : r;
 	if (team == NULL)
 		return cli_usage_error(cli->cmd, "--team is required");
-	/* Without --public-key the account signs in only through OIDC
-	 * federations (service-account federate, docs/CI.md). */
+	/* --oidc-only: no key anywhere; the account signs in only through
+	 * its OIDC federations (service-account federate, docs/CI.md). */
+	if ((pubf != NULL) == (oidc_only != 0))
+		return cli_usage_error(cli->cmd, "give one of --public-key or "
+		    "--oidc-only");
 	if (pubf != NULL && (r = read_pubkey(cli, pubf, &pem)) != 0)
 		return r;
 	if ((req = json_pack("{s:s, s:s}", "name", pos[0], "team",
 	    team)) == NULL || (pem != NULL && json_object_set_new(req,
-	    "public_key", json_string(pem)) != 0)) {
+	    "public_key", json_string(pem)) != 0) || (oidc_only &&
+	    json_object_set_new(req, "oidc_only", json_true()) != 0)) {
 		json_decref(req);
 		free(pem);
 		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");

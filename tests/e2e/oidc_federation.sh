@@ -331,11 +331,19 @@ machine must_signet login --url "$SIGNET_URL" --service-account ci-builder \
     --key-file "$W/ci.key" --ca-file "$SIGNET_CA_FILE"
 
 # An account without any registered key: OIDC federation only.
-SIGNET_API_KEY=$ALICE must_signet service-account create ci-keyless --team release-eng --json
+SIGNET_API_KEY=$ALICE run_signet 2 service-account create ci-keyless --team release-eng
+SIGNET_API_KEY=$ALICE run_signet 2 service-account create ci-keyless --team release-eng --oidc-only --public-key "$W/ci.pub"
+api_q POST /v1/serviceaccounts '{"name":"both","team":"release-eng","oidc_only":true,"public_key":"x"}' "$A"
+expect_status 400 "oidc_only with a public_key"
+api_q POST /v1/serviceaccounts '{"name":"nokey","team":"release-eng","oidc_only":false}' "$A"
+expect_status 400 "no public_key without oidc_only"
+api_q POST /v1/serviceaccounts '{"name":"nokey","team":"release-eng","oidc_only":"yes"}' "$A"
+expect_status 400 "oidc_only must be a boolean"
+SIGNET_API_KEY=$ALICE must_signet service-account create ci-keyless --team release-eng --oidc-only --json
 KL=$(jq -r .service_account.id <<<"$OUT")
 expect_eq "$(jq -r '.service_account.public_key, .service_account.key_fingerprint' <<<"$OUT" | tr '\n' ' ')" "null null " \
     "a keyless account shows no key"
-SIGNET_API_KEY=$ALICE must_signet service-account create ci-keyless2 --team release-eng
+SIGNET_API_KEY=$ALICE must_signet service-account create ci-keyless2 --team release-eng --oidc-only
 expect_contains "$OUT" "no key" "create without --public-key says so"
 # the JWT bearer grant can never log it in (401, not a server error)
 code=$(curl -s -o "$W/jb.out" -w '%{http_code}' --cacert "$SIGNET_CA_FILE" \

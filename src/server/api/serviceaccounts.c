@@ -149,14 +149,14 @@ static int
 sa_create(struct sn_request *req, struct sn_response *resp)
 {
 	static const char *const allowed[] = { "name", "team", "public_key",
-	    NULL };
+	    "oidc_only", NULL };
 	struct db_conn *c = NULL;
 	struct store_team t;
 	struct store_sa s, got;
 	const char *name = NULL, *team = NULL, *pem = NULL;
 	char *id = NULL;
 	json_t *d = NULL;
-	int r;
+	int r, oidc_only = 0;
 
 	memset(&s, 0, sizeof(s));
 	memset(&got, 0, sizeof(got));
@@ -175,9 +175,16 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 	if ((r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "name", 1, 64, &name)) != 0 ||
 	    (r = api_get_string(resp, req->body, "team", 1, 128, &team)) != 0 ||
-	    (r = api_get_string(resp, req->body, "public_key", 0, SA_PEM_MAX,
-	    &pem)) != 0)
+	    (r = api_get_bool(resp, req->body, "oidc_only", 0,
+	    &oidc_only)) != 0 ||
+	    (r = api_get_string(resp, req->body, "public_key", !oidc_only,
+	    SA_PEM_MAX, &pem)) != 0)
 		goto out;
+	if (oidc_only && pem != NULL) {
+		r = api_error(resp, SN_ERR_INVALID, "give either 'public_key' or "
+		    "\"oidc_only\": true, not both");
+		goto out;
+	}
 	if ((r = store_team_get(c, req->actor.tenant_id, team, &t)) != 0) {
 		r = api_store_error(resp, r, "team");
 		goto out;
