@@ -479,8 +479,11 @@ each_event(struct cli *cli, uint64_t after, uint64_t upto, event_fn fn,
 	if ((r = cli_client(cli, &c)) != 0)
 		return r;
 	for (;;) {
-		snprintf(path, sizeof(path), "/v1/audit?after=%llu&limit=%d",
-		    (unsigned long long)after, AUDIT_PAGE);
+		if (upto != 0 && after >= upto)
+			return 0;
+		snprintf(path, sizeof(path), "/v1/audit?after=%llu&limit=%llu",
+		    (unsigned long long)after, (unsigned long long)(upto != 0 &&
+		    upto - after < AUDIT_PAGE ? upto - after : AUDIT_PAGE));
 		status = 0;
 		r = sn_client_json(c, "GET", path, NULL, &status, &resp);
 		if (r == SN_ERR_FORBIDDEN && denied != NULL) {

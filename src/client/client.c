@@ -906,6 +906,20 @@ sn_client_sign(struct sn_client *c, const char *key_id, enum sn_mech mech,
 		r = SN_ERR_PROTOCOL;
 		goto out;
 	}
+	if (c->cfg.require_inclusion_proof != NULL &&
+	    strcmp(c->cfg.require_inclusion_proof, "yes") == 0) {
+		char why[256];
+
+		if ((r = sn_client_check_inclusion(c, c->cfg.log_key, resp,
+		    digest, dlen, *sig, *siglen, why, sizeof(why))) != 0) {
+			/* an unrecorded signature is not handed out */
+			sn_freezero(*sig, *siglen);
+			*sig = NULL;
+			*siglen = 0;
+			set_err("require_inclusion_proof: %s", why);
+			goto out;
+		}
+	}
 	r = 0;
  out:
 	json_decref(cl);

@@ -51,13 +51,18 @@ struct sn_client_config {
 	char *oidc_github;
 	char *oidc_audience;
 	char *oidc_ca_file;	/* PEM to trust for the token request URL */
+	/* "yes": every signature's audit event must be proven in the signed
+	 * transparency log before the signature is returned (docs/AUDIT.md) */
+	char *require_inclusion_proof;
+	char *log_key;		/* the log's note verifier key; NULL = ask */
 };
 
 /*
  * Loads the configuration: the file at $SIGNET_CONFIG, else
  * ~/.config/signet/config (key = value lines: url, api_key, ca_file,
  * service_account, service_account_id, key_file, log_file, oidc_token_file,
- * oidc_token_env, oidc_github, oidc_audience, oidc_ca_file), then applies the
+ * oidc_token_env, oidc_github, oidc_audience, oidc_ca_file,
+ * require_inclusion_proof (yes|no), log_key), then applies the
  * environment overrides SIGNET_URL, SIGNET_API_KEY, SIGNET_CA_FILE. A missing
  * file is not an error. Returns 0, SN_ERR_INVALID (bad line) or SN_ERR_IO.
  */
@@ -179,5 +184,16 @@ void sn_client_set_no_threads(struct sn_client *c);
 struct curl_slist;
 int sn_resolve_pin(const char *url, struct curl_slist **out, char *why,
     size_t whylen);
+
+/*
+ * require_inclusion_proof (inclusion.c): checks that sign_resp's
+ * audit_event records this digest and signature and is proven in the
+ * signed transparency log (log key: configured_key, else the first one
+ * this process learnt from the server). 0, or SN_ERR_CONFLICT (with a
+ * reason in why) / a request error.
+ */
+int sn_client_check_inclusion(struct sn_client *c, const char *configured_key,
+    json_t *sign_resp, const uint8_t *digest, size_t dlen,
+    const uint8_t *sig, size_t siglen, char *why, size_t whylen);
 
 #endif

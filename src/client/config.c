@@ -55,6 +55,8 @@ sn_config_clear(struct sn_client_config *cfg)
 	free(cfg->oidc_github);
 	free(cfg->oidc_audience);
 	free(cfg->oidc_ca_file);
+	free(cfg->require_inclusion_proof);
+	free(cfg->log_key);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -99,7 +101,10 @@ sn_config_copy(const struct sn_client_config *src, struct sn_client_config *dst)
 	    (r = dup_opt(&dst->oidc_token_env, src->oidc_token_env)) != 0 ||
 	    (r = dup_opt(&dst->oidc_github, src->oidc_github)) != 0 ||
 	    (r = dup_opt(&dst->oidc_audience, src->oidc_audience)) != 0 ||
-	    (r = dup_opt(&dst->oidc_ca_file, src->oidc_ca_file)) != 0) {
+	    (r = dup_opt(&dst->oidc_ca_file, src->oidc_ca_file)) != 0 ||
+	    (r = dup_opt(&dst->require_inclusion_proof,
+	    src->require_inclusion_proof)) != 0 ||
+	    (r = dup_opt(&dst->log_key, src->log_key)) != 0) {
 		sn_config_clear(dst);
 		return r;
 	}
@@ -149,6 +154,10 @@ field_for(struct sn_client_config *cfg, const char *key, int *secret)
 		return &cfg->oidc_audience;
 	if (strcmp(key, "oidc_ca_file") == 0)
 		return &cfg->oidc_ca_file;
+	if (strcmp(key, "require_inclusion_proof") == 0)
+		return &cfg->require_inclusion_proof;
+	if (strcmp(key, "log_key") == 0)
+		return &cfg->log_key;
 	return NULL;
 }
 
@@ -200,6 +209,13 @@ sn_config_parse(const char *text, struct sn_client_config *cfg, char *why,
 		if ((dst = field_for(cfg, key, &secret)) == NULL) {
 			why_set(why, whylen, "line %d: unknown key \"%.64s\"",
 			    lineno, key);
+			r = SN_ERR_INVALID;
+			goto out;
+		}
+		if (dst == &cfg->require_inclusion_proof &&
+		    strcmp(val, "yes") != 0 && strcmp(val, "no") != 0) {
+			why_set(why, whylen, "line %d: require_inclusion_proof "
+			    "must be yes or no", lineno);
 			r = SN_ERR_INVALID;
 			goto out;
 		}
@@ -344,8 +360,8 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	static const char *names[] = { "url", "api_key", "ca_file",
 	    "service_account", "service_account_id", "key_file", "log_file",
 	    "oidc_token_file", "oidc_token_env", "oidc_github", "oidc_audience",
-	    "oidc_ca_file" };
-	const char *vals[12];
+	    "oidc_ca_file", "require_inclusion_proof", "log_key" };
+	const char *vals[14];
 	char *buf = NULL;
 	size_t cap = 256, used = 0;
 	int i, n;
@@ -363,7 +379,9 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	vals[9] = cfg->oidc_github;
 	vals[10] = cfg->oidc_audience;
 	vals[11] = cfg->oidc_ca_file;
-	for (i = 0; i < 12; i++) {
+	vals[12] = cfg->require_inclusion_proof;
+	vals[13] = cfg->log_key;
+	for (i = 0; i < 14; i++) {
 		if (!valid_value(vals[i]))
 			return SN_ERR_INVALID;
 		if (vals[i] != NULL) {
@@ -377,7 +395,7 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	n = snprintf(buf, cap, "# signet client configuration "
 	    "(written by signet login; keep it 0600)\n");
 	used = (size_t)n;
-	for (i = 0; i < 12; i++) {
+	for (i = 0; i < 14; i++) {
 		if (vals[i] == NULL || *vals[i] == '\0')
 			continue;
 		n = snprintf(buf + used, cap - used, "%s = %s\n", names[i],

@@ -143,6 +143,25 @@ done
 out=$("$PY" "$V" log "$VK" cp2.note events.jsonl incl) || _e2e_soft_fail "python log: $out"
 echo "python: $out"
 
+# ---- require_inclusion_proof: the signing client checks each signature's
+# event in the signed log before it hands the signature out
+cp "$SIGNET_CONFIG" strict.conf
+printf 'require_inclusion_proof = yes\nlog_key = %s\n' "$VK" >>strict.conf
+SIGNET_CONFIG=$W/strict.conf must_signet sign --key p1/k1 --in f3.bin --out f3s.sig
+openssl dgst -sha256 -verify k1.pub -signature f3s.sig f3.bin >/dev/null ||
+	_e2e_soft_fail "require_inclusion_proof: the checked signature does not verify"
+# a log key that is not this log's: the signature is withheld
+cp "$SIGNET_CONFIG" wrongkey.conf
+printf 'require_inclusion_proof = yes\nlog_key = %s\n' "$OTHER_VK" >>wrongkey.conf
+rm -f f3w.sig
+SIGNET_CONFIG=$W/wrongkey.conf run_signet 1 sign --key p1/k1 --in f3.bin --out f3w.sig
+expect_contains "$ERR" "require_inclusion_proof: the log's checkpoint does not verify with the log key" "require_inclusion_proof failure is named"
+[[ ! -s f3w.sig ]] || _e2e_soft_fail "a signature was written although its inclusion was not proven"
+cp "$SIGNET_CONFIG" badval.conf
+printf 'require_inclusion_proof = maybe\n' >>badval.conf
+SIGNET_CONFIG=$W/badval.conf run_signet 1 sign --key p1/k1 --in f3.bin --out f3w.sig
+expect_contains "$ERR" "require_inclusion_proof must be yes or no" "a bad require_inclusion_proof is refused"
+
 # ---- a plain user and a service-account-free reader: proofs yes, events no
 mk_user bob@acme.test user
 api_q GET /v1/audit/checkpoint "" "$U_KEY"; expect_status 200 "user reads the checkpoint"

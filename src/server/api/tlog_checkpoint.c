@@ -201,6 +201,10 @@ update_locked(struct sn_server *srv, const char *tenant, int force,
 	db_release(c);
 	c = NULL;
 
+	if (srv->keeper == NULL) {
+		r = SN_ERR_UNAVAILABLE;
+		goto out;
+	}
 	if ((r = key_get_locked(srv, tenant, &key)) != 0 ||
 	    (r = sn_checkpoint_body(key.origin, size, root, &body)) != 0)
 		goto out;
@@ -273,7 +277,8 @@ catch_up(struct sn_server *srv, const char *tenant)
 		added = 0;
 		if (db_acquire(srv->db, &c) != 0)
 			return;
-		if (db_begin(c) == 0 &&
+		/* The write lock only when there is something to add. */
+		if (tlog_behind(c, tenant) > 0 && db_begin(c) == 0 &&
 		    tlog_catch_up(c, tenant, CATCH_UP_CHUNK, &added) == 0)
 			(void)db_commit(c);
 		db_release(c);

@@ -179,6 +179,25 @@ tlog_append(struct db_conn *c, const char *tenant, int64_t seq,
 }
 
 int
+tlog_behind(struct db_conn *c, const char *tenant)
+{
+	struct db_stmt *st = NULL;
+	uint64_t size, last = 0;
+	int r;
+
+	if ((r = tlog_size(c, tenant, &size)) != 0)
+		return r;
+	r = db_queryf(c, &st, "SELECT MAX(seq) FROM audit_events WHERE "
+	    "tenant_id = ?", "t", tenant);
+	if (r == DB_ROW && !db_col_is_null(st, 0))
+		last = (uint64_t)db_col_int64(st, 0);
+	db_finalize(st);
+	if (r < 0)
+		return r;
+	return last > size ? 1 : 0;
+}
+
+int
 tlog_catch_up(struct db_conn *c, const char *tenant, uint64_t max,
     uint64_t *added)
 {

@@ -34,6 +34,8 @@ int tlog_size(struct db_conn *c, const char *tenant, uint64_t *size);
  */
 int tlog_append(struct db_conn *c, const char *tenant, int64_t seq,
     const char *hash_hex);
+/* 1 if committed events are missing from the tree, 0 if not, or SN_ERR_*. */
+int tlog_behind(struct db_conn *c, const char *tenant);
 /* Adds the leaves of every committed event not yet in the tree, at most
  * max of them (own use: in a write transaction). *added gets the count. */
 int tlog_catch_up(struct db_conn *c, const char *tenant, uint64_t max,
