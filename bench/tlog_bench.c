@@ -3,6 +3,10 @@
  *
  *   tlog_bench fill DB_URL TENANT N      append events until the tenant has N
  *   tlog_bench measure DB_URL TENANT [ROUNDS]
+ *   tlog_bench tree DB_URL N             a tree of N synthetic leaves alone
+ *                                        (no events): append and proof costs
+ *                                        where filling real events would take
+ *                                        too long (10^6)
  *
  * measure prints, at the tenant's current size n:
  *   - one committed audit event (audit_append + COMMIT, synchronous=FULL),
@@ -182,6 +186,81 @@ measure(struct db *db, const char *tenant, int rounds)
 	return r;
 }
 
+/* Tree-only: N synthetic leaves under tenant "bench-tree", then timings. */
+static int
+tree_only(struct db *db, uint64_t want, int rounds)
+{
+	struct db_conn *c = NULL;
+	sn_mhash path[SN_MERKLE_MAX_DEPTH];
+	double *app = NULL, *incl = NULL, *cons = NULL, t, t0 = now_ms();
+	uint64_t size = 0, seq, from;
+	size_t n;
+	char hash[65];
+	int r;
+
+	if ((app = calloc((size_t)rounds, sizeof(double))) == NULL ||
+	    (incl = calloc((size_t)rounds, sizeof(double))) == NULL ||
+	    (cons = calloc((size_t)rounds, sizeof(double))) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = db_acquire(db, &c)) != 0 ||
+	    (r = tlog_size(c, "bench-tree", &size)) != 0)
+		goto out;
+	while (size < want) {
+		if ((r = db_begin(c)) != 0)
+			goto out;
+		for (int i = 0; i < 20000 && size < want; i++, size++) {
+			snprintf(hash, sizeof(hash), "%064llx",
+			    (unsigned long long)size);
+			if ((r = tlog_append(c, "bench-tree", (int64_t)size + 1,
+			    hash)) != 0)
+				goto out;
+		}
+		if ((r = db_commit(c)) != 0)
+			goto out;
+	}
+	fprintf(stderr, "tlog_bench: tree of %llu leaves (%.1f s)\n",
+	    (unsigned long long)size, (now_ms() - t0) / 1e3);
+	printf("# synthetic tree: %llu leaves\n", (unsigned long long)size);
+	for (int i = 0; i < rounds; i++) {
+		snprintf(hash, sizeof(hash), "%064llx", (unsigned long long)size);
+		if ((r = db_begin(c)) != 0)
+			goto out;
+		t = now_ms();
+		r = tlog_append(c, "bench-tree", (int64_t)size + 1, hash);
+		app[i] = now_ms() - t;
+		db_rollback(c);
+		if (r != 0)
+			goto out;
+	}
+	srand(7);
+	for (int i = 0; i < rounds; i++) {
+		seq = 1 + (uint64_t)rand() % size;
+		t = now_ms();
+		if ((r = tlog_inclusion(c, "bench-tree", seq - 1, size, path,
+		    &n)) != 0)
+			goto out;
+		incl[i] = now_ms() - t;
+		from = 1 + (uint64_t)rand() % size;
+		t = now_ms();
+		if ((r = tlog_consistency(c, "bench-tree", from, size, path,
+		    &n)) != 0)
+			goto out;
+		cons[i] = now_ms() - t;
+	}
+	report("tree append (tlog_append)", app, rounds);
+	report("inclusion proof (database part)", incl, rounds);
+	report("consistency proof (database part)", cons, rounds);
+	r = 0;
+ out:
+	db_release(c);
+	free(app);
+	free(incl);
+	free(cons);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -189,6 +268,17 @@ main(int argc, char **argv)
 	long long v = 0;
 	int r;
 
+	if (argc == 4 && strcmp(argv[1], "tree") == 0) {
+		if (sn_parse_int(argv[3], 1, 100000000, &v) != 0)
+			return 2;
+		if ((r = db_open(argv[2], 2, &db)) != 0)
+			return 1;
+		r = tree_only(db, (uint64_t)v, 300);
+		db_close(db);
+		if (r != 0)
+			fprintf(stderr, "tlog_bench: %s\n", sn_strerror(r));
+		return r == 0 ? 0 : 1;
+	}
 	if (argc < 4 || (strcmp(argv[1], "fill") != 0 &&
 	    strcmp(argv[1], "measure") != 0)) {
 		fprintf(stderr, "usage: tlog_bench fill DB_URL TENANT N | "
