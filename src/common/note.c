@@ -81,16 +81,6 @@ sn_note_verifier_key(const char *name, const uint8_t pub[SN_ED25519_PUB_LEN],
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 sn_note_parse_verifier(const char *vkey, char *name,
     uint8_t pub[SN_ED25519_PUB_LEN], uint8_t id[4])
@@ -111,7 +101,7 @@ sn_note_parse_verifier(const char *vkey, char *name,
 	if (!sn_note_name_ok(name))
 		return SN_ERR_INVALID;
 	for (int i = 0; i < 4; i++) {
-		int hi = hexval(p1[1 + 2 * i]), lo = hexval(p1[2 + 2 * i]);
+		int hi = sn_hexval(p1[1 + 2 * i]), lo = sn_hexval(p1[2 + 2 * i]);
 
 		if (hi < 0 || lo < 0)
 			return SN_ERR_INVALID;
