@@ -173,6 +173,14 @@ int cmd_cert(struct cli *cli, int argc, char **argv);
 int cmd_sign(struct cli *cli, int argc, char **argv);
 int cmd_pkcs11_module(struct cli *cli, int argc, char **argv);
 int cmd_ca(struct cli *cli, int argc, char **argv);
+int cmd_tsa(struct cli *cli, int argc, char **argv);
+/* cmd_key.c / cmd_key_versions.c */
+void cli_print_key(struct cli *cli, json_t *resp);
+int key_renew(struct cli *cli, int argc, char **argv);
+int key_rotate(struct cli *cli, int argc, char **argv);
+int key_versions(struct cli *cli, int argc, char **argv);
+int key_show_full(struct cli *cli, int argc, char **argv);
+int key_list_expiring(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
 
 /*

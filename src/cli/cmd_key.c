@@ -13,8 +13,8 @@
 
 #define CHAIN_MAX	(256 * 1024)
 
-static void
-print_key(struct cli *cli, json_t *resp)
+void
+cli_print_key(struct cli *cli, json_t *resp)
 {
 	json_t *k = json_object_get(resp, "key");
 
@@ -96,7 +96,7 @@ key_create(struct cli *cli, int argc, char **argv)
 		return r;
 	if (!cli->json)
 		printf("Created key %s/%s in the HSM\n", pos[0], pos[1]);
-	print_key(cli, resp);
+	cli_print_key(cli, resp);
 	json_decref(resp);
 	return 0;
 }
@@ -128,9 +128,13 @@ key_list(struct cli *cli, int argc, char **argv)
 	static const char *const hdr[] = { "KEY", "ALGORITHM", "STATE",
 	    "NOT AFTER", "CA", "ID" };
 	static const struct cli_listing l = { "key list",
-	    "signet key list [--project P] [--json]", "/v1/keys", "keys",
-	    "project", "project", 6, hdr, key_row };
+	    "signet key list [--project P] [--expiring DURATION] [--json]",
+	    "/v1/keys", "keys", "project", "project", 6, hdr, key_row };
 
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--expiring") == 0 ||
+		    strncmp(argv[i], "--expiring=", 11) == 0)
+			return key_list_expiring(cli, argc, argv);
 	return cli_list(cli, argc, argv, &l);
 }
 
@@ -162,16 +166,11 @@ key_simple(struct cli *cli, int argc, char **argv, const char *cmd,
 	if (done != NULL && !cli->json)
 		printf("%s %s\n", done, pos[0]);
 	else
-		print_key(cli, resp);
+		cli_print_key(cli, resp);
 	json_decref(resp);
 	return 0;
 }
 
-static int
-key_show(struct cli *cli, int argc, char **argv)
-{
-	return key_simple(cli, argc, argv, "key show", "GET", "/v1/keys/{}", NULL);
-}
 
 static int
 key_disable(struct cli *cli, int argc, char **argv)
@@ -189,12 +188,70 @@ key_enable(struct cli *cli, int argc, char **argv)
 	    "Enabled key");
 }
 
+/*
+ * signet key revoke KEY [--reason R] [--compromised-at TIME]: the reason
+ * and the compromise time go into the CRL and OCSP answers.
+ */
 static int
 key_revoke(struct cli *cli, int argc, char **argv)
 {
-	return key_simple(cli, argc, argv, "key revoke", "POST",
-	    "/v1/keys/{}/revoke",
-	    "Revoked key (its certificate goes on the CRL)");
+	static const char usage[] = "signet key revoke KEY [--reason "
+	    "unspecified|key-compromise|superseded|cessation-of-operation] "
+	    "[--compromised-at TIME] [--json]";
+	static const char *const reasons[] = { "unspecified",
+	    "key-compromise", "superseded", "cessation-of-operation", NULL };
+	const char *pos[1], *reason = NULL, *when = NULL;
+	json_t *resp = NULL, *body = NULL;
+	char *id = NULL;
+	int64_t t = 0;
+	int npos, r, ok = 0;
+	const struct cli_opt opts[] = {
+		{ "json", 0, NULL, &cli->json },
+		{ "reason", 1, &reason, NULL },
+		{ "compromised-at", 1, &when, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+
+	cli->cmd = "key revoke";
+	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 1, 1,
+	    &npos)) != 0)
+		return r == CLI_HELP ? 0 : r;
+	for (size_t i = 0; reason != NULL && reasons[i] != NULL; i++)
+		ok |= strcmp(reason, reasons[i]) == 0;
+	if (reason != NULL && !ok)
+		return cli_usage_error(cli->cmd, "--reason must be unspecified, "
+		    "key-compromise, superseded or cessation-of-operation");
+	if (when != NULL && (reason == NULL ||
+	    strcmp(reason, "key-compromise") != 0))
+		return cli_usage_error(cli->cmd, "--compromised-at needs "
+		    "--reason key-compromise");
+	if (when != NULL && sn_parse_time(when, &t) != 0)
+		return cli_usage_error(cli->cmd, "--compromised-at must be an "
+		    "RFC 3339 UTC time (2026-01-31T12:00:00Z) or a date");
+	if ((body = json_object()) == NULL ||
+	    (reason != NULL && json_object_set_new(body, "reason",
+	    json_string(reason)) != 0) ||
+	    (when != NULL && json_object_set_new(body, "compromised_at",
+	    json_integer(t)) != 0)) {
+		json_decref(body);
+		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
+	}
+	if ((r = cli_resolve_key(cli, pos[0], &id)) != 0) {
+		json_decref(body);
+		return r;
+	}
+	r = cli_callp(cli, "POST", body, &resp, "/v1/keys/{}/revoke", id);
+	free(id);
+	json_decref(body);
+	if (r != 0)
+		return r;
+	if (!cli->json)
+		printf("Revoked key %s (its certificate goes on the CRL and "
+		    "OCSP)\n", pos[0]);
+	else
+		cli_print_key(cli, resp);
+	json_decref(resp);
+	return 0;
 }
 
 static int
@@ -286,7 +343,7 @@ key_import_cert(struct cli *cli, int argc, char **argv)
 		goto out;
 	if (!cli->json)
 		printf("Imported the certificate chain for %s\n", pos[0]);
-	print_key(cli, resp);
+	cli_print_key(cli, resp);
 	r = 0;
  out:
 	json_decref(req);
@@ -301,14 +358,17 @@ cmd_key(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_sub subs[] = {
 		{ "create", key_create, "create a key pair in the HSM" },
-		{ "list", key_list, "list keys (--project P)" },
-		{ "show", key_show, "show a key" },
+		{ "list", key_list, "list keys (--project P, --expiring D)" },
+		{ "show", key_show_full, "show a key and its certificates" },
 		{ "disable", key_disable, "stop a key from signing" },
 		{ "enable", key_enable, "allow a disabled key to sign again" },
 		{ "revoke", key_revoke, "revoke a key for good" },
 		{ "delete", key_delete, "delete a key and its HSM object" },
 		{ "csr", key_csr, "a certificate request for an external CA" },
 		{ "import-cert", key_import_cert, "import an external CA's chain" },
+		{ "renew", key_renew, "a new certificate for the same key" },
+		{ "rotate", key_rotate, "a new key pair as the next version" },
+		{ "versions", key_versions, "versions and certificates of a key" },
 		{ NULL, NULL, NULL },
 	};
 

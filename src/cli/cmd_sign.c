@@ -89,11 +89,79 @@ pem_to_x509(const char *pem)
 	return pem_read_x509(pem, strlen(pem), &x) == 0 ? x : NULL;
 }
 
+/* sn_ts_query_fn over the tenant's TSA on the same server. */
+struct ts_query {
+	struct sn_client *client;
+	char *path;			/* "/tsa/<tenant id>" */
+};
+
+static int
+ts_query(void *arg, const uint8_t *q, size_t qlen, uint8_t **reply,
+    size_t *replylen)
+{
+	struct ts_query *tq = arg;
+	char *out = NULL;
+	size_t len = 0;
+	long status = 0;
+	int r;
+
+	*reply = NULL;
+	*replylen = 0;
+	if ((r = sn_client_post_public(tq->client, tq->path,
+	    "application/timestamp-query", q, qlen, &out, &len, &status)) != 0)
+		return r;
+	*reply = (uint8_t *)out;
+	*replylen = len;
+	return 0;
+}
+
+/* Adds the tenant TSA's token to the CMS in *der; returns an exit code. */
+static int
+add_timestamp(struct cli *cli, struct remote *rm, uint8_t **der,
+    size_t *derlen)
+{
+	struct ts_query tq = { rm->client, NULL };
+	json_t *resp = NULL;
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+	char *tid = NULL;
+	int r, err;
+
+	if ((r = cli_call(cli, "GET", "/v1/tsa", NULL, &resp)) != 0)
+		return r;
+	if ((err = sn_client_escape(js2(resp, "tsa", "tenant_id"), &tid)) != 0 ||
+	    asprintf(&tq.path, "/tsa/%s", tid) < 0) {
+		tq.path = NULL;
+		r = cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
+		goto out;
+	}
+	if ((err = sn_cms_add_timestamp(*der, *derlen, ts_query, &tq, &out,
+	    &outlen)) != 0) {
+		if (err == SN_ERR_CRYPTO)
+			r = cli_failx(EXIT_REFUSED, cli->cmd, "the TSA's reply "
+			    "is not a timestamp of this signature");
+		else
+			r = cli_fail(cli, err, cli->cmd);
+		goto out;
+	}
+	free(*der);
+	*der = out;
+	*derlen = outlen;
+	out = NULL;
+	r = 0;
+ out:
+	json_decref(resp);
+	free(out);
+	free(tid);
+	free(tq.path);
+	return r;
+}
+
 /* Builds the CMS, returns an exit code; out and outlen get the bytes. */
 static int
 make_cms(struct cli *cli, struct remote *rm, enum sn_hash hash,
-    const uint8_t *digest, size_t dlen, int pem, uint8_t **out,
-    size_t *outlen)
+    const uint8_t *digest, size_t dlen, int pem, int timestamp,
+    uint8_t **out, size_t *outlen)
 {
 	json_t *resp = NULL, *c;
 	X509 *signer = NULL;
@@ -138,6 +206,8 @@ make_cms(struct cli *cli, struct remote *rm, enum sn_hash hash,
 		r = cli_fail(cli, err, cli->cmd);
 		goto out;
 	}
+	if (timestamp && (r = add_timestamp(cli, rm, &der, &derlen)) != 0)
+		goto out;
 	if (!pem) {
 		*out = der;
 		*outlen = derlen;
@@ -172,7 +242,8 @@ int
 cmd_sign(struct cli *cli, int argc, char **argv)
 {
 	static const char usage[] = "signet sign --key KEY --in FILE --out SIG "
-	    "[--digest sha256|sha384|sha512] [--pss] [--format raw|cms] [--pem]";
+	    "[--digest sha256|sha384|sha512] [--pss] [--format raw|cms] [--pem] "
+	    "[--timestamp]";
 	const char *key = NULL, *in = NULL, *outf = NULL, *dname = "sha256";
 	const char *format = "raw", *pos[1], *alg;
 	struct remote rm = { 0 };
@@ -183,7 +254,7 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	uint8_t digest[EVP_MAX_MD_SIZE], *sig = NULL;
 	char *id = NULL;
 	size_t dlen = 0, siglen = 0;
-	int npos, r, err, pss = 0, pem = 0, cms;
+	int npos, r, err, pss = 0, pem = 0, cms, timestamp = 0;
 	const struct cli_opt opts[] = {
 		{ "key", 1, &key, NULL },
 		{ "in", 1, &in, NULL },
@@ -192,6 +263,7 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 		{ "pss", 0, NULL, &pss },
 		{ "format", 1, &format, NULL },
 		{ "pem", 0, NULL, &pem },
+		{ "timestamp", 0, NULL, &timestamp },
 		{ NULL, 0, NULL, NULL },
 	};
 
@@ -210,6 +282,9 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	cms = strcmp(format, "cms") == 0;
 	if (pem && !cms)
 		return cli_usage_error(cli->cmd, "--pem only applies to "
+		    "--format cms");
+	if (timestamp && !cms)
+		return cli_usage_error(cli->cmd, "--timestamp only applies to "
 		    "--format cms");
 	if (pss && cms)
 		return cli_usage_error(cli->cmd, "--pss is not supported with "
@@ -248,7 +323,8 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	rm.client = c;
 	rm.key_id = id;
 	if (cms) {
-		if ((r = make_cms(cli, &rm, hash, digest, dlen, pem, &sig,
+		if ((r = make_cms(cli, &rm, hash, digest, dlen, pem,
+		    timestamp, &sig,
 		    &siglen)) != 0)
 			goto out;
 	} else if ((err = remote_sign(&rm, hash, digest, dlen, &sig,

@@ -29,6 +29,7 @@ static const struct {
 	{ "sign", cmd_sign, "sign a file remotely (raw or CMS signature)" },
 	{ "pkcs11-module", cmd_pkcs11_module, "print the PKCS#11 module's path" },
 	{ "ca", cmd_ca, "the tenant's certificate authorities" },
+	{ "tsa", cmd_tsa, "the tenant's RFC 3161 timestamping authority" },
 	{ "audit", cmd_audit, "list and verify the audit trail (admin)" },
 };
 

@@ -830,6 +830,40 @@ sn_client_get_raw(struct sn_client *c, const char *path, char **out,
 }
 
 int
+sn_client_post_public(struct sn_client *c, const char *path, const char *ctype,
+    const uint8_t *body, size_t bodylen, char **out, size_t *len,
+    long *status)
+{
+	struct resp_buf b = { 0 };
+	long ra;
+	int r;
+
+	*out = NULL;
+	*len = 0;
+	*status = 0;
+	client_errmsg[0] = '\0';
+	if (body == NULL || ctype == NULL)
+		return SN_ERR_INVALID;
+	lock_client(c);
+	r = do_http(c, "POST", path, ctype, (const char *)body, bodylen, NULL,
+	    status, &b);
+	ra = c->retry_after;
+	pthread_mutex_unlock(&c->lock);
+	if (r != 0)
+		return r;
+	if (*status < 200 || *status > 299) {
+		error_from_body(*status, &b, ra);
+		free(b.data);
+		return map_status(*status);
+	}
+	if (b.data == NULL && (b.data = calloc(1, 1)) == NULL)
+		return SN_ERR_NOMEM;
+	*out = b.data;
+	*len = b.len;
+	return 0;
+}
+
+int
 sn_client_escape(const char *s, char **out)
 {
 	static const char hex[] = "0123456789ABCDEF";

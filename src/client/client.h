@@ -88,6 +88,13 @@ int sn_client_json(struct sn_client *c, const char *method, const char *path,
 /* Raw GET (PEM/DER/text): *out malloc'd, NUL-terminated, *len its length. */
 int sn_client_get_raw(struct sn_client *c, const char *path, char **out,
     size_t *len);
+/*
+ * Unauthenticated POST of bytes (a timestamp query to /tsa/...) over the
+ * same verified HTTPS connection. *out as for sn_client_get_raw.
+ */
+int sn_client_post_public(struct sn_client *c, const char *path,
+    const char *ctype, const uint8_t *body, size_t bodylen, char **out,
+    size_t *len, long *status);
 /* The last error's one-line message for this thread's last call. */
 const char *sn_client_errmsg(struct sn_client *c);
 
@@ -195,5 +202,23 @@ int sn_resolve_pin(const char *url, struct curl_slist **out, char *why,
 int sn_client_check_inclusion(struct sn_client *c, const char *configured_key,
     json_t *sign_resp, const uint8_t *digest, size_t dlen,
     const uint8_t *sig, size_t siglen, char *why, size_t whylen);
+
+/*
+ * Sends a DER TimeStampReq (q) to a TSA and returns the DER reply
+ * (*reply malloc'd). 0 or SN_ERR_*.
+ */
+typedef int (*sn_ts_query_fn)(void *arg, const uint8_t *q, size_t qlen,
+    uint8_t **reply, size_t *replylen);
+
+/*
+ * RFC 3161 appendix A: asks query() for a timestamp over the signature
+ * value of the one SignerInfo of the CMS der (SHA-256 imprint, random
+ * nonce, certReq), checks the reply (granted, same imprint, same nonce)
+ * and returns the CMS with the token added as the unsigned attribute
+ * id-aa-timeStampToken. *out malloc'd. SN_ERR_INVALID for a CMS that is
+ * not one SignerInfo, SN_ERR_CRYPTO for a reply that does not answer.
+ */
+int sn_cms_add_timestamp(const uint8_t *der, size_t derlen,
+    sn_ts_query_fn query, void *arg, uint8_t **out, size_t *outlen);
 
 #endif

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/objects.h>
+
 #include "config.h"
 #include "err.h"
 #include "util.h"
@@ -70,6 +72,8 @@ server_config_defaults(struct sn_config *cfg, const char *data_dir)
 	cfg->checkpoint_events = SN_DEFAULT_CHECKPOINT_EVENTS;
 	if ((r = server_config_set(&cfg->log_origin, SN_DEFAULT_LOG_ORIGIN)) != 0)
 		return r;
+	cfg->tsa_rate_limit = SN_DEFAULT_TSA_RATE_LIMIT;
+	cfg->ocsp_cache_ttl = SN_DEFAULT_OCSP_CACHE_TTL;
 	return 0;
 }
 
@@ -90,7 +94,28 @@ server_config_free(struct sn_config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->oidc_ca_file);
+	free(cfg->http_public_url);
+	free(cfg->tsa_policy);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int
+server_config_set_oid(char **field, const char *v)
+{
+	ASN1_OBJECT *o;
+	size_t i, n = strlen(v);
+
+	/* Dotted numbers only: OBJ_txt2obj(.., 1) also takes no names. */
+	if (n == 0 || n > 200 || v[0] == '.' || v[n - 1] == '.')
+		return SN_ERR_INVALID;
+	for (i = 0; i < n; i++)
+		if ((v[i] < '0' || v[i] > '9') &&
+		    (v[i] != '.' || v[i + 1] == '.'))
+			return SN_ERR_INVALID;
+	if ((o = OBJ_txt2obj(v, 1)) == NULL)
+		return SN_ERR_INVALID;
+	ASN1_OBJECT_free(o);
+	return server_config_set(field, v);
 }
 
 static char *
@@ -176,6 +201,14 @@ apply(struct sn_config *cfg, const char *k, const char *v)
 				return SN_ERR_INVALID;
 		return server_config_set(&cfg->log_origin, v);
 	}
+	if (strcmp(k, "ocsp_cache_ttl") == 0)
+		return set_int(&cfg->ocsp_cache_ttl, v, 0, 86400);
+	if (strcmp(k, "tsa_rate_limit") == 0)
+		return set_int(&cfg->tsa_rate_limit, v, 0, 1000000);
+	if (strcmp(k, "tsa_policy") == 0)
+		return server_config_set_oid(&cfg->tsa_policy, v);
+	if (strcmp(k, "http_public_url") == 0)
+		return server_config_set(&cfg->http_public_url, *v ? v : NULL);
 	if (strcmp(k, "max_body") == 0) {
 		if (sn_parse_int(v, 1024, 64LL * 1024 * 1024, &n) != 0)
 			return SN_ERR_INVALID;

@@ -27,6 +27,13 @@
  * NAT retrying a misconfigured key, low enough to stop a flood.
  */
 #define SN_DEFAULT_AUTH_FAILURE_LIMIT	600
+/*
+ * Timestamp requests one address may make per minute (POST /tsa/...): a
+ * build farm behind one NAT timestamps every file it signs.
+ */
+#define SN_DEFAULT_TSA_RATE_LIMIT	600
+/* Seconds a nonce-less OCSP answer is served from memory. */
+#define SN_DEFAULT_OCSP_CACHE_TTL	60
 
 /* Web console sessions: signed out after 30 idle minutes, and 12 hours
  * after sign-in whatever happens (see src/server/auth/session.h). */
@@ -49,6 +56,9 @@ int server_config_save(const struct sn_config *cfg);
 void server_config_free(struct sn_config *cfg);
 /* Replaces one string field: *field = strdup(value). 0 or SN_ERR_NOMEM. */
 int server_config_set(char **field, const char *value);
+
+/* Sets a dotted OID ("1.2.3.4"); SN_ERR_INVALID unless OpenSSL takes it. */
+int server_config_set_oid(char **field, const char *value);
 
 /* Splits "host:port" / "[v6]:port". host is malloc'd. 0 or SN_ERR_INVALID. */
 int server_parse_listen(const char *s, char **host, int *port);

@@ -59,6 +59,7 @@ usage(FILE *f)
 	    "                    [--hsm-module PATH --token-label LABEL --pin-file PATH]\n"
 	    "       signetd tenant create NAME --admin EMAIL --data-dir DIR\n"
 	    "       signetd serve --data-dir DIR [--listen HOST:PORT] [--port-file PATH]\n"
+	    "                     [--http-listen HOST:PORT] [--http-port-file PATH]\n"
 	    "                     [--public-url URL]\n"
 	    "       signetd --version | --help\n");
 }
@@ -546,13 +547,18 @@ cmd_serve(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "port-file", required_argument, NULL, 'P' },
 		{ "public-url", required_argument, NULL, 'U' },
+		{ "http-listen", required_argument, NULL, 'H' },
+		{ "http-port-file", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sn_server srv;
-	struct http_server *h = NULL;
+	struct http_server *h = NULL, *hp = NULL;
 	const char *dir = NULL, *listen = NULL, *port_file = NULL;
-	const char *public_url = NULL;
+	const char *public_url = NULL, *http_listen_arg = NULL;
+	const char *http_port_file = NULL;
+	char *phost = NULL;
+	int pport = 0, plfd = -1, pbound = 0;
 	char *host = NULL, *cert = NULL, *key = NULL, buf[32], url[600];
 	size_t len;
 	sigset_t set;
@@ -566,6 +572,8 @@ cmd_serve(int argc, char **argv)
 		case 'l': listen = optarg; break;
 		case 'P': port_file = optarg; break;
 		case 'U': public_url = optarg; break;
+		case 'H': http_listen_arg = optarg; break;
+		case 'Q': http_port_file = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: return die_usage(NULL);
 		}
@@ -581,6 +589,11 @@ cmd_serve(int argc, char **argv)
 	if (server_parse_listen(srv.cfg.listen, &host, &port) != 0) {
 		fprintf(stderr, "signetd: bad listen address '%s'\n",
 		    srv.cfg.listen);
+		goto out;
+	}
+	if (http_listen_arg != NULL &&
+	    server_parse_listen(http_listen_arg, &phost, &pport) != 0) {
+		r = die_usage("--http-listen must be HOST:PORT");
 		goto out;
 	}
 	if (sn_read_file(srv.cfg.tls_cert, 1024 * 1024, &cert, &len) != 0 ||
@@ -601,6 +614,8 @@ cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (http_listen(host, port, &lfd, &bound) != 0)
 		goto out;
+	if (phost != NULL && http_listen(phost, pport, &plfd, &pbound) != 0)
+		goto out;
 	/*
 	 * The public URL (JWT audience, CRL URLs) follows an explicit
 	 * --listen, or a configured port 0, unless --public-url says
@@ -617,8 +632,19 @@ cmd_serve(int argc, char **argv)
 		if (server_config_set(&srv.cfg.public_url, url) != 0)
 			goto out;
 	}
+	/* The plain-HTTP URL (TSA, CRL, OCSP) follows --http-listen unless
+	 * http_public_url is configured or the address is a wildcard. */
+	if (phost != NULL && srv.cfg.http_public_url == NULL &&
+	    strcmp(phost, "0.0.0.0") != 0 && strcmp(phost, "::") != 0) {
+		snprintf(url, sizeof(url), "http://%s%s%s:%d",
+		    strchr(phost, ':') ? "[" : "", phost,
+		    strchr(phost, ':') ? "]" : "", pbound);
+		if (server_config_set(&srv.cfg.http_public_url, url) != 0)
+			goto out;
+	}
 	if (ratelimit_new(srv.cfg.auth_failure_limit, 60,
-	    &srv.auth_limiter) != 0)
+	    &srv.auth_limiter) != 0 ||
+	    ratelimit_new(srv.cfg.tsa_rate_limit, 60, &srv.tsa_limiter) != 0)
 		goto out;
 	/* OIDC federation: libcurl once, before any request thread. */
 	if (srv.cfg.oidc_ca_file != NULL &&
@@ -636,6 +662,27 @@ cmd_serve(int argc, char **argv)
 	if (tlog_checkpointer_start(&srv) != 0)
 		goto out;
 	lfd = -1;			/* the daemon's now */
+	if (plfd >= 0) {
+		if (http_start_plain(&srv, http_plain_route_tables, plfd,
+		    &hp) != 0)
+			goto out;
+		plfd = -1;
+		fprintf(stderr, "signetd: plain HTTP (TSA, CRLs, OCSP only) on "
+		    "http://%s%s%s:%d (public URL %s)\n",
+		    strchr(phost, ':') ? "[" : "", phost,
+		    strchr(phost, ':') ? "]" : "", pbound,
+		    srv.cfg.http_public_url != NULL ?
+		    srv.cfg.http_public_url : "none");
+		if (http_port_file != NULL) {
+			snprintf(buf, sizeof(buf), "%d\n", pbound);
+			if (sn_write_file(http_port_file, buf, strlen(buf),
+			    0644) != 0) {
+				fprintf(stderr, "signetd: cannot write %s\n",
+				    http_port_file);
+				goto out;
+			}
+		}
+	}
 	sn_strfreezero(key);
 	key = NULL;
 	fprintf(stderr, "signetd %s: listening on https://%s%s%s:%d "
@@ -655,14 +702,20 @@ cmd_serve(int argc, char **argv)
 	fprintf(stderr, "signetd: shutting down\n");
 	r = 0;
  out:
+	http_stop(hp, SHUTDOWN_GRACE_SECS);
 	http_stop(h, SHUTDOWN_GRACE_SECS);
 	tlog_checkpointer_stop();
 	ratelimit_free(srv.auth_limiter);
 	srv.auth_limiter = NULL;
 	oidc_keys_free(srv.oidc);
 	srv.oidc = NULL;
+	ratelimit_free(srv.tsa_limiter);
+	srv.tsa_limiter = NULL;
 	if (lfd >= 0)
 		close(lfd);
+	if (plfd >= 0)
+		close(plfd);
+	free(phost);
 	free(host);
 	free(cert);
 	sn_strfreezero(key);

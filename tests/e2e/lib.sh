@@ -153,8 +153,11 @@ e2e_tenant_create() {
 e2e_serve() {
 	local port='' i code
 	rm -f "$D/port"
+	# E2E_SERVE_ARGS: extra `signetd serve` arguments (word-split), e.g.
+	# "--http-listen 127.0.0.1:0 --http-port-file $D/http-port".
+	# shellcheck disable=SC2086
 	"$SIGNETD" serve --data-dir "$D" --listen 127.0.0.1:0 --port-file "$D/port" \
-	    >>"$D/server.log" 2>&1 &
+	    ${E2E_SERVE_ARGS-} >>"$D/server.log" 2>&1 &
 	SERVER_PID=$!
 	for ((i = 0; i < 300; i++)); do
 		kill -0 "$SERVER_PID" 2>/dev/null || {
@@ -526,7 +529,7 @@ sa_token() {
 # (docs/AUDIT.md): no orphan HSM objects
 # (e.g. from a refused or failed key creation) and no missing ones.
 expect_hsm_consistent() {
-	local label mod out nobj nkeys ncas
+	local label mod out nobj nkeys ncas nlog ntsa
 	command -v pkcs11-tool >/dev/null || { echo "(pkcs11-tool missing: HSM check skipped)" >&2; return 0; }
 	[[ -f $D/hsm/pin ]] || return 0
 	label=$(sed -n 's/^[[:space:]]*token_label[[:space:]]*=[[:space:]]*//p' "$D/signetd.conf" | head -n1)
@@ -539,5 +542,7 @@ expect_hsm_consistent() {
 	nkeys=$(sqlite3 -readonly "$D/signet.db" "select count(*) from signing_keys where hsm_key_id is not null")
 	ncas=$(sqlite3 -readonly "$D/signet.db" "select count(*) from cas")
 	nlog=$(sqlite3 -readonly "$D/signet.db" "select count(*) from audit_log_keys")
-	expect_eq "$nobj" "$((nkeys + ncas + nlog))" "$1: private keys on the token vs signing keys ($nkeys) + CA keys ($ncas) + audit log keys ($nlog)"
+	# TSA keys (issue 10): one per tenant that has used its TSA
+	ntsa=$(sqlite3 -readonly "$D/signet.db" "select count(*) from tsas" 2>/dev/null || echo 0)
+	expect_eq "$nobj" "$((nkeys + ncas + nlog + ntsa))" "$1: private keys on the token vs signing keys ($nkeys) + CA keys ($ncas) + log keys ($nlog) + TSA keys ($ntsa)"
 }

@@ -82,6 +82,12 @@ extern const struct api_route api_routes_tlog[];	/* api/tlog.c */
  * (sign.c) and GET /v1/me/keys (keys.c), both in api_routes_keys. */
 int api_keys_sign(struct sn_request *req, struct sn_response *resp);
 int api_me_keys(struct sn_request *req, struct sn_response *resp);
+extern const struct api_route api_routes_tsa[];
+/* What the plain-HTTP listener serves: signed answers only (TSA, CRL). */
+extern const struct api_route api_routes_tsa_public[];
+extern const struct api_route api_routes_ca_public[];
+extern const struct api_route api_routes_ocsp[];
+extern const struct api_route api_routes_key_versions[];
 
 /* HTTP status for an SN_ERR_* code (0 -> 200). */
 int api_status_for(int err);

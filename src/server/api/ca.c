@@ -166,3 +166,8 @@ const struct api_route api_routes_ca[] = {
 	{ "GET", "/v1/ca/{id}/crl", ca_crl, API_PUBLIC },
 	{ NULL, NULL, NULL, API_PUBLIC },
 };
+
+const struct api_route api_routes_ca_public[] = {
+	{ "GET", "/v1/ca/{id}/crl", ca_crl, API_PUBLIC },
+	{ NULL, NULL, NULL, API_PUBLIC },
+};

@@ -104,23 +104,45 @@ crl_generation_now(void)
 	return __atomic_load_n(&crl_generation, __ATOMIC_SEQ_CST);
 }
 
-int
-crl_url(const struct sn_server *srv, const char *ca_id, char **out)
+/*
+ * Relying parties fetch CRLs and OCSP answers without credentials and
+ * often without a way to trust a private HTTPS CA: with a plain-HTTP
+ * listener (--http-listen) the certificates point there (the answers are
+ * signed anyway).
+ */
+static int
+revocation_url(const struct sn_server *srv, const char *prefix,
+    const char *ca_id, const char *suffix, char **out)
 {
-	const char *base = srv->cfg.public_url;
+	const char *base = srv->cfg.http_public_url != NULL &&
+	    *srv->cfg.http_public_url != '\0' ? srv->cfg.http_public_url :
+	    srv->cfg.public_url;
 	size_t bl;
 
 	*out = NULL;
 	if (base == NULL || *base == '\0')
-		return 0;	/* no public URL configured: no CDP */
+		return 0;	/* no public URL configured: no CDP / AIA */
 	bl = strlen(base);
 	while (bl > 0 && base[bl - 1] == '/')
 		bl--;
 	if (bl > 4096)
 		return SN_ERR_INVALID;
-	if (asprintf(out, "%.*s/v1/ca/%s/crl", (int)bl, base, ca_id) < 0) {
+	if (asprintf(out, "%.*s%s%s%s", (int)bl, base, prefix, ca_id,
+	    suffix) < 0) {
 		*out = NULL;
 		return SN_ERR_NOMEM;
 	}
 	return 0;
+}
+
+int
+crl_url(const struct sn_server *srv, const char *ca_id, char **out)
+{
+	return revocation_url(srv, "/v1/ca/", ca_id, "/crl", out);
+}
+
+int
+ocsp_url(const struct sn_server *srv, const char *ca_id, char **out)
+{
+	return revocation_url(srv, "/ocsp/", ca_id, "", out);
 }

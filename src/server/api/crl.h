@@ -15,7 +15,13 @@ struct sn_server;
  * SN_ERR_NOMEM. */
 int crl_url(const struct sn_server *srv, const char *ca_id, char **out);
 
-/* Drops every cached CRL; called after every revocation. */
+/* The OCSP responder URL of a CA: base + "/ocsp/<id>" (issue 10). The
+ * base of both URLs is http_public_url when signetd has a plain-HTTP
+ * listener, else public_url. */
+int ocsp_url(const struct sn_server *srv, const char *ca_id, char **out);
+
+/* Drops every cached CRL (and OCSP answer, ocsp.c); called after every
+ * revocation. */
 void crl_invalidate(void);
 
 /*

@@ -26,9 +26,11 @@
 #include "encode.h"
 #include "err.h"
 #include "hsm_signer.h"
+#include "keys.h"
 #include "pem.h"
 #include "render.h"
 #include "server.h"
+#include "store.h"
 #include "util.h"
 
 #define KEY_VALIDITY_DEFAULT	(365LL * 86400)
@@ -49,8 +51,8 @@ key_reply(struct sn_response *resp, int status, const struct store_key *k)
 }
 
 /* "validity": seconds (integer) or a duration string ("90d", "1y"). */
-static int
-get_validity(struct sn_response *resp, json_t *body, int64_t *out)
+int
+keys_get_validity(struct sn_response *resp, json_t *body, int64_t *out)
 {
 	json_t *v = json_object_get(body, "validity");
 	int64_t secs;
@@ -80,15 +82,15 @@ get_validity(struct sn_response *resp, json_t *body, int64_t *out)
  * k->cert_pem, chain_pem, cert_serial, ca_id. The CA key signs inside the
  * HSM through the keeper.
  */
-static int
-issue_builtin(struct sn_request *req, struct sn_response *resp,
+int
+keys_issue_builtin(struct sn_request *req, struct sn_response *resp,
     const struct store_ca *issuing, const struct store_ca *root,
     EVP_PKEY *pub, struct store_key *k)
 {
 	struct hsm_signer hs;
 	struct ca_signer signer;
 	EVP_PKEY *ca_pub = NULL;
-	char *url = NULL;
+	char *url = NULL, *ocsp = NULL;
 	int r;
 
 	if ((r = pem_read_x509_pubkey(issuing->cert_pem,
@@ -102,12 +104,14 @@ issue_builtin(struct sn_request *req, struct sn_response *resp,
 		r = api_keeper_error(resp, r, "issuing CA key");
 		goto out;
 	}
-	if ((r = crl_url(req->srv, issuing->id, &url)) != 0) {
+	if ((r = crl_url(req->srv, issuing->id, &url)) != 0 ||
+	    (r = ocsp_url(req->srv, issuing->id, &ocsp)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	r = ca_issue_codesign(&signer, issuing->cert_pem, pub, k->subject,
-	    k->not_before, k->not_after, url, &k->cert_pem, &k->cert_serial);
+	r = ca_issue_codesign_ocsp(&signer, issuing->cert_pem, pub, k->subject,
+	    k->not_before, k->not_after, url, ocsp, &k->cert_pem,
+	    &k->cert_serial);
 	if (r != 0) {
 		if (r == SN_ERR_UNAVAILABLE || r == SN_ERR_HSM ||
 		    r == SN_ERR_NOT_FOUND)
@@ -130,6 +134,7 @@ issue_builtin(struct sn_request *req, struct sn_response *resp,
 	r = 0;
  out:
 	free(url);
+	free(ocsp);
 	EVP_PKEY_free(ca_pub);
 	return r;
 }
@@ -180,7 +185,7 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	    (r = api_get_string(resp, req->body, "name", 1, 64, &name)) != 0 ||
 	    (r = api_get_string(resp, req->body, "algorithm", 1, 32,
 	    &algname)) != 0 ||
-	    (r = get_validity(resp, req->body, &validity)) != 0 ||
+	    (r = keys_get_validity(resp, req->body, &validity)) != 0 ||
 	    (r = api_get_string(resp, req->body, "ca", 0, 16, &camode)) != 0 ||
 	    (r = api_get_string(resp, req->body, "subject", 0, KEY_SUBJECT_MAX,
 	    &subject)) != 0 ||
@@ -306,7 +311,7 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 		goto out;
 	}
 	if (strcmp(camode, "builtin") == 0 &&
-	    (r = issue_builtin(req, resp, &issuing, have_root ? &root : NULL,
+	    (r = keys_issue_builtin(req, resp, &issuing, have_root ? &root : NULL,
 	    pub, &k)) != 0)
 		goto out;
 
@@ -393,6 +398,33 @@ key_load(struct db_conn *c, struct sn_request *req, struct sn_response *resp,
 	return api_authz(c, req, resp, action, k->id, "key");
 }
 
+/*
+ * ?expiring=SECONDS (or a duration such as 30d): only keys that expire
+ * (key or certificate) within that time, revoked ones left out. -1 when
+ * absent.
+ */
+static int
+expiring_param(struct sn_request *req, struct sn_response *resp,
+    int64_t *out)
+{
+	const char *v = api_query(req, "expiring");
+	long long n = 0;
+	int64_t d = 0;
+
+	*out = -1;
+	if (v == NULL)
+		return 0;
+	if (sn_parse_int(v, 0, KEY_VALIDITY_MAX, &n) == 0)
+		*out = n;
+	else if (sn_parse_duration(v, &d) == 0 && d >= 0 &&
+	    d <= KEY_VALIDITY_MAX)
+		*out = d;
+	else
+		return api_error(resp, SN_ERR_INVALID, "query 'expiring' must "
+		    "be a number of seconds or a duration such as \"30d\"");
+	return 0;
+}
+
 static int
 keys_list(struct sn_request *req, struct sn_response *resp)
 {
@@ -403,11 +435,13 @@ keys_list(struct sn_request *req, struct sn_response *resp)
 	const char *project = api_query(req, "project");
 	const char *name = api_query(req, "name");
 	json_t *arr = NULL, *kj;
-	int64_t now = sn_now();
+	int64_t now = sn_now(), expiring = -1;
 	size_t i;
 	int r;
 
 	memset(&k, 0, sizeof(k));
+	if ((r = expiring_param(req, resp, &expiring)) != 0)
+		return r;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if (project != NULL && (r = store_project_get(c, req->actor.tenant_id,
@@ -426,11 +460,22 @@ keys_list(struct sn_request *req, struct sn_response *resp)
 		if (r == SN_ERR_FORBIDDEN || r == SN_ERR_NOT_FOUND)
 			continue;
 		if (r != 0 ||
-		    (r = store_key_get(c, req->actor.tenant_id, ids.v[i], &k)) != 0 ||
-		    (r = render_key(&k, now, &kj)) != 0) {
+		    (r = store_key_get(c, req->actor.tenant_id, ids.v[i], &k)) != 0) {
 			r = api_store_error(resp, r, "key");
 			goto out;
 		}
+		if (expiring >= 0 && (strcmp(k.state, "revoked") == 0 ||
+		    render_key_expires_in(&k, now) > expiring)) {
+			store_key_clear(&k);
+			continue;
+		}
+		if ((r = render_key(&k, now, &kj)) != 0) {
+			r = api_store_error(resp, r, "key");
+			goto out;
+		}
+		if (expiring >= 0)
+			json_object_set_new(kj, "expires_in", json_integer(
+			    (json_int_t)render_key_expires_in(&k, now)));
 		store_key_clear(&k);
 		json_array_append_new(arr, kj);
 	}
@@ -465,6 +510,55 @@ keys_show(struct sn_request *req, struct sn_response *resp)
 
 enum key_change { KEY_DISABLE, KEY_ENABLE, KEY_REVOKE };
 
+/*
+ * The revoke body: {"reason": unspecified | key-compromise | superseded |
+ * cessation-of-operation, "compromised_at": RFC 3339 time or epoch seconds}
+ * (both optional; compromised_at only with key-compromise, not in the
+ * future). *reason is "" when absent.
+ */
+static int
+revoke_body(struct sn_request *req, struct sn_response *resp, int64_t now,
+    const char **reason, int64_t *compromised_at)
+{
+	static const char *const allowed[] = { "reason", "compromised_at",
+	    NULL };
+	json_t *v;
+	const char *s = NULL;
+	int64_t t = 0;
+	int r;
+
+	*reason = "";
+	*compromised_at = 0;
+	if (req->body == NULL)
+		return 0;
+	if ((r = api_body(req, resp, allowed)) != 0 ||
+	    (r = api_get_string(resp, req->body, "reason", 0, 32, &s)) != 0)
+		return r;
+	if (s != NULL && ca_reason_parse(s) < 0)
+		return api_error(resp, SN_ERR_INVALID, "field 'reason' must be "
+		    "unspecified, key-compromise, superseded or "
+		    "cessation-of-operation");
+	v = json_object_get(req->body, "compromised_at");
+	if (v != NULL && !json_is_null(v)) {
+		if (s == NULL || strcmp(s, "key-compromise") != 0)
+			return api_error(resp, SN_ERR_INVALID, "field "
+			    "'compromised_at' needs reason key-compromise");
+		if (json_is_integer(v))
+			t = json_integer_value(v);
+		else if (!json_is_string(v) ||
+		    sn_parse_time(json_string_value(v), &t) != 0)
+			return api_error(resp, SN_ERR_INVALID, "field "
+			    "'compromised_at' must be an RFC 3339 UTC time or "
+			    "seconds since the epoch");
+		if (t <= 0 || t > now)
+			return api_error(resp, SN_ERR_INVALID, "field "
+			    "'compromised_at' must be in the past");
+	}
+	*reason = s != NULL ? s : "";
+	*compromised_at = t;
+	return 0;
+}
+
 static int
 key_state_change(struct sn_request *req, struct sn_response *resp,
     enum key_change what)
@@ -473,16 +567,21 @@ key_state_change(struct sn_request *req, struct sn_response *resp,
 	    "key.revoke" };
 	static const char *const states[] = { "disabled", "active", "revoked" };
 	const char *action = actions[what];
+	const char *reason = "";
 	struct db_conn *c = NULL;
 	struct store_key k;
 	json_t *d = NULL;
-	int64_t now = sn_now();
+	int64_t now = sn_now(), compromised_at = 0;
 	int r;
 
 	memset(&k, 0, sizeof(k));
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if (req->body != NULL && json_is_object(req->body) &&
+	if (what == KEY_REVOKE) {
+		if ((r = revoke_body(req, resp, now, &reason,
+		    &compromised_at)) != 0)
+			goto out;
+	} else if (req->body != NULL && json_is_object(req->body) &&
 	    json_object_size(req->body) != 0) {
 		r = api_error(resp, SN_ERR_INVALID, "this request takes no "
 		    "fields");
@@ -498,6 +597,11 @@ key_state_change(struct sn_request *req, struct sn_response *resp,
 	}
 	d = json_pack("{s:s, s:s, s:s, s:s?}", "name", k.name, "project",
 	    k.project_id, "from", k.state, "certificate_serial", k.cert_serial);
+	if (d != NULL && what == KEY_REVOKE && *reason != '\0')
+		json_object_set_new(d, "reason", json_string(reason));
+	if (d != NULL && compromised_at != 0)
+		json_object_set_new(d, "compromised_at",
+		    store_time_json(compromised_at));
 	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if ((r = store_key_set_state(c, req->actor.tenant_id, k.id,
@@ -506,6 +610,12 @@ key_state_change(struct sn_request *req, struct sn_response *resp,
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "key %s/%s is "
 		    "revoked; a revoked key cannot be changed", k.project_name,
 		    k.name) : api_store_error(resp, r, "key");
+		goto out;
+	}
+	if (what == KEY_REVOKE && *reason != '\0' &&
+	    (r = store_key_set_revocation(c, req->actor.tenant_id, k.id,
+	    reason, compromised_at)) != 0) {
+		r = api_store_error(resp, r, "key");
 		goto out;
 	}
 	if ((r = audit_req(c, req, action, "key", k.id, "ok", d)) != 0) {
@@ -834,11 +944,13 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 	struct store_ids ids = { NULL, 0 };
 	struct store_key k;
 	json_t *arr = NULL, *kj = NULL, *cj = NULL;
-	int64_t now = sn_now();
+	int64_t now = sn_now(), expiring = -1;
 	size_t i;
 	int r;
 
 	memset(&k, 0, sizeof(k));
+	if ((r = expiring_param(req, resp, &expiring)) != 0)
+		return r;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = store_key_list(c, req->actor.tenant_id, NULL, NULL,
@@ -856,7 +968,8 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 			goto out;
 		}
 		/* Only keys that can sign now: active and inside validity. */
-		if (strcmp(render_key_state(&k, now), "active") != 0) {
+		if (strcmp(render_key_state(&k, now), "active") != 0 ||
+		    (expiring >= 0 && render_key_expires_in(&k, now) > expiring)) {
 			store_key_clear(&k);
 			continue;
 		}
@@ -864,6 +977,9 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 			r = api_store_error(resp, r, "key");
 			goto out;
 		}
+		/* A CI job can warn before its certificate lapses. */
+		json_object_set_new(kj, "expires_in", json_integer(
+		    (json_int_t)render_key_expires_in(&k, now)));
 		if (k.cert_pem != NULL) {
 			if ((r = cert_json(&k, &cj)) != 0) {
 				r = api_store_error(resp, r, "key");

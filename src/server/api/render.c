@@ -168,8 +168,37 @@ render_key(const struct store_key *k, int64_t now, json_t **out)
 	free(uri);
 	if (o == NULL)
 		return SN_ERR_NOMEM;
+	/* The version (rotation). expires_in changes every second, so it is
+	 * added only where asked for (/v1/me/keys, ?expiring=). */
+	if (json_object_set_new(o, "version", json_integer(
+	    (json_int_t)(k->version > 0 ? k->version : 1))) != 0) {
+		json_decref(o);
+		return SN_ERR_NOMEM;
+	}
+	/* Revocation details (issue 10): CRL and OCSP carry the same. */
+	if (json_object_set_new(o, "revocation_reason",
+	    k->revocation_reason[0] != '\0' ?
+	    json_string(k->revocation_reason) : json_null()) != 0 ||
+	    json_object_set_new(o, "compromised_at",
+	    store_time_json(k->compromised_at)) != 0) {
+		json_decref(o);
+		return SN_ERR_NOMEM;
+	}
 	*out = o;
 	return 0;
+}
+
+int64_t
+render_key_expires_in(const struct store_key *k, int64_t now)
+{
+	int64_t end = k->not_after, na = 0;
+
+	/* An imported certificate may end before the key's validity. */
+	if (k->cert_pem != NULL &&
+	    ca_cert_pem_info(k->cert_pem, NULL, NULL, &na, NULL) == 0 &&
+	    na < end)
+		end = na;
+	return end > now ? end - now : 0;
 }
 
 int

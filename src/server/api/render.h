@@ -26,6 +26,9 @@ int render_project(struct db_conn *c, const char *tenant_id,
     const struct store_project *p, json_t **out);
 const char *render_key_state(const struct store_key *k, int64_t now);
 int render_key(const struct store_key *k, int64_t now, json_t **out);
+/* Seconds until the key (or its certificate, if that ends first) expires;
+ * 0 once expired (issue 10: /v1/me/keys, ?expiring=). */
+int64_t render_key_expires_in(const struct store_key *k, int64_t now);
 int render_ca(const struct store_ca *ca, json_t **out);
 /*
  * "pkcs11:token=Signet;object=<project>%2F<name>;id=<%xx of each byte of

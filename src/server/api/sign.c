@@ -291,6 +291,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	else
 		json_object_set(d, "digest", json_array_get(hexes, 0));
 	json_object_set_new(d, "count", json_integer((json_int_t)n));
+	json_object_set_new(d, "key_version", json_integer((json_int_t)k.version));
 
 	/* The key. */
 	state = render_key_state(&k, now);
@@ -353,6 +354,14 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	if (strcmp(state, "active") != 0) {
 		r = api_error(resp, SN_ERR_CONFLICT, "key %s/%s is %s and cannot "
 		    "sign", k.project_name, k.name, state);
+		goto out;
+	}
+	/* A rotation that committed meanwhile retired the version that
+	 * signed: earlier versions never sign again. */
+	if (now_k.version != k.version ||
+	    strcmp(now_k.hsm_key_id, k.hsm_key_id) != 0) {
+		r = api_error(resp, SN_ERR_CONFLICT, "key %s/%s was rotated "
+		    "while signing; retry", k.project_name, k.name);
 		goto out;
 	}
 	/* What was released, so a signature can be found in the log later

@@ -348,7 +348,7 @@ ext_key_usage(X509 *x, const int *bits)
 }
 
 static int
-ext_eku(X509 *x, int purpose_nid)
+ext_eku_crit(X509 *x, int purpose_nid, int crit)
 {
 	EXTENDED_KEY_USAGE *eku = NULL;
 	ASN1_OBJECT *o;
@@ -360,11 +360,17 @@ ext_eku(X509 *x, int purpose_nid)
 		r = SN_ERR_NOMEM;
 		goto out;
 	}
-	/* Not critical: the CA/B and Microsoft profiles for code signing. */
-	r = ext_add(x, NID_ext_key_usage, eku, 0);
+	r = ext_add(x, NID_ext_key_usage, eku, crit);
  out:
 	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
 	return r;
+}
+
+/* Not critical: the CA/B and Microsoft profiles for code signing. */
+static int
+ext_eku(X509 *x, int purpose_nid)
+{
+	return ext_eku_crit(x, purpose_nid, 0);
 }
 
 /* RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING. */
@@ -520,6 +526,44 @@ ext_crl_dp(X509 *x, const char *url)
 	return r;
 }
 
+/* authorityInfoAccess with one id-ad-ocsp URI (RFC 5280 4.2.2.1). */
+static int
+ext_aia_ocsp(X509 *x, const char *url)
+{
+	AUTHORITY_INFO_ACCESS *aia = NULL;
+	ACCESS_DESCRIPTION *ad = NULL;
+	GENERAL_NAME *gn = NULL;
+	int r;
+
+	if (!valid_url(url)) {
+		r = SN_ERR_INVALID;
+		goto out;
+	}
+	if ((r = ia5_name(GEN_URI, url, &gn)) != 0)
+		goto out;
+	if ((ad = ACCESS_DESCRIPTION_new()) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	ASN1_OBJECT_free(ad->method);
+	ad->method = OBJ_nid2obj(NID_ad_OCSP);
+	GENERAL_NAME_free(ad->location);
+	ad->location = gn;
+	gn = NULL;
+	if ((aia = sk_ACCESS_DESCRIPTION_new_null()) == NULL ||
+	    !sk_ACCESS_DESCRIPTION_push(aia, ad)) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	ad = NULL;
+	r = ext_add(x, NID_info_access, aia, 0);
+ out:
+	GENERAL_NAME_free(gn);
+	ACCESS_DESCRIPTION_free(ad);
+	AUTHORITY_INFO_ACCESS_free(aia);
+	return r;
+}
+
 /* A host name: LDH labels of 1..63, total <= 253, optional "*." first. */
 static int
 valid_dns_name(const char *s)
@@ -660,7 +704,8 @@ load_issuer(const struct ca_signer *s, const char *issuer_pem, X509 **out)
 	return r;
 }
 
-enum cert_kind { CERT_ROOT, CERT_INTERMEDIATE, CERT_CODESIGN, CERT_TLS };
+enum cert_kind { CERT_ROOT, CERT_INTERMEDIATE, CERT_CODESIGN, CERT_TLS,
+    CERT_TSA };
 
 struct cert_req {
 	enum cert_kind kind;
@@ -670,6 +715,7 @@ struct cert_req {
 	const char *subject_dn;		/* TLS: NULL, CN from the names */
 	int64_t nb, na;
 	const char *crl_url;
+	const char *ocsp_url;		/* AIA id-ad-ocsp, or NULL */
 	const char *const *dns;
 	const char *const *ips;
 };
@@ -840,6 +886,21 @@ build_cert(const struct cert_req *cr, char **cert_pem, char **serial_hex)
 			goto out;
 		if (cr->crl_url != NULL && (r = ext_crl_dp(x, cr->crl_url)) != 0)
 			goto out;
+		if (cr->ocsp_url != NULL && (r = ext_aia_ocsp(x, cr->ocsp_url)) != 0)
+			goto out;
+		break;
+	case CERT_TSA:
+		/* RFC 3161 2.3: timeStamping the only EKU, and critical. */
+		if ((r = ext_basic_constraints(x, 0, -1)) != 0 ||
+		    (r = ext_key_usage(x, ku_sig)) != 0 ||
+		    (r = ext_eku_crit(x, NID_time_stamp, 1)) != 0 ||
+		    (r = ext_ski(x)) != 0 ||
+		    (r = ext_aki(x, ic)) != 0)
+			goto out;
+		if (cr->crl_url != NULL && (r = ext_crl_dp(x, cr->crl_url)) != 0)
+			goto out;
+		if (cr->ocsp_url != NULL && (r = ext_aia_ocsp(x, cr->ocsp_url)) != 0)
+			goto out;
 		break;
 	case CERT_TLS:
 		if ((r = ext_basic_constraints(x, 0, -1)) != 0 ||
@@ -908,6 +969,32 @@ ca_issue_codesign(const struct ca_signer *issuer, const char *issuer_pem,
 	struct cert_req cr = { .kind = CERT_CODESIGN, .s = issuer,
 	    .issuer_pem = issuer_pem, .pub = leaf_pub, .subject_dn = subject_dn,
 	    .nb = nb, .na = na, .crl_url = crl_url };
+
+	return build_cert(&cr, cert_pem, serial_hex);
+}
+
+int
+ca_issue_codesign_ocsp(const struct ca_signer *issuer, const char *issuer_pem,
+    EVP_PKEY *leaf_pub, const char *subject_dn, int64_t nb, int64_t na,
+    const char *crl_url, const char *ocsp_url, char **cert_pem,
+    char **serial_hex)
+{
+	struct cert_req cr = { .kind = CERT_CODESIGN, .s = issuer,
+	    .issuer_pem = issuer_pem, .pub = leaf_pub, .subject_dn = subject_dn,
+	    .nb = nb, .na = na, .crl_url = crl_url, .ocsp_url = ocsp_url };
+
+	return build_cert(&cr, cert_pem, serial_hex);
+}
+
+int
+ca_issue_tsa(const struct ca_signer *issuer, const char *issuer_pem,
+    EVP_PKEY *pub, const char *subject_dn, int64_t nb, int64_t na,
+    const char *crl_url, const char *ocsp_url, char **cert_pem,
+    char **serial_hex)
+{
+	struct cert_req cr = { .kind = CERT_TSA, .s = issuer,
+	    .issuer_pem = issuer_pem, .pub = pub, .subject_dn = subject_dn,
+	    .nb = nb, .na = na, .crl_url = crl_url, .ocsp_url = ocsp_url };
 
 	return build_cert(&cr, cert_pem, serial_hex);
 }
@@ -1087,6 +1174,76 @@ serial_from_hex(const char *hex, ASN1_INTEGER **out)
 	return r;
 }
 
+int
+ca_reason_parse(const char *name)
+{
+	static const char *const names[] = { "unspecified", "key-compromise",
+	    "superseded", "cessation-of-operation" };
+
+	for (size_t i = 0; name != NULL && i < 4; i++)
+		if (strcmp(name, names[i]) == 0)
+			return (int)i + CA_REASON_UNSPECIFIED;
+	return -1;
+}
+
+int
+ca_reason_from_name(const char *name)
+{
+	int r = ca_reason_parse(name);
+
+	return r < 0 ? CA_REASON_NONE : r;
+}
+
+const char *
+ca_reason_name(int reason)
+{
+	switch (reason) {
+	case CA_REASON_UNSPECIFIED: return "unspecified";
+	case CA_REASON_KEY_COMPROMISE: return "key-compromise";
+	case CA_REASON_SUPERSEDED: return "superseded";
+	case CA_REASON_CESSATION: return "cessation-of-operation";
+	default: return NULL;
+	}
+}
+
+int
+ca_reason_crl_code(int reason)
+{
+	switch (reason) {
+	case CA_REASON_KEY_COMPROMISE: return CRL_REASON_KEY_COMPROMISE;
+	case CA_REASON_SUPERSEDED: return CRL_REASON_SUPERSEDED;
+	case CA_REASON_CESSATION: return CRL_REASON_CESSATION_OF_OPERATION;
+	default: return -1;	/* RFC 5280: omit reasonCode for unspecified */
+	}
+}
+
+/* reasonCode and invalidityDate entry extensions (RFC 5280 5.3.1, 5.3.2). */
+static int
+revoked_entry_exts(X509_REVOKED *xr, const struct ca_revoked *rv)
+{
+	ASN1_ENUMERATED *e = NULL;
+	ASN1_GENERALIZEDTIME *g = NULL;
+	int code = ca_reason_crl_code(rv->reason), r = 0;
+
+	if (code >= 0) {
+		if ((e = ASN1_ENUMERATED_new()) == NULL ||
+		    !ASN1_ENUMERATED_set(e, code) ||
+		    !X509_REVOKED_add1_ext_i2d(xr, NID_crl_reason, e, 0, 0))
+			r = SN_ERR_NOMEM;
+	}
+	if (r == 0 && rv->invalidity_date != 0) {
+		if (rv->invalidity_date < 0 || rv->invalidity_date > CA_TIME_MAX)
+			r = SN_ERR_INVALID;
+		else if ((g = ASN1_GENERALIZEDTIME_set(NULL,
+		    (time_t)rv->invalidity_date)) == NULL ||
+		    !X509_REVOKED_add1_ext_i2d(xr, NID_invalidity_date, g, 0, 0))
+			r = SN_ERR_NOMEM;
+	}
+	ASN1_ENUMERATED_free(e);
+	ASN1_GENERALIZEDTIME_free(g);
+	return r;
+}
+
 static int
 crl_add_revoked(X509_CRL *crl, const struct ca_revoked *rv)
 {
@@ -1107,8 +1264,13 @@ crl_add_revoked(X509_CRL *crl, const struct ca_revoked *rv)
 		goto out;
 	}
 	if (!X509_REVOKED_set_serialNumber(xr, serial) ||
-	    !X509_REVOKED_set_revocationDate(xr, when) ||
-	    !X509_CRL_add0_revoked(crl, xr)) {
+	    !X509_REVOKED_set_revocationDate(xr, when)) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = revoked_entry_exts(xr, rv)) != 0)
+		goto out;
+	if (!X509_CRL_add0_revoked(crl, xr)) {
 		r = SN_ERR_NOMEM;
 		goto out;
 	}

@@ -94,6 +94,25 @@ int ca_issue_codesign(const struct ca_signer *issuer, const char *issuer_pem,
     const char *crl_url, char **cert_pem, char **serial_hex);
 
 /*
+ * ca_issue_codesign with an authorityInfoAccess id-ad-ocsp URI (ocsp_url,
+ * may be NULL) as well.
+ */
+int ca_issue_codesign_ocsp(const struct ca_signer *issuer,
+    const char *issuer_pem, EVP_PKEY *leaf_pub, const char *subject_dn,
+    int64_t nb, int64_t na, const char *crl_url, const char *ocsp_url,
+    char **cert_pem, char **serial_hex);
+
+/*
+ * RFC 3161 TSA certificate: basicConstraints critical CA:FALSE, keyUsage
+ * critical digitalSignature, extendedKeyUsage critical timeStamping (the
+ * only purpose), SKI, AKI, CRL distribution point and OCSP AIA if given.
+ */
+int ca_issue_tsa(const struct ca_signer *issuer, const char *issuer_pem,
+    EVP_PKEY *pub, const char *subject_dn, int64_t nb, int64_t na,
+    const char *crl_url, const char *ocsp_url, char **cert_pem,
+    char **serial_hex);
+
+/*
  * TLS server certificate: subject CN = the first DNS name of at most 64
  * characters (else the first IP address), basicConstraints critical CA:FALSE, keyUsage critical
  * digitalSignature (+keyEncipherment for RSA keys), extendedKeyUsage
@@ -108,9 +127,28 @@ int ca_issue_tls_server(const struct ca_signer *issuer, const char *issuer_pem,
 /* PKCS#10 request for key->pub with the subject, signed by key itself. */
 int ca_make_csr(const struct ca_signer *key, const char *subject_dn, char **csr_pem);
 
+/* Revocation reasons Signet records (RFC 5280 5.3.1 CRLReason). */
+enum ca_reason {
+	CA_REASON_NONE = 0,		/* no reasonCode (as for unspecified) */
+	CA_REASON_UNSPECIFIED,
+	CA_REASON_KEY_COMPROMISE,
+	CA_REASON_SUPERSEDED,
+	CA_REASON_CESSATION,
+};
+/* "unspecified", "key-compromise", "superseded", "cessation-of-operation"
+ * <-> enum; unknown or NULL names are CA_REASON_NONE, and -1 from
+ * ca_reason_parse. */
+int ca_reason_from_name(const char *name);
+int ca_reason_parse(const char *name);
+const char *ca_reason_name(int reason);
+/* The CRLReason value (CRL_REASON_*), or -1 for none/unspecified. */
+int ca_reason_crl_code(int reason);
+
 struct ca_revoked {
 	const char *serial_hex;	/* hex, either case, at most 40 digits */
 	int64_t revoked_at;
+	int reason;		/* enum ca_reason; reasonCode unless NONE/UNSPECIFIED */
+	int64_t invalidity_date;	/* 0 = none; else the invalidityDate extension */
 };
 
 /*
@@ -149,5 +187,62 @@ int ca_cert_pem_info(const char *pem, char **serial_hex, int64_t *not_before,
 
 /* The first CERTIFICATE block of pem as DER. */
 int ca_pem_to_der(const char *pem, uint8_t **der, size_t *len);
+
+/*
+ * An EVP_PKEY for OpenSSL functions that sign by themselves (TS_RESP_CTX,
+ * OCSP_basic_sign) whose private-key operation is st->signer (ca_pkey.c).
+ * EC signers only (SN_ERR_INVALID otherwise). st must outlive the key;
+ * when OpenSSL reports a signing failure, st->err holds the signer's
+ * SN_ERR_* code. Caller frees *out with EVP_PKEY_free.
+ */
+struct ca_pkey_state {
+	const struct ca_signer *signer;
+	int err;
+};
+int ca_signer_pkey(struct ca_pkey_state *st, EVP_PKEY **out);
+
+/*
+ * RFC 3161: answers the DER TimeStampReq query (at most 16 KiB, consumed
+ * exactly, else SN_ERR_INVALID) with a DER TimeStampResp signed by s, whose
+ * certificate is tsa_cert_pem; chain_pem (the issuing CA and root, may be
+ * NULL) goes into the token with the TSA certificate when certReq is set.
+ * SHA-256/384/512 imprints; policy_oid (dotted) unless the request asks
+ * for another (rejected); 127-bit random serial; genTime from the system
+ * clock, accuracy 1 s. A request OpenSSL refuses (unknown imprint
+ * algorithm, wrong imprint length, unknown policy) still yields a reply,
+ * with status rejection and *granted 0. *serial_hex (may be NULL) gets the
+ * token's serial when granted. Signer failures are returned as their
+ * SN_ERR_* code. Caller frees *reply and *serial_hex.
+ */
+int ca_ts_reply(const struct ca_signer *s, const char *tsa_cert_pem,
+    const char *chain_pem, const char *policy_oid, const uint8_t *query,
+    size_t qlen, uint8_t **reply, size_t *replylen, int *granted,
+    char **serial_hex);
+
+/*
+ * RFC 6960 OCSP for the CA whose certificate is issuer_pem, signed by s
+ * (the CA's own key): answers the DER OCSPRequest req (at most 16 KiB and
+ * 16 CertIDs, consumed exactly; else SN_ERR_INVALID) with a DER
+ * OCSPResponse. For each CertID with this CA's issuer hashes, lookup(arg,
+ * serial_hex, &state) says good / revoked (time, reason, invalidity date)
+ * / unknown; other CertIDs are unknown. thisUpdate = now, nextUpdate =
+ * next_update; the nonce is copied (*has_nonce 1: the reply is for this
+ * client only). Signer errors are returned as their SN_ERR_* code.
+ */
+enum ca_cert_status { CA_CERT_UNKNOWN = 0, CA_CERT_GOOD, CA_CERT_REVOKED };
+struct ca_cert_state {
+	int status;			/* enum ca_cert_status */
+	int64_t revoked_at;
+	int reason;			/* enum ca_reason */
+	int64_t invalidity_date;	/* 0 = none */
+};
+typedef int (*ca_ocsp_lookup_fn)(void *arg, const char *serial_hex,
+    struct ca_cert_state *out);
+int ca_ocsp_respond(const struct ca_signer *s, const char *issuer_pem,
+    const uint8_t *req, size_t reqlen, ca_ocsp_lookup_fn lookup, void *arg,
+    int64_t now, int64_t next_update, uint8_t **der, size_t *derlen,
+    int *has_nonce);
+/* An OCSPResponse with status malformedRequest (or internalError). */
+int ca_ocsp_error_response(int malformed, uint8_t **der, size_t *len);
 
 #endif

@@ -54,6 +54,10 @@ struct sn_request {
 	/* request header / cookie lookup (web console sessions); NULL = none */
 	const char *(*header)(const struct sn_request *req, const char *name);
 	const char *(*cookie)(const struct sn_request *req, const char *name);
+	/* API_PUBLIC_RAW routes only: the body as sent, and its type. */
+	const uint8_t *raw_body;
+	size_t raw_len;
+	const char *content_type;
 };
 
 struct sn_response {
@@ -80,6 +84,8 @@ typedef int (*api_handler_fn)(struct sn_request *req, struct sn_response *resp);
 enum api_auth {
 	API_PUBLIC = 0,			/* no credentials needed (healthz, CRL, token) */
 	API_AUTH = 1,			/* valid API key or access token required */
+	API_PUBLIC_RAW = 2,		/* public; the body is bytes (RFC 3161,
+					 * OCSP DER) in raw_body, never parsed */
 };
 
 struct api_route {

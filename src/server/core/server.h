@@ -42,6 +42,10 @@ struct sn_config {
 	int checkpoint_interval;	/* audit_checkpoint_interval */
 	int checkpoint_events;		/* audit_checkpoint_events */
 	char *log_origin;		/* audit_log_origin: "<this>/<tenant id>" */
+	char *http_public_url;		/* "http://HOST:PORT" of --http-listen, or NULL */
+	char *tsa_policy;		/* dotted OID; NULL = the built-in default */
+	int tsa_rate_limit;		/* TSA + OCSP requests per address per minute; 0 = off */
+	int ocsp_cache_ttl;		/* seconds an OCSP answer without nonce is reused; 0 = never */
 };
 
 struct sn_server {
@@ -50,6 +54,7 @@ struct sn_server {
 	struct keeper *keeper;
 	struct ratelimit *auth_limiter;	/* NULL = no limit (tests, fuzzers) */
 	struct oidc_keys *oidc;		/* issuers' JWKS cache; NULL = no federation */
+	struct ratelimit *tsa_limiter;	/* TSA + OCSP requests; NULL = no limit */
 	const char *self_exe;
 	/* counters for /metrics; updated with atomics */
 	uint64_t n_requests;

@@ -335,13 +335,28 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
 	 * minute. Public GETs (health, metrics, CRLs) are never held back: a
 	 * load balancer probing through the same address must still see us.
 	 */
-	limited = !(rt->auth == API_PUBLIC && strcmp(in->method, "GET") == 0);
+	limited = rt->auth == API_AUTH ||
+	    (rt->auth == API_PUBLIC && strcmp(in->method, "GET") != 0);
 	if (limited && (wait = ratelimit_blocked(srv->auth_limiter,
 	    req.source_ip, sn_now())) > 0) {
 		resp->retry_after = wait;
 		api_error(resp, SN_ERR_RATE_LIMITED, "too many failed "
 		    "authentications from this address; retry in %d s", wait);
 		goto out;
+	}
+	/*
+	 * TSA and OCSP: public, and each answer costs an HSM signature, so
+	 * every request (granted or not) counts against the address.
+	 */
+	if (rt->auth == API_PUBLIC_RAW) {
+		if ((wait = ratelimit_blocked(srv->tsa_limiter, req.source_ip,
+		    sn_now())) > 0) {
+			resp->retry_after = wait;
+			api_error(resp, SN_ERR_RATE_LIMITED, "too many "
+			    "requests from this address; retry in %d s", wait);
+			goto out;
+		}
+		ratelimit_failure(srv->tsa_limiter, req.source_ip, sn_now());
 	}
 	if (in->body_too_large || in->body_len > srv->cfg.max_body) {
 		api_error(resp, SN_ERR_TOO_LARGE,
@@ -382,7 +397,12 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
 		if (actor != NULL)
 			*actor = req.actor;
 	}
-	if (in->body_len > 0) {
+	if (rt->auth == API_PUBLIC_RAW) {
+		/* DER protocols (RFC 3161): the handler parses the bytes. */
+		req.raw_body = (const uint8_t *)in->body;
+		req.raw_len = in->body != NULL ? in->body_len : 0;
+		req.content_type = in->content_type;
+	} else if (in->body_len > 0) {
 		depth = srv->cfg.max_json_depth > 0 ? srv->cfg.max_json_depth :
 		    32;
 		if (is_form(in->content_type, in->body, in->body_len)) {
@@ -776,8 +796,32 @@ http_listen(const char *host, int port, int *fd, int *bound_port)
 	return r;
 }
 
+static int
+start_daemon(struct sn_server *srv, const struct api_route *const *tables,
+    int listen_fd, const char *cert_pem, const char *key_pem,
+    struct http_server **out);
+
 int
 http_start(struct sn_server *srv, const struct api_route *const *tables,
+    int listen_fd, const char *cert_pem, const char *key_pem,
+    struct http_server **out)
+{
+	*out = NULL;
+	if (cert_pem == NULL || key_pem == NULL)
+		return SN_ERR_INVALID;
+	return start_daemon(srv, tables, listen_fd, cert_pem, key_pem, out);
+}
+
+int
+http_start_plain(struct sn_server *srv, const struct api_route *const *tables,
+    int listen_fd, struct http_server **out)
+{
+	return start_daemon(srv, tables, listen_fd, NULL, NULL, out);
+}
+
+/* HTTPS with cert_pem and key_pem, or plain HTTP when both are NULL. */
+static int
+start_daemon(struct sn_server *srv, const struct api_route *const *tables,
     int listen_fd, const char *cert_pem, const char *key_pem,
     struct http_server **out)
 {
@@ -788,7 +832,7 @@ http_start(struct sn_server *srv, const struct api_route *const *tables,
 	int r;
 
 	*out = NULL;
-	if (listen_fd < 0 || cert_pem == NULL || key_pem == NULL ||
+	if (listen_fd < 0 || (cert_pem == NULL) != (key_pem == NULL) ||
 	    getsockname(listen_fd, (struct sockaddr *)&ss, &sl) != 0)
 		return SN_ERR_INVALID;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
@@ -798,21 +842,32 @@ http_start(struct sn_server *srv, const struct api_route *const *tables,
 	h->port = ntohs(ss.ss_family == AF_INET ?
 	    ((struct sockaddr_in *)(void *)&ss)->sin_port :
 	    ((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
-	if ((h->cert = strdup(cert_pem)) == NULL ||
-	    (h->key = strdup(key_pem)) == NULL) {
+	if (cert_pem != NULL && ((h->cert = strdup(cert_pem)) == NULL ||
+	    (h->key = strdup(key_pem)) == NULL)) {
 		r = SN_ERR_NOMEM;
 		goto out;
 	}
 	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	    MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	if (cert_pem != NULL)
+		flags |= MHD_USE_TLS;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* Plain HTTP: the TLS options are skipped (MHD_OPTION_ARRAY with
+	 * nothing in it stands in for them). */
+	struct MHD_OptionItem tls_opts[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, h->key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTP_TLS_PRIORITIES },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	struct MHD_OptionItem no_opts[] = {
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
-	    MHD_OPTION_HTTPS_MEM_CERT, h->cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, h->key,
-	    MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
+	    MHD_OPTION_ARRAY, cert_pem != NULL ? tls_opts : no_opts,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONN_TIMEOUT,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->cfg.max_connections,
@@ -821,7 +876,8 @@ http_start(struct sn_server *srv, const struct api_route *const *tables,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
-		fprintf(stderr, "signetd: cannot start the HTTPS server\n");
+		fprintf(stderr, "signetd: cannot start the HTTP%s server\n",
+		    cert_pem != NULL ? "S" : "");
 		r = SN_ERR_IO;
 		goto out;
 	}

@@ -24,6 +24,8 @@ struct http_server;
 
 /* The route tables in match order, NULL-terminated (routes.c). */
 extern const struct api_route *const http_route_tables[];
+/* The routes of the plain-HTTP listener (TSA, CRLs, OCSP). */
+extern const struct api_route *const http_plain_route_tables[];
 
 struct http_input {
 	const char *method;
@@ -83,6 +85,13 @@ int http_listen(const char *host, int port, int *fd, int *bound_port);
  */
 int http_start(struct sn_server *srv, const struct api_route *const *tables,
     int listen_fd, const char *cert_pem, const char *key_pem,
+    struct http_server **out);
+/*
+ * Plain HTTP on listen_fd for http_plain_route_tables (signed answers
+ * only); same limits as http_start, no TLS.
+ */
+int http_start_plain(struct sn_server *srv,
+    const struct api_route *const *tables, int listen_fd,
     struct http_server **out);
 /*
  * Stops accepting, waits (up to grace_secs) for requests in flight to be

@@ -18,10 +18,21 @@ const struct api_route *const http_route_tables[] = {
 	api_routes_federations,
 	api_routes_projects,
 	api_routes_keys,
+	api_routes_key_versions,
 	api_routes_ca,
 	api_routes_oauth,
 	api_routes_tlog,
+	api_routes_tsa,
+	api_routes_ocsp,
 	console_routes_session,
 	console_routes_pages,		/* last: "/" and the page paths */
+	NULL,
+};
+
+/* signetd serve --http-listen: plain HTTP for answers that are signed. */
+const struct api_route *const http_plain_route_tables[] = {
+	api_routes_tsa_public,
+	api_routes_ca_public,
+	api_routes_ocsp,
 	NULL,
 };

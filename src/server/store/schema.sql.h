@@ -215,6 +215,50 @@ static const char *const signet_migrations[] = {
 "  note TEXT NOT NULL,"
 "  created_at BIGINT NOT NULL,"
 "  PRIMARY KEY (tenant_id, size));",
+/*
+ * 6 (issue 10): each tenant's RFC 3161 timestamping authority (its key in
+ * the HSM, its certificate from the tenant's issuing CA), and the reason
+ * and key-compromise time of a revocation, for CRLs and OCSP.
+ */
+"CREATE TABLE tsas ("
+"  tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),"
+"  hsm_key_id TEXT NOT NULL,"
+"  algorithm TEXT NOT NULL,"
+"  cert_pem TEXT NOT NULL,"
+"  created_at BIGINT NOT NULL);"
+"ALTER TABLE signing_keys ADD COLUMN revocation_reason TEXT;"
+"ALTER TABLE signing_keys ADD COLUMN compromised_at BIGINT;",
+/*
+ * 7 (issue 10): renewal and rotation. signing_keys holds the current
+ * version and certificate; certificates a renewal or rotation replaced stay
+ * in key_certificates (listed, on the CRL and in OCSP if the key is
+ * revoked, valid until they expire), and the public keys of rotated-out
+ * versions in key_versions (their HSM keys are destroyed: they never sign
+ * again).
+ */
+"ALTER TABLE signing_keys ADD COLUMN version INTEGER NOT NULL DEFAULT 1;"
+"CREATE TABLE key_certificates ("
+"  tenant_id TEXT NOT NULL,"
+"  key_id TEXT NOT NULL REFERENCES signing_keys(id) ON DELETE CASCADE,"
+"  version INTEGER NOT NULL,"
+"  ca_id TEXT,"
+"  cert_serial TEXT,"
+"  cert_pem TEXT NOT NULL,"
+"  chain_pem TEXT,"
+"  not_before BIGINT NOT NULL,"
+"  not_after BIGINT NOT NULL,"
+"  replaced_at BIGINT NOT NULL);"
+"CREATE INDEX key_certificates_key ON key_certificates (key_id);"
+"CREATE INDEX key_certificates_serial ON key_certificates (ca_id, cert_serial);"
+"CREATE TABLE key_versions ("
+"  tenant_id TEXT NOT NULL,"
+"  key_id TEXT NOT NULL REFERENCES signing_keys(id) ON DELETE CASCADE,"
+"  version INTEGER NOT NULL,"
+"  hsm_key_id TEXT NOT NULL,"
+"  public_key_pem TEXT NOT NULL,"
+"  created_at BIGINT NOT NULL,"
+"  retired_at BIGINT NOT NULL,"
+"  PRIMARY KEY (key_id, version));",
 };
 
 #define SIGNET_SCHEMA_VERSION \

@@ -16,7 +16,8 @@
 #define KEY_COLS "k.id, k.project_id, p.name, k.name, k.algorithm, k.state, " \
 	"k.ca_mode, k.ca_id, k.hsm_key_id, k.not_before, k.not_after, " \
 	"k.revoked_at, k.created_at, k.allow_sha1, k.subject, " \
-	"k.public_key_pem, k.cert_pem, k.chain_pem, k.cert_serial " \
+	"k.public_key_pem, k.cert_pem, k.chain_pem, k.cert_serial, " \
+	"k.revocation_reason, k.compromised_at, k.version " \
 	"FROM signing_keys k JOIN projects p ON p.id = k.project_id "
 
 void
@@ -63,7 +64,84 @@ key_row(struct db_stmt *st, struct store_key *k)
 	    (r = store_dup(db_col_text(st, 17), &k->chain_pem)) != 0 ||
 	    (r = store_dup(db_col_text(st, 18), &k->cert_serial)) != 0)
 		return r;
+	if (db_col_text(st, 19) != NULL &&
+	    (r = store_copy(k->revocation_reason, sizeof(k->revocation_reason),
+	    db_col_text(st, 19))) != 0)
+		return r;
+	k->compromised_at = db_col_is_null(st, 20) ? 0 : db_col_int64(st, 20);
+	k->version = db_col_int64(st, 21);
 	return 0;
+}
+
+int
+store_key_set_revocation(struct db_conn *c, const char *tenant_id,
+    const char *id, const char *reason, int64_t compromised_at)
+{
+	int r;
+
+	if (compromised_at != 0)
+		r = db_execf(c, "UPDATE signing_keys SET revocation_reason = ?, "
+		    "compromised_at = ? WHERE tenant_id = ? AND id = ? AND "
+		    "state = 'revoked'", "titt", reason, compromised_at,
+		    tenant_id, id);
+	else
+		r = db_execf(c, "UPDATE signing_keys SET revocation_reason = ? "
+		    "WHERE tenant_id = ? AND id = ? AND state = 'revoked'",
+		    "ttt", reason, tenant_id, id);
+	if (r != 0)
+		return r;
+	return db_changes(c) == 1 ? 0 : SN_ERR_NOT_FOUND;
+}
+
+int
+store_key_cert_status(struct db_conn *c, const char *ca_id,
+    const char *serial_hex, struct store_cert_status *out)
+{
+	struct db_stmt *st = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = db_queryf(c, &st, "SELECT state, revoked_at, revocation_reason, "
+	    "compromised_at FROM signing_keys WHERE ca_id = ? AND "
+	    "cert_serial = ? LIMIT 1", "tt", ca_id, serial_hex);
+	if (r == DB_ROW) {
+		out->found = 1;
+		out->revoked = db_col_text(st, 0) != NULL &&
+		    strcmp(db_col_text(st, 0), "revoked") == 0;
+		out->revoked_at = db_col_is_null(st, 1) ? 0 :
+		    db_col_int64(st, 1);
+		if (db_col_text(st, 2) != NULL)
+			r = store_copy(out->reason, sizeof(out->reason),
+			    db_col_text(st, 2));
+		else
+			r = 0;
+		out->compromised_at = db_col_is_null(st, 3) ? 0 :
+		    db_col_int64(st, 3);
+	} else if (r == DB_DONE) {
+		/* A certificate a renewal or rotation replaced: the key's
+		 * state decides (valid until it expires, revoked with it). */
+		db_finalize(st);
+		st = NULL;
+		r = db_queryf(c, &st, "SELECT k.state, k.revoked_at, "
+		    "k.revocation_reason, k.compromised_at FROM key_certificates "
+		    "kc JOIN signing_keys k ON k.id = kc.key_id WHERE "
+		    "kc.ca_id = ? AND kc.cert_serial = ? LIMIT 1", "tt", ca_id,
+		    serial_hex);
+		if (r == DB_ROW) {
+			out->found = 1;
+			out->revoked = db_col_text(st, 0) != NULL &&
+			    strcmp(db_col_text(st, 0), "revoked") == 0;
+			out->revoked_at = db_col_is_null(st, 1) ? 0 :
+			    db_col_int64(st, 1);
+			r = db_col_text(st, 2) != NULL ? store_copy(out->reason,
+			    sizeof(out->reason), db_col_text(st, 2)) : 0;
+			out->compromised_at = db_col_is_null(st, 3) ? 0 :
+			    db_col_int64(st, 3);
+		} else if (r == DB_DONE)
+			r = 0;
+	}
+	db_finalize(st);
+	return r;
 }
 
 /* Runs a key query for one row; two rows mean an ambiguous name. */
@@ -276,7 +354,8 @@ store_key_revoked_for_ca(struct db_conn *c, const char *ca_id,
 {
 	struct db_stmt *st = NULL;
 	struct ca_revoked *v = NULL;
-	int64_t *times = NULL, *nt;
+	int64_t *times = NULL, *nt, *inv = NULL, *ni;
+	int *reasons = NULL, *nr;
 	size_t cnt = 0, i;
 	int r;
 
@@ -284,9 +363,14 @@ store_key_revoked_for_ca(struct db_conn *c, const char *ca_id,
 	*n = 0;
 	serials->v = NULL;
 	serials->n = 0;
-	r = db_queryf(c, &st, "SELECT cert_serial, revoked_at FROM signing_keys "
+	r = db_queryf(c, &st, "SELECT cert_serial, revoked_at, "
+	    "revocation_reason, compromised_at FROM signing_keys "
 	    "WHERE ca_id = ? AND state = 'revoked' AND cert_serial IS NOT NULL "
-	    "ORDER BY revoked_at", "t", ca_id);
+	    "UNION ALL SELECT kc.cert_serial, k.revoked_at, "
+	    "k.revocation_reason, k.compromised_at FROM key_certificates kc "
+	    "JOIN signing_keys k ON k.id = kc.key_id WHERE kc.ca_id = ? AND "
+	    "k.state = 'revoked' AND kc.cert_serial IS NOT NULL "
+	    "ORDER BY 2", "tt", ca_id, ca_id);
 	while (r == DB_ROW) {
 		char **ns;
 		const char *s = db_col_text(st, 0);
@@ -305,6 +389,18 @@ store_key_revoked_for_ca(struct db_conn *c, const char *ca_id,
 			break;
 		}
 		times = nt;
+		if ((ni = realloc(inv, (cnt + 1) * sizeof(*ni))) == NULL) {
+			r = SN_ERR_NOMEM;
+			break;
+		}
+		inv = ni;
+		if ((nr = realloc(reasons, (cnt + 1) * sizeof(*nr))) == NULL) {
+			r = SN_ERR_NOMEM;
+			break;
+		}
+		reasons = nr;
+		reasons[cnt] = ca_reason_from_name(db_col_text(st, 2));
+		inv[cnt] = db_col_is_null(st, 3) ? 0 : db_col_int64(st, 3);
 		if ((serials->v[cnt] = strdup(s)) == NULL) {
 			r = SN_ERR_NOMEM;
 			break;
@@ -326,6 +422,8 @@ store_key_revoked_for_ca(struct db_conn *c, const char *ca_id,
 		for (i = 0; i < cnt; i++) {
 			v[i].serial_hex = serials->v[i];
 			v[i].revoked_at = times[i];
+			v[i].reason = reasons[i];
+			v[i].invalidity_date = inv[i];
 		}
 	}
 	*rev = v;
@@ -335,6 +433,8 @@ store_key_revoked_for_ca(struct db_conn *c, const char *ca_id,
  out:
 	free(v);
 	free(times);
+	free(inv);
+	free(reasons);
 	if (r != 0)
 		store_ids_free(serials);
 	return r;

@@ -164,6 +164,9 @@ struct store_key {
 	char *cert_pem;
 	char *chain_pem;		/* issuing CA first, root last */
 	char *cert_serial;
+	char revocation_reason[32];	/* "" or unspecified, key-compromise, ... */
+	int64_t compromised_at;		/* 0 = not given */
+	int64_t version;		/* current key version (1, 2, ... after rotations) */
 };
 void store_key_clear(struct store_key *k);	/* frees the strings, zeroes */
 /* By id; or by name if exactly one key of the tenant has that name
@@ -190,6 +193,20 @@ int store_key_set_cert(struct db_conn *c, const char *tenant_id,
 int store_key_delete(struct db_conn *c, const char *tenant_id, const char *id);
 /* Revoked certificates issued by ca_id: rev[i].serial_hex point into *buf
  * storage owned by the caller's free of *rev and the strings list. */
+/* After store_key_set_state(.., "revoked", ..) in the same transaction:
+ * the reason (a ca_reason_name) and, for key-compromise, when (0 = none). */
+int store_key_set_revocation(struct db_conn *c, const char *tenant_id,
+    const char *id, const char *reason, int64_t compromised_at);
+/* OCSP: the status of the certificate with this serial from CA ca_id. */
+struct store_cert_status {
+	int found;			/* 0: not a certificate we know */
+	int revoked;
+	int64_t revoked_at;
+	char reason[32];
+	int64_t compromised_at;
+};
+int store_key_cert_status(struct db_conn *c, const char *ca_id,
+    const char *serial_hex, struct store_cert_status *out);
 int store_key_revoked_for_ca(struct db_conn *c, const char *ca_id,
     struct ca_revoked **rev, struct store_ids *serials, size_t *n);
 
@@ -219,5 +236,49 @@ int store_ca_list(struct db_conn *c, const char *tenant_id,
 /* Increments crl_number and returns the new value (in the caller's txn). */
 int store_ca_next_crl_number(struct db_conn *c, const char *ca_id,
     int64_t *out);
+
+/* ---- timestamping authorities (store_tsa.c) ---- */
+struct store_tsa {
+	char tenant_id[STORE_ID_MAX];
+	char hsm_key_id[40];
+	char algorithm[16];
+	char *cert_pem;			/* malloc'd */
+	int64_t created_at;
+};
+void store_tsa_clear(struct store_tsa *t);	/* frees cert_pem, zeroes; NULL ok */
+/* The tenant's TSA, or SN_ERR_NOT_FOUND. */
+int store_tsa_get(struct db_conn *c, const char *tenant_id,
+    struct store_tsa *out);
+/* SN_ERR_CONFLICT if the tenant already has one. */
+int store_tsa_insert(struct db_conn *c, const struct store_tsa *t);
+
+/* ---- renewal and rotation (store_key_versions.c) ---- */
+/* Copies the key's current certificate (validity cert_nb..cert_na) into
+ * key_certificates, replaced now. Nothing if it has none. */
+int store_key_archive_cert(struct db_conn *c, const char *tenant_id,
+    const char *key_id, int64_t cert_nb, int64_t cert_na, int64_t now);
+/* New certificate (cert_pem, chain_pem, cert_serial, ca_id) and not_after
+ * for k->id at version k->version; SN_ERR_CONFLICT if the key was revoked
+ * or rotated meanwhile. */
+int store_key_renew(struct db_conn *c, const char *tenant_id,
+    const struct store_key *k);
+/* The outgoing version old (hsm_key_id, public_key_pem, version) into
+ * key_versions: it was current from created_at to now. */
+int store_key_archive_version(struct db_conn *c, const char *tenant_id,
+    const struct store_key *old, int64_t created_at, int64_t now);
+/* k becomes current: version, hsm_key_id, public_key_pem, certificate,
+ * not_after; only if the stored version is k->version - 1 and the key is
+ * not revoked (else SN_ERR_CONFLICT). */
+int store_key_rotate(struct db_conn *c, const char *tenant_id,
+    const struct store_key *k);
+/* When the current version started: the last retirement, or the key's
+ * creation. */
+int store_key_version_started(struct db_conn *c, const char *key_id,
+    int64_t key_created_at, int64_t *out);
+/* [{"version","serial","certificate","chain_pem","not_before","not_after",
+ * "replaced_at"}] and [{"version","public_key","created_at","retired_at"}],
+ * oldest first. New references. */
+int store_key_history(struct db_conn *c, const char *tenant_id,
+    const char *key_id, json_t **certs, json_t **versions);
 
 #endif

@@ -87,6 +87,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "ca_mkchain: TLS certificate failed\n");
 		goto out;
 	}
+	memset(&rev, 0, sizeof(rev));
 	rev.serial_hex = "01";
 	rev.revoked_at = now - 60;
 	if (ca_make_crl(&is, inter, &rev, 1, 1, now - 60, now + 86400, &crl,

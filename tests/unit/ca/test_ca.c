@@ -515,8 +515,11 @@ test_crl(void **state)
 	char dir[] = "/tmp/signet-ca-crl-XXXXXX", path[256], cmd[1024];
 
 	hier_make(&h, p384_a, rsa2048_b, p256_b);
+	memset(rev, 0, sizeof(rev));
 	rev[0].serial_hex = "0A1B2C";
 	rev[0].revoked_at = now - 3600;
+	rev[0].reason = CA_REASON_KEY_COMPROMISE;
+	rev[0].invalidity_date = now - 7200;
 	rev[1].serial_hex = h.serial;
 	rev[1].revoked_at = now - 60;
 	assert_int_equal(ca_make_crl(&h.inter_s, h.inter_pem, rev, 2, 42,
@@ -541,6 +544,35 @@ test_crl(void **state)
 	assert_int_equal(X509_CRL_get0_by_serial(crl, &entry, want), 1);
 	ASN1_INTEGER_free(want);
 	BN_free(bn);
+	/* Key compromise: reasonCode 1 and the invalidity date (RFC 5280
+	 * 5.3.1, 5.3.2); the other entry (no reason) carries neither. */
+	{
+		ASN1_ENUMERATED *rc = X509_REVOKED_get_ext_d2i(entry,
+		    NID_crl_reason, NULL, NULL);
+		ASN1_GENERALIZEDTIME *inv = X509_REVOKED_get_ext_d2i(entry,
+		    NID_invalidity_date, NULL, NULL);
+		int days = 1, secs = 1;
+
+		assert_non_null(rc);
+		assert_int_equal(ASN1_ENUMERATED_get(rc),
+		    CRL_REASON_KEY_COMPROMISE);
+		assert_non_null(inv);
+		{
+			ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)(now - 7200));
+
+			assert_int_equal(ASN1_TIME_diff(&days, &secs, t, inv), 1);
+			ASN1_TIME_free(t);
+		}
+		assert_int_equal(days, 0);
+		assert_int_equal(secs, 0);
+		ASN1_ENUMERATED_free(rc);
+		ASN1_GENERALIZEDTIME_free(inv);
+	}
+	assert_int_equal(X509_CRL_get0_by_serial(crl, &entry,
+	    X509_get0_serialNumber(h.leaf)), 1);
+	assert_null(X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, NULL, NULL));
+	assert_null(X509_REVOKED_get_ext_d2i(entry, NID_invalidity_date, NULL,
+	    NULL));
 	num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
 	assert_non_null(num);
 	assert_int_equal(ASN1_INTEGER_get(num), 42);
@@ -1089,7 +1121,7 @@ expect_all_fail(const struct ca_signer *s, const struct hier *h,
     EVP_PKEY *subject_key, int rc)
 {
 	const char *dns[] = { "localhost", NULL };
-	struct ca_revoked rev = { "01", 0 };
+	struct ca_revoked rev = { "01", 0, CA_REASON_NONE, 0 };
 	char *pem = (char *)1, *serial = (char *)1;
 	uint8_t *der = (uint8_t *)1;
 	size_t len = 1;

@@ -206,6 +206,7 @@ check_hsm_hierarchy(enum sn_key_alg root_alg, enum sn_key_alg inter_alg)
 		free(csr);
 		csr = NULL;
 
+		memset(&rev, 0, sizeof(rev));
 		rev.serial_hex = serial;
 		rev.revoked_at = now;
 		assert_int_equal(ca_make_crl(&inter.s, inter_pem, &rev, 1, 3, now,
