@@ -159,8 +159,13 @@ test_ts_verifies(void **state)
 		assert_non_null(vc);
 		TS_VERIFY_CTX_set_store(vc, root_store());
 		assert_int_equal(TS_RESP_verify_response(vc, resp), 1);
-		assert_int_equal(OBJ_cmp(TS_TST_INFO_get_policy_id(
-		    TS_RESP_get_tst_info(resp)), OBJ_txt2obj(POLICY, 1)) == 0, 1);
+		{
+			ASN1_OBJECT *pol = OBJ_txt2obj(POLICY, 1);
+
+			assert_int_equal(OBJ_cmp(TS_TST_INFO_get_policy_id(
+			    TS_RESP_get_tst_info(resp)), pol), 0);
+			ASN1_OBJECT_free(pol);
+		}
 		TS_VERIFY_CTX_free(vc);
 		TS_RESP_free(resp);
 		TS_REQ_free(req);
