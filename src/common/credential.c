@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "sn_assert.h"
 #include "credential.h"
 #include "encode.h"
 #include "err.h"
@@ -64,7 +65,8 @@ credential_new(enum credential_kind kind, char **secret,
 	    (r = sn_hex_encode(idb, sizeof(idb), &hex)) != 0 ||
 	    (r = sn_b64url_encode(key, sizeof(key), &b64)) != 0)
 		goto out;
-	if (strlen(hex) != CREDENTIAL_HEX_LEN || strlen(b64) != CREDENTIAL_B64_LEN) {
+	if (SN_NEVER(strlen(hex) != CREDENTIAL_HEX_LEN ||
+	    strlen(b64) != CREDENTIAL_B64_LEN)) {
 		r = SN_ERR_INTERNAL;
 		goto out;
 	}

@@ -1,6 +1,10 @@
 /*
  * err.c - strings for the SN_ERR_* codes.
  */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sn_assert.h"
 #include "err.h"
 
 static const struct {
@@ -45,4 +49,11 @@ sn_errcode(int err)
 		if (errtab[i].code == err)
 			return errtab[i].id;
 	return "internal";
+}
+
+void
+sn_assert_fail(const char *file, int line, const char *expr)
+{
+	fprintf(stderr, "%s:%d: assertion '%s' failed\n", file, line, expr);
+	abort();
 }

@@ -15,6 +15,10 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "sn_assert.h"
 #include "encode.h"
 #include "err.h"
 #include "pem.h"
@@ -247,6 +251,34 @@ test_pem(void **state)
 	assert_null(rest);
 }
 
+/*
+ * SN_NEVER/SN_ALWAYS: a debug build (no NDEBUG: the sanitizer suite) traps
+ * at a "cannot happen" branch; a release build takes the safe branch.
+ */
+static void
+test_never_traps_in_debug(void **state)
+{
+	volatile int one = 1;
+	pid_t pid;
+	int st = 0;
+
+	assert_int_equal(SN_NEVER(one == 0), 0);
+	assert_int_equal(SN_ALWAYS(one == 1), 1);
+	fflush(stderr);
+	if ((pid = fork()) == 0) {
+		int r = SN_NEVER(one == 1);
+
+		_exit(r == 1 ? 42 : 43);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+#ifdef NDEBUG
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 42);
+#else
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+#endif
+}
+
 int
 main(void)
 {
@@ -261,6 +293,7 @@ main(void)
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_write_file_no_symlink),
 		cmocka_unit_test(test_pem),
+		cmocka_unit_test(test_never_traps_in_debug),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,37 +21,38 @@
 
 #define APIKEY_MAX_LIFETIME	(10LL * 366 * 24 * 3600)
 
-/* Service accounts never manage API keys. */
+/*
+ * Service accounts never manage API keys: the caller's own keys are the
+ * least a caller may manage, so asking for those refuses everyone else
+ * before the body is read.
+ */
 static int
-require_user(struct sn_request *req, struct sn_response *resp)
+require_user(struct db_conn *c, struct sn_request *req,
+    struct sn_response *resp)
 {
-	if (req->actor.type != SN_ACTOR_USER)
-		return api_error(resp, SN_ERR_FORBIDDEN,
-		    "only users have API keys");
-	return 0;
+	return api_authz(c, req, resp, AUTHZ_APIKEY_MANAGE, req->actor.id,
+	    "user");
 }
 
 /*
- * The user an admin names (id or email), or the caller itself when name is
- * NULL. Non-admins may only name themselves.
+ * The user whose keys the caller names (id or email), or the caller itself
+ * when name is NULL; authz_check decides (admins: any user of the tenant;
+ * others: themselves only, and a missing user looks like another user).
  */
 static int
 target_user(struct db_conn *c, struct sn_request *req,
     struct sn_response *resp, const char *name, struct store_user *u)
 {
-	int r;
+	int r, found;
 
 	if (name == NULL)
 		name = req->actor.id;
-	if ((r = store_user_get(c, req->actor.tenant_id, name, u)) != 0) {
-		if (!req->actor.is_admin)
-			return api_error(resp, SN_ERR_FORBIDDEN,
-			    "only admins manage other users' API keys");
-		return api_store_error(resp, r, "user");
-	}
-	if (strcmp(u->id, req->actor.id) != 0 && !req->actor.is_admin)
-		return api_error(resp, SN_ERR_FORBIDDEN,
-		    "only admins manage other users' API keys");
+	found = store_user_get(c, req->actor.tenant_id, name, u);
+	if ((r = api_authz(c, req, resp, AUTHZ_APIKEY_MANAGE,
+	    found == 0 ? u->id : name, "user")) != 0)
+		return r;
+	if (found != 0)
+		return api_store_error(resp, found, "user");
 	return 0;
 }
 
@@ -72,7 +73,7 @@ apikeys_create(struct sn_request *req, struct sn_response *resp)
 	memset(&k, 0, sizeof(k));
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if ((r = require_user(req, resp)) != 0)
+	if ((r = require_user(c, req, resp)) != 0)
 		goto out;
 	/* An empty body is fine: a key with no expiry for the caller. */
 	if (req->body != NULL &&
@@ -133,7 +134,7 @@ apikeys_list(struct sn_request *req, struct sn_response *resp)
 
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if ((r = require_user(req, resp)) != 0 ||
+	if ((r = require_user(c, req, resp)) != 0 ||
 	    (r = target_user(c, req, resp, api_query(req, "user"), &u)) != 0)
 		goto out;
 	if ((r = store_apikey_list(c, req->actor.tenant_id, u.id,
@@ -159,7 +160,7 @@ apikeys_revoke(struct sn_request *req, struct sn_response *resp)
 	memset(&k, 0, sizeof(k));
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if ((r = require_user(req, resp)) != 0)
+	if ((r = require_user(c, req, resp)) != 0)
 		goto out;
 	if ((r = api_begin(c, resp)) != 0)
 		goto out;
@@ -169,11 +170,9 @@ apikeys_revoke(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "API key");
 		goto out;
 	}
-	if (strcmp(k.user_id, req->actor.id) != 0 && !req->actor.is_admin) {
-		r = api_error(resp, SN_ERR_FORBIDDEN,
-		    "only admins revoke other users' API keys");
+	if ((r = api_authz(c, req, resp, AUTHZ_APIKEY_MANAGE, k.user_id,
+	    "API key")) != 0)
 		goto out;
-	}
 	if ((r = store_apikey_revoke(c, req->actor.tenant_id, k.id,
 	    sn_now())) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r,

@@ -168,17 +168,13 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	memset(&root, 0, sizeof(root));
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if (req->actor.type == SN_ACTOR_SERVICE_ACCOUNT) {
-		/*
-		 * authz.h: "a service account may do nothing else: no
-		 * management endpoint at all". Creating a key needs the
-		 * project from the body before authz_check can name an
-		 * object, so refuse service accounts before reading it.
-		 */
-		r = api_error(resp, SN_ERR_FORBIDDEN, "service accounts may "
-		    "not create keys");
+	/*
+	 * Creating a key needs the project from the body before authz_check
+	 * can name an object: the management gate refuses service accounts
+	 * before the body is read.
+	 */
+	if ((r = api_authz(c, req, resp, AUTHZ_MANAGEMENT, NULL, "key")) != 0)
 		goto out;
-	}
 	if ((r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "project", 1, 128,
 	    &project)) != 0 ||

@@ -69,16 +69,17 @@ token_audit(struct db_conn *c, struct sn_request *req, const char *tenant,
 	ev.result = result;
 	ev.details = details;
 	ev.source_ip = req->source_ip != NULL ? req->source_ip : "";
+	/* Best effort, as for every refusal: the answer stands either way. */
 	if (!own_txn) {
-		(void)audit_append(c, &ev);
+		if (audit_append(c, &ev) != 0)
+			return;		/* the caller's transaction shows it */
 		return;
 	}
 	db_rollback(c);
 	if (db_begin(c) != 0)
 		return;
-	if (audit_append(c, &ev) == 0)
-		(void)db_commit(c);
-	db_rollback(c);
+	if (audit_append(c, &ev) != 0 || db_commit(c) != 0)
+		db_rollback(c);
 }
 
 /* Verifies the assertion with the registered key of account id. */

@@ -194,8 +194,10 @@ refusal_audit(struct sn_request *req, const struct sn_response *resp,
 	ev.result = resp->status >= 500 ? "error" : "denied";
 	ev.details = d;
 	ev.source_ip = req->source_ip != NULL ? req->source_ip : "";
-	if (db_begin(c) == 0 && audit_append(c, &ev) == 0)
-		(void)db_commit(c);
+	/* Best effort: the refusal stands either way (db_release rolls back). */
+	if (db_begin(c) == 0 && (audit_append(c, &ev) != 0 ||
+	    db_commit(c) != 0))
+		db_rollback(c);
 	db_release(c);
 }
 

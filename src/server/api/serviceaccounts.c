@@ -162,16 +162,14 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 	memset(&got, 0, sizeof(got));
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if (req->actor.type != SN_ACTOR_USER) {
-		/*
-		 * authz.h: service accounts get no management endpoint. The
-		 * team comes from the body, so authz_check cannot run before
-		 * the body is read: refuse them first, like keys_create.
-		 */
-		r = api_error(resp, SN_ERR_FORBIDDEN, "service accounts may "
-		    "not create service accounts");
+	/*
+	 * The team comes from the body, so the object check cannot run
+	 * before the body is read: the management gate refuses service
+	 * accounts first, like keys_create.
+	 */
+	if ((r = api_authz(c, req, resp, AUTHZ_MANAGEMENT, NULL,
+	    "service account")) != 0)
 		goto out;
-	}
 	if ((r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "name", 1, 64, &name)) != 0 ||
 	    (r = api_get_string(resp, req->body, "team", 1, 128, &team)) != 0 ||

@@ -277,10 +277,13 @@ catch_up(struct sn_server *srv, const char *tenant)
 		added = 0;
 		if (db_acquire(srv->db, &c) != 0)
 			return;
-		/* The write lock only when there is something to add. */
+		/* The write lock only when there is something to add; a
+		 * failed commit is retried on the next pass (db_release
+		 * rolls back). */
 		if (tlog_behind(c, tenant) > 0 && db_begin(c) == 0 &&
-		    tlog_catch_up(c, tenant, CATCH_UP_CHUNK, &added) == 0)
-			(void)db_commit(c);
+		    tlog_catch_up(c, tenant, CATCH_UP_CHUNK, &added) == 0 &&
+		    db_commit(c) != 0)
+			db_rollback(c);
 		db_release(c);
 		c = NULL;
 	} while (added == CATCH_UP_CHUNK);

@@ -190,12 +190,11 @@ audit_refusal(struct db_conn *c, struct sn_request *req,
 	    (err = json_object_get(resp->body, "error")) != NULL &&
 	    (msg = json_object_get(err, "message")) != NULL)
 		json_object_set(d, "reason", msg);
-	if (db_begin(c) == 0) {
-		if (audit_req(c, req, action, object_type, object_id,
-		    status >= 500 ? "error" : "denied", d) == 0)
-			(void)db_commit(c);
+	/* Failures are ignored: the refusal stands either way. */
+	if (db_begin(c) == 0 &&
+	    (audit_req(c, req, action, object_type, object_id,
+	    status >= 500 ? "error" : "denied", d) != 0 || db_commit(c) != 0))
 		db_rollback(c);
-	}
 	json_decref(d);
 }
 

@@ -18,6 +18,8 @@
 
 #include <jansson.h>
 
+#include "util.h"
+
 struct db_conn;
 struct sn_actor;
 struct sn_request;
@@ -40,9 +42,9 @@ struct audit_event {
  * tenant's Merkle tree (tlog.h). 0 or SN_ERR_*. audit_append_seq also
  * reports the new event's seq (seq may be NULL).
  */
-int audit_append(struct db_conn *c, const struct audit_event *ev);
+int audit_append(struct db_conn *c, const struct audit_event *ev) SN_WUR;
 int audit_append_seq(struct db_conn *c, const struct audit_event *ev,
-    int64_t *seq);
+    int64_t *seq) SN_WUR;
 
 /*
  * Recomputes the tenant's chain from the database. Returns 0 if intact,
@@ -84,10 +86,10 @@ json_t *audit_event_json(int64_t seq, const char *tenant_id, const char *id,
  */
 int audit_req(struct db_conn *c, struct sn_request *req, const char *action,
     const char *object_type, const char *object_id, const char *result,
-    json_t *details);
+    json_t *details) SN_WUR;
 int audit_req_seq(struct db_conn *c, struct sn_request *req,
     const char *action, const char *object_type, const char *object_id,
-    const char *result, json_t *details, int64_t *seq);
+    const char *result, json_t *details, int64_t *seq) SN_WUR;
 
 /*
  * Records a refused or failed request as its own committed event, after

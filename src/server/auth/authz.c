@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sn_assert.h"
 #include "authz.h"
 #include "db.h"
 #include "err.h"
@@ -40,6 +41,7 @@ exists(struct db_conn *c, const char *sql, const char *types,
 		r = db_queryf(c, &st, sql, types, a, b, d, e);
 		break;
 	default:
+		SN_ASSERT(!"exists() takes 1 to 4 parameters");
 		return SN_ERR_INTERNAL;
 	}
 	db_finalize(st);
@@ -151,6 +153,7 @@ authz_check(struct db_conn *c, const struct sn_actor *a,
 	if (a->type != SN_ACTOR_USER && a->type != SN_ACTOR_SERVICE_ACCOUNT)
 		return SN_ERR_UNAUTHENTICATED;
 	if (action != AUTHZ_TENANT_ADMIN && action != AUTHZ_AUDIT_PROOF &&
+	    action != AUTHZ_MANAGEMENT &&
 	    object_id == NULL)
 		return SN_ERR_NOT_FOUND;
 
@@ -160,6 +163,19 @@ authz_check(struct db_conn *c, const struct sn_actor *a,
 
 	case AUTHZ_TENANT_ADMIN:
 		return admin ? 0 : SN_ERR_FORBIDDEN;
+
+	case AUTHZ_MANAGEMENT:
+		return user ? 0 : SN_ERR_FORBIDDEN;
+
+	case AUTHZ_APIKEY_MANAGE:
+		/* Only an admin learns whether another user exists. */
+		if (!user)
+			return SN_ERR_FORBIDDEN;
+		if (!admin)
+			return strcmp(a->id, object_id) == 0 ? 0 :
+			    SN_ERR_FORBIDDEN;
+		return lookup(c, "SELECT id FROM users WHERE id = ? AND "
+		    "tenant_id = ?", object_id, a->tenant_id, NULL, 0);
 
 	case AUTHZ_USER_VIEW:
 		if ((r = lookup(c, "SELECT id FROM users WHERE id = ? AND "
@@ -242,6 +258,8 @@ authz_action_name(enum authz_action action)
 {
 	switch (action) {
 	case AUTHZ_TENANT_ADMIN:	return "tenant.admin";
+	case AUTHZ_MANAGEMENT:		return "management";
+	case AUTHZ_APIKEY_MANAGE:	return "apikey.manage";
 	case AUTHZ_USER_VIEW:		return "user.view";
 	case AUTHZ_TEAM_VIEW:		return "team.view";
 	case AUTHZ_TEAM_MANAGE:		return "team.manage";

@@ -26,6 +26,11 @@ struct sn_actor;
 
 enum authz_action {
 	AUTHZ_TENANT_ADMIN,	/* object_id ignored: users, teams create, projects create, audit, ca */
+	AUTHZ_MANAGEMENT,	/* object_id ignored: any user; never a service account (the
+				 * gate of a management endpoint whose object is named in
+				 * the body, checked before the body is read) */
+	AUTHZ_APIKEY_MANAGE,	/* user id: the API keys of that user: admin, the user itself;
+				 * to anyone else another user and no user look the same */
 	AUTHZ_USER_VIEW,	/* any user of the tenant may see itself; admins all */
 	AUTHZ_TEAM_VIEW,	/* team: admin, any member */
 	AUTHZ_TEAM_MANAGE,	/* team: admin, team owner */
@@ -44,7 +49,8 @@ enum authz_action {
 };
 
 int authz_check(struct db_conn *c, const struct sn_actor *actor,
-    enum authz_action action, const char *object_id);
+    enum authz_action action, const char *object_id)
+    __attribute__((warn_unused_result));
 
 /* The action's name for audit events and error messages ("key.sign"). */
 const char *authz_action_name(enum authz_action action);

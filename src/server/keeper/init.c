@@ -19,6 +19,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "sn_assert.h"
 #include "err.h"
 #include "keeper.h"
 #include "util.h"
@@ -37,7 +38,7 @@ random_hex(char *out, size_t nbytes)
 	uint8_t raw[PIN_BYTES];
 	int r;
 
-	if (nbytes > sizeof(raw))
+	if (SN_NEVER(nbytes > sizeof(raw)))
 		return SN_ERR_INTERNAL;
 	if ((r = sn_random_bytes(raw, nbytes)) != 0)
 		return r;

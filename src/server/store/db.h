@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 #define DB_ROW  1
 #define DB_DONE 0
 
@@ -32,27 +34,27 @@ struct db_stmt;		/* one prepared statement of one connection */
  * on, synchronous=FULL (an audit event is durable when its commit returns)
  * and a busy timeout. pool_size connections at most.
  */
-int db_open(const char *url, int pool_size, struct db **out);
+int db_open(const char *url, int pool_size, struct db **out) SN_WUR;
 void db_close(struct db *db);				/* NULL ok */
 
-int db_acquire(struct db *db, struct db_conn **out);	/* blocks until one is free */
+int db_acquire(struct db *db, struct db_conn **out) SN_WUR;	/* blocks until one is free */
 /* (db_acquire gives up with SN_ERR_UNAVAILABLE after 30 s, so a thread that
  * holds one connection and waits for a second cannot hang the pool forever;
  * a handler never asks for a second one.) */
 void db_release(struct db_conn *c);			/* rolls back an open txn; NULL ok */
 
 /* Transactions. db_begin takes the write lock at once (BEGIN IMMEDIATE). */
-int db_begin(struct db_conn *c);
-int db_commit(struct db_conn *c);
+int db_begin(struct db_conn *c) SN_WUR;
+int db_commit(struct db_conn *c) SN_WUR;
 int db_rollback(struct db_conn *c);			/* safe when no txn is open */
 
-int db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out);
+int db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out) SN_WUR;
 /* Parameter indexes start at 1. Text and blobs are copied. */
-int db_bind_text(struct db_stmt *st, int idx, const char *s);	/* NULL binds NULL */
-int db_bind_int64(struct db_stmt *st, int idx, int64_t v);
-int db_bind_blob(struct db_stmt *st, int idx, const void *p, size_t len);
-int db_bind_null(struct db_stmt *st, int idx);
-int db_step(struct db_stmt *st);				/* DB_ROW, DB_DONE or SN_ERR_* */
+int db_bind_text(struct db_stmt *st, int idx, const char *s) SN_WUR;	/* NULL binds NULL */
+int db_bind_int64(struct db_stmt *st, int idx, int64_t v) SN_WUR;
+int db_bind_blob(struct db_stmt *st, int idx, const void *p, size_t len) SN_WUR;
+int db_bind_null(struct db_stmt *st, int idx) SN_WUR;
+int db_step(struct db_stmt *st) SN_WUR;				/* DB_ROW, DB_DONE or SN_ERR_* */
 /* Column indexes start at 0. Pointers stay valid until the next step/finalize. */
 const char *db_col_text(struct db_stmt *st, int col);	/* NULL for SQL NULL */
 int64_t db_col_int64(struct db_stmt *st, int col);
@@ -69,10 +71,10 @@ int64_t db_changes(struct db_conn *c);
  * Example: db_execf(c, "UPDATE users SET disabled = 1 WHERE id = ? AND tenant_id = ?",
  *                   "tt", user_id, tenant_id);
  */
-int db_execf(struct db_conn *c, const char *sql, const char *types, ...);
+int db_execf(struct db_conn *c, const char *sql, const char *types, ...) SN_WUR;
 /* Like db_execf but leaves the statement positioned on its first row (DB_ROW)
  * or done (DB_DONE) for the caller to read and finalize. */
 int db_queryf(struct db_conn *c, struct db_stmt **out, const char *sql,
-    const char *types, ...);
+    const char *types, ...) SN_WUR;
 
 #endif

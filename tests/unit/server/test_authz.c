@@ -94,6 +94,22 @@ static const struct rule rules[] = {
 	{ "usr_alice", AUTHZ_TENANT_ADMIN, NULL, NO },
 	{ "sac_ci", AUTHZ_TENANT_ADMIN, NULL, NO },
 	{ "usr_badmin", AUTHZ_TENANT_ADMIN, NULL, OK },
+	/* the management gate: users yes, service accounts never */
+	{ "usr_admin", AUTHZ_MANAGEMENT, NULL, OK },
+	{ "usr_dave", AUTHZ_MANAGEMENT, NULL, OK },
+	{ "sac_ci", AUTHZ_MANAGEMENT, NULL, NO },
+	/* API keys: admin any user of the tenant, a user its own; to a
+	 * non-admin a missing user looks like another user */
+	{ "usr_admin", AUTHZ_APIKEY_MANAGE, "usr_bob", OK },
+	{ "usr_admin", AUTHZ_APIKEY_MANAGE, "usr_admin", OK },
+	{ "usr_bob", AUTHZ_APIKEY_MANAGE, "usr_bob", OK },
+	{ "usr_bob", AUTHZ_APIKEY_MANAGE, "usr_alice", NO },
+	{ "usr_bob", AUTHZ_APIKEY_MANAGE, "usr_nobody", NO },
+	{ "usr_admin", AUTHZ_APIKEY_MANAGE, "usr_nobody", NF },
+	{ "usr_admin", AUTHZ_APIKEY_MANAGE, "usr_badmin", NF },
+	{ "usr_badmin", AUTHZ_APIKEY_MANAGE, "usr_bob", NF },
+	{ "sac_ci", AUTHZ_APIKEY_MANAGE, "sac_ci", NO },
+	{ "sac_ci", AUTHZ_APIKEY_MANAGE, "usr_bob", NO },
 	/* users */
 	{ "usr_admin", AUTHZ_USER_VIEW, "usr_bob", OK },
 	{ "usr_bob", AUTHZ_USER_VIEW, "usr_bob", OK },
@@ -228,6 +244,16 @@ test_matrix(void **state)
 		}
 	}
 	assert_int_equal(failures, 0);
+	/* Every action of the table's range has rules and a name. */
+	for (int act = AUTHZ_TENANT_ADMIN; act <= AUTHZ_KEY_SIGN; act++) {
+		int n = 0;
+
+		for (int i = 0; rules[i].actor != NULL; i++)
+			n += rules[i].action == (enum authz_action)act;
+		if (n == 0 || strcmp(authz_action_name(
+		    (enum authz_action)act), "unknown") == 0)
+			fail_msg("action %d has no rules or no name", act);
+	}
 
 	/* An actor without identity is never authorised. */
 	memset(&a, 0, sizeof(a));
