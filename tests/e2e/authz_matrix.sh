@@ -154,6 +154,8 @@ expand() {	# expand EXPECTATIONS: sets WANT[actor]
 	WANT=()
 	for e in $1; do
 		k=${e%%=*} v=${e#*=}
+		# one expected answer per cell: "a|b" or "-" could not fail
+		[[ $v =~ ^[0-9]{3}$ ]] || fail "authz_matrix.tsv: '$e' in '$1': one HTTP status per cell"
 		case $k in
 		all) for a in "${ACTORS[@]}"; do WANT[$a]=$v; done ;;
 		users) for a in powner towner tmember plain; do WANT[$a]=$v; done ;;
