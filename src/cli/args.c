@@ -37,6 +37,56 @@ parse_error(const char *cmd, const char *usage, const char *fmt, ...)
 	return cli_usage_error(cmd, "%s (usage: %s)", msg, usage);
 }
 
+/*
+ * " (did you mean --format?)" for a mistyped option, else "". buf holds
+ * the answer.
+ */
+static const char *
+opt_hint(const struct cli_opt *opts, const char *name, size_t len, char *buf,
+    size_t buflen)
+{
+	const char *cands[64], *best;
+	char word[65];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (len >= sizeof(word))
+		return buf;
+	memcpy(word, name, len);
+	word[len] = '\0';
+	for (; opts != NULL && opts->name != NULL && n < 63; opts++)
+		cands[n++] = opts->name;
+	cands[n++] = "help";
+	if ((best = cli_nearest(word, cands, n)) != NULL)
+		snprintf(buf, buflen, " (did you mean --%s?)", best);
+	return buf;
+}
+
+/*
+ * --help: the command's entry of the help table. An option the parser
+ * takes but the help does not describe is a defect: say so and fail,
+ * so tests/e2e/cli_help.sh catches it.
+ */
+static int
+print_help(const char *cmd, const char *usage, const struct cli_opt *opts)
+{
+	const struct cli_help *h = cli_help_find(cmd);
+
+	if (h == NULL) {
+		printf("usage: %s\n", usage);
+		return CLI_HELP;
+	}
+	for (; opts != NULL && opts->name != NULL; opts++) {
+		if (!cli_help_has_opt(h, opts->name)) {
+			fprintf(stderr, "signet: %s: option --%s has no help "
+			    "line (src/cli/help.c)\n", cmd, opts->name);
+			return EXIT_REFUSED;
+		}
+	}
+	cli_help_print(stdout, h);
+	return CLI_HELP;
+}
+
 static const struct cli_opt *
 find_opt(const struct cli_opt *opts, const char *name, size_t len)
 {
@@ -54,11 +104,16 @@ cli_parse(const char *cmd, const char *usage, int argc, char **argv,
     int *npos)
 {
 	const struct cli_opt *o;
+	const struct cli_help *h;
 	const char *a, *eq;
+	char hint[96];
 	int i, n = 0, dashdash = 0;
 	size_t nlen;
 
 	*npos = 0;
+	/* The help table's usage line is the one kept up to date. */
+	if ((h = cli_help_find(cmd)) != NULL)
+		usage = h->usage;
 	for (i = 0; i < argc; i++) {
 		a = argv[i];
 		if (!dashdash && strcmp(a, "--") == 0) {
@@ -67,8 +122,7 @@ cli_parse(const char *cmd, const char *usage, int argc, char **argv,
 		}
 		if (!dashdash && (strcmp(a, "--help") == 0 ||
 		    strcmp(a, "-h") == 0)) {
-			printf("usage: %s\n", usage);
-			return CLI_HELP;
+			return print_help(cmd, usage, opts);
 		}
 		if (!dashdash && a[0] == '-' && a[1] != '\0') {
 			if (a[1] != '-')
@@ -78,7 +132,8 @@ cli_parse(const char *cmd, const char *usage, int argc, char **argv,
 			nlen = eq != NULL ? (size_t)(eq - (a + 2)) : strlen(a + 2);
 			if ((o = find_opt(opts, a + 2, nlen)) == NULL)
 				return parse_error(cmd, usage, "unknown option "
-				    "--%.*s", (int)nlen, a + 2);
+				    "--%.*s%s", (int)nlen, a + 2, opt_hint(opts,
+				    a + 2, nlen, hint, sizeof(hint)));
 			if (!o->has_arg) {
 				if (eq != NULL)
 					return parse_error(cmd, usage, "option "
@@ -86,13 +141,18 @@ cli_parse(const char *cmd, const char *usage, int argc, char **argv,
 				*o->flag = 1;
 				continue;
 			}
-			if (eq != NULL)
-				*o->val = eq + 1;
-			else if (i + 1 < argc)
-				*o->val = argv[++i];
-			else
+			if (eq == NULL && i + 1 >= argc)
 				return parse_error(cmd, usage, "option --%s "
 				    "needs a value", o->name);
+			a = eq != NULL ? eq + 1 : argv[++i];
+			if (o->has_arg == CLI_MULTI) {
+				if (*o->flag >= CLI_MULTI_MAX)
+					return parse_error(cmd, usage, "too "
+					    "many --%s (at most %d)", o->name,
+					    CLI_MULTI_MAX);
+				o->val[(*o->flag)++] = a;
+			} else
+				*o->val = a;
 			continue;
 		}
 		if (n >= maxpos)
@@ -137,8 +197,9 @@ cli_dispatch(struct cli *cli, const char *group, const struct cli_sub *subs,
 		printf("usage: signet %s COMMAND [ARGS]\n\ncommands:\n", group);
 		for (s = subs; s->name != NULL; s++)
 			printf("  %-16s %s\n", s->name, s->summary);
-		printf("\nRun \"signet %s COMMAND --help\" for a command's "
-		    "options.\n", group);
+		printf("\nRun \"signet help %s COMMAND\" (or \"signet %s "
+		    "COMMAND --help\") for a command's options and an "
+		    "example.\n", group, group);
 		return 0;
 	}
 	for (s = subs; argc >= 2 && s->name != NULL; s++) {
@@ -149,6 +210,16 @@ cli_dispatch(struct cli *cli, const char *group, const struct cli_sub *subs,
 	if (argc < 2)
 		return cli_usage_error(group, "missing command (one of: %s)",
 		    names);
+	{
+		const char *cands[64], *best;
+		size_t n = 0;
+
+		for (s = subs; s->name != NULL && n < 64; s++)
+			cands[n++] = s->name;
+		if ((best = cli_nearest(argv[1], cands, n)) != NULL)
+			return cli_usage_error(group, "unknown command \"%s\" "
+			    "(did you mean '%s'?)", argv[1], best);
+	}
 	return cli_usage_error(group, "unknown command \"%s\" (one of: %s)",
 	    argv[1], names);
 }

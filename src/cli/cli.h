@@ -33,7 +33,14 @@ struct cli {
 	const char *cmd;		/* "key create", for error messages */
 };
 
-/* One option. has_arg: a value follows (--name VALUE or --name=VALUE). */
+/*
+ * One option. has_arg: a value follows (--name VALUE or --name=VALUE).
+ * has_arg CLI_MULTI: the option may be given up to CLI_MULTI_MAX times;
+ * val is then the caller's array of CLI_MULTI_MAX pointers and *flag
+ * counts the values stored in it.
+ */
+#define CLI_MULTI	2
+#define CLI_MULTI_MAX	1024
 struct cli_opt {
 	const char *name;
 	int has_arg;
@@ -153,6 +160,36 @@ struct cli_table *cli_table_new(int ncols, const char *const *headers);
 int cli_table_add(struct cli_table *t, const char *const *cells);
 void cli_table_print(struct cli_table *t);
 void cli_table_free(struct cli_table *t);
+
+/* ---- help.c: one entry per command (see the comment there) ---- */
+
+#define CLI_HELP_MAX_OPTS	16
+
+struct cli_help_opt {
+	const char *name;	/* "--algorithm ALG" */
+	const char *desc;	/* one line */
+};
+
+struct cli_help {
+	const char *cmd;	/* "key create": the words after "signet" */
+	const char *usage;	/* "signet key create PROJECT NAME ..." */
+	const char *summary;
+	const char *example;
+	struct cli_help_opt opts[CLI_HELP_MAX_OPTS];	/* NULL-terminated */
+};
+
+/* The entry for cmd, or NULL. */
+const struct cli_help *cli_help_find(const char *cmd);
+/* Every entry; *n set to their number. */
+const struct cli_help *cli_help_table(size_t *n);
+/* usage, summary, one line per option, the example. */
+void cli_help_print(FILE *f, const struct cli_help *h);
+/* 1 if h has a line for the option --name. */
+int cli_help_has_opt(const struct cli_help *h, const char *name);
+/* The candidate a mistyped word most likely meant, or NULL if none is near. */
+const char *cli_nearest(const char *word, const char *const *cands, size_t n);
+/* `signet help --complete WORDS...` (bash completion); exit code. */
+int cli_help_complete(int argc, char **argv);
 
 /* Command groups: argv[0] is the group name. Return an exit code. */
 int cmd_login(struct cli *cli, int argc, char **argv);

@@ -1,5 +1,9 @@
 /*
- * cmd_sign.c - signet sign: hash a file locally, sign the digest remotely.
+ * cmd_sign.c - signet sign: hash files locally, sign the digests remotely:
+ * one file (--in FILE --out SIG, or standard input / output with "-"), or
+ * many (several --in, --in DIR [--recursive] [--include GLOB]) hashed in
+ * parallel (sign_files.c) and sent in batch requests, each signature
+ * written beside its file or under --out-dir.
  *
  * Only the digest leaves this machine. The raw format is what
  * `openssl dgst -<hash> -verify pub.pem -signature SIG FILE` accepts (RSA
@@ -13,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/cms.h>
@@ -23,45 +29,8 @@
 #include "cli.h"
 #include "err.h"
 #include "pem.h"
+#include "sign_files.h"
 #include "util.h"
-
-/* Streams the file through the digest. 0 or SN_ERR_IO / SN_ERR_CRYPTO. */
-static int
-hash_file(const char *path, enum sn_hash hash, uint8_t *out, size_t *outlen)
-{
-	static uint8_t buf[64 * 1024];
-	EVP_MD_CTX *ctx = NULL;
-	unsigned int len = 0;
-	ssize_t n;
-	int fd, r = SN_ERR_CRYPTO;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return SN_ERR_IO;
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, sn_hash_md(hash), NULL) != 1)
-		goto out;
-	for (;;) {
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = SN_ERR_IO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			goto out;
-	}
-	if (EVP_DigestFinal_ex(ctx, out, &len) != 1)
-		goto out;
-	*outlen = len;
-	r = 0;
- out:
-	EVP_MD_CTX_free(ctx);
-	close(fd);
-	return r;
-}
 
 struct remote {
 	struct cli *cli;
@@ -238,32 +207,191 @@ make_cms(struct cli *cli, struct remote *rm, enum sn_hash hash,
 	return r;
 }
 
+/* An existing output is kept unless --force (checked before signing). */
+static int
+check_outputs(struct cli *cli, const struct sign_files *f, int force)
+{
+	struct stat sb;
+
+	if (force)
+		return 0;
+	for (size_t i = 0; i < f->n; i++) {
+		if (strcmp(f->items[i].out, "-") != 0 &&
+		    lstat(f->items[i].out, &sb) == 0)
+			return cli_failx(EXIT_REFUSED, cli->cmd, "%s exists "
+			    "(--force replaces it)", f->items[i].out);
+	}
+	return 0;
+}
+
+/* mkdir -p of the directory part of path (for --out-dir trees). */
+static int
+make_parents(const char *path)
+{
+	char buf[4096], *p;
+
+	if (strlen(path) >= sizeof(buf))
+		return ENAMETOOLONG;
+	memcpy(buf, path, strlen(path) + 1);
+	for (p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+static int
+write_sig(struct cli *cli, const char *out, const uint8_t *sig, size_t len,
+    int many)
+{
+	int e;
+
+	if (strcmp(out, "-") == 0) {
+		if (fwrite(sig, 1, len, stdout) != len)
+			return cli_failx(EXIT_REFUSED, cli->cmd, "cannot write "
+			    "to standard output: %s", strerror(errno));
+		return 0;
+	}
+	if ((e = make_parents(out)) != 0)
+		return cli_failx(EXIT_REFUSED, cli->cmd, "cannot create the "
+		    "directory of %s: %s", out, strerror(e));
+	errno = 0;
+	/* Many files: one sync() at the end instead of an fsync each. */
+	if ((many ? sn_write_file_nosync(out, sig, len, 0644) :
+	    sn_write_file(out, sig, len, 0644)) != 0)
+		return cli_failx(EXIT_REFUSED, cli->cmd, "cannot write %s: %s",
+		    out, errno != 0 ? strerror(errno) : "I/O error");
+	return 0;
+}
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The progress line: on a terminal only, rewritten in place. */
+static void
+progress(int on, size_t done, size_t total, double t0)
+{
+	double el = mono_now() - t0, rate = el > 0 ? (double)done / el : 0;
+
+	if (!on)
+		return;
+	fprintf(stderr, "\rsigned %zu/%zu files, %.0f files/s, %.0f s left  ",
+	    done, total, rate, rate > 0 ? (double)(total - done) / rate : 0);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+/*
+ * Raw signatures in batch requests (up to SN_CLIENT_BATCH_MAX digests
+ * each; a service configured with a smaller max_batch answers 413 and the
+ * batch is halved), each written as soon as its batch returns.
+ */
+static int
+sign_raw_batches(struct cli *cli, struct remote *rm, struct sign_files *f,
+    enum sn_hash hash, int show, double t0)
+{
+	const uint8_t *dg[SN_CLIENT_BATCH_MAX];
+	uint8_t *sigs[SN_CLIENT_BATCH_MAX];
+	size_t lens[SN_CLIENT_BATCH_MAX], batch = SN_CLIENT_BATCH_MAX, i = 0;
+	size_t k, n;
+	int err, r;
+
+	while (i < f->n) {
+		n = f->n - i < batch ? f->n - i : batch;
+		for (k = 0; k < n; k++)
+			dg[k] = f->items[i + k].digest;
+		if (n == 1)
+			err = remote_sign(rm, hash, dg[0], f->items[i].dlen,
+			    &sigs[0], &lens[0]);
+		else
+			err = sn_client_sign_batch(rm->client, rm->key_id,
+			    rm->mech, hash, dg, n, sigs, lens);
+		if (err == SN_ERR_TOO_LARGE && batch > 1) {
+			batch /= 2;
+			continue;
+		}
+		if (err != 0)
+			return cli_fail(cli, err, cli->cmd);
+		for (r = 0, k = 0; k < n; k++) {
+			if (r == 0)
+				r = write_sig(cli, f->items[i + k].out, sigs[k],
+				    lens[k], f->n > 1);
+			free(sigs[k]);
+		}
+		if (r != 0)
+			return r;
+		i += n;
+		progress(show, i, f->n, t0);
+	}
+	return 0;
+}
+
+/* --json: what was signed, where the signatures are. */
+static int
+print_summary(struct cli *cli, const char *key, const struct sign_files *f,
+    double secs)
+{
+	json_t *o, *files = json_array();
+
+	for (size_t i = 0; files != NULL && i < f->n; i++)
+		json_array_append_new(files, json_pack("{s:s, s:s}", "file",
+		    f->items[i].path, "signature", f->items[i].out));
+	if ((o = json_pack("{s:s, s:I, s:f, s:o*}", "key", key, "signed",
+	    (json_int_t)f->n, "seconds", secs, "files", files)) == NULL)
+		return cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
+	cli_print_json(o);
+	json_decref(o);
+	return 0;
+}
+
 int
 cmd_sign(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "signet sign --key KEY --in FILE --out SIG "
-	    "[--digest sha256|sha384|sha512] [--pss] [--format raw|cms] [--pem] "
-	    "[--timestamp]";
-	const char *key = NULL, *in = NULL, *outf = NULL, *dname = "sha256";
-	const char *format = "raw", *pos[1], *alg;
+	static const char usage[] = "signet sign --key KEY --in FILE|DIR|- "
+	    "[--in ...] [--out SIG|- | --out-dir DIR] [--recursive] "
+	    "[--include GLOB] [--digest sha256|sha384|sha512] [--pss] "
+	    "[--format raw|cms] [--pem] [--timestamp] [--force] [--jobs N] "
+	    "[--json]";
+	const char *key = NULL, *outf = NULL, *dname = "sha256", *outdir = NULL;
+	const char *format = "raw", *pos[1], *alg, *include = NULL;
+	const char *jobs_s = NULL, *ins[CLI_MULTI_MAX];
+	int nin = 0;
+	struct sign_files f = { 0 };
 	struct remote rm = { 0 };
 	struct sn_client *c;
 	enum sn_key_alg kalg;
 	enum sn_hash hash;
 	json_t *kresp = NULL;
-	uint8_t digest[EVP_MAX_MD_SIZE], *sig = NULL;
-	char *id = NULL;
-	size_t dlen = 0, siglen = 0;
-	int npos, r, err, pss = 0, pem = 0, cms, timestamp = 0;
+	uint8_t *sig = NULL;
+	char *id = NULL, why[4200];
+	size_t siglen = 0, i, failed;
+	long long jobs;
+	double t0;
+	int npos, r, pss = 0, pem = 0, cms, force = 0, recursive = 0, show;
+	int timestamp = 0;
 	const struct cli_opt opts[] = {
 		{ "key", 1, &key, NULL },
-		{ "in", 1, &in, NULL },
+		{ "in", CLI_MULTI, ins, &nin },
 		{ "out", 1, &outf, NULL },
+		{ "out-dir", 1, &outdir, NULL },
+		{ "recursive", 0, NULL, &recursive },
+		{ "include", 1, &include, NULL },
 		{ "digest", 1, &dname, NULL },
 		{ "pss", 0, NULL, &pss },
 		{ "format", 1, &format, NULL },
 		{ "pem", 0, NULL, &pem },
 		{ "timestamp", 0, NULL, &timestamp },
+		{ "force", 0, NULL, &force },
+		{ "jobs", 1, &jobs_s, NULL },
+		{ "json", 0, NULL, &cli->json },
 		{ NULL, 0, NULL, NULL },
 	};
 
@@ -271,9 +399,8 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	if ((r = cli_parse(cli->cmd, usage, argc - 1, argv + 1, opts, pos, 0, 0,
 	    &npos)) != 0)
 		return r == CLI_HELP ? 0 : r;
-	if (key == NULL || in == NULL || outf == NULL)
-		return cli_usage_error(cli->cmd, "--key, --in and --out are "
-		    "required");
+	if (key == NULL || (size_t)nin == 0)
+		return cli_usage_error(cli->cmd, "--key and --in are required");
 	if ((hash = sn_hash_from_name(dname)) == SN_HASH_NONE)
 		return cli_usage_error(cli->cmd, "unknown --digest \"%s\" "
 		    "(sha256, sha384, sha512)", dname);
@@ -289,12 +416,51 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	if (pss && cms)
 		return cli_usage_error(cli->cmd, "--pss is not supported with "
 		    "--format cms");
-	if (access(in, R_OK) != 0)
-		return cli_failx(EXIT_REFUSED, cli->cmd, "%s: %s", in,
-		    strerror(errno));
+	if (outf != NULL && nin > 1)
+		return cli_usage_error(cli->cmd, "--out names one signature: "
+		    "for several files use --out-dir, or none (each signature "
+		    "beside its file)");
+	if (outf != NULL && outdir != NULL)
+		return cli_usage_error(cli->cmd, "--out and --out-dir do not go "
+		    "together");
+	jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	if (jobs < 1)
+		jobs = 1;
+	if (jobs_s != NULL && sn_parse_int(jobs_s, 1, 64, &jobs) != 0)
+		return cli_usage_error(cli->cmd, "--jobs must be 1 to 64");
+	for (i = 0; i < (size_t)nin; i++) {
+		if (strcmp(ins[i], "-") == 0 && ((size_t)nin > 1 || outf == NULL))
+			return cli_usage_error(cli->cmd, "--in - (standard "
+			    "input) needs --out and no other --in");
+		if ((r = sign_files_add(&f, ins[i], recursive, include, outdir,
+		    cms ? ".p7s" : ".sig", why, sizeof(why))) != 0) {
+			r = cli_failx(EXIT_REFUSED, cli->cmd, "%s", why);
+			goto out;
+		}
+	}
+	if (f.n == 0) {
+		r = cli_failx(EXIT_REFUSED, cli->cmd, "no files to sign%s",
+		    include != NULL ? " (none matches --include)" : "");
+		goto out;
+	}
+	if (outf != NULL) {
+		if (f.n > 1 || strcmp(ins[0], f.items[0].path) != 0) {
+			r = cli_usage_error(cli->cmd, "--out names one "
+			    "signature: for several files use --out-dir, or "
+			    "none (each signature beside its file)");
+			goto out;
+		}
+		free(f.items[0].out);
+		if ((f.items[0].out = strdup(outf)) == NULL) {
+			r = cli_failx(EXIT_REFUSED, cli->cmd, "out of memory");
+			goto out;
+		}
+	}
+	if ((r = check_outputs(cli, &f, force)) != 0)
+		goto out;
 
 	if ((r = cli_resolve_key(cli, key, &id)) != 0)
-		return r;
+		goto out;
 	if ((r = cli_callp(cli, "GET", NULL, &kresp, "/v1/keys/{}", id)) != 0)
 		goto out;
 	alg = js2(kresp, "key", "algorithm");
@@ -312,9 +478,15 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	} else
 		rm.mech = SN_MECH_ECDSA;
 
-	if ((err = hash_file(in, hash, digest, &dlen)) != 0) {
-		r = cli_failx(EXIT_REFUSED, cli->cmd, "cannot read %s: %s", in,
-		    sn_strerror(err));
+	/* Every file is read before anything is signed. */
+	t0 = mono_now();
+	if ((failed = sign_files_hash(&f, hash, (int)jobs)) != 0) {
+		for (i = 0; i < f.n && f.items[i].err == 0; i++)
+			;
+		r = cli_failx(EXIT_REFUSED, cli->cmd, "cannot read %s: %s%s",
+		    strcmp(f.items[i].path, "-") == 0 ? "standard input" :
+		    f.items[i].path, strerror(f.items[i].err), failed > 1 ?
+		    " (and others; nothing was signed)" : "");
 		goto out;
 	}
 	if ((r = cli_client(cli, &c)) != 0)
@@ -322,24 +494,30 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	rm.cli = cli;
 	rm.client = c;
 	rm.key_id = id;
-	if (cms) {
-		if ((r = make_cms(cli, &rm, hash, digest, dlen, pem,
-		    timestamp, &sig,
-		    &siglen)) != 0)
+	show = f.n > 1 && !cli->json && isatty(STDERR_FILENO);
+	if (!cms) {
+		if ((r = sign_raw_batches(cli, &rm, &f, hash, show, t0)) != 0)
 			goto out;
-	} else if ((err = remote_sign(&rm, hash, digest, dlen, &sig,
-	    &siglen)) != 0) {
-		r = cli_fail(cli, err, cli->cmd);
-		goto out;
+	} else {
+		for (i = 0; i < f.n; i++) {
+			if ((r = make_cms(cli, &rm, hash, f.items[i].digest,
+			    f.items[i].dlen, pem, timestamp, &sig,
+			    &siglen)) != 0 ||
+			    (r = write_sig(cli, f.items[i].out, sig,
+			    siglen, f.n > 1)) != 0)
+				goto out;
+			free(sig);
+			sig = NULL;
+			progress(show, i + 1, f.n, t0);
+		}
 	}
-	if ((err = sn_write_file(outf, sig, siglen, 0644)) != 0) {
-		r = cli_failx(EXIT_REFUSED, cli->cmd, "cannot write %s: %s",
-		    outf, sn_strerror(err));
-		goto out;
-	}
-	r = 0;
+	/* The signatures written without fsync reach the disk now. */
+	if (f.n > 1)
+		sync();
+	r = cli->json ? print_summary(cli, key, &f, mono_now() - t0) : 0;
  out:
 	json_decref(kresp);
+	sign_files_free(&f);
 	free(sig);
 	free(id);
 	return r;

@@ -41,7 +41,10 @@ usage(FILE *f)
 	fprintf(f, "usage: signet COMMAND [ARGS]\n\ncommands:\n");
 	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		fprintf(f, "  %-16s %s\n", groups[i].name, groups[i].summary);
-	fprintf(f, "\nRun \"signet COMMAND --help\" for a command's options.\n"
+	fprintf(f, "  %-16s %s\n", "help", "describe a command: signet help "
+	    "COMMAND");
+	fprintf(f, "\nRun \"signet help COMMAND\" (or \"signet COMMAND "
+	    "--help\") for a command's options and an example.\n"
 	    "Exit status: 0 ok, 1 refused by the server, 2 usage error, "
 	    "3 network or TLS failure.\n");
 }
@@ -50,6 +53,7 @@ int
 main(int argc, char **argv)
 {
 	struct cli cli;
+	char *hargv_buf[5] = { NULL }, **hargv = hargv_buf + 1;
 	size_t i;
 	int r;
 
@@ -61,9 +65,28 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
+	    (strcmp(argv[1], "help") == 0 && argc == 2)) {
 		usage(stdout);
 		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0) {
+		if (strcmp(argv[2], "--complete") == 0)
+			return cli_help_complete(argc - 3, argv + 3);
+		if (strcmp(argv[2], "help") == 0 ||
+		    strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
+			cli_help_print(stdout, cli_help_find("help"));
+			return 0;
+		}
+		/* `signet help A [B]` is `signet A [B] --help`. */
+		if (argc > 4)
+			return cli_usage_error("help", "too many words (usage: "
+			    "signet help [COMMAND [SUBCOMMAND]])");
+		hargv[0] = argv[2];
+		hargv[1] = argc == 4 ? argv[3] : "--help";
+		hargv[2] = argc == 4 ? "--help" : NULL;
+		hargv[3] = NULL;
+		argv = hargv - 1;
+		argc = argc == 4 ? 4 : 3;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("signet %s\n", SIGNET_VERSION);
@@ -73,9 +96,20 @@ main(int argc, char **argv)
 		if (strcmp(argv[1], groups[i].name) == 0)
 			break;
 	}
-	if (i == sizeof(groups) / sizeof(groups[0]))
+	if (i == sizeof(groups) / sizeof(groups[0])) {
+		const char *cands[sizeof(groups) / sizeof(groups[0]) + 1];
+		const char *best;
+		size_t n = 0;
+
+		for (n = 0; n < sizeof(groups) / sizeof(groups[0]); n++)
+			cands[n] = groups[n].name;
+		cands[n++] = "help";
+		if ((best = cli_nearest(argv[1], cands, n)) != NULL)
+			return cli_failx(EXIT_USAGE, argv[1], "unknown command "
+			    "(did you mean '%s'?)", best);
 		return cli_failx(EXIT_USAGE, argv[1], "unknown command (run "
 		    "\"signet --help\" for the list)");
+	}
 	cli.cmd = groups[i].name;
 	r = groups[i].fn(&cli, argc - 1, argv + 1);
 	sn_client_free(cli.client);

@@ -963,3 +963,90 @@ sn_client_sign(struct sn_client *c, const char *key_id, enum sn_mech mech,
 	free(esc);
 	return r;
 }
+
+int
+sn_client_sign_batch(struct sn_client *c, const char *key_id,
+    enum sn_mech mech, enum sn_hash hash, const uint8_t *const *digests,
+    size_t n, uint8_t **sigs, size_t *siglens)
+{
+	json_t *req = NULL, *resp = NULL, *cl = NULL, *arr = NULL, *js;
+	char *b64 = NULL, *esc = NULL, path[512];
+	size_t dlen = sn_hash_len(hash), i, got = 0;
+	const char *s;
+	int r, k;
+
+	for (i = 0; i < n; i++) {
+		sigs[i] = NULL;
+		siglens[i] = 0;
+	}
+	client_errmsg[0] = '\0';
+	if (sn_mech_name(mech) == NULL || sn_hash_name(hash) == NULL ||
+	    n == 0 || n > SN_CLIENT_BATCH_MAX) {
+		set_err("bad mechanism, digest algorithm or batch size");
+		return SN_ERR_INVALID;
+	}
+	if ((r = sn_client_escape(key_id, &esc)) != 0)
+		goto out;
+	k = snprintf(path, sizeof(path), "/v1/keys/%s/sign", esc);
+	if (k < 0 || (size_t)k >= sizeof(path)) {
+		set_err("key id too long");
+		r = SN_ERR_INVALID;
+		goto out;
+	}
+	r = SN_ERR_NOMEM;
+	if ((arr = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((r = sn_b64_encode(digests[i], dlen, &b64)) != 0)
+			goto out;
+		r = SN_ERR_NOMEM;
+		if (json_array_append_new(arr, json_string(b64)) != 0)
+			goto out;
+		free(b64);
+		b64 = NULL;
+	}
+	if ((cl = json_object()) == NULL ||
+	    json_object_set_new(cl, "hostname", json_string(c->hostname)) ||
+	    json_object_set_new(cl, "process", json_string(c->process)) ||
+	    json_object_set_new(cl, "user", json_string(c->user)) ||
+	    (req = json_pack("{s:s, s:s, s:O, s:O}",
+	    "mechanism", sn_mech_name(mech),
+	    "digest_algorithm", sn_hash_name(hash),
+	    "digests", arr, "client", cl)) == NULL)
+		goto out;
+	if ((r = sn_client_json(c, "POST", path, req, NULL, &resp)) != 0)
+		goto out;
+	js = json_object_get(resp, "signatures");
+	if (!json_is_array(js) || json_array_size(js) != n) {
+		set_err("the server's batch answer has the wrong number of "
+		    "signatures");
+		r = SN_ERR_PROTOCOL;
+		goto out;
+	}
+	for (got = 0; got < n; got++) {
+		if ((s = json_string_value(json_array_get(js, got))) == NULL ||
+		    sn_b64_decode(s, strlen(s), &sigs[got], &siglens[got]) !=
+		    0) {
+			set_err("the server's batch answer has an invalid "
+			    "signature");
+			r = SN_ERR_PROTOCOL;
+			goto out;
+		}
+	}
+	r = 0;
+ out:
+	if (r != 0) {
+		for (i = 0; i < n; i++) {
+			free(sigs[i]);
+			sigs[i] = NULL;
+			siglens[i] = 0;
+		}
+	}
+	json_decref(arr);
+	json_decref(cl);
+	json_decref(req);
+	json_decref(resp);
+	free(b64);
+	free(esc);
+	return r;
+}

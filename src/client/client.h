@@ -107,6 +107,17 @@ int sn_client_sign(struct sn_client *c, const char *key_id, enum sn_mech mech,
     uint8_t **sig, size_t *siglen);
 
 /* URL-encodes one path segment or query value into a malloc'd string. */
+/*
+ * The batch form of POST /v1/keys/{id}/sign: n digests of `hash` (1 to
+ * SN_CLIENT_BATCH_MAX, the service's default max_batch) in one request;
+ * sigs[i]/siglens[i] receive malloc'd signatures in the same order (all
+ * NULL on failure). 0 or SN_ERR_*.
+ */
+#define SN_CLIENT_BATCH_MAX	64
+int sn_client_sign_batch(struct sn_client *c, const char *key_id,
+    enum sn_mech mech, enum sn_hash hash, const uint8_t *const *digests,
+    size_t n, uint8_t **sigs, size_t *siglens);
+
 int sn_client_escape(const char *s, char **out);
 
 /*

@@ -267,8 +267,9 @@ sn_read_file(const char *path, size_t max, char **out, size_t *outlen)
 	return r;
 }
 
-int
-sn_write_file(const char *path, const void *data, size_t len, unsigned mode)
+static int
+write_file(const char *path, const void *data, size_t len, unsigned mode,
+    int dosync)
 {
 	char tmp[PATH_MAX];
 	const char *p = data;
@@ -298,14 +299,17 @@ sn_write_file(const char *path, const void *data, size_t len, unsigned mode)
 		p += w;
 		len -= (size_t)w;
 	}
-	if (fsync(fd) != 0)
+	if (dosync && fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;
 		goto fail;
 	}
 	if (rename(tmp, path) != 0) {
+		int e = errno;
+
 		unlink(tmp);
+		errno = e;
 		return SN_ERR_IO;
 	}
 	return SN_OK;
@@ -314,4 +318,17 @@ sn_write_file(const char *path, const void *data, size_t len, unsigned mode)
 		close(fd);
 	unlink(tmp);
 	return SN_ERR_IO;
+}
+
+int
+sn_write_file(const char *path, const void *data, size_t len, unsigned mode)
+{
+	return write_file(path, data, len, mode, 1);
+}
+
+int
+sn_write_file_nosync(const char *path, const void *data, size_t len,
+    unsigned mode)
+{
+	return write_file(path, data, len, mode, 0);
 }

@@ -69,5 +69,11 @@ int sn_read_file(const char *path, size_t max, char **out, size_t *outlen) SN_WU
  * Returns 0 or SN_ERR_IO.
  */
 int sn_write_file(const char *path, const void *data, size_t len, unsigned mode) SN_WUR;
+/*
+ * The same without the fsync, for many files written in a row that the
+ * caller makes durable once (sync()) at the end. errno says why on failure.
+ */
+int sn_write_file_nosync(const char *path, const void *data, size_t len,
+    unsigned mode) SN_WUR;
 
 #endif

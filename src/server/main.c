@@ -56,6 +56,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: signetd init --data-dir DIR [--tenant NAME] [--admin EMAIL]\n"
 	    "                    [--hostname NAME]... [--listen HOST:PORT]\n"
+	    "                    [--public-url URL]\n"
 	    "                    [--hsm-module PATH --token-label LABEL --pin-file PATH]\n"
 	    "       signetd tenant create NAME --admin EMAIL --data-dir DIR\n"
 	    "       signetd serve --data-dir DIR [--listen HOST:PORT] [--port-file PATH]\n"
@@ -332,6 +333,55 @@ print_key(char *secret)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/*
+ * "https://HOST[:PORT]" (one trailing "/" allowed) -> HOST (an IPv6
+ * address without its brackets). 0, or -1 for anything else.
+ */
+static int
+public_url_host(const char *url, char *host, size_t len)
+{
+	const char *h, *end;
+	char *pend;
+	long port;
+	size_t n;
+
+	if (strncmp(url, "https://", 8) != 0)
+		return -1;
+	h = url + 8;
+	if (*h == '[') {
+		if ((end = strchr(h, ']')) == NULL)
+			return -1;
+		h++;
+		n = (size_t)(end - h);
+		end++;
+	} else {
+		n = strcspn(h, ":/?#@");
+		end = h + n;
+	}
+	if (n == 0 || n >= len)
+		return -1;
+	if (*end == ':') {
+		errno = 0;
+		port = strtol(end + 1, &pend, 10);
+		if (errno != 0 || pend == end + 1 || port < 1 || port > 65535)
+			return -1;
+		end = pend;
+	}
+	if (*end == '/')
+		end++;
+	if (*end != '\0')
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)h[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '@' || c == '/')
+			return -1;
+	}
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return 0;
+}
+
 /* ---- signetd init ---- */
 
 static int
@@ -343,6 +393,7 @@ cmd_init(int argc, char **argv)
 		{ "admin", required_argument, NULL, 'a' },
 		{ "hostname", required_argument, NULL, 'H' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "public-url", required_argument, NULL, 'U' },
 		{ "hsm-module", required_argument, NULL, 'm' },
 		{ "token-label", required_argument, NULL, 'T' },
 		{ "pin-file", required_argument, NULL, 'p' },
@@ -352,10 +403,12 @@ cmd_init(int argc, char **argv)
 	struct sn_server srv;
 	const char *dir = NULL, *tenant = "default", *admin = "admin@localhost";
 	const char *listen = NULL, *module = NULL, *label = NULL, *pin = NULL;
-	const char *hosts[MAX_HOSTNAMES];
+	const char *public_url = NULL;
+	const char *hosts[MAX_HOSTNAMES + 1];
+	char url_host[256];
 	char absdir[PATH_MAX], path[PATH_MAX], url[PATH_MAX + 64], *host = NULL;
 	char *secret = NULL;
-	size_t nhost = 0;
+	size_t nhost = 0, i;
 	struct stat sb;
 	int ch, port, r = 1;
 
@@ -367,6 +420,7 @@ cmd_init(int argc, char **argv)
 		case 't': tenant = optarg; break;
 		case 'a': admin = optarg; break;
 		case 'l': listen = optarg; break;
+		case 'U': public_url = optarg; break;
 		case 'm': module = optarg; break;
 		case 'T': label = optarg; break;
 		case 'p': pin = optarg; break;
@@ -397,6 +451,22 @@ cmd_init(int argc, char **argv)
 		if (server_parse_listen(listen, &host, &port) != 0)
 			return die_usage("--listen must be HOST:PORT");
 	}
+	/*
+	 * The address clients use (behind a proxy, another name or port than
+	 * --listen): it goes into the CA certificates' CRL URLs now, so it
+	 * must be right from the start; its host joins the TLS names.
+	 */
+	if (public_url != NULL) {
+		if (public_url_host(public_url, url_host, sizeof(url_host)) != 0)
+			return die_usage("--public-url must be https://HOST[:PORT] "
+			    "(no path, query or user)");
+		for (i = 0; i < nhost && strcmp(hosts[i], url_host) != 0; i++)
+			;
+		if (i == nhost && strcmp(url_host, "localhost") != 0 &&
+		    strcmp(url_host, "127.0.0.1") != 0 &&
+		    strcmp(url_host, "::1") != 0)
+			hosts[nhost++] = url_host;
+	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "signetd: cannot create %s: %s\n", dir,
 		    strerror(errno));
@@ -415,7 +485,16 @@ cmd_init(int argc, char **argv)
 	}
 	if (server_config_defaults(&srv.cfg, absdir) != 0)
 		goto out;
-	if (listen != NULL) {
+	if (public_url != NULL) {
+		/* Paths are appended as "/v1/...": no trailing slash. */
+		snprintf(url, sizeof(url), "%s", public_url);
+		if (url[strlen(url) - 1] == '/')
+			url[strlen(url) - 1] = '\0';
+		if (sn_config_set(&srv.cfg.public_url, url) != 0)
+			goto out;
+		if (listen != NULL && sn_config_set(&srv.cfg.listen, listen) != 0)
+			goto out;
+	} else if (listen != NULL) {
 		if (strchr(host, ':') != NULL)
 			snprintf(url, sizeof(url), "https://[%s]:%d", host, port);
 		else

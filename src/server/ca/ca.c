@@ -869,8 +869,15 @@ build_cert(const struct cert_req *cr, char **cert_pem, char **serial_hex)
 			goto out;
 		break;
 	case CERT_INTERMEDIATE:
+		/*
+		 * The issuing CA carries the extended key usages of what it
+		 * issues: verifiers that check EKU along the chain (NSS,
+		 * Windows) refuse a code signing leaf under a CA without
+		 * codeSigning ("Issuer certificate is invalid").
+		 */
 		if ((r = ext_basic_constraints(x, 1, 0)) != 0 ||
 		    (r = ext_key_usage(x, ku_ca)) != 0 ||
+		    (r = ext_eku(x, NID_code_sign)) != 0 ||
 		    (r = ext_ski(x)) != 0 ||
 		    (r = ext_aki(x, ic)) != 0)
 			goto out;

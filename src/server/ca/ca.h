@@ -76,7 +76,8 @@ int ca_make_root(const struct ca_signer *s, const char *subject_dn,
  * Intermediate (issuing) CA certificate for pub, signed by issuer whose
  * certificate is issuer_pem (its public key must be issuer->pub and it
  * must be a CA). basicConstraints critical CA:TRUE pathlen:0, keyUsage
- * critical keyCertSign+cRLSign, SKI, AKI, CRL distribution point if
+ * critical keyCertSign+cRLSign, extendedKeyUsage codeSigning (what it
+ * issues, for chain-EKU checks), SKI, AKI, CRL distribution point if
  * crl_url is not NULL.
  */
 int ca_make_intermediate(const struct ca_signer *issuer, const char *issuer_pem,

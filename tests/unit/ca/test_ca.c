@@ -299,6 +299,12 @@ check_hierarchy(EVP_PKEY *rootk, EVP_PKEY *interk, EVP_PKEY *leafk)
 	assert_int_equal(X509_get_key_usage(h.inter), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
 	assert_true(ext_critical(h.inter, NID_basic_constraints));
 	assert_true(ext_critical(h.inter, NID_key_usage));
+	/* The EKU of what it issues (chain-EKU checks: NSS, Windows); the
+	 * root has none (any). */
+	assert_true(fl & EXFLAG_XKUSAGE);
+	assert_int_equal(X509_get_extended_key_usage(h.inter), XKU_CODE_SIGN);
+	assert_false(ext_critical(h.inter, NID_ext_key_usage));
+	assert_false(X509_get_extension_flags(h.root) & EXFLAG_XKUSAGE);
 	assert_non_null(X509_get0_subject_key_id(h.inter));
 	check_aki(h.inter, h.root);
 	check_crl_dp(h.inter, crl_url);

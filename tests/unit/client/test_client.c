@@ -530,6 +530,67 @@ check_cms(EVP_PKEY *key, enum sn_hash hash)
 	X509_free(pubonly_cert);
 }
 
+/* "did you mean": typos, swaps and prefixes are near; other words are not. */
+static void
+test_nearest(void **state)
+{
+	static const char *const c[] = { "sign", "key", "keys", "project",
+	    "pkcs11-module", "service-account", "format", "force" };
+	const size_t n = sizeof(c) / sizeof(c[0]);
+
+	(void)state;
+	assert_string_equal(cli_nearest("sing", c, n), "sign");
+	assert_string_equal(cli_nearest("sgin", c, n), "sign");
+	assert_string_equal(cli_nearest("projct", c, n), "project");
+	assert_string_equal(cli_nearest("proj", c, n), "project");
+	assert_string_equal(cli_nearest("fromat", c, n), "format");
+	assert_string_equal(cli_nearest("forc", c, n), "force");
+	assert_string_equal(cli_nearest("ky", c, n), "key");
+	assert_null(cli_nearest("zzzzzz", c, n));
+	assert_null(cli_nearest("x", c, n));
+	assert_null(cli_nearest("", c, 0));
+	/* Over-long words are never near (bounded work). */
+	assert_null(cli_nearest("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaa", c, n));
+}
+
+/* Every help entry is complete; repeatable options collect their values. */
+static void
+test_help_table(void **state)
+{
+	const struct cli_help *h;
+	size_t n;
+	const char *v[CLI_MULTI_MAX], *pos[1];
+	int nv = 0, npos;
+	char *a[] = { "--in", "a", "--in=b", "--in", "c" };
+	const struct cli_opt opts[] = {
+		{ "in", CLI_MULTI, v, &nv },
+		{ NULL, 0, NULL, NULL },
+	};
+
+	(void)state;
+	h = cli_help_table(&n);
+	assert_true(n >= 40);
+	for (size_t i = 0; i < n; i++) {
+		assert_non_null(h[i].usage);
+		assert_non_null(h[i].summary);
+		assert_non_null(h[i].example);
+		assert_int_equal(strncmp(h[i].usage, "signet ", 7), 0);
+		assert_int_equal(strncmp(h[i].usage + 7, h[i].cmd,
+		    strlen(h[i].cmd)), 0);
+		assert_ptr_equal(cli_help_find(h[i].cmd), &h[i]);
+	}
+	assert_null(cli_help_find("no such"));
+	assert_true(cli_help_has_opt(cli_help_find("sign"), "in"));
+	assert_true(cli_help_has_opt(cli_help_find("sign"), "out-dir"));
+	assert_false(cli_help_has_opt(cli_help_find("sign"), "ou"));
+	assert_int_equal(cli_parse("t", "u", 5, a, opts, pos, 0, 0, &npos), 0);
+	assert_int_equal(nv, 3);
+	assert_string_equal(v[0], "a");
+	assert_string_equal(v[1], "b");
+	assert_string_equal(v[2], "c");
+}
+
 static void
 test_cms(void **state)
 {
@@ -579,6 +640,8 @@ main(void)
 		cmocka_unit_test(test_client_new_rejects_http),
 		cmocka_unit_test(test_jwt),
 		cmocka_unit_test(test_cms),
+		cmocka_unit_test(test_nearest),
+		cmocka_unit_test(test_help_table),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
