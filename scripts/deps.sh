@@ -13,7 +13,7 @@ PKGS=(
   softhsm2
   # test: real signing tools and helpers
   opensc osslsigncode libengine-pkcs11-openssl p11-kit gnutls-bin
-  libnss3-tools
+  libnss3-tools sbsigntool apksigner gnupg gnupg-pkcs11-scd git rpm
   sqlite3 jq curl ca-certificates procps psmisc
   openjdk-17-jdk-headless cppcheck python3
   # test: the loopback OIDC issuer of tests/e2e/oidc_issuer.py

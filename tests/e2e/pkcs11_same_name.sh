@@ -108,6 +108,25 @@ else
 	echo "note: libp11 engine not installed; engine checks skipped" >&2
 fi
 
+# ---- OpenSSL 3 pkcs11-provider: the short URI names one key
+PROV=
+for p in /usr/lib/x86_64-linux-gnu/ossl-modules/pkcs11.so /usr/lib/*/ossl-modules/pkcs11.so; do
+	[[ -f $p ]] && { PROV=$p; break; }
+done
+if [[ -n $PROV ]]; then
+	printf '%s\n' 'openssl_conf = openssl_init' '[openssl_init]' 'providers = provider_sect' \
+	    '[provider_sect]' 'default = default_sect' 'pkcs11 = pkcs11_sect' '[default_sect]' \
+	    'activate = 1' '[pkcs11_sect]' "module = $PROV" "pkcs11-module-path = $M" 'activate = 1' >provider.cnf
+	for pk in release/rsa other/rsa release/ec other/ec; do
+		uri="pkcs11:token=Signet;object=${pk/\//%2F};type=private"
+		OPENSSL_CONF=$W/provider.cnf openssl dgst -sha256 -sign "$uri" -out prov.sig data.bin \
+		    >/dev/null 2>prov.err || _e2e_soft_fail "pkcs11-provider $uri: $(tail -n2 prov.err)"
+		right_key "pkcs11-provider $uri" "$pk" prov.sig
+	done
+else
+	echo "note: pkcs11-provider not installed; provider checks skipped" >&2
+fi
+
 # ---- osslsigncode: key and certificate from the token by URI
 if command -v osslsigncode >/dev/null 2>&1; then
 	"$BIN/signet_mkpe" a.exe "same name" || fail "signet_mkpe"
