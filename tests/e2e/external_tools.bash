@@ -12,7 +12,7 @@
 if [[ -n ${SIGNET_TEST_PRELOAD:-} ]]; then
 	_e2e_asan_tool_opts="detect_leaks=0:handle_segv=0:allow_user_segv_handler=1"
 	for _t in pkcs11-tool openssl osslsigncode jarsigner keytool java timeout p11-kit \
-	    p11tool certtool certutil modutil signtool vfychain; do
+	    p11tool certtool certutil modutil signtool vfychain apksigner sbsign sbverify; do
 		eval "$_t() { LD_PRELOAD=\"\$SIGNET_TEST_PRELOAD\" ASAN_OPTIONS=\"$_e2e_asan_tool_opts\" command $_t \"\$@\"; }"
 	done
 	unset _t
