@@ -14,6 +14,7 @@ PKGS=(
   # test: real signing tools and helpers
   opensc osslsigncode libengine-pkcs11-openssl p11-kit gnutls-bin
   libnss3-tools sbsigntool apksigner gnupg gnupg-pkcs11-scd git rpm
+  linux-kbuild-6.1
   sqlite3 jq curl ca-certificates procps psmisc
   openjdk-17-jdk-headless cppcheck python3
   # test: the loopback OIDC issuer of tests/e2e/oidc_issuer.py
