@@ -65,7 +65,7 @@ if SIGNET_CONFIG=$SA_CONF run_signet 0 sign --key p1/k1 --in "$E2E_DIR/data.bin"
 	openssl dgst -sha256 -verify "$E2E_DIR/k1.pub" -signature "$E2E_DIR/sig" "$E2E_DIR/data.bin" >/dev/null 2>&1 ||
 	    _e2e_soft_fail "service account's signature does not verify"
 fi
-SIGNET_CONFIG=$SA_CONF run_signet 1 sign --key p2/k2 --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig"
+SIGNET_CONFIG=$SA_CONF run_signet 1 sign --key p2/k2 --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig" --force
 SIGNET_CONFIG=$SA_CONF run_signet 1 user list
 SIGNET_CONFIG=$SA_CONF run_signet 1 project create p3
 SIGNET_CONFIG=$SA_CONF run_signet 1 apikey create

@@ -60,7 +60,7 @@ for alg in "${ALGS[@]}"; do
 				extra=(--pss)
 				sigopt=(-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest)
 			fi
-			run_signet 0 sign --key "p1/$k" --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig" \
+			run_signet 0 sign --key "p1/$k" --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig" --force \
 			    --digest "$dg" "${extra[@]}" || continue
 			NVER=$((NVER + 1))
 			openssl dgst "-$dg" -verify "$E2E_DIR/$k.show.pub" "${sigopt[@]}" -signature "$E2E_DIR/sig" \
@@ -73,10 +73,10 @@ for alg in "${ALGS[@]}"; do
 	done
 	# PSS is refused for EC keys (usage error, nothing sent)
 	if [[ $alg == ecdsa-* ]]; then
-		run_signet 2 sign --key "p1/$k" --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig" --pss
+		run_signet 2 sign --key "p1/$k" --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig" --force --pss
 	fi
 	# CMS, verified against the built-in root
-	if run_signet 0 sign --key "p1/$k" --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig.p7s" --format cms; then
+	if run_signet 0 sign --key "p1/$k" --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig.p7s" --force --format cms; then
 		inform=DER
 		grep -q -- '-----BEGIN' "$E2E_DIR/sig.p7s" 2>/dev/null && inform=PEM
 		rm -f "$E2E_DIR/signer.pem"
@@ -225,8 +225,8 @@ api_q POST "/v1/keys/${KID[k-rev]}/enable" "" "$A"
 	expect_status 409 "a revoked key never signs again, even after enable"
 }
 # the CLI reports a refusal with exit 1
-SIGNET_API_KEY=$P run_signet 1 sign --key p1/k-ecdsa-p256 --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig"
-SIGNET_API_KEY=$S run_signet 1 sign --key p1/k-dis2-missing --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig"
+SIGNET_API_KEY=$P run_signet 1 sign --key p1/k-ecdsa-p256 --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig" --force
+SIGNET_API_KEY=$S run_signet 1 sign --key p1/k-dis2-missing --in "$E2E_DIR/data.bin" --out "$E2E_DIR/sig" --force
 echo "sign_openssl: $NREF refusals"
 
 # ---- keeper crash under load (batches of 16 RSA-4096 signatures keep the
