@@ -490,9 +490,9 @@ cmd_init(int argc, char **argv)
 		snprintf(url, sizeof(url), "%s", public_url);
 		if (url[strlen(url) - 1] == '/')
 			url[strlen(url) - 1] = '\0';
-		if (sn_config_set(&srv.cfg.public_url, url) != 0)
+		if (server_config_set(&srv.cfg.public_url, url) != 0)
 			goto out;
-		if (listen != NULL && sn_config_set(&srv.cfg.listen, listen) != 0)
+		if (listen != NULL && server_config_set(&srv.cfg.listen, listen) != 0)
 			goto out;
 	} else if (listen != NULL) {
 		if (strchr(host, ':') != NULL)
