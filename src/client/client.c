@@ -980,6 +980,27 @@ sn_client_sign_batch(struct sn_client *c, const char *key_id,
 		siglens[i] = 0;
 	}
 	client_errmsg[0] = '\0';
+	/*
+	 * require_inclusion_proof: every signature is handed out only once
+	 * its own audit event is proven in the log, which sn_client_sign
+	 * checks per answer; so sign one digest per request then.
+	 */
+	if (c->cfg.require_inclusion_proof != NULL &&
+	    strcmp(c->cfg.require_inclusion_proof, "yes") == 0 && n > 0 &&
+	    n <= SN_CLIENT_BATCH_MAX) {
+		for (i = 0; i < n; i++) {
+			if ((r = sn_client_sign(c, key_id, mech, hash,
+			    digests[i], dlen, &sigs[i], &siglens[i])) != 0) {
+				while (i-- > 0) {
+					free(sigs[i]);
+					sigs[i] = NULL;
+					siglens[i] = 0;
+				}
+				return r;
+			}
+		}
+		return 0;
+	}
 	if (sn_mech_name(mech) == NULL || sn_hash_name(hash) == NULL ||
 	    n == 0 || n > SN_CLIENT_BATCH_MAX) {
 		set_err("bad mechanism, digest algorithm or batch size");
