@@ -9,8 +9,9 @@
  *      key's algorithm, digest algorithm and policy, base64, exact length,
  *      batch size) and of the key state (active, inside its validity);
  *   4. keeper_sign for every digest (holding no database connection);
- *   5. in one write transaction: authz and key state checked again (a
- *      revoke or signer removal that committed while the HSM signed
+ *   5. in one write transaction: the caller's credential, authz and key
+ *      state checked again (a revocation, disable, expiry, deletion,
+ *      rotation or signer removal that committed while the HSM signed
  *      wins), and the "key.sign" audit event is COMMITTED;
  *   6. only then is the response with the signatures built.
  * If step 5 fails the signatures are wiped and the caller gets a 5xx.
@@ -24,6 +25,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "auth.h"
 #include "oauth_exchange.h"
 #include "db.h"
 #include "encode.h"
@@ -342,8 +344,16 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	 * the caller as a signer may have committed meanwhile. Decide again
 	 * inside the write transaction that records the event (BEGIN
 	 * IMMEDIATE orders it after every such change), so a change that
-	 * committed before this point always wins.
+	 * committed before this point always wins: the whole credential
+	 * (user disabled, API key revoked or expired, service account deleted
+	 * or its key rotated), the signer link and the key's state.
 	 */
+	if ((r = auth_recheck(c, &req->actor, sn_now())) != 0) {
+		r = r == SN_ERR_UNAUTHENTICATED ? api_error(resp, r, "invalid "
+		    "or missing credentials") : api_store_error(resp, r,
+		    "credential");
+		goto out;
+	}
 	if ((r = api_authz(c, req, resp, AUTHZ_KEY_SIGN, k.id, "key")) != 0)
 		goto out;
 	if ((r = store_key_get(c, req->actor.tenant_id, k.id, &now_k)) != 0) {

@@ -34,6 +34,48 @@ copy_col(struct db_stmt *st, int col, char *dst, size_t dstlen)
 	memcpy(dst, v, strlen(v) + 1);
 }
 
+/*
+ * The credential row and its principal. Columns: 0 tenant, 1 principal id,
+ * 2 secret hash, 3 expires_at, 4 revoked_at, 5 name, 6 role (API keys) or
+ * the token's key_version, 7 disabled (API keys) or the account's current
+ * key_version, 8 the principal's tenant. Returns db_queryf's result.
+ */
+static int
+cred_query(struct db_conn *c, struct db_stmt **st, enum credential_kind kind,
+    const char *id)
+{
+	if (kind == CREDENTIAL_APIKEY)
+		return db_queryf(c, st, "SELECT k.tenant_id, k.user_id, "
+		    "k.secret_hash, k.expires_at, k.revoked_at, u.email, "
+		    "u.role, u.disabled, u.tenant_id FROM api_keys k "
+		    "JOIN users u ON u.id = k.user_id WHERE k.id = ?", "t", id);
+	return db_queryf(c, st, "SELECT t.tenant_id, t.service_account_id, "
+	    "t.secret_hash, t.expires_at, NULL, s.name, t.key_version, "
+	    "s.key_version, s.tenant_id FROM access_tokens t "
+	    "JOIN service_accounts s ON s.id = t.service_account_id "
+	    "WHERE t.id = ?", "t", id);
+}
+
+/*
+ * Everything about a credential row except its secret: not expired, not
+ * revoked, the user not disabled, the account key not rotated since the
+ * token was issued, principal in the credential's tenant. 1 if usable.
+ */
+static int
+cred_row_valid(struct db_stmt *st, enum credential_kind kind, int64_t now)
+{
+	if (!db_col_is_null(st, 3) && db_col_int64(st, 3) <= now)
+		return 0;			/* expired */
+	if (!db_col_is_null(st, 4))
+		return 0;			/* revoked */
+	if (db_col_text(st, 8) == NULL || db_col_text(st, 0) == NULL ||
+	    strcmp(db_col_text(st, 8), db_col_text(st, 0)) != 0)
+		return 0;			/* tenant mismatch: never */
+	if (kind == CREDENTIAL_APIKEY)
+		return db_col_int64(st, 7) == 0;	/* disabled user */
+	return db_col_int64(st, 6) == db_col_int64(st, 7); /* rotated */
+}
+
 int
 auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
     struct sn_actor *actor, char fail_tenant[64])
@@ -64,19 +106,7 @@ auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
 	if ((r = credential_hash(cred, hash)) != 0)
 		return r;
 
-	if (kind == CREDENTIAL_APIKEY) {
-		r = db_queryf(c, &st, "SELECT k.tenant_id, k.user_id, "
-		    "k.secret_hash, k.expires_at, k.revoked_at, u.email, "
-		    "u.role, u.disabled, u.tenant_id FROM api_keys k "
-		    "JOIN users u ON u.id = k.user_id WHERE k.id = ?", "t", id);
-	} else {
-		r = db_queryf(c, &st, "SELECT t.tenant_id, t.service_account_id, "
-		    "t.secret_hash, t.expires_at, NULL, s.name, t.key_version, "
-		    "s.key_version, s.tenant_id FROM access_tokens t "
-		    "JOIN service_accounts s ON s.id = t.service_account_id "
-		    "WHERE t.id = ?", "t", id);
-	}
-	if (r < 0)
+	if ((r = cred_query(c, &st, kind, id)) < 0)
 		goto out;
 	if (r == DB_ROW) {
 		found = 1;
@@ -86,24 +116,14 @@ auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
 			memcpy(stored, p, sizeof(stored));
 		else
 			ok = 0;
-		if (!db_col_is_null(st, 3) && db_col_int64(st, 3) <= now)
-			ok = 0;			/* expired */
-		if (!db_col_is_null(st, 4))
-			ok = 0;			/* revoked */
-		if (db_col_text(st, 8) == NULL || db_col_text(st, 0) == NULL ||
-		    strcmp(db_col_text(st, 8), db_col_text(st, 0)) != 0)
-			ok = 0;			/* tenant mismatch: never */
+		if (!cred_row_valid(st, kind, now))
+			ok = 0;
 		if (kind == CREDENTIAL_APIKEY) {
-			if (db_col_int64(st, 7) != 0)
-				ok = 0;		/* disabled user */
 			actor->type = SN_ACTOR_USER;
 			actor->is_admin = db_col_text(st, 6) != NULL &&
 			    strcmp(db_col_text(st, 6), "admin") == 0;
-		} else {
-			if (db_col_int64(st, 6) != db_col_int64(st, 7))
-				ok = 0;		/* account key rotated */
+		} else
 			actor->type = SN_ACTOR_SERVICE_ACCOUNT;
-		}
 		copy_col(st, 1, actor->id, sizeof(actor->id));
 		copy_col(st, 0, actor->tenant_id, sizeof(actor->tenant_id));
 		copy_col(st, 5, actor->name, sizeof(actor->name));
@@ -138,6 +158,36 @@ auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
 		if (!found)
 			fail_tenant[0] = '\0';
 	}
+	return r;
+}
+
+int
+auth_recheck(struct db_conn *c, const struct sn_actor *actor, int64_t now)
+{
+	struct db_stmt *st = NULL;
+	enum credential_kind kind;
+	const char *v;
+	int r, found;
+
+	if (strncmp(actor->credential_id, "key_", 4) == 0 &&
+	    actor->type == SN_ACTOR_USER)
+		kind = CREDENTIAL_APIKEY;
+	else if (strncmp(actor->credential_id, "tok_", 4) == 0 &&
+	    actor->type == SN_ACTOR_SERVICE_ACCOUNT)
+		kind = CREDENTIAL_TOKEN;
+	else
+		return SN_ERR_UNAUTHENTICATED;
+	if ((r = cred_query(c, &st, kind, actor->credential_id)) < 0)
+		goto out;
+	found = r == DB_ROW;
+	r = SN_ERR_UNAUTHENTICATED;
+	if (found && cred_row_valid(st, kind, now) &&
+	    (v = db_col_text(st, 1)) != NULL && strcmp(v, actor->id) == 0 &&
+	    (v = db_col_text(st, 0)) != NULL &&
+	    strcmp(v, actor->tenant_id) == 0)
+		r = 0;
+ out:
+	db_finalize(st);
 	return r;
 }
 

@@ -33,6 +33,18 @@ int auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
     struct sn_actor *actor, char fail_tenant[64]);
 
 /*
+ * Decides again whether the credential that authenticated actor still
+ * holds at time now (not revoked, not expired, user not disabled, service
+ * account not deleted and its key not rotated since the token was issued).
+ * For decisions taken after slow work (a signature waits for the HSM): run
+ * it inside the write transaction that records the outcome, so a change
+ * that committed first always wins. Returns 0, SN_ERR_UNAUTHENTICATED, or
+ * SN_ERR_DB.
+ */
+int auth_recheck(struct db_conn *c, const struct sn_actor *actor,
+    int64_t now);
+
+/*
  * For the HTTP layer: authenticates req (header value authz) using the
  * server's pool, and on failure records "auth.failure" in the right chain
  * and counts it for /metrics. Returns 0 or SN_ERR_UNAUTHENTICATED /

@@ -237,7 +237,36 @@ actor(struct sn_actor *a, enum sn_actor_type type, const char *id,
 	snprintf(a->tenant_id, sizeof(a->tenant_id), "%s", tenant);
 	a->is_admin = admin;
 	snprintf(a->name, sizeof(a->name), "%s", name);
-	snprintf(a->credential_id, sizeof(a->credential_id), "key_test");
+	/*
+	 * A credential row behind the actor: the signing path decides again
+	 * on the credential itself (auth_recheck), as it would for a real
+	 * API key or access token.
+	 */
+	snprintf(a->credential_id, sizeof(a->credential_id), "%s_%s",
+	    type == SN_ACTOR_USER ? "key" : "tok", id);
+}
+
+/*
+ * The access token row behind A_sa (present = 1) or none (0): made only
+ * around the tests in which the account signs, so the token counts of the
+ * service-account tests stay exact.
+ */
+static void
+sa_credential(int present)
+{
+	struct db_conn *c = NULL;
+
+	assert_int_equal(db_acquire(srv.db, &c), 0);
+	assert_int_equal(db_execf(c, "DELETE FROM access_tokens WHERE id = ?",
+	    "t", A_sa.credential_id), 0);
+	if (present)
+		assert_int_equal(db_execf(c, "INSERT INTO access_tokens (id, "
+		    "tenant_id, service_account_id, key_version, secret_hash, "
+		    "created_at, expires_at) SELECT ?, tenant_id, id, "
+		    "key_version, zeroblob(32), 1, 4102444800 FROM "
+		    "service_accounts WHERE id = ?", "tt", A_sa.credential_id,
+		    A_sa.id), 0);
+	db_release(c);
 }
 
 static EVP_PKEY *
@@ -372,7 +401,10 @@ group_setup(void **state)
 	    "('usr_bob', 'ten_1', 'bob@acme.test', 'user', 1),"
 	    "('usr_carol', 'ten_1', 'carol@acme.test', 'user', 1),"
 	    "('usr_admin2', 'ten_2', 'admin@other.test', 'admin', 1),"
-	    "('usr_dave', 'ten_2', 'dave@other.test', 'user', 1)", "") != 0)
+	    "('usr_dave', 'ten_2', 'dave@other.test', 'user', 1)", "") != 0 ||
+	    db_execf(c, "INSERT INTO api_keys (id, tenant_id, user_id, "
+	    "secret_hash, created_at) SELECT 'key_' || id, tenant_id, id, "
+	    "zeroblob(32), 1 FROM users", "") != 0)
 		return -1;
 	if (db_begin(c) != 0 ||
 	    (r = builtin_ca_create(&srv, c, "ten_1", "acme")) != 0 ||
@@ -968,6 +1000,7 @@ test_sign_all(void **state)
 	uint64_t sigs0 = srv.n_signatures;
 
 	(void)state;
+	sa_credential(1);
 	for (int i = 0; i < NALGS; i++) {
 		enum sn_key_alg alg = sn_key_alg_from_name(algs[i]);
 
@@ -1085,6 +1118,7 @@ test_sign_all(void **state)
 		free(s);
 		json_decref(req);
 	}
+	sa_credential(0);
 }
 
 static void
