@@ -31,6 +31,7 @@ static const struct {
 	{ SN_ERR_TLS, "tls_error", "TLS error" },
 	{ SN_ERR_RATE_LIMITED, "rate_limited", "rate limited" },
 	{ SN_ERR_USAGE, "usage", "usage error" },
+	{ SN_ERR_MEDIA_TYPE, "unsupported_media_type", "unsupported media type" },
 };
 
 const char *

@@ -29,6 +29,7 @@ enum sn_err {
 	SN_ERR_TLS = -16,		/* TLS handshake or verification failed */
 	SN_ERR_RATE_LIMITED = -17,	/* too many requests */
 	SN_ERR_USAGE = -18,		/* command-line usage error */
+	SN_ERR_MEDIA_TYPE = -19,	/* a body in a format the endpoint does not take */
 };
 
 /* Returns a static, human readable string for an SN_ERR_* code. Never NULL. */

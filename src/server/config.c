@@ -96,6 +96,7 @@ server_config_free(struct sn_config *cfg)
 	free(cfg->oidc_ca_file);
 	free(cfg->http_public_url);
 	free(cfg->tsa_policy);
+	sn_strfreezero(cfg->metrics_token);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -209,6 +210,18 @@ apply(struct sn_config *cfg, const char *k, const char *v)
 		return server_config_set_oid(&cfg->tsa_policy, v);
 	if (strcmp(k, "http_public_url") == 0)
 		return server_config_set(&cfg->http_public_url, *v ? v : NULL);
+	if (strcmp(k, "metrics_token") == 0) {
+		/* A bearer secret: long enough not to be guessed, and only
+		 * characters that travel in a header unchanged. */
+		for (const char *p = v; *p != '\0'; p++)
+			if (*p <= ' ' || *p >= 0x7f)
+				return SN_ERR_INVALID;
+		if (*v != '\0' && strlen(v) < 32)
+			return SN_ERR_INVALID;
+		sn_strfreezero(cfg->metrics_token);
+		cfg->metrics_token = NULL;
+		return *v != '\0' ? server_config_set(&cfg->metrics_token, v) : 0;
+	}
 	if (strcmp(k, "max_body") == 0) {
 		if (sn_parse_int(v, 1024, 64LL * 1024 * 1024, &n) != 0)
 			return SN_ERR_INVALID;
@@ -259,7 +272,8 @@ server_config_load(struct sn_config *cfg, const char *data_dir)
 	}
 	r = 0;
  out:
-	free(buf);
+	if (buf != NULL)
+		sn_freezero(buf, len);	/* holds the metrics_token */
 	return r;
 }
 
@@ -290,13 +304,16 @@ server_config_save(const struct sn_config *cfg)
 	    cfg->keeper_workers,
 	    cfg->max_body, cfg->max_json_depth, cfg->max_batch,
 	    cfg->session_idle_timeout, cfg->session_lifetime);
+	fprintf(f, "# operator bearer token for GET /metrics (keep this file "
+	    "0600)\nmetrics_token = %s\n", cfg->metrics_token != NULL ?
+	    cfg->metrics_token : "");
 	if (fclose(f) != 0) {
-		free(buf);
+		sn_freezero(buf, size);
 		return SN_ERR_IO;
 	}
 	snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, SN_CONFIG_FILE);
 	r = sn_write_file(path, buf, size, 0600);
-	free(buf);
+	sn_freezero(buf, size);
 	return r;
 }
 

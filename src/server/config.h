@@ -1,8 +1,10 @@
 /*
  * config.h - signetd.conf: "key = value" lines, '#' comments.
  *
- * The file names paths only (the PIN file among them): it never holds a
- * secret, and the serving process never opens the PIN file it names.
+ * The file names paths (the PIN file among them) and one secret of the
+ * operator's own, the metrics_token that GET /metrics requires; it is
+ * written 0600 and wiped from memory after reading. The serving process
+ * never opens the PIN file it names.
  */
 #ifndef SIGNET_CONFIG_H
 #define SIGNET_CONFIG_H

@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -34,6 +36,7 @@
 #include "ca_builtin.h"
 #include "config.h"
 #include "db.h"
+#include "encode.h"
 #include "err.h"
 #include "http.h"
 #include "keeper.h"
@@ -324,6 +327,45 @@ close_server(struct sn_server *srv)
 	server_config_free(&srv->cfg);
 }
 
+/* A fresh operator token for GET /metrics: 256 random bits, base64url. */
+static int
+new_metrics_token(struct sn_config *cfg)
+{
+	uint8_t rnd[32];
+	char *tok = NULL;
+	int r;
+
+	if ((r = sn_random_bytes(rnd, sizeof(rnd))) != 0 ||
+	    (r = sn_b64url_encode(rnd, sizeof(rnd), &tok)) != 0)
+		goto out;
+	sn_strfreezero(cfg->metrics_token);
+	cfg->metrics_token = tok;
+	tok = NULL;
+	r = 0;
+ out:
+	explicit_bzero(rnd, sizeof(rnd));
+	sn_strfreezero(tok);
+	return r;
+}
+
+/*
+ * signetd serve holds the TLS key and credentials in flight: no core file,
+ * and no ptrace or /proc/PID/mem by other processes of the same user.
+ */
+static int
+no_dumps(void)
+{
+	struct rlimit nocore = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
+	    setrlimit(RLIMIT_CORE, &nocore) != 0) {
+		fprintf(stderr, "signetd: cannot turn off core dumps: %s\n",
+		    strerror(errno));
+		return SN_ERR_IO;
+	}
+	return 0;
+}
+
 static int
 print_key(char *secret)
 {
@@ -539,7 +581,7 @@ cmd_init(int argc, char **argv)
 		r = 1;
 		goto out;
 	}
-	if (server_config_save(&srv.cfg) != 0) {
+	if (new_metrics_token(&srv.cfg) != 0 || server_config_save(&srv.cfg) != 0) {
 		fprintf(stderr, "signetd: cannot write %s/%s\n", absdir,
 		    SN_CONFIG_FILE);
 		r = 1;
@@ -661,6 +703,8 @@ cmd_serve(int argc, char **argv)
 		return die_usage("unexpected argument");
 	if (dir == NULL)
 		return die_usage("--data-dir is required");
+	if (no_dumps() != 0)
+		goto out;
 	if (server_config_load(&srv.cfg, dir) != 0)
 		goto out;
 	if (listen != NULL && server_config_set(&srv.cfg.listen, listen) != 0)

@@ -19,7 +19,7 @@ expect_contains "$(ctype /healthz)" application/json "Content-Type of /healthz"
 expect_contains "$(ctype /v1/me "$A")" application/json "Content-Type of /v1/me"
 expect_contains "$(ctype /v1/nope "$A")" application/json "Content-Type of a 404"
 expect_contains "$(ctype /v1/me)" application/json "Content-Type of a 401"
-expect_contains "$(ctype /metrics)" text/plain "Content-Type of /metrics"
+expect_contains "$(ctype /metrics "$(e2e_metrics_token)")" text/plain "Content-Type of /metrics"
 api_q GET /v1/ca "" "$A"; CA=$(jbody -r '.cas[0].id')
 expect_contains "$(ctype "/v1/ca/$CA/crl")" application/pkix-crl "Content-Type of a CRL"
 

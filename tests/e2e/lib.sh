@@ -441,6 +441,12 @@ mk_ext_chain() {
 	cat "$w/leaf.pem" "$w/ca.pem" >"$out"
 }
 
+# e2e_metrics_token: the operator's bearer token for GET /metrics, from
+# signetd.conf (written there by signetd init).
+e2e_metrics_token() {
+	sed -n 's/^[[:space:]]*metrics_token[[:space:]]*=[[:space:]]*//p' "$D/signetd.conf" | head -n1
+}
+
 # db_exec SQL: write to the live database (tests that need a state the API
 # cannot reach quickly, e.g. an expiry in the past).
 db_exec() {

@@ -112,7 +112,7 @@ grep -q '"tenant_id"' "$W/ev.b" && {
 }
 
 # ---- bad credentials: always 401, never 5xx
-api_q GET /metrics ""
+api_q GET /metrics "" "$(e2e_metrics_token)"
 m0=$(sed -n 's/^signet_auth_failures_total //p' "$E2E_DIR/last.body")
 KID=${A%_*}
 n=0
@@ -132,7 +132,7 @@ done
 code=$(curl -s --max-time 10 --cacert "$SIGNET_CA_FILE" -o /dev/null -w '%{http_code}' \
     -H "Authorization: Bearer $(rand_b64 10)" -H "Authorization: Bearer $A" "$SIGNET_URL/v1/me")
 [[ $code == 401 || $code == 400 ]] || _e2e_soft_fail "two Authorization headers: HTTP $code (want 401/400)"
-api_q GET /metrics ""; expect_status 200 "metrics"
+api_q GET /metrics "" "$(e2e_metrics_token)"; expect_status 200 "metrics"
 m1=$(sed -n 's/^signet_auth_failures_total //p' "$E2E_DIR/last.body")
 [[ -n $m0 && -n $m1 ]] && ((m1 - m0 >= n)) || _e2e_soft_fail "signet_auth_failures_total grew from '$m0' to '$m1' for $n bad tokens"
 # Prometheus text format: every line a comment or "name[{labels}] value"
@@ -140,7 +140,7 @@ bad=$(grep -v -E '^(#.*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?[0-9.eE+-]+( [0-9
 [[ -z $bad ]] || _e2e_soft_fail "/metrics is not Prometheus text: $bad"
 s0=$(sed -n 's/^signet_signatures_total //p' "$E2E_DIR/last.body")
 for i in 1 2 3; do api_q POST "/v1/keys/$K1/sign" "$SIGNBODY" "$S"; done
-api_q GET /metrics ""
+api_q GET /metrics "" "$(e2e_metrics_token)"
 s1=$(sed -n 's/^signet_signatures_total //p' "$E2E_DIR/last.body")
 [[ -n $s0 && -n $s1 ]] && ((s1 - s0 == 3)) || _e2e_soft_fail "signet_signatures_total went from '$s0' to '$s1' after 3 signatures"
 echo "robustness: metrics auth failures $m0 -> $m1, signatures $s0 -> $s1"

@@ -313,9 +313,10 @@ SIGNET_API_KEY=$A run_signet 0 audit verify
 
 # ---- no response ever carried a private key
 cat "$E2E_DIR"/load/*.body >>"$E2E_DIR/responses.log" 2>/dev/null
-for p in "/v1/ca" "/v1/keys" "/v1/me/keys" "/v1/audit?limit=1000" "/metrics"; do
+for p in "/v1/ca" "/v1/keys" "/v1/me/keys" "/v1/audit?limit=1000"; do
 	api_q GET "$p" "" "$A"
 done
+api_q GET /metrics "" "$(e2e_metrics_token)"
 for c in $(curl -s --cacert "$SIGNET_CA_FILE" -H "Authorization: Bearer $A" "$SIGNET_URL/v1/ca" | jq -r '.cas[].id'); do
 	api_q GET "/v1/ca/$c" "" "$A"
 	api_q GET "/v1/ca/$c/crl" ""

@@ -37,6 +37,7 @@ static const struct {
 	{ SN_ERR_NOT_FOUND,		404, 0 },
 	{ SN_ERR_CONFLICT,		409, 0 },
 	{ SN_ERR_TOO_LARGE,		413, 0 },
+	{ SN_ERR_MEDIA_TYPE,		415, 0 },
 	{ SN_ERR_RATE_LIMITED,		429, 1 },
 	{ SN_ERR_HSM,			502, 0 },
 	{ SN_ERR_UNAVAILABLE,		503, 1 },

@@ -1,6 +1,7 @@
 /*
- * health.c - GET /healthz and GET /metrics (both public: they reveal
- * counters and uptime only, never a tenant's data).
+ * health.c - GET /healthz (public: "ok" and nothing else) and GET /metrics
+ * (totals across all tenants, so only for the operator: the HTTP layer lets
+ * through only the metrics_token of signetd.conf, see API_OPERATOR).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,6 @@ metrics(struct sn_request *req, struct sn_response *resp)
 
 const struct api_route api_routes_health[] = {
 	{ "GET", "/healthz", healthz, API_PUBLIC },
-	{ "GET", "/metrics", metrics, API_PUBLIC },
+	{ "GET", "/metrics", metrics, API_OPERATOR },
 	{ NULL, NULL, NULL, API_PUBLIC },
 };

@@ -326,6 +326,6 @@ oauth_token(struct sn_request *req, struct sn_response *resp)
 }
 
 const struct api_route api_routes_oauth[] = {
-	{ "POST", "/v1/oauth/token", oauth_token, API_PUBLIC },
+	{ "POST", "/v1/oauth/token", oauth_token, API_PUBLIC_FORM },
 	{ NULL, NULL, NULL, API_PUBLIC },
 };

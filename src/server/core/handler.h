@@ -86,6 +86,10 @@ enum api_auth {
 	API_AUTH = 1,			/* valid API key or access token required */
 	API_PUBLIC_RAW = 2,		/* public; the body is bytes (RFC 3161,
 					 * OCSP DER) in raw_body, never parsed */
+	API_OPERATOR = 3,		/* the operator's metrics_token (signetd.conf) */
+	/* public, and the body may also be application/x-www-form-urlencoded
+	 * (the OAuth token endpoint); every other route takes JSON only (415) */
+	API_PUBLIC_FORM = 4,
 };
 
 struct api_route {

@@ -46,6 +46,7 @@ struct sn_config {
 	char *tsa_policy;		/* dotted OID; NULL = the built-in default */
 	int tsa_rate_limit;		/* TSA + OCSP requests per address per minute; 0 = off */
 	int ocsp_cache_ttl;		/* seconds an OCSP answer without nonce is reused; 0 = never */
+	char *metrics_token;		/* operator bearer token for /metrics; NULL = /metrics off */
 };
 
 struct sn_server {

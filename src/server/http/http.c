@@ -26,10 +26,12 @@
 
 #include <microhttpd.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "api.h"
 #include "auth.h"
 #include "encode.h"
+#include "credential.h"
 #include "err.h"
 #include "http.h"
 #include "ratelimit.h"
@@ -67,6 +69,7 @@ struct conn_ctx {
 	size_t cap;
 	size_t discarded;
 	int too_large;
+	int duplicate_length;		/* two Content-Length headers: 400 */
 	struct timespec start;
 };
 
@@ -264,22 +267,68 @@ http_match(const struct api_route *const *tables, const char *method,
 	return NULL;
 }
 
+/* 1 if the Content-Type value ct is the media type mt (parameters after
+ * ';' allowed, as in "application/json; charset=utf-8"). */
+static int
+media_type_is(const char *ct, const char *mt)
+{
+	size_t n = strlen(mt);
+
+	if (ct == NULL || strncasecmp(ct, mt, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
 /*
- * A form body (OAuth token requests). `curl -d '{...}'` labels JSON as a
- * form too, so a body that starts like JSON is parsed as JSON.
+ * A form body: only on routes that take one (the OAuth token endpoint).
+ * `curl -d '{...}'` labels JSON as a form too, so there a body that starts
+ * like JSON is parsed as JSON.
  */
 static int
 is_form(const char *ct, const char *body, size_t len)
 {
 	size_t i;
 
-	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded",
-	    33) != 0 || (ct[33] != '\0' && ct[33] != ';' && ct[33] != ' '))
+	if (!media_type_is(ct, "application/x-www-form-urlencoded"))
 		return 0;
 	for (i = 0; i < len && (body[i] == ' ' || body[i] == '\t' ||
 	    body[i] == '\r' || body[i] == '\n'); i++)
 		;
 	return i < len && body[i] != '{' && body[i] != '[';
+}
+
+/*
+ * A path with a control character (the transport turns %00 into 0x7f, see
+ * mhd_unescape) is refused, never matched as a shorter or different path.
+ */
+static int
+path_has_control(const char *p)
+{
+	for (; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* "Bearer <metrics_token>", compared in constant time over SHA-256s. */
+static int
+operator_ok(const struct sn_server *srv, const char *authz)
+{
+	uint8_t want[32], got[32];
+	int ok;
+
+	if (srv->cfg.metrics_token == NULL || authz == NULL ||
+	    strncasecmp(authz, "Bearer ", 7) != 0)
+		return 0;
+	ok = credential_hash(srv->cfg.metrics_token, want) == 0 &&
+	    credential_hash(authz + 7, got) == 0 &&
+	    CRYPTO_memcmp(want, got, sizeof(want)) == 0;
+	explicit_bzero(want, sizeof(want));
+	explicit_bzero(got, sizeof(got));
+	return ok;
 }
 
 int
@@ -311,6 +360,15 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
 	if (in->path == NULL || in->method == NULL || in->path[0] != '/' ||
 	    strlen(in->path) > 2048) {
 		api_error(resp, SN_ERR_NOT_FOUND, "no such endpoint");
+		goto out;
+	}
+	if (path_has_control(in->path)) {
+		api_error(resp, SN_ERR_INVALID, "control character in the path");
+		goto out;
+	}
+	if (in->duplicate_length) {
+		api_error(resp, SN_ERR_INVALID, "more than one Content-Length "
+		    "header");
 		goto out;
 	}
 	if ((pbuf = malloc(strlen(in->path) + 1)) == NULL) {
@@ -397,6 +455,11 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
 		if (actor != NULL)
 			*actor = req.actor;
 	}
+	if (rt->auth == API_OPERATOR && !operator_ok(srv, in->authorization)) {
+		api_error(resp, SN_ERR_UNAUTHENTICATED, "this endpoint needs the "
+		    "operator's metrics_token");
+		goto out;
+	}
 	if (rt->auth == API_PUBLIC_RAW) {
 		/* DER protocols (RFC 3161): the handler parses the bytes. */
 		req.raw_body = (const uint8_t *)in->body;
@@ -405,12 +468,20 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
 	} else if (in->body_len > 0) {
 		depth = srv->cfg.max_json_depth > 0 ? srv->cfg.max_json_depth :
 		    32;
-		if (is_form(in->content_type, in->body, in->body_len)) {
+		if (rt->auth == API_PUBLIC_FORM && is_form(in->content_type, in->body,
+		    in->body_len)) {
 			if ((r = http_parse_form(in->body, in->body_len,
 			    &req.body)) != 0) {
 				api_error(resp, r, "malformed form body");
 				goto out;
 			}
+		} else if (in->content_type != NULL &&
+		    !media_type_is(in->content_type, "application/json") &&
+		    !(rt->auth == API_PUBLIC_FORM && media_type_is(in->content_type,
+		    "application/x-www-form-urlencoded"))) {
+			api_error(resp, SN_ERR_MEDIA_TYPE, "request bodies are "
+			    "JSON: send Content-Type: application/json");
+			goto out;
 		} else if (!http_json_depth_ok(in->body, in->body_len, depth)) {
 			api_error(resp, SN_ERR_INVALID,
 			    "JSON nested deeper than %d levels", depth);
@@ -467,6 +538,40 @@ mhd_cookie(const struct sn_request *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->query_ctx, MHD_COOKIE_KIND,
 	    name);
+}
+
+/*
+ * Percent-decoding of the path and query values. MHD's own decoder leaves
+ * a %00 as a NUL inside the string, which everything after it reads as the
+ * end: "/v1/keys/ID%00/sign" would be served as "/v1/keys/ID". A decoded
+ * NUL becomes 0x7f here, a control character like any other, which
+ * http_process refuses in a path (400) and the handlers' validation
+ * refuses in a value.
+ */
+static size_t
+mhd_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	size_t n = MHD_http_unescape(s), i;
+
+	(void)cls;
+	(void)conn;
+	for (i = 0; i < n; i++)
+		if (s[i] == '\0')
+			s[i] = 0x7f;
+	return n;
+}
+
+static enum MHD_Result
+count_length_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	int *n = cls;
+
+	(void)kind;
+	(void)value;
+	if (key != NULL && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		(*n)++;
+	return MHD_YES;
 }
 
 static void
@@ -544,6 +649,7 @@ send_response(struct http_server *h, struct MHD_Connection *conn,
 	in.body = cx->buf;
 	in.body_len = cx->too_large ? 0 : cx->len;
 	in.body_too_large = cx->too_large;
+	in.duplicate_length = cx->duplicate_length;
 	in.source_ip = ip;
 	in.query = mhd_query;
 	in.query_ctx = conn;
@@ -613,7 +719,7 @@ send_response(struct http_server *h, struct MHD_Connection *conn,
 		snprintf(num, sizeof(num), "%d", resp.retry_after);
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, num);
 	}
-	if (cx->too_large)
+	if (cx->too_large || cx->duplicate_length)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(conn, (unsigned int)status, mr);
 	MHD_destroy_response(mr);
@@ -638,6 +744,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	const char *cl;
 	long long clv;
 	char *nb;
+	int ncl = 0;
 
 	if (cx == NULL) {
 		if ((cx = calloc(1, sizeof(*cx))) == NULL)
@@ -645,6 +752,17 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 		clock_gettime(CLOCK_MONOTONIC, &cx->start);
 		__atomic_fetch_add(&h->inflight, 1, __ATOMIC_SEQ_CST);
 		*con_cls = cx;
+		/*
+		 * Two Content-Length headers frame the body ambiguously (a
+		 * proxy in front may read the other one): refuse before
+		 * reading any of it, and close.
+		 */
+		MHD_get_connection_values(conn, MHD_HEADER_KIND,
+		    count_length_header, &ncl);
+		if (ncl > 1) {
+			cx->duplicate_length = 1;
+			return send_response(h, conn, cx, method, url);
+		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL && (sn_parse_int(cl, 0, INT64_MAX, &clv) != 0 ||
@@ -866,6 +984,7 @@ start_daemon(struct sn_server *srv, const struct api_route *const *tables,
 	};
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_UNESCAPE_CALLBACK, mhd_unescape, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
 	    MHD_OPTION_ARRAY, cert_pem != NULL ? tls_opts : no_opts,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,

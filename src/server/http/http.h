@@ -35,6 +35,7 @@ struct http_input {
 	const char *body;		/* may be NULL when body_len == 0 */
 	size_t body_len;
 	int body_too_large;		/* set by the transport */
+	int duplicate_length;		/* more than one Content-Length header */
 	const char *source_ip;
 	const char *user_agent;
 	const char *(*query)(const struct sn_request *req, const char *name);

@@ -264,6 +264,47 @@ test_pipeline(void **state)
 	assert_int_equal(http_parse_form("a=%ff", 5, &o), SN_ERR_INVALID);
 	assert_int_equal(http_parse_form("", 0, &o), 0);
 	json_decref(o);
+
+	/* strictness (issue 15): control characters in the path (the
+	 * transport turns %00 into 0x7f), two Content-Length headers, a
+	 * non-JSON body, /metrics without the operator token */
+	assert_int_equal(call("GET", "/v1/users\x7f", NULL, F->admin_key,
+	    NULL), 400);
+	assert_int_equal(call("GET", "/v1/me\x01", NULL, F->admin_key, NULL),
+	    400);
+	assert_int_equal(call("GET", "/healthz\t", NULL, NULL, NULL), 400);
+	memset(&in, 0, sizeof(in));
+	in.method = "GET";
+	in.path = "/healthz";
+	in.duplicate_length = 1;
+	assert_int_equal(http_process(&F->srv, tables, &in, &resp, NULL), 400);
+	api_response_clear(&resp);
+	memset(&in, 0, sizeof(in));
+	in.method = "POST";
+	in.path = "/v1/users";
+	in.authorization = NULL;
+	in.content_type = "text/plain";
+	in.body = "{\"email\":\"m@acme.test\"}";
+	in.body_len = strlen(in.body);
+	in.source_ip = "192.0.2.1";
+	{
+		char hdr[128];
+
+		snprintf(hdr, sizeof(hdr), "Bearer %s", F->admin_key);
+		in.authorization = hdr;
+		assert_int_equal(http_process(&F->srv, tables, &in, &resp,
+		    NULL), 415);
+		api_response_clear(&resp);
+		in.content_type = "application/x-www-form-urlencoded";
+		in.body = "email=m%40acme.test";
+		in.body_len = strlen(in.body);
+		assert_int_equal(http_process(&F->srv, tables, &in, &resp,
+		    NULL), 415);
+		api_response_clear(&resp);
+	}
+	assert_int_equal(call("GET", "/metrics", NULL, NULL, NULL), 401);
+	assert_int_equal(call("GET", "/metrics", NULL, F->admin_key, NULL),
+	    401);
 }
 
 static void
