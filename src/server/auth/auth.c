@@ -169,6 +169,28 @@ auth_recheck(struct db_conn *c, const struct sn_actor *actor, int64_t now)
 	const char *v;
 	int r, found;
 
+	if (strncmp(actor->credential_id, "ses_", 4) == 0 &&
+	    actor->type == SN_ACTOR_USER) {
+		/* a web console session: itself, its user and its API key */
+		r = db_queryf(c, &st, "SELECT s.user_id, s.tenant_id FROM "
+		    "console_sessions s JOIN users u ON u.id = s.user_id JOIN "
+		    "api_keys k ON k.id = s.api_key_id AND k.user_id = s.user_id "
+		    "WHERE s.id = ? AND s.ended_at IS NULL AND s.expires_at > ? "
+		    "AND u.disabled = 0 AND u.tenant_id = s.tenant_id AND "
+		    "k.tenant_id = s.tenant_id AND k.revoked_at IS NULL AND "
+		    "(k.expires_at IS NULL OR k.expires_at > ?)", "tii",
+		    actor->credential_id, now, now);
+		if (r < 0)
+			goto out;
+		found = r == DB_ROW;
+		r = SN_ERR_UNAUTHENTICATED;
+		if (found && (v = db_col_text(st, 0)) != NULL &&
+		    strcmp(v, actor->id) == 0 &&
+		    (v = db_col_text(st, 1)) != NULL &&
+		    strcmp(v, actor->tenant_id) == 0)
+			r = 0;
+		goto out;
+	}
 	if (strncmp(actor->credential_id, "key_", 4) == 0 &&
 	    actor->type == SN_ACTOR_USER)
 		kind = CREDENTIAL_APIKEY;

@@ -35,7 +35,8 @@ int auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
 /*
  * Decides again whether the credential that authenticated actor still
  * holds at time now (not revoked, not expired, user not disabled, service
- * account not deleted and its key not rotated since the token was issued).
+ * account not deleted and its key not rotated since the token was issued;
+ * a console session not ended or expired, its user and API key valid).
  * For decisions taken after slow work (a signature waits for the HSM): run
  * it inside the write transaction that records the outcome, so a change
  * that committed first always wins. Returns 0, SN_ERR_UNAUTHENTICATED, or
