@@ -86,9 +86,9 @@ bad 401 "{\"api_key\":\"$REVOKED_KEY\"}" "a revoked key"
 bad 401 "{\"api_key\":\"$GONE_KEY\"}" "a disabled user's key"
 bad 401 '{"api_key":"sna_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}' "an access token"
 bad 401 '{"api_key":"sns_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}' "a session secret"
-bad 400 "api_key=$PLAIN_KEY" "a form body" application/x-www-form-urlencoded
-bad 400 "{\"api_key\":\"$PLAIN_KEY\"}" "JSON sent as text/plain" text/plain
-bad 400 "{\"api_key\":\"$PLAIN_KEY\"}" "JSON sent as application/jsonx" application/jsonx
+bad 415 "api_key=$PLAIN_KEY" "a form body" application/x-www-form-urlencoded
+bad 415 "{\"api_key\":\"$PLAIN_KEY\"}" "JSON sent as text/plain" text/plain
+bad 415 "{\"api_key\":\"$PLAIN_KEY\"}" "JSON sent as application/jsonx" application/jsonx
 expect_eq "$(sessions)" "$before_sessions" "no session row after garbage sign-ins"
 expect_eq "$(events session.create)" "$before_creates" "no session.create after garbage sign-ins"
 

@@ -307,6 +307,7 @@ _e2e_error_code_for() {
 	404) echo not_found ;;
 	409) echo conflict ;;
 	413) echo too_large ;;
+	415) echo unsupported_media_type ;;
 	429) echo rate_limited ;;
 	503) echo unavailable ;;
 	*) echo "" ;;
