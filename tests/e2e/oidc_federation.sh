@@ -273,7 +273,7 @@ done
 refuse 503 "cannot get the keys" "$(mint --iss "https://127.0.0.1:$DEAD/down" --aud signet "${GOOD[@]}")"
 api_q GET /healthz "" ""
 expect_status 200 "the server still answers after the slow issuer"
-api_q GET /metrics "" ""
+api_q GET /metrics "" "$(e2e_metrics_token)"
 [[ $(grep -E '^signet_oidc_key_fetches_total [0-9]+$' "$E2E_DIR/last.body" | cut -d' ' -f2) -ge 3 ]] ||
     _e2e_soft_fail "/metrics: signet_oidc_key_fetches_total missing or too low"
 
