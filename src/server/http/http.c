@@ -393,8 +393,9 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
 	 * minute. Public GETs (health, metrics, CRLs) are never held back: a
 	 * load balancer probing through the same address must still see us.
 	 */
-	limited = rt->auth == API_AUTH ||
-	    (rt->auth == API_PUBLIC && strcmp(in->method, "GET") != 0);
+	limited = rt->auth == API_AUTH || rt->auth == API_OPERATOR ||
+	    ((rt->auth == API_PUBLIC || rt->auth == API_PUBLIC_FORM) &&
+	    strcmp(in->method, "GET") != 0);
 	if (limited && (wait = ratelimit_blocked(srv->auth_limiter,
 	    req.source_ip, sn_now())) > 0) {
 		resp->retry_after = wait;
