@@ -357,11 +357,20 @@ no_dumps(void)
 {
 	struct rlimit nocore = { 0, 0 };
 
+	struct rlimit files;
+
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
 	    setrlimit(RLIMIT_CORE, &nocore) != 0) {
 		fprintf(stderr, "signetd: cannot turn off core dumps: %s\n",
 		    strerror(errno));
 		return SN_ERR_IO;
+	}
+	/* two descriptors per connection (http/conntrack.c): allow what the
+	 * hard limit allows */
+	if (getrlimit(RLIMIT_NOFILE, &files) == 0 &&
+	    files.rlim_cur < files.rlim_max) {
+		files.rlim_cur = files.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &files);
 	}
 	return 0;
 }

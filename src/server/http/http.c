@@ -30,6 +30,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "conntrack.h"
 #include "encode.h"
 #include "credential.h"
 #include "err.h"
@@ -41,6 +42,12 @@
 
 #define HTTP_MEMORY_LIMIT	(64 * 1024)	/* per connection: headers */
 #define HTTP_CONN_TIMEOUT	30		/* seconds idle */
+/* Total deadlines (conntrack.c): TLS handshake + headers of the first
+ * request, a request body, and idle between requests (the next request's
+ * headers included); a trickle of bytes does not extend them. */
+#define HTTP_HEAD_DEADLINE	10
+#define HTTP_BODY_DEADLINE	30
+#define HTTP_IDLE_DEADLINE	HTTP_CONN_TIMEOUT
 #define HTTP_DISCARD_FACTOR	4	/* oversized bodies: read this many
 					 * times max_body, then hang up */
 #define HTTP_FORM_MAX_FIELDS	64
@@ -61,6 +68,7 @@ struct http_server {
 	char *key;
 	int port;
 	int inflight;			/* atomic: requests not yet answered */
+	struct conntrack *ct;
 };
 
 struct conn_ctx {
@@ -621,6 +629,15 @@ sn_strfreezero_cb(void *p)
 	sn_strfreezero(p);
 }
 
+static struct conntrack_entry *
+conn_entry(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result
 send_response(struct http_server *h, struct MHD_Connection *conn,
     struct conn_ctx *cx, const char *method, const char *url)
@@ -637,6 +654,7 @@ send_response(struct http_server *h, struct MHD_Connection *conn,
 	enum MHD_Result ret;
 	int status;
 
+	conntrack_phase(h->ct, conn_entry(conn), CONNTRACK_BUSY);
 	client_ip(conn, ip, sizeof(ip));
 	memset(&in, 0, sizeof(in));
 	in.method = method;
@@ -752,6 +770,8 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &cx->start);
 		__atomic_fetch_add(&h->inflight, 1, __ATOMIC_SEQ_CST);
+		/* the headers are in: the body's own deadline starts */
+		conntrack_phase(h->ct, conn_entry(conn), CONNTRACK_BODY);
 		*con_cls = cx;
 		/*
 		 * Two Content-Length headers frame the body ambiguously (a
@@ -818,12 +838,36 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct http_server *h = cls;
 	struct conn_ctx *cx = *con_cls;
 
+	(void)toe;
+	/* kept alive: the wait for the next request has its deadline */
+	conntrack_phase(h->ct, conn_entry(conn), CONNTRACK_IDLE);
 	if (cx == NULL)
 		return;
 	sn_freezero(cx->buf, cx->cap);
 	free(cx);
 	*con_cls = NULL;
 	__atomic_fetch_sub(&h->inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Every connection is tracked from accept to close (conntrack.c). */
+static void
+notify_connection(void *cls, struct MHD_Connection *conn,
+    void **socket_context, enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *h = cls;
+	const union MHD_ConnectionInfo *ci;
+	char ip[INET6_ADDRSTRLEN + 1];
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		client_ip(conn, ip, sizeof(ip));
+		*socket_context = conntrack_open(h->ct, ci != NULL ?
+		    (int)ci->connect_fd : -1, ip);
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		conntrack_close(h->ct, *socket_context);
+		*socket_context = NULL;
+	}
 }
 
 /*
@@ -966,8 +1010,14 @@ start_daemon(struct sn_server *srv, const struct api_route *const *tables,
 		r = SN_ERR_NOMEM;
 		goto out;
 	}
+	if ((r = conntrack_new((size_t)srv->cfg.max_connections,
+	    HTTP_HEAD_DEADLINE, HTTP_BODY_DEADLINE, HTTP_IDLE_DEADLINE,
+	    &h->ct)) != 0)
+		goto out;
+	/* poll(), not select(): each connection also has conntrack's
+	 * descriptor, so numbers pass FD_SETSIZE well before the limit */
 	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	    MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	if (cert_pem != NULL)
 		flags |= MHD_USE_TLS;
 	if (ss.ss_family == AF_INET6)
@@ -994,6 +1044,7 @@ start_daemon(struct sn_server *srv, const struct api_route *const *tables,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)srv->cfg.max_connections_per_ip,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		fprintf(stderr, "signetd: cannot start the HTTP%s server\n",
@@ -1006,6 +1057,7 @@ start_daemon(struct sn_server *srv, const struct api_route *const *tables,
 	r = 0;
  out:
 	if (h != NULL) {
+		conntrack_free(h->ct);
 		sn_strfreezero(h->key);
 		free(h->cert);
 		free(h);
@@ -1033,6 +1085,7 @@ http_stop(struct http_server *h, int grace_secs)
 		}
 		MHD_stop_daemon(h->d);
 	}
+	conntrack_free(h->ct);
 	sn_strfreezero(h->key);
 	free(h->cert);
 	free(h);
