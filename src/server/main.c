@@ -32,6 +32,7 @@
 #include <openssl/pem.h>
 
 #include "audit.h"
+#include "authfail.h"
 #include "ca.h"
 #include "ca_builtin.h"
 #include "config.h"
@@ -51,6 +52,8 @@
 #define TLS_CA_DAYS		3650
 #define TLS_SERVER_DAYS		825
 #define DB_POOL_SIZE		16
+/* seconds between two writes of aggregated auth.failure events */
+#define AUTHFAIL_INTERVAL	10
 #define SHUTDOWN_GRACE_SECS	30
 
 static void
@@ -774,6 +777,12 @@ cmd_serve(int argc, char **argv)
 		if (server_config_set(&srv.cfg.http_public_url, url) != 0)
 			goto out;
 	}
+	if (authfail_new(srv.db, AUTHFAIL_INTERVAL, 1,
+	    &srv.auth_failures) != 0) {
+		fprintf(stderr, "signetd: cannot start the auth.failure "
+		    "aggregator\n");
+		goto out;
+	}
 	if (ratelimit_new(srv.cfg.auth_failure_limit, 60,
 	    &srv.auth_limiter) != 0 ||
 	    ratelimit_new(srv.cfg.tsa_rate_limit, 60, &srv.tsa_limiter) != 0)
@@ -843,6 +852,8 @@ cmd_serve(int argc, char **argv)
 	srv.oidc = NULL;
 	ratelimit_free(srv.tsa_limiter);
 	srv.tsa_limiter = NULL;
+	authfail_free(srv.auth_failures);	/* last flush */
+	srv.auth_failures = NULL;
 	if (lfd >= 0)
 		close(lfd);
 	if (plfd >= 0)

@@ -14,6 +14,7 @@ struct db;
 struct keeper;
 struct ratelimit;
 struct oidc_keys;
+struct authfail;
 
 struct sn_config {
 	char *data_dir;
@@ -56,6 +57,7 @@ struct sn_server {
 	struct ratelimit *auth_limiter;	/* NULL = no limit (tests, fuzzers) */
 	struct oidc_keys *oidc;		/* issuers' JWKS cache; NULL = no federation */
 	struct ratelimit *tsa_limiter;	/* TSA + OCSP requests; NULL = no limit */
+	struct authfail *auth_failures;	/* aggregated auth.failure events; NULL = counted only */
 	const char *self_exe;
 	/* counters for /metrics; updated with atomics */
 	uint64_t n_requests;

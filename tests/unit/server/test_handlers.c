@@ -17,6 +17,7 @@
 #include "api.h"
 #include "audit.h"
 #include "auditchain.h"
+#include "authfail.h"
 #include "db.h"
 #include "err.h"
 #include "http.h"
@@ -61,6 +62,39 @@ test_query(const struct sn_request *req, const char *name)
 			p++;
 	}
 	return NULL;
+}
+
+/* auth.failure events in tenant's chain; *last_count: "count" of the
+ * newest one. */
+static int64_t
+auth_failure_events(const char *tenant, int64_t *last_count)
+{
+	struct db_conn *c = NULL;
+	struct db_stmt *st = NULL;
+	int64_t n = 0;
+	json_t *d;
+
+	assert_int_equal(db_acquire(F->srv.db, &c), 0);
+	assert_int_equal(db_queryf(c, &st, "SELECT count(*) FROM audit_events "
+	    "WHERE tenant_id = ? AND action = 'auth.failure'", "t", tenant),
+	    DB_ROW);
+	n = db_col_int64(st, 0);
+	db_finalize(st);
+	if (last_count != NULL) {
+		assert_int_equal(db_queryf(c, &st, "SELECT details FROM "
+		    "audit_events WHERE tenant_id = ? AND action = "
+		    "'auth.failure' ORDER BY seq DESC LIMIT 1", "t", tenant),
+		    DB_ROW);
+		d = json_loads(db_col_text(st, 0), 0, NULL);
+		assert_non_null(d);
+		*last_count = json_integer_value(json_object_get(d, "count"));
+		assert_int_equal(json_array_size(json_object_get(d,
+		    "credential_ids")), 1);
+		json_decref(d);
+		db_finalize(st);
+	}
+	db_release(c);
+	return n;
 }
 
 /* Runs a request; returns the status and (optionally) the body. */
@@ -139,6 +173,8 @@ setup(void **state)
 	assert_non_null(mkdtemp(F->dir));
 	snprintf(url, sizeof(url), "sqlite:%s/t.db", F->dir);
 	assert_int_equal(db_open(url, 4, &F->srv.db), 0);
+	assert_int_equal(authfail_new(F->srv.db, 3600, 0,
+	    &F->srv.auth_failures), 0);
 	F->srv.cfg.max_body = 4096;
 	F->srv.cfg.max_json_depth = 32;
 	assert_int_equal(db_acquire(F->srv.db, &c), 0);
@@ -163,6 +199,7 @@ teardown(void **state)
 {
 	char cmd[400];
 
+	authfail_free(F->srv.auth_failures);
 	db_close(F->srv.db);
 	sn_strfreezero(F->admin_key);
 	sn_strfreezero(F->admin2_key);
@@ -600,12 +637,29 @@ test_audit_api(void **state)
 	assert_true(json_is_true(json_object_get(j, "ok")));
 	assert_true(json_is_null(json_object_get(j, "first_bad_seq")));
 	json_decref(j);
-	/* a failed login by a known key id lands in that tenant's chain */
+	/*
+	 * Failed logins by a known key id land in that tenant's chain, as
+	 * one aggregated event per source address (written at the flush,
+	 * not one transaction per 401): count and the ids tried.
+	 */
 	{
 		char wrong[80];
+		int64_t before, total = 0;
+
+		/* what earlier tests counted goes out first */
+		assert_int_equal(authfail_flush(F->srv.auth_failures), 0);
+		before = auth_failure_events(F->t.id, NULL);
+
 		snprintf(wrong, sizeof(wrong), "%s", ukey);
 		wrong[30] = wrong[30] == 'A' ? 'B' : 'A';
-		assert_int_equal(call("GET", "/v1/me", NULL, wrong, NULL), 401);
+		for (int k = 0; k < 5; k++)
+			assert_int_equal(call("GET", "/v1/me", NULL, wrong,
+			    NULL), 401);
+		assert_int_equal(auth_failure_events(F->t.id, NULL), before);
+		assert_int_equal(authfail_flush(F->srv.auth_failures), 0);
+		assert_int_equal(auth_failure_events(F->t.id, &total),
+		    before + 1);
+		assert_int_equal(total, 5);
 	}
 	F->query_s = "after=0&limit=1000";
 	assert_int_equal(call("GET", "/v1/audit", NULL, F->admin_key, &j), 200);
