@@ -36,6 +36,8 @@ export SIGNET_API_KEY=$U_KEY
 # The issuing CA allows what it issues.
 expect_contains "$(openssl x509 -in issuing.pem -noout -ext extendedKeyUsage 2>&1)" "Code Signing" \
 	"issuing CA has extendedKeyUsage codeSigning"
+expect_contains "$(openssl x509 -in issuing.pem -noout -ext extendedKeyUsage 2>&1)" "Time Stamping" \
+	"issuing CA has extendedKeyUsage timeStamping (it issues the TSA certificate)"
 
 DB=sql:$W/nssdb
 mkdir -p nssdb

@@ -348,22 +348,34 @@ ext_key_usage(X509 *x, const int *bits)
 }
 
 static int
-ext_eku_crit(X509 *x, int purpose_nid, int crit)
+ext_eku_list(X509 *x, const int *purpose_nids, size_t n, int crit)
 {
 	EXTENDED_KEY_USAGE *eku = NULL;
 	ASN1_OBJECT *o;
+	size_t i;
 	int r;
 
-	if ((eku = sk_ASN1_OBJECT_new_null()) == NULL ||
-	    (o = OBJ_nid2obj(purpose_nid)) == NULL ||
-	    !sk_ASN1_OBJECT_push(eku, o)) {
+	if ((eku = sk_ASN1_OBJECT_new_null()) == NULL) {
 		r = SN_ERR_NOMEM;
 		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((o = OBJ_nid2obj(purpose_nids[i])) == NULL ||
+		    !sk_ASN1_OBJECT_push(eku, o)) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
 	}
 	r = ext_add(x, NID_ext_key_usage, eku, crit);
  out:
 	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
 	return r;
+}
+
+static int
+ext_eku_crit(X509 *x, int purpose_nid, int crit)
+{
+	return ext_eku_list(x, &purpose_nid, 1, crit);
 }
 
 /* Not critical: the CA/B and Microsoft profiles for code signing. */
@@ -806,6 +818,8 @@ static int
 build_cert(const struct cert_req *cr, char **cert_pem, char **serial_hex)
 {
 	static const int ku_ca[] = { 5, 6, -1 };	/* keyCertSign, cRLSign */
+	/* What the issuing CA issues: code signing and TSA certificates. */
+	static const int issuing_ekus[] = { NID_code_sign, NID_time_stamp };
 	static const int ku_sig[] = { 0, -1 };		/* digitalSignature */
 	static const int ku_rsa_tls[] = { 0, 2, -1 };	/* + keyEncipherment */
 	X509 *x = NULL, *ic = NULL, *signed_x = NULL;
@@ -873,11 +887,13 @@ build_cert(const struct cert_req *cr, char **cert_pem, char **serial_hex)
 		 * The issuing CA carries the extended key usages of what it
 		 * issues: verifiers that check EKU along the chain (NSS,
 		 * Windows) refuse a code signing leaf under a CA without
-		 * codeSigning ("Issuer certificate is invalid").
+		 * codeSigning ("Issuer certificate is invalid"), and a TSA
+		 * certificate under a CA without timeStamping.
 		 */
 		if ((r = ext_basic_constraints(x, 1, 0)) != 0 ||
 		    (r = ext_key_usage(x, ku_ca)) != 0 ||
-		    (r = ext_eku(x, NID_code_sign)) != 0 ||
+		    (r = ext_eku_list(x, issuing_ekus, sizeof(issuing_ekus) /
+		    sizeof(issuing_ekus[0]), 0)) != 0 ||
 		    (r = ext_ski(x)) != 0 ||
 		    (r = ext_aki(x, ic)) != 0)
 			goto out;

@@ -302,7 +302,8 @@ check_hierarchy(EVP_PKEY *rootk, EVP_PKEY *interk, EVP_PKEY *leafk)
 	/* The EKU of what it issues (chain-EKU checks: NSS, Windows); the
 	 * root has none (any). */
 	assert_true(fl & EXFLAG_XKUSAGE);
-	assert_int_equal(X509_get_extended_key_usage(h.inter), XKU_CODE_SIGN);
+	assert_int_equal(X509_get_extended_key_usage(h.inter),
+	    XKU_CODE_SIGN | XKU_TIMESTAMP);
 	assert_false(ext_critical(h.inter, NID_ext_key_usage));
 	assert_false(X509_get_extension_flags(h.root) & EXFLAG_XKUSAGE);
 	assert_non_null(X509_get0_subject_key_id(h.inter));
