@@ -339,12 +339,19 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	/* The audit event is durable before any signature leaves. */
 	if ((r = api_begin(c, resp)) != 0)
 		goto out;
+	if (db_chain_lock(c, req->actor.tenant_id) != 0) {
+		resp->retry_after = 1;
+		r = api_error(resp, SN_ERR_UNAVAILABLE, "database unavailable; "
+		    "no signature was released");
+		goto out;
+	}
 	/*
 	 * The HSM call took time: a revocation, a disable or the removal of
 	 * the caller as a signer may have committed meanwhile. Decide again
-	 * inside the write transaction that records the event (BEGIN
-	 * IMMEDIATE orders it after every such change), so a change that
-	 * committed before this point always wins: the whole credential
+	 * inside the write transaction that records the event, after taking
+	 * the tenant's chain lock (db_chain_lock: every such change appends
+	 * its own event under it), so a change that committed before this
+	 * point always wins: the whole credential
 	 * (user disabled, API key revoked or expired, service account deleted
 	 * or its key rotated), the signer link and the key's state.
 	 */

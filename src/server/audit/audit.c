@@ -81,6 +81,9 @@ audit_append_seq(struct db_conn *c, const struct audit_event *ev,
 	if (details == NULL)
 		return SN_ERR_NOMEM;
 	snprintf(prev, sizeof(prev), "%s", SN_AUDIT_GENESIS);
+	/* The tail is read under the chain lock: "last seq + 1" cannot race. */
+	if ((r = db_chain_lock(c, ev->tenant_id)) != 0)
+		goto out;
 	r = db_queryf(c, &st, "SELECT seq, hash FROM audit_events WHERE "
 	    "tenant_id = ? ORDER BY seq DESC LIMIT 1", "t", ev->tenant_id);
 	if (r < 0)

@@ -47,6 +47,22 @@ void db_release(struct db_conn *c);			/* rolls back an open txn; NULL ok */
 int db_begin(struct db_conn *c) SN_WUR;
 int db_commit(struct db_conn *c) SN_WUR;
 int db_rollback(struct db_conn *c);			/* safe when no txn is open */
+/* 1 if a transaction is open on c. */
+int db_in_transaction(struct db_conn *c);
+
+/*
+ * The audit chain lock of one tenant, inside the open write transaction;
+ * held until commit or rollback, and taken again at no cost. Every
+ * transaction that appends an audit event for a tenant takes it first
+ * (audit_append does), so each tenant's events have one total order, and
+ * whatever the transaction reads after taking it sees every change whose
+ * event committed before: the signing path takes it BEFORE it re-checks
+ * the caller and the key. SQLite: nothing to do (BEGIN IMMEDIATE already
+ * holds the database's one write lock). A server backend (PostgreSQL)
+ * takes a per-tenant transaction-scoped lock, so tenants do not wait on
+ * each other. 0, SN_ERR_INTERNAL outside a transaction, or SN_ERR_DB.
+ */
+int db_chain_lock(struct db_conn *c, const char *tenant_id) SN_WUR;
 
 int db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out) SN_WUR;
 /* Parameter indexes start at 1. Text and blobs are copied. */

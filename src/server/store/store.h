@@ -24,8 +24,6 @@ struct db_conn;
 
 /* The highest applied migration (schema_version table). */
 int db_schema_version(struct db *db, int *version);
-/* 1 if a transaction is open on c. */
-int db_in_transaction(struct db_conn *c);
 /* db_execf/db_queryf also accept type 'n': binds NULL, takes no argument. */
 
 /* ---- tenants ---- */
