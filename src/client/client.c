@@ -37,6 +37,7 @@
 #include "client_oidc.h"
 #include "encode.h"
 #include "err.h"
+#include "kbuf.h"
 #include "pem.h"
 #include "util.h"
 
@@ -58,12 +59,14 @@ struct sn_client {
 	struct curl_slist *resolve;	/* no_threads: the host, looked up */
 };
 
+/*
+ * An answer being read: a secret kbuf (answers can carry a new API key or
+ * an access token, so every copy left by growing is wiped) bounded by
+ * SN_CLIENT_RESP_MAX, and why write_cb last refused bytes.
+ */
 struct resp_buf {
-	char *data;
-	size_t len;
-	size_t cap;
-	size_t max;
-	int too_big;
+	struct kbuf k;
+	int err;		/* SN_ERR_TOO_LARGE or SN_ERR_NOMEM */
 };
 
 /* One message per thread: the last error of this thread's last call. */
@@ -194,32 +197,28 @@ sn_client_free(struct sn_client *c)
 	free(c);
 }
 
+static void
+resp_init(struct resp_buf *b)
+{
+	kbuf_init_secret(&b->k, SN_CLIENT_RESP_MAX);
+	b->err = 0;
+}
+
+/* Wipes and frees the answer; b may be freed again. */
+static void
+resp_free(struct resp_buf *b)
+{
+	kbuf_free(&b->k);
+}
+
 static size_t
 write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct resp_buf *b = arg;
-	size_t n = size * nmemb;
-	char *nd;
-	size_t ncap;
+	size_t n = size * nmemb;	/* size is always 1 (libcurl) */
 
-	if (n > b->max || b->max - n < b->len) {
-		b->too_big = 1;
+	if ((b->err = kbuf_put(&b->k, ptr, n)) != 0)
 		return 0;
-	}
-	if (b->len + n + 1 > b->cap) {
-		ncap = b->cap == 0 ? 4096 : b->cap;
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		if (ncap > b->max + 1)
-			ncap = b->max + 1;
-		if ((nd = realloc(b->data, ncap)) == NULL)
-			return 0;
-		b->data = nd;
-		b->cap = ncap;
-	}
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	b->data[b->len] = '\0';
 	return n;
 }
 
@@ -298,7 +297,7 @@ map_curl_error(CURLcode cc, const struct resp_buf *b, const char *url)
 		set_err("TLS with %s failed: %s", url, curl_easy_strerror(cc));
 		return SN_ERR_TLS;
 	case CURLE_WRITE_ERROR:
-		if (b->too_big) {
+		if (b->err == SN_ERR_TOO_LARGE) {
 			set_err("the server's answer is larger than %d bytes",
 			    SN_CLIENT_RESP_MAX);
 			return SN_ERR_TOO_LARGE;
@@ -349,8 +348,8 @@ error_from_body(long status, const struct resp_buf *b, long retry_after)
 	json_t *j = NULL, *e, *m;
 	json_error_t jerr;
 
-	if (b->len > 0 && b->data != NULL)
-		j = json_loadb(b->data, b->len, 0, &jerr);
+	if (b->k.len > 0)
+		j = json_loadb((const char *)b->k.data, b->k.len, 0, &jerr);
 	if (j != NULL && (e = json_object_get(j, "error")) != NULL &&
 	    (m = json_object_get(e, "message")) != NULL && json_is_string(m))
 		set_err("%s", json_string_value(m));
@@ -367,7 +366,7 @@ error_from_body(long status, const struct resp_buf *b, long retry_after)
 
 /*
  * One HTTP exchange, lock held. bearer may be NULL (public endpoints).
- * On success the body is in *b (caller frees b->data).
+ * On success the body is in *b (caller frees it with resp_free).
  */
 static int
 do_http(struct sn_client *c, const char *method, const char *path,
@@ -382,8 +381,7 @@ do_http(struct sn_client *c, const char *method, const char *path,
 	int r;
 
 	*status = 0;
-	memset(b, 0, sizeof(*b));
-	b->max = SN_CLIENT_RESP_MAX;
+	resp_init(b);
 	if ((r = ensure_handle(c)) != 0)
 		return r;
 	h = c->curl;
@@ -521,10 +519,8 @@ do_http(struct sn_client *c, const char *method, const char *path,
 		sn_freezero(auth, alen);
 	free(ct);
 	free(url);
-	if (r != 0) {
-		free(b->data);
-		memset(b, 0, sizeof(*b));
-	}
+	if (r != 0)
+		resp_free(b);
 	return r;
 }
 
@@ -570,7 +566,7 @@ post_token_form(struct sn_client *c, const char *form)
 		r = map_status(status);
 		goto out;
 	}
-	if ((j = json_loadb(b.data, b.len, 0, &jerr)) == NULL ||
+	if ((j = json_loadb((const char *)b.k.data, b.k.len, 0, &jerr)) == NULL ||
 	    (jt = json_object_get(j, "access_token")) == NULL ||
 	    (tok = json_string_value(jt)) == NULL || *tok == '\0') {
 		set_err("the token endpoint answered without an access_token");
@@ -596,8 +592,7 @@ post_token_form(struct sn_client *c, const char *form)
 			    json_string_length(jt));
 		json_decref(j);
 	}
-	if (b.data != NULL)
-		sn_freezero(b.data, b.len);
+	resp_free(&b);
 	return r;
 }
 
@@ -740,8 +735,7 @@ authed_http(struct sn_client *c, const char *method, const char *path,
 		    bearer, status, b)) != 0)
 			return r;
 		if (*status == 401 && attempt == 0 && use_service_account(c)) {
-			free(b->data);
-			memset(b, 0, sizeof(*b));
+			resp_free(b);
 			continue;
 		}
 		break;
@@ -783,8 +777,9 @@ sn_client_json(struct sn_client *c, const char *method, const char *path,
 		r = map_status(st);
 		goto out;
 	}
-	if (b.len > 0 && resp != NULL) {
-		if ((*resp = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES,
+	if (b.k.len > 0 && resp != NULL) {
+		if ((*resp = json_loadb((const char *)b.k.data, b.k.len,
+		    JSON_REJECT_DUPLICATES,
 		    &jerr)) == NULL) {
 			set_err("the server's answer is not JSON: %s",
 			    jerr.text);
@@ -795,8 +790,7 @@ sn_client_json(struct sn_client *c, const char *method, const char *path,
 	r = 0;
  out:
 	/* Answers can hold secrets (a new API key): wipe them. */
-	if (b.data != NULL)
-		sn_freezero(b.data, b.len);
+	resp_free(&b);
 	return r;
 }
 
@@ -819,14 +813,12 @@ sn_client_get_raw(struct sn_client *c, const char *path, char **out,
 		return r;
 	if (st < 200 || st > 299) {
 		error_from_body(st, &b, ra);
-		free(b.data);
+		resp_free(&b);
 		return map_status(st);
 	}
-	if (b.data == NULL && (b.data = calloc(1, 1)) == NULL)
-		return SN_ERR_NOMEM;
-	*out = b.data;
-	*len = b.len;
-	return 0;
+	if ((r = kbuf_steal_str(&b.k, out, len)) != 0)
+		resp_free(&b);
+	return r;
 }
 
 int
@@ -853,14 +845,12 @@ sn_client_post_public(struct sn_client *c, const char *path, const char *ctype,
 		return r;
 	if (*status < 200 || *status > 299) {
 		error_from_body(*status, &b, ra);
-		free(b.data);
+		resp_free(&b);
 		return map_status(*status);
 	}
-	if (b.data == NULL && (b.data = calloc(1, 1)) == NULL)
-		return SN_ERR_NOMEM;
-	*out = b.data;
-	*len = b.len;
-	return 0;
+	if ((r = kbuf_steal_str(&b.k, out, len)) != 0)
+		resp_free(&b);
+	return r;
 }
 
 int

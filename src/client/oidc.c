@@ -18,6 +18,7 @@
 #include "client.h"
 #include "client_oidc.h"
 #include "err.h"
+#include "kbuf.h"
 #include "util.h"
 
 #define ID_TOKEN_MAX	16384
@@ -50,29 +51,19 @@ clean_token(char *t, char **out)
 	return 1;
 }
 
-struct gha_buf {
-	char *data;
-	size_t len;
-};
+#define GHA_BODY_MAX	65536
 
+/* The answer carries an ID token: a secret kbuf, wiped as it grows. */
 static size_t
 gha_body(char *p, size_t size, size_t n, void *arg)
 {
-	struct gha_buf *b = arg;
-	size_t add = size * n;
-	char *nd;
+	struct kbuf *b = arg;
 
-	if (n != 0 && add / n != size)
+	if (n != 0 && size * n / n != size)
 		return 0;
-	if (add > 65536 || b->len + add > 65536)
+	if (kbuf_put(b, p, size * n) != 0)
 		return 0;
-	if ((nd = realloc(b->data, b->len + add + 1)) == NULL)
-		return 0;
-	b->data = nd;
-	memcpy(b->data + b->len, p, add);
-	b->len += add;
-	b->data[b->len] = '\0';
-	return add;
+	return size * n;
 }
 
 /* GitHub Actions: GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=AUD with
@@ -87,7 +78,7 @@ github_token(const struct sn_client_config *cfg, int no_threads, char **out,
 	    cfg->url;
 	char *full = NULL, *esc = NULL, *auth = NULL, *tok = NULL;
 	struct curl_slist *hdrs = NULL, *pin = NULL;
-	struct gha_buf b = { NULL, 0 };
+	struct kbuf b;
 	json_t *j = NULL, *v;
 	json_error_t e;
 	CURL *h = NULL;
@@ -95,6 +86,7 @@ github_token(const struct sn_client_config *cfg, int no_threads, char **out,
 	size_t n;
 	int r = SN_ERR_NETWORK;
 
+	kbuf_init_secret(&b, GHA_BODY_MAX);
 	if (url == NULL || *url == '\0' || rt == NULL || *rt == '\0') {
 		snprintf(why, whylen, "ACTIONS_ID_TOKEN_REQUEST_URL and "
 		    "ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set (does the "
@@ -153,7 +145,8 @@ github_token(const struct sn_client_config *cfg, int no_threads, char **out,
 		r = SN_ERR_UNAUTHENTICATED;
 		goto out;
 	}
-	if ((j = json_loadb(b.data != NULL ? b.data : "", b.len, 0, &e)) == NULL ||
+	if ((j = json_loadb(b.len > 0 ? (const char *)b.data : "", b.len, 0,
+	    &e)) == NULL ||
 	    !json_is_string(v = json_object_get(j, "value")) ||
 	    (tok = strdup(json_string_value(v))) == NULL ||
 	    !clean_token(tok, out)) {
@@ -171,8 +164,7 @@ github_token(const struct sn_client_config *cfg, int no_threads, char **out,
 			    json_string_length(v));
 		json_decref(j);
 	}
-	if (b.data != NULL)
-		sn_freezero(b.data, b.len);
+	kbuf_free(&b);
 	sn_strfreezero(tok);
 	if (auth != NULL)
 		sn_strfreezero(auth);

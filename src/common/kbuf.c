@@ -1,6 +1,8 @@
 /*
- * kbuf.c - bounded buffers and cursors for the keeper protocol.
+ * kbuf.c - bounded buffers and cursors: the keeper protocol's frames, HTTP
+ * bodies in both directions, files read whole (docs/internals/KBUF.md).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,22 +45,30 @@ kbuf_steal(struct kbuf *b, uint8_t **out, size_t *outlen)
 	b->len = b->cap = 0;
 }
 
-/* Makes room for n more bytes, never beyond max. */
+/*
+ * Makes room for n more bytes of content, never beyond max, plus extra bytes
+ * of storage past the content (kbuf_nul's terminator, which is not content
+ * and so may sit one past max). Storage stops at max + 1, not max, so that a
+ * text buffer filled to max is not copied once more for its terminator.
+ */
 static int
-reserve(struct kbuf *b, size_t n)
+reserve(struct kbuf *b, size_t n, size_t extra)
 {
-	size_t ncap;
+	size_t ncap, limit;
 	uint8_t *nd;
 
-	if (n > b->max || b->max - n < b->len)
+	if (n > b->max || b->max - n < b->len || n > SIZE_MAX - extra)
 		return SN_ERR_TOO_LARGE;
-	if (b->cap - b->len >= n)
+	if (b->cap - b->len >= n + extra)
 		return 0;
+	limit = b->max == SIZE_MAX ? SIZE_MAX : b->max + 1;
+	if (limit - b->len < n + extra)
+		return SN_ERR_TOO_LARGE;	/* only when max is SIZE_MAX */
 	ncap = b->cap < 256 ? 256 : b->cap;
-	if (ncap > b->max)
-		ncap = b->max;
-	while (ncap - b->len < n)
-		ncap = ncap > b->max / 2 ? b->max : ncap * 2;
+	if (ncap > limit)
+		ncap = limit;
+	while (ncap - b->len < n + extra)
+		ncap = ncap > limit / 2 ? limit : ncap * 2;
 	if ((nd = malloc(ncap)) == NULL)
 		return SN_ERR_NOMEM;
 	if (b->len > 0)
@@ -77,7 +87,7 @@ kbuf_put(struct kbuf *b, const void *p, size_t len)
 {
 	int r;
 
-	if ((r = reserve(b, len)) != 0)
+	if ((r = reserve(b, len, 0)) != 0)
 		return r;
 	if (len > 0)
 		memcpy(b->data + b->len, p, len);
@@ -107,11 +117,40 @@ kbuf_put_bytes(struct kbuf *b, const void *p, size_t len)
 	if (len > UINT32_MAX)
 		return SN_ERR_TOO_LARGE;
 	/* Check the whole field first so a failure leaves b unchanged. */
-	if ((r = reserve(b, len)) != 0 || (r = reserve(b, 4 + len)) != 0)
+	if ((r = reserve(b, len, 0)) != 0 || (r = reserve(b, 4 + len, 0)) != 0)
 		return r;
 	if ((r = kbuf_put_u32(b, (uint32_t)len)) != 0)
 		return r;
 	return kbuf_put(b, p, len);
+}
+
+int
+kbuf_nul(struct kbuf *b)
+{
+	int r;
+
+	if ((r = reserve(b, 0, 1)) != 0)
+		return r;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+kbuf_steal_str(struct kbuf *b, char **out, size_t *outlen)
+{
+	int r;
+
+	*out = NULL;
+	if (outlen != NULL)
+		*outlen = 0;
+	if ((r = kbuf_nul(b)) != 0)
+		return r;
+	*out = (char *)b->data;
+	if (outlen != NULL)
+		*outlen = b->len;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return 0;
 }
 
 int

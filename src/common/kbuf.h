@@ -1,6 +1,8 @@
 /*
- * kbuf.h - bounded byte buffers and fail-closed cursors for the keeper wire
- * protocol (see PROTOCOL.md).
+ * kbuf.h - bounded byte buffers and fail-closed cursors: the one growable
+ * buffer of the project (docs/internals/KBUF.md). The keeper's wire protocol
+ * (PROTOCOL.md), the HTTP request body, the client's response buffer and
+ * sn_read_file all grow through it.
  *
  * A kbuf is a growable output buffer with a hard maximum fixed at creation;
  * every put fails with SN_ERR_TOO_LARGE instead of growing past it. A kcur is
@@ -35,6 +37,19 @@ void kbuf_init_secret(struct kbuf *b, size_t max);
 void kbuf_free(struct kbuf *b);
 /* Takes the storage out of the buffer: caller owns *out (free()). */
 void kbuf_steal(struct kbuf *b, uint8_t **out, size_t *outlen);
+/*
+ * Text for C-string consumers: writes a NUL after the data. The NUL is not
+ * content: len does not count it and it may sit one byte past max. A later
+ * put overwrites it. SN_ERR_NOMEM, or 0 (b->data is then never NULL).
+ */
+int kbuf_nul(struct kbuf *b) SN_WUR;
+/*
+ * kbuf_nul, then kbuf_steal: *out is a NUL-terminated string (never NULL on
+ * success, "" for an empty buffer) of *outlen bytes; caller frees it (a
+ * secret buffer's with sn_freezero). outlen may be NULL. On failure the
+ * buffer is unchanged and *out is NULL.
+ */
+int kbuf_steal_str(struct kbuf *b, char **out, size_t *outlen) SN_WUR;
 
 int kbuf_put(struct kbuf *b, const void *p, size_t len) SN_WUR;	/* raw */
 int kbuf_put_u8(struct kbuf *b, uint8_t v) SN_WUR;
