@@ -18,6 +18,7 @@
 
 #include "encode.h"
 #include "err.h"
+#include "kbuf.h"
 #include "util.h"
 
 void
@@ -208,12 +209,17 @@ sn_parse_int(const char *s, long long min, long long max, long long *out)
 	return SN_OK;
 }
 
+/*
+ * Read through a secret kbuf: the file may be a private key or a PIN, and
+ * every copy left by growing is wiped, as is the stack chunk.
+ */
 int
 sn_read_file(const char *path, size_t max, char **out, size_t *outlen)
 {
 	FILE *f = NULL;
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	struct kbuf b;
+	char chunk[4096];
+	size_t n;
 	int r = SN_ERR_IO;
 
 	*out = NULL;
@@ -221,48 +227,23 @@ sn_read_file(const char *path, size_t max, char **out, size_t *outlen)
 		*outlen = 0;
 	if ((f = fopen(path, "rb")) == NULL)
 		return SN_ERR_IO;
+	kbuf_init_secret(&b, max);
 	for (;;) {
-		if (len == cap) {
-			size_t ncap = cap == 0 ? 4096 : cap * 2;
-			char *nb;
-			if (ncap > max + 1)
-				ncap = max + 1;
-			if (ncap <= cap) {
-				r = SN_ERR_TOO_LARGE;
-				goto out;
-			}
-			if ((nb = realloc(buf, ncap + 1)) == NULL) {
-				r = SN_ERR_NOMEM;
-				goto out;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (len > max) {
-			r = SN_ERR_TOO_LARGE;
-			goto out;
-		}
+		n = fread(chunk, 1, sizeof(chunk), f);
 		if (n == 0) {
-			if (ferror(f))
+			if (ferror(f)) {
+				r = SN_ERR_IO;
 				goto out;
+			}
 			break;
 		}
+		if ((r = kbuf_put(&b, chunk, n)) != 0)
+			goto out;
 	}
-	if (buf == NULL && (buf = malloc(1)) == NULL) {
-		r = SN_ERR_NOMEM;
-		goto out;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	buf = NULL;
-	if (outlen != NULL)
-		*outlen = len;
-	r = 0;
+	r = kbuf_steal_str(&b, out, outlen);
  out:
-	if (buf != NULL)
-		sn_freezero(buf, cap + 1);
+	explicit_bzero(chunk, sizeof(chunk));
+	kbuf_free(&b);
 	fclose(f);
 	return r;
 }
