@@ -35,6 +35,7 @@
 #include "encode.h"
 #include "err.h"
 #include "http.h"
+#include "kbuf.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "session.h"
@@ -72,9 +73,7 @@ struct http_server {
 };
 
 struct conn_ctx {
-	char *buf;
-	size_t len;
-	size_t cap;
+	struct kbuf body;		/* secret, at most cfg.max_body */
 	size_t discarded;
 	int too_large;
 	int duplicate_length;		/* two Content-Length headers: 400 */
@@ -665,8 +664,8 @@ send_response(struct http_server *h, struct MHD_Connection *conn,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	in.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_USER_AGENT);
-	in.body = cx->buf;
-	in.body_len = cx->too_large ? 0 : cx->len;
+	in.body = (const char *)cx->body.data;
+	in.body_len = cx->too_large ? 0 : cx->body.len;
 	in.body_too_large = cx->too_large;
 	in.duplicate_length = cx->duplicate_length;
 	in.source_ip = ip;
@@ -678,8 +677,8 @@ send_response(struct http_server *h, struct MHD_Connection *conn,
 	__atomic_fetch_add(&h->srv->n_requests, 1, __ATOMIC_RELAXED);
 	status = http_process(h->srv, h->tables, &in, &resp, &actor);
 	/* The body may hold a secret (a JWT assertion): wipe it now. */
-	if (cx->buf != NULL)
-		explicit_bzero(cx->buf, cx->cap);
+	if (cx->body.data != NULL)
+		explicit_bzero(cx->body.data, cx->body.cap);
 
 	if (resp.raw != NULL) {
 		out = resp.raw;
@@ -759,15 +758,17 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	struct http_server *h = cls;
 	struct conn_ctx *cx = *con_cls;
-	size_t max = h->srv->cfg.max_body, n = *upload_data_size, ncap;
+	size_t max = h->srv->cfg.max_body, n = *upload_data_size;
 	const char *cl;
 	long long clv;
-	char *nb;
-	int ncl = 0;
+	int ncl = 0, r;
 
 	if (cx == NULL) {
 		if ((cx = calloc(1, sizeof(*cx))) == NULL)
 			return MHD_NO;
+		/* The body may hold a secret (a JWT assertion): wiped as it
+		 * grows, after the handler ran, and when freed. */
+		kbuf_init_secret(&cx->body, max);
 		clock_gettime(CLOCK_MONOTONIC, &cx->start);
 		__atomic_fetch_add(&h->inflight, 1, __ATOMIC_SEQ_CST);
 		/* the headers are in: the body's own deadline starts */
@@ -795,11 +796,12 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (n > 0) {
-		if (!cx->too_large && (cx->len > max || max - cx->len < n)) {
+		if (!cx->too_large &&
+		    (r = kbuf_put(&cx->body, upload_data, n)) != 0) {
+			if (r != SN_ERR_TOO_LARGE)
+				return MHD_NO;
 			cx->too_large = 1;
-			sn_freezero(cx->buf, cx->cap);
-			cx->buf = NULL;
-			cx->len = cx->cap = 0;
+			kbuf_free(&cx->body);
 		}
 		if (cx->too_large) {
 			cx->discarded += n;
@@ -808,23 +810,9 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 			return cx->discarded > HTTP_DISCARD_FACTOR * max ?
 			    MHD_NO : MHD_YES;
 		}
-		if (cx->cap - cx->len < n + 1) {
-			ncap = cx->cap == 0 ? 4096 : cx->cap;
-			while (ncap - cx->len < n + 1)
-				ncap *= 2;
-			if (ncap > max + 1)
-				ncap = max + 1;
-			if ((nb = malloc(ncap)) == NULL)
-				return MHD_NO;
-			if (cx->len > 0)
-				memcpy(nb, cx->buf, cx->len);
-			sn_freezero(cx->buf, cx->cap);
-			cx->buf = nb;
-			cx->cap = ncap;
-		}
-		memcpy(cx->buf + cx->len, upload_data, n);
-		cx->len += n;
-		cx->buf[cx->len] = '\0';
+		/* Handlers get a C string too, though all of them take len. */
+		if (kbuf_nul(&cx->body) != 0)
+			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -843,7 +831,7 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	conntrack_phase(h->ct, conn_entry(conn), CONNTRACK_IDLE);
 	if (cx == NULL)
 		return;
-	sn_freezero(cx->buf, cx->cap);
+	kbuf_free(&cx->body);
 	free(cx);
 	*con_cls = NULL;
 	__atomic_fetch_sub(&h->inflight, 1, __ATOMIC_SEQ_CST);
