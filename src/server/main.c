@@ -41,6 +41,7 @@
 #include "err.h"
 #include "http.h"
 #include "keeper.h"
+#include "keygen.h"
 #include "oidc_keys.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -741,6 +742,17 @@ cmd_serve(int argc, char **argv)
 	if (open_server(&srv, 1) != 0)
 		goto out;
 	srv.started_at = sn_now();
+	{
+		/* HSM keys of creations a crash interrupted (keygen.c) */
+		int n = 0;
+
+		if (keygen_sweep(&srv, srv.started_at, &n) != 0)
+			fprintf(stderr, "signetd: the sweep of unfinished HSM "
+			    "keys failed; it runs again at the next start\n");
+		else if (n > 0)
+			fprintf(stderr, "signetd: destroyed %d HSM key(s) whose "
+			    "creation never completed\n", n);
+	}
 	/* Every thread started from here on inherits the blocked set; the
 	 * main thread takes the signals with sigwait. */
 	sigemptyset(&set);

@@ -127,6 +127,9 @@ ca_crl(struct sn_request *req, struct sn_response *resp)
 	}
 	if ((r = api_commit(c, resp)) != 0)
 		goto out;
+	/* The CA key signs in the HSM: no pooled connection held. */
+	db_release(c);
+	c = NULL;
 	if ((r = pem_read_x509_pubkey(ca.cert_pem, strlen(ca.cert_pem), &pub)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "unreadable CA certificate");
 		goto out;

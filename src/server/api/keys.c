@@ -7,10 +7,13 @@
  * asks the keeper to sign digests (certificates, CSRs) by CKA_ID.
  *
  * Invariant kept by create and delete: no row without its HSM key and no
- * HSM key without its row. Create generates first and destroys the HSM key
- * if anything after that fails; delete destroys the HSM key first and then
- * removes the row (a failure in between leaves a row whose key is gone,
- * which can never sign: the keeper answers "not found").
+ * HSM key without its row. Create commits the chosen CKA_ID to hsm_pending
+ * first, generates (holding no pooled connection, one generation per
+ * tenant at a time), and destroys the HSM key if anything after that
+ * fails; a crash in between is repaired by the sweep at the next start
+ * (keygen.c). Delete destroys the HSM key first and then removes the row
+ * (a failure in between leaves a row whose key is gone, which can never
+ * sign: the keeper answers "not found").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,7 @@
 #include "keys.h"
 #include "pem.h"
 #include "render.h"
+#include "keygen.h"
 #include "server.h"
 #include "store.h"
 #include "util.h"
@@ -160,6 +164,7 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	EVP_PKEY *pub = NULL;
 	X509_NAME *dn = NULL;
 	int allow_sha1 = 0, exists = 0, hsm_made = 0, have_root = 0, r, r2;
+	int pending = 0, gate = 0;
 	json_t *d = NULL;
 
 	memset(&p, 0, sizeof(p));
@@ -292,15 +297,49 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 		r = api_keeper_error(resp, SN_ERR_UNAVAILABLE, "key generation");
 		goto out;
 	}
-	if ((r = keeper_generate(req->srv->keeper, alg, k.id, hsm_id, &spki,
+	/*
+	 * The CKA_ID is chosen here and committed to hsm_pending before the
+	 * key exists: if signetd dies before the key's row commits, the
+	 * sweep at the next start destroys the HSM object (keygen.c).
+	 */
+	if ((r = sn_random_bytes(hsm_id, sizeof(hsm_id))) != 0 ||
+	    (r = sn_hex_encode(hsm_id, sizeof(hsm_id), &hex)) != 0 ||
+	    (r = store_copy(k.hsm_key_id, sizeof(k.hsm_key_id), hex)) != 0) {
+		r = api_error(resp, SN_ERR_INTERNAL, "could not make an HSM id");
+		goto out;
+	}
+	if ((r = api_begin(c, resp)) != 0)
+		goto out;
+	if ((r = keygen_pending_add(c, req->actor.tenant_id, k.id,
+	    hex)) != 0) {
+		r = api_store_error(resp, r, "key");
+		goto out;
+	}
+	if ((r = api_commit(c, resp)) != 0)
+		goto out;
+	pending = 1;
+	/*
+	 * Generation (seconds for RSA-4096) and the certificate's signature
+	 * hold no pooled database connection, and at most one generation
+	 * per tenant runs at a time (keygen.c): a tenant flooding key
+	 * creation starves neither the pool nor another tenant's signing.
+	 */
+	db_release(c);
+	c = NULL;
+	if ((r = keygen_enter(req->srv, req->actor.tenant_id)) != 0) {
+		resp->retry_after = 5;
+		r = api_error(resp, SN_ERR_UNAVAILABLE, "too many key "
+		    "generations in progress for this tenant; try again");
+		goto out;
+	}
+	gate = 1;
+	hsm_made = 1;	/* from here on the key may exist, even on an error */
+	if ((r = keeper_generate_id(req->srv->keeper, alg, k.id, hsm_id, &spki,
 	    &spki_len)) != 0) {
 		r = api_keeper_error(resp, r, "key generation");
 		goto out;
 	}
-	hsm_made = 1;
-	if ((r = sn_hex_encode(hsm_id, sizeof(hsm_id), &hex)) != 0 ||
-	    (r = store_copy(k.hsm_key_id, sizeof(k.hsm_key_id), hex)) != 0 ||
-	    (r = ca_pem_from_spki(spki, spki_len, &k.public_key_pem)) != 0 ||
+	if ((r = ca_pem_from_spki(spki, spki_len, &k.public_key_pem)) != 0 ||
 	    (r = ca_pubkey_from_spki(spki, spki_len, &pub)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "unreadable public key "
 		    "from the HSM");
@@ -310,6 +349,10 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	    (r = keys_issue_builtin(req, resp, &issuing, have_root ? &root : NULL,
 	    pub, &k)) != 0)
 		goto out;
+	keygen_leave(req->actor.tenant_id);
+	gate = 0;
+	if ((r = api_conn(req, resp, &c)) != 0)
+		goto out;
 
 	d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:I, s:b}", "name",
 	    k.name, "project", k.project_id, "algorithm", k.algorithm, "ca",
@@ -318,9 +361,20 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	    k.allow_sha1);
 	if ((r = api_begin(c, resp)) != 0)
 		goto out;
+	/* The generation took time: the caller's right may be gone. */
+	if ((r = api_authz(c, req, resp, AUTHZ_PROJECT_MANAGE, p.id,
+	    "project")) != 0)
+		goto out;
 	if ((r = store_key_insert(c, req->actor.tenant_id, &k)) != 0) {
 		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "project %s "
 		    "already has a key named '%s'", p.name, name) :
+		    api_store_error(resp, r, "key");
+		goto out;
+	}
+	if ((r = keygen_pending_done(c, hex)) != 0) {
+		r = r == SN_ERR_NOT_FOUND ? api_error(resp, SN_ERR_CONFLICT,
+		    "the unfinished HSM key was reclaimed by a starting "
+		    "instance; create the key again") :
 		    api_store_error(resp, r, "key");
 		goto out;
 	}
@@ -330,19 +384,33 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	}
 	if ((r = api_commit(c, resp)) != 0)
 		goto out;
-	hsm_made = 0;		/* the row owns the HSM key now */
+	hsm_made = pending = 0;	/* the row owns the HSM key now */
 	r = key_reply(resp, 201, &k);
  out:
-	if (hsm_made) {
-		/* No HSM object may outlive a failed create. */
+	if (gate)
+		keygen_leave(req->actor.tenant_id);
+	if (c != NULL)
 		db_rollback(c);
-		if ((r2 = keeper_destroy(req->srv->keeper, hsm_id)) != 0)
-			fprintf(stderr, "signetd: key create failed and the HSM "
-			    "key %s could not be destroyed: %s\n", hex != NULL ?
-			    hex : "?", sn_strerror(r2));
+	r2 = 0;
+	if (hsm_made && (r2 = keeper_destroy(req->srv->keeper, hsm_id)) != 0 &&
+	    r2 != SN_ERR_NOT_FOUND)
+		/* No HSM object may outlive a failed create: the pending
+		 * row stays, and the next start's sweep destroys it. */
+		fprintf(stderr, "signetd: key create failed and the HSM key %s "
+		    "could not be destroyed: %s\n", hex != NULL ? hex : "?",
+		    sn_strerror(r2));
+	else if (pending) {
+		if (c == NULL && db_acquire(req->srv->db, &c) != 0)
+			c = NULL;
+		if (c != NULL && keygen_pending_done(c, hex) != 0)
+			fprintf(stderr, "signetd: hsm_pending row %s left for "
+			    "the next start\n", hex);
 	}
-	if (r != 0)
+	if (r != 0) {
+		if (c == NULL && db_acquire(req->srv->db, &c) != 0)
+			c = NULL;
 		audit_refusal(c, req, resp, "key.create", "key", k.id, d);
+	}
 	json_decref(d);
 	X509_NAME_free(dn);
 	EVP_PKEY_free(pub);
@@ -664,25 +732,13 @@ keys_delete(struct sn_request *req, struct sn_response *resp)
 	struct store_key k;
 	uint8_t hsm_id[KEEPER_ID_LEN];
 	json_t *d = NULL;
-	int r;
+	int r, cert_revoked = 0;
 
 	memset(&k, 0, sizeof(k));
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = key_load(c, req, resp, AUTHZ_KEY_MANAGE, &k)) != 0)
 		goto out;
-	if (strcmp(k.state, "revoked") == 0 && k.ca_id[0] != '\0' &&
-	    k.cert_serial != NULL && sn_now() <= k.not_after) {
-		/*
-		 * The CRL is built from the revoked rows: deleting this one
-		 * would silently un-revoke its certificate.
-		 */
-		r = api_error(resp, SN_ERR_CONFLICT, "key %s/%s is revoked and "
-		    "its certificate is still valid: it stays on the CRL until "
-		    "it expires, and can be deleted after that", k.project_name,
-		    k.name);
-		goto out;
-	}
 	d = json_pack("{s:s, s:s, s:s, s:s?}", "name", k.name, "project",
 	    k.project_id, "hsm_key_id", k.hsm_key_id, "certificate_serial",
 	    k.cert_serial);
@@ -694,27 +750,44 @@ keys_delete(struct sn_request *req, struct sn_response *resp)
 		r = api_error(resp, SN_ERR_INTERNAL, "bad HSM key id");
 		goto out;
 	}
-	/* HSM object first; a key that is already gone is fine. */
+	/*
+	 * HSM object first; a key that is already gone is fine. No pooled
+	 * connection is held while the keeper works (it may be busy or stuck
+	 * up to its call timeout).
+	 */
+	db_release(c);
+	c = NULL;
 	r = keeper_destroy(req->srv->keeper, hsm_id);
 	if (r != 0 && r != SN_ERR_NOT_FOUND) {
 		r = api_keeper_error(resp, r, "key deletion");
+		if (db_acquire(req->srv->db, &c) != 0)
+			c = NULL;	/* the refusal cannot be recorded */
 		goto out;
 	}
+	if ((r = api_conn(req, resp, &c)) != 0)
+		goto out;
 	if ((r = api_begin(c, resp)) != 0)
 		goto out;
-	if ((r = store_key_delete(c, req->actor.tenant_id, k.id)) != 0) {
-		r = r == SN_ERR_CONFLICT ? api_error(resp, r, "key %s/%s was "
-		    "revoked meanwhile and its certificate is still valid: it "
-		    "stays on the CRL until it expires", k.project_name,
-		    k.name) : api_store_error(resp, r, "key");
+	/*
+	 * A still valid built-in-CA certificate is revoked by the deletion
+	 * (its serial stays on the CRL until it expires): no certificate
+	 * that verifies is ever left without a way to revoke it.
+	 */
+	if ((r = store_key_delete(c, req->actor.tenant_id, k.id,
+	    &cert_revoked)) != 0) {
+		r = api_store_error(resp, r, "key");
 		goto out;
 	}
+	json_object_set_new(d, "certificate_revoked",
+	    json_boolean(cert_revoked));
 	if ((r = audit_req(c, req, "key.delete", "key", k.id, "ok", d)) != 0) {
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = api_commit(c, resp)) != 0)
 		goto out;
+	if (cert_revoked)
+		crl_invalidate();
 	r = api_json(resp, 200, json_pack("{s:b}", "deleted", 1));
  out:
 	if (r != 0)
@@ -864,7 +937,7 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 	struct hsm_signer hs;
 	struct ca_signer signer;
 	const char *subject = NULL;
-	char *csr = NULL;
+	char *csr = NULL, kid[STORE_ID_MAX];
 	EVP_PKEY *pub = NULL;
 	X509_NAME *dn = NULL;
 	json_t *d = NULL;
@@ -889,24 +962,45 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 	}
 	if ((r = key_unrevoked_pub(resp, &k, &pub)) != 0)
 		goto out;
-	if ((r = hsm_signer_init(req->srv->keeper, k.hsm_key_id, pub, &hs,
-	    &signer)) != 0) {
-		r = api_keeper_error(resp, r, "CSR signing");
-		goto out;
-	}
-	if ((r = ca_make_csr(&signer, subject, &csr)) != 0) {
-		if (r == SN_ERR_UNAVAILABLE || r == SN_ERR_HSM ||
-		    r == SN_ERR_NOT_FOUND)
-			r = api_keeper_error(resp, r, "CSR signing");
-		else
-			r = api_error(resp, SN_ERR_CRYPTO, "could not build the "
-			    "CSR");
-		goto out;
-	}
-	/* The CSR is a signature by the key: it is audited like one. */
 	d = json_pack("{s:s, s:s, s:s}", "name", k.name, "project",
 	    k.project_id, "subject", subject);
-	if ((r = api_begin(c, resp)) != 0 ||
+	/* The key signs the CSR in the HSM: no pooled connection held. */
+	db_release(c);
+	c = NULL;
+	if ((r = hsm_signer_init(req->srv->keeper, k.hsm_key_id, pub, &hs,
+	    &signer)) == 0 && (r = ca_make_csr(&signer, subject, &csr)) != 0 &&
+	    r != SN_ERR_UNAVAILABLE && r != SN_ERR_HSM && r != SN_ERR_NOT_FOUND)
+		r = SN_ERR_CRYPTO;
+	if (r != 0) {
+		r = r == SN_ERR_CRYPTO ? api_error(resp, r, "could not build "
+		    "the CSR") : api_keeper_error(resp, r, "CSR signing");
+		if (db_acquire(req->srv->db, &c) != 0)
+			c = NULL;	/* the refusal cannot be recorded */
+		goto out;
+	}
+	if ((r = api_conn(req, resp, &c)) != 0)
+		goto out;
+	/*
+	 * The CSR is a signature by the key: it is audited like one, and
+	 * decided again in the audit transaction (a revocation or a lost
+	 * right that committed while the HSM signed wins).
+	 */
+	if ((r = api_begin(c, resp)) != 0)
+		goto out;
+	if ((r = api_authz(c, req, resp, AUTHZ_KEY_MANAGE, k.id, "key")) != 0)
+		goto out;
+	snprintf(kid, sizeof(kid), "%s", k.id);
+	store_key_clear(&k);
+	if ((r = store_key_get(c, req->actor.tenant_id, kid, &k)) != 0) {
+		r = api_store_error(resp, r, "key");
+		goto out;
+	}
+	if (strcmp(k.state, "revoked") == 0) {
+		r = api_error(resp, SN_ERR_CONFLICT, "key %s/%s was revoked "
+		    "meanwhile; no CSR was released", k.project_name, k.name);
+		goto out;
+	}
+	if (
 	    (r = audit_req(c, req, "key.csr", "key", k.id, "ok", d)) != 0 ||
 	    (r = api_commit(c, resp)) != 0) {
 		if (resp->body == NULL)

@@ -615,9 +615,10 @@ keeper_set_call_timeout(struct keeper *k, int ms)
 
 /* ---- operations --------------------------------------------------------- */
 
-int
-keeper_generate(struct keeper *k, enum sn_key_alg alg, const char *label,
-    uint8_t id[16], uint8_t **spki_der, size_t *spki_len)
+static int
+generate(struct keeper *k, enum sn_key_alg alg, const char *label,
+    const uint8_t *given_id, uint8_t id[16], uint8_t **spki_der,
+    size_t *spki_len)
 {
 	struct kbuf b;
 	struct kcur c;
@@ -636,12 +637,15 @@ keeper_generate(struct keeper *k, enum sn_key_alg alg, const char *label,
 	}
 	if ((r = kbuf_put_u8(&b, (uint8_t)alg)) != 0 ||
 	    (r = kbuf_put_bytes(&b, label, llen)) != 0 ||
+	    (given_id != NULL &&
+	    (r = kbuf_put(&b, given_id, KEEPER_ID_LEN)) != 0) ||
 	    (r = call(k, KEEPER_OP_GENERATE, b.data, b.len, &resp, &resplen)) != 0)
 		goto out;
 	kcur_init(&c, resp, resplen);
 	if ((r = kcur_get_raw(&c, KEEPER_ID_LEN, &rid)) != 0 ||
 	    (r = kcur_get_bytes(&c, KEEPER_SPKI_MAX, &p, &n)) != 0 ||
-	    (r = kcur_end(&c)) != 0 || n == 0) {
+	    (r = kcur_end(&c)) != 0 || n == 0 || (given_id != NULL &&
+	    memcmp(rid, given_id, KEEPER_ID_LEN) != 0)) {
 		r = SN_ERR_PROTOCOL;
 		goto out;
 	}
@@ -658,6 +662,22 @@ keeper_generate(struct keeper *k, enum sn_key_alg alg, const char *label,
 	kbuf_free(&b);
 	free(resp);
 	return r;
+}
+
+int
+keeper_generate(struct keeper *k, enum sn_key_alg alg, const char *label,
+    uint8_t id[16], uint8_t **spki_der, size_t *spki_len)
+{
+	return generate(k, alg, label, NULL, id, spki_der, spki_len);
+}
+
+int
+keeper_generate_id(struct keeper *k, enum sn_key_alg alg, const char *label,
+    const uint8_t id[16], uint8_t **spki_der, size_t *spki_len)
+{
+	uint8_t got[KEEPER_ID_LEN];
+
+	return generate(k, alg, label, id, got, spki_der, spki_len);
 }
 
 int

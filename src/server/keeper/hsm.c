@@ -615,9 +615,15 @@ public_spki(struct keeper_worker *w, CK_OBJECT_HANDLE pub, uint8_t **out,
 
 /* ---- operations --------------------------------------------------------- */
 
+/*
+ * given_id: the caller chose the CKA_ID (so that it can record it before
+ * the key exists and clean up after a crash); an id that any object
+ * already has is refused. Otherwise a random one is made.
+ */
 static int
 op_generate(struct keeper_worker *w, enum sn_key_alg alg, const uint8_t *label,
-    size_t labellen, uint8_t id[KEEPER_ID_LEN], uint8_t **spki, size_t *spkilen)
+    size_t labellen, int given_id, uint8_t id[KEEPER_ID_LEN], uint8_t **spki,
+    size_t *spkilen)
 {
 	CK_FUNCTION_LIST_PTR f = w->h->f;
 	CK_OBJECT_CLASS pubc = CKO_PUBLIC_KEY, privc = CKO_PRIVATE_KEY;
@@ -651,7 +657,17 @@ op_generate(struct keeper_worker *w, enum sn_key_alg alg, const uint8_t *label,
 	default:
 		return SN_ERR_INVALID;
 	}
-	if ((r = sn_random_bytes(id, KEEPER_ID_LEN)) != 0)
+	if (given_id) {
+		CK_OBJECT_HANDLE hs[1];
+		CK_ULONG n = 0;
+
+		if ((r = find_objects(w, CKO_PRIVATE_KEY, id, hs, 1, &n)) != 0 ||
+		    (n == 0 && (r = find_objects(w, CKO_PUBLIC_KEY, id, hs, 1,
+		    &n)) != 0))
+			return r;
+		if (n != 0)
+			return SN_ERR_CONFLICT;
+	} else if ((r = sn_random_bytes(id, KEEPER_ID_LEN)) != 0)
 		return r;
 
 #define ADD(t, n, at, p, len) do { \
@@ -919,19 +935,26 @@ op_destroy(struct keeper_worker *w, const uint8_t *id)
 static int
 h_generate(struct keeper_worker *w, struct kcur *c, struct kbuf *rb)
 {
-	const uint8_t *label;
+	const uint8_t *label, *given = NULL;
 	size_t labellen, spkilen = 0;
 	uint8_t alg, id[KEEPER_ID_LEN], *spki = NULL;
 	int r;
 
 	if ((r = kcur_get_u8(c, &alg)) != 0 ||
-	    (r = kcur_get_bytes(c, KEEPER_LABEL_MAX, &label, &labellen)) != 0 ||
-	    (r = kcur_end(c)) != 0)
+	    (r = kcur_get_bytes(c, KEEPER_LABEL_MAX, &label, &labellen)) != 0)
+		return r;
+	/* optional: the CKA_ID the caller chose */
+	if (c->len - c->off == KEEPER_ID_LEN &&
+	    (r = kcur_get_raw(c, KEEPER_ID_LEN, &given)) != 0)
+		return r;
+	if ((r = kcur_end(c)) != 0)
 		return r;
 	if (memchr(label, '\0', labellen) != NULL)
 		return SN_ERR_INVALID;
-	if ((r = op_generate(w, (enum sn_key_alg)alg, label, labellen, id,
-	    &spki, &spkilen)) != 0)
+	if (given != NULL)
+		memcpy(id, given, sizeof(id));
+	if ((r = op_generate(w, (enum sn_key_alg)alg, label, labellen,
+	    given != NULL, id, &spki, &spkilen)) != 0)
 		return r;
 	if ((r = kbuf_put(rb, id, sizeof(id))) != 0 ||
 	    (r = kbuf_put_bytes(rb, spki, spkilen)) != 0)

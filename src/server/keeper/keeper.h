@@ -69,6 +69,14 @@ void keeper_free(struct keeper *k);
  */
 int keeper_generate(struct keeper *k, enum sn_key_alg alg, const char *label,
     uint8_t id[16], uint8_t **spki_der, size_t *spki_len);
+/*
+ * The same with a CKA_ID the caller chose (random, and recorded before the
+ * call, so that a key whose creation never completed can be found and
+ * destroyed after a crash). SN_ERR_CONFLICT if an object already has id.
+ */
+int keeper_generate_id(struct keeper *k, enum sn_key_alg alg,
+    const char *label, const uint8_t id[16], uint8_t **spki_der,
+    size_t *spki_len);
 
 /* The public key of key id as DER SubjectPublicKeyInfo (caller frees). */
 int keeper_get_public_key(struct keeper *k, const uint8_t id[16],

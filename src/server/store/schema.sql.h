@@ -259,6 +259,34 @@ static const char *const signet_migrations[] = {
 "  created_at BIGINT NOT NULL,"
 "  retired_at BIGINT NOT NULL,"
 "  PRIMARY KEY (key_id, version));",
+/*
+ * 8 (issue 15): CRL entries that outlive their key. Deleting a key whose
+ * built-in-CA certificates (the current one and those a renewal or
+ * rotation replaced) are still valid revokes them in the same transaction
+ * and keeps their serials here until they expire, so the CRL and OCSP
+ * never lose a serial and no valid certificate becomes unrevocable.
+ */
+"CREATE TABLE crl_entries ("
+"  ca_id TEXT NOT NULL REFERENCES cas(id),"
+"  tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+"  serial TEXT NOT NULL,"
+"  revoked_at BIGINT NOT NULL,"
+"  reason TEXT,"
+"  compromised_at BIGINT,"
+"  not_after BIGINT NOT NULL,"
+"  key_id TEXT NOT NULL,"
+"  PRIMARY KEY (ca_id, serial));",
+/*
+ * 9 (issue 15): HSM keys whose creation has not completed. The CKA_ID is
+ * chosen and committed here before the keeper generates the key, and the
+ * row is deleted with the insert of the key's own row; what is left at
+ * start (signetd was killed in between) is destroyed (api/keygen.c).
+ */
+"CREATE TABLE hsm_pending ("
+"  hsm_key_id TEXT PRIMARY KEY,"
+"  label TEXT NOT NULL,"
+"  tenant_id TEXT NOT NULL,"
+"  created_at BIGINT NOT NULL);",
 };
 
 #define SIGNET_SCHEMA_VERSION \

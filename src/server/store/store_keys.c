@@ -137,8 +137,25 @@ store_key_cert_status(struct db_conn *c, const char *ca_id,
 			    sizeof(out->reason), db_col_text(st, 2)) : 0;
 			out->compromised_at = db_col_is_null(st, 3) ? 0 :
 			    db_col_int64(st, 3);
-		} else if (r == DB_DONE)
-			r = 0;
+		} else if (r == DB_DONE) {
+			/* A deleted key's certificate, kept revoked. */
+			db_finalize(st);
+			st = NULL;
+			r = db_queryf(c, &st, "SELECT revoked_at, reason, "
+			    "compromised_at FROM crl_entries WHERE ca_id = ? AND "
+			    "serial = ?", "tt", ca_id, serial_hex);
+			if (r == DB_ROW) {
+				out->found = 1;
+				out->revoked = 1;
+				out->revoked_at = db_col_int64(st, 0);
+				r = db_col_text(st, 1) != NULL ? store_copy(
+				    out->reason, sizeof(out->reason),
+				    db_col_text(st, 1)) : 0;
+				out->compromised_at = db_col_is_null(st, 2) ? 0 :
+				    db_col_int64(st, 2);
+			} else if (r == DB_DONE)
+				r = 0;
+		}
 	}
 	db_finalize(st);
 	return r;
@@ -331,20 +348,51 @@ store_key_set_cert(struct db_conn *c, const char *tenant_id, const char *id,
 }
 
 int
-store_key_delete(struct db_conn *c, const char *tenant_id, const char *id)
+store_key_delete(struct db_conn *c, const char *tenant_id, const char *id,
+    int *cert_revoked)
 {
+	int64_t now = sn_now();
 	int r;
 
+	if (cert_revoked != NULL)
+		*cert_revoked = 0;
 	/*
-	 * The CRL is built from the revoked rows: a revoked key whose
-	 * built-in certificate is still valid must stay (keys.c says so to
-	 * the caller; this guard also covers a revoke that commits between
-	 * that check and this transaction).
+	 * The CRL is built from the revoked rows: a key whose built-in
+	 * certificate is still valid leaves its serial behind, revoked,
+	 * before the row goes (same transaction, so a revoke that commits
+	 * meanwhile is ordered before or after both).
 	 */
-	r = db_execf(c, "DELETE FROM signing_keys WHERE tenant_id = ? AND id = ? "
-	    "AND NOT (state = 'revoked' AND ca_id IS NOT NULL AND "
-	    "cert_serial IS NOT NULL AND not_after >= ?)", "tti", tenant_id, id,
-	    sn_now());
+	if ((r = db_execf(c, "INSERT INTO crl_entries (ca_id, "
+	    "tenant_id, serial, revoked_at, reason, compromised_at, not_after, "
+	    "key_id) SELECT ca_id, tenant_id, cert_serial, COALESCE(revoked_at, "
+	    "?), CASE WHEN state = 'revoked' THEN revocation_reason ELSE "
+	    "'cessation-of-operation' END, "
+	    "compromised_at, not_after, id FROM signing_keys WHERE tenant_id = ? "
+	    "AND id = ? AND ca_mode = 'builtin' AND ca_id IS NOT NULL AND "
+	    "cert_serial IS NOT NULL AND not_after >= ? ON CONFLICT DO NOTHING",
+	    "itti", now,
+	    tenant_id, id, now)) != 0)
+		return r;
+	if (cert_revoked != NULL && db_changes(c) > 0)
+		*cert_revoked = 1;
+	/* The certificates a renewal or rotation replaced go with the key
+	 * (ON DELETE CASCADE): the valid ones stay revoked here too. */
+	if ((r = db_execf(c, "INSERT INTO crl_entries (ca_id, "
+	    "tenant_id, serial, revoked_at, reason, compromised_at, not_after, "
+	    "key_id) SELECT kc.ca_id, kc.tenant_id, kc.cert_serial, "
+	    "COALESCE(k.revoked_at, ?), CASE WHEN k.state = 'revoked' THEN "
+	    "k.revocation_reason ELSE 'cessation-of-operation' END, "
+	    "k.compromised_at, kc.not_after, k.id "
+	    "FROM key_certificates kc JOIN signing_keys k ON k.id = kc.key_id "
+	    "WHERE k.tenant_id = ? AND k.id = ? AND kc.ca_id IS NOT NULL AND "
+	    "kc.cert_serial IS NOT NULL AND kc.not_after >= ? ON CONFLICT DO "
+	    "NOTHING", "itti", now,
+	    tenant_id, id, now)) != 0)
+		return r;
+	if (cert_revoked != NULL && db_changes(c) > 0)
+		*cert_revoked = 1;
+	r = db_execf(c, "DELETE FROM signing_keys WHERE tenant_id = ? AND "
+	    "id = ?", "tt", tenant_id, id);
 	return guarded_result(c, r, tenant_id, id);
 }
 
@@ -370,7 +418,9 @@ store_key_revoked_for_ca(struct db_conn *c, const char *ca_id,
 	    "k.revocation_reason, k.compromised_at FROM key_certificates kc "
 	    "JOIN signing_keys k ON k.id = kc.key_id WHERE kc.ca_id = ? AND "
 	    "k.state = 'revoked' AND kc.cert_serial IS NOT NULL "
-	    "ORDER BY 2", "tt", ca_id, ca_id);
+	    "UNION ALL SELECT serial, revoked_at, reason, compromised_at FROM "
+	    "crl_entries WHERE ca_id = ? AND not_after >= ? "
+	    "ORDER BY 2", "ttti", ca_id, ca_id, ca_id, sn_now());
 	while (r == DB_ROW) {
 		char **ns;
 		const char *s = db_col_text(st, 0);

@@ -181,18 +181,22 @@ int store_key_list(struct db_conn *c, const char *tenant_id,
 int store_key_exists(struct db_conn *c, const char *project_id,
     const char *name, int *exists);
 /*
- * set_state, set_cert and delete never touch a revoked key (delete: while
- * its certificate is still valid, so that it stays on the CRL) and return
+ * set_state and set_cert never touch a revoked key and return
  * SN_ERR_CONFLICT for one; SN_ERR_NOT_FOUND if there is no such key.
+ * delete (inside the caller's transaction) first moves the serial of every
+ * still valid built-in-CA certificate of the key (the current one and those
+ * a renewal or rotation replaced) into crl_entries, revoked now with reason
+ * cessation-of-operation (a revoked key's certificates keep its time,
+ * reason and compromise time), so they stay on the CRL and in OCSP; it sets
+ * *cert_revoked (may be NULL) to 1 when it did.
  */
 int store_key_set_state(struct db_conn *c, const char *tenant_id,
     const char *id, const char *state, int64_t revoked_at);
 int store_key_set_cert(struct db_conn *c, const char *tenant_id,
     const char *id, const char *ca_mode, const char *cert_pem,
     const char *chain_pem, const char *serial, const char *subject);
-int store_key_delete(struct db_conn *c, const char *tenant_id, const char *id);
-/* Revoked certificates issued by ca_id: rev[i].serial_hex point into *buf
- * storage owned by the caller's free of *rev and the strings list. */
+int store_key_delete(struct db_conn *c, const char *tenant_id, const char *id,
+    int *cert_revoked);
 /* After store_key_set_state(.., "revoked", ..) in the same transaction:
  * the reason (a ca_reason_name) and, for key-compromise, when (0 = none). */
 int store_key_set_revocation(struct db_conn *c, const char *tenant_id,
@@ -207,8 +211,23 @@ struct store_cert_status {
 };
 int store_key_cert_status(struct db_conn *c, const char *ca_id,
     const char *serial_hex, struct store_cert_status *out);
+/* Revoked certificates issued by ca_id (of revoked keys, and crl_entries of
+ * deleted keys whose certificates have not expired): rev[i].serial_hex
+ * point into serials, which the caller frees with *rev. */
 int store_key_revoked_for_ca(struct db_conn *c, const char *ca_id,
     struct ca_revoked **rev, struct store_ids *serials, size_t *n);
+
+/* ---- HSM keys being created (store_hsm_pending.c; rules in api/keygen.c) ---- */
+int store_hsm_pending_add(struct db_conn *c, const char *tenant_id,
+    const char *label, const char *hsm_hex);
+/* Deletes the row of hsm_hex (only if created at or before `before`, when
+ * it is not 0): 0 if this call deleted it, SN_ERR_NOT_FOUND if it was gone
+ * (someone else owns the HSM key now). */
+int store_hsm_pending_take(struct db_conn *c, const char *hsm_hex,
+    int64_t before);
+/* Drops rows whose key row exists; lists those created at or before. */
+int store_hsm_pending_stale(struct db_conn *c, int64_t before,
+    struct store_ids *out);
 
 /* ---- certificate authorities (store_cas.c) ---- */
 struct store_ca {

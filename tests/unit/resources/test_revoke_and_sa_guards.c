@@ -23,6 +23,7 @@
 #include "db.h"
 #include "err.h"
 #include "server.h"
+#include "ca.h"
 #include "store_resources.h"
 #include "util.h"
 
@@ -124,15 +125,12 @@ test_revoked_key_stays_revoked(void **state)
 	/* certificate import racing a revoke */
 	assert_int_equal(store_key_set_cert(c, "ten_a", "skey_rev", "external",
 	    "cert", NULL, "0b", "CN=x"), SN_ERR_CONFLICT);
-	/* delete racing a revoke: the certificate must stay on the CRL */
-	assert_int_equal(store_key_delete(c, "ten_a", "skey_rev"),
-	    SN_ERR_CONFLICT);
 	/* other tenants' and missing keys: not found */
 	assert_int_equal(store_key_set_state(c, "ten_b", "skey_act", "disabled",
 	    0), SN_ERR_NOT_FOUND);
 	assert_int_equal(store_key_set_state(c, "ten_a", "skey_none",
 	    "disabled", 0), SN_ERR_NOT_FOUND);
-	assert_int_equal(store_key_delete(c, "ten_a", "skey_none"),
+	assert_int_equal(store_key_delete(c, "ten_a", "skey_none", NULL),
 	    SN_ERR_NOT_FOUND);
 	/* an active key still changes */
 	assert_int_equal(store_key_set_state(c, "ten_a", "skey_act",
@@ -148,13 +146,35 @@ test_revoked_key_stays_revoked(void **state)
 	assert_string_equal(s, "active");
 	free(s);
 
-	/* A revoked key whose certificate has expired may go. */
-	assert_int_equal(db_execf(c, "UPDATE signing_keys SET not_after = 5 "
-	    "WHERE id = 'skey_rev'", ""), 0);
-	assert_int_equal(db_begin(c), 0);
-	assert_int_equal(store_key_delete(c, "ten_a", "skey_rev"), 0);
-	assert_int_equal(store_key_delete(c, "ten_a", "skey_act"), 0);
-	assert_int_equal(db_commit(c), 0);
+	/*
+	 * Deleting a revoked key whose certificate is still valid keeps its
+	 * serial on the CRL (revoked when the key was); a key whose
+	 * certificate has expired leaves nothing behind.
+	 */
+	{
+		struct ca_revoked *rev = NULL;
+		struct store_ids serials = { NULL, 0 };
+		size_t n = 0;
+		int revoked = -1;
+
+		assert_int_equal(db_execf(c, "UPDATE signing_keys SET "
+		    "not_after = 5 WHERE id = 'skey_act'", ""), 0);
+		assert_int_equal(db_begin(c), 0);
+		assert_int_equal(store_key_delete(c, "ten_a", "skey_rev",
+		    &revoked), 0);
+		assert_int_equal(revoked, 1);
+		assert_int_equal(store_key_delete(c, "ten_a", "skey_act",
+		    &revoked), 0);
+		assert_int_equal(revoked, 0);
+		assert_int_equal(db_commit(c), 0);
+		assert_int_equal(store_key_revoked_for_ca(c, "ca_1", &rev,
+		    &serials, &n), 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(rev[0].serial_hex, "0a");
+		assert_int_equal(rev[0].revoked_at, 100);
+		free(rev);
+		store_ids_free(&serials);
+	}
 	db_release(c);
 }
 
