@@ -28,6 +28,7 @@
 #include "err.h"
 #include "crl.h"
 #include "hsm_signer.h"
+#include "keygen.h"
 #include "keys.h"
 #include "pem.h"
 #include "render.h"
@@ -251,10 +252,10 @@ keys_rotate(struct sn_request *req, struct sn_response *resp)
 	enum sn_key_alg alg;
 	uint8_t new_id[KEEPER_ID_LEN], old_id[KEEPER_ID_LEN], *spki = NULL;
 	size_t spki_len = 0;
-	char *hex = NULL;
+	char *hex = NULL, *old_hex = NULL;
 	json_t *d = NULL;
 	int64_t now = sn_now(), started = 0;
-	int have_root = 0, made = 0, builtin, r, r2;
+	int have_root = 0, made = 0, pending = 0, gate = 0, builtin, r, r2;
 
 	memset(&k, 0, sizeof(k));
 	memset(&nk, 0, sizeof(nk));
@@ -281,15 +282,46 @@ keys_rotate(struct sn_request *req, struct sn_response *resp)
 		r = api_keeper_error(resp, SN_ERR_UNAVAILABLE, "key generation");
 		goto out;
 	}
-	if ((r = keeper_generate(req->srv->keeper, alg, k.id, new_id, &spki,
+	/*
+	 * As for a new key (keys.c, keygen.c): the new CKA_ID is committed to
+	 * hsm_pending first, so a crash before the rotation commits leaves
+	 * nothing in the HSM after the next start's sweep; generation holds
+	 * no pooled connection and takes the tenant's generation slot.
+	 */
+	if ((r = sn_random_bytes(new_id, sizeof(new_id))) != 0 ||
+	    (r = sn_hex_encode(new_id, sizeof(new_id), &hex)) != 0 ||
+	    (r = sn_hex_encode(old_id, sizeof(old_id), &old_hex)) != 0 ||
+	    (r = store_copy(nk.hsm_key_id, sizeof(nk.hsm_key_id), hex)) != 0) {
+		r = api_error(resp, SN_ERR_INTERNAL, "could not make an HSM id");
+		goto out;
+	}
+	if ((r = api_conn(req, resp, &c)) != 0 || (r = api_begin(c, resp)) != 0)
+		goto out;
+	if ((r = keygen_pending_add(c, req->actor.tenant_id, k.id, hex)) != 0) {
+		r = api_store_error(resp, r, "key");
+		goto out;
+	}
+	if ((r = api_commit(c, resp)) != 0)
+		goto out;
+	pending = 1;
+	db_release(c);
+	c = NULL;
+	if ((r = keygen_enter(req->srv, req->actor.tenant_id)) != 0) {
+		resp->retry_after = 5;
+		r = api_error(resp, SN_ERR_UNAVAILABLE, "too many key "
+		    "generations in progress for this tenant; try again");
+		goto out;
+	}
+	gate = 1;
+	made = 1;	/* from here on the key may exist, even on an error */
+	if ((r = keeper_generate_id(req->srv->keeper, alg, k.id, new_id, &spki,
 	    &spki_len)) != 0) {
 		r = api_keeper_error(resp, r, "key generation");
 		goto out;
 	}
-	made = 1;
-	if ((r = sn_hex_encode(new_id, sizeof(new_id), &hex)) != 0 ||
-	    (r = store_copy(nk.hsm_key_id, sizeof(nk.hsm_key_id), hex)) != 0 ||
-	    (r = ca_pem_from_spki(spki, spki_len, &nk.public_key_pem)) != 0 ||
+	keygen_leave(req->actor.tenant_id);
+	gate = 0;
+	if ((r = ca_pem_from_spki(spki, spki_len, &nk.public_key_pem)) != 0 ||
 	    (r = ca_pubkey_from_spki(spki, spki_len, &pub)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "unreadable public key "
 		    "from the HSM");
@@ -317,30 +349,62 @@ keys_rotate(struct sn_request *req, struct sn_response *resp)
 		    api_store_error(resp, r, "key");
 		goto out;
 	}
+	/* The new key is owned by the row now; the old one becomes pending
+	 * in the same transaction, so that a crash before it is destroyed
+	 * below still destroys it at the next start. */
+	if ((r = keygen_pending_done(c, hex)) != 0 ||
+	    (r = keygen_pending_add(c, req->actor.tenant_id, k.id,
+	    old_hex)) != 0) {
+		r = r == SN_ERR_NOT_FOUND ? api_error(resp, SN_ERR_CONFLICT,
+		    "the unfinished HSM key was reclaimed by a starting "
+		    "instance; rotate again") : api_store_error(resp, r, "key");
+		goto out;
+	}
 	if ((r = audit_req(c, req, "key.rotate", "key", k.id, "ok", d)) != 0) {
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
 	if ((r = api_commit(c, resp)) != 0)
 		goto out;
-	made = 0;		/* the row owns the new HSM key */
+	made = pending = 0;	/* the row owns the new HSM key */
 	db_release(c);
 	c = NULL;
 	/* The old version never signs again: its private key goes. */
 	if ((r2 = keeper_destroy(req->srv->keeper, old_id)) != 0 &&
 	    r2 != SN_ERR_NOT_FOUND)
 		fprintf(stderr, "signetd: key %s rotated, but the HSM key of "
-		    "version %lld could not be destroyed: %s\n", k.id,
-		    (long long)k.version, sn_strerror(r2));
+		    "version %lld could not be destroyed (the next start "
+		    "retries): %s\n", k.id, (long long)k.version,
+		    sn_strerror(r2));
+	else if (db_acquire(req->srv->db, &c) == 0) {
+		if (keygen_pending_done(c, old_hex) != 0)
+			fprintf(stderr, "signetd: hsm_pending row %s left for "
+			    "the next start\n", old_hex);
+		db_release(c);
+		c = NULL;
+	}
 	r = reply_key(req, resp, 200);
  out:
+	if (gate)
+		keygen_leave(req->actor.tenant_id);
 	if (made) {
 		if (c != NULL)
 			db_rollback(c);
-		if ((r2 = keeper_destroy(req->srv->keeper, new_id)) != 0)
+		if ((r2 = keeper_destroy(req->srv->keeper, new_id)) != 0 &&
+		    r2 != SN_ERR_NOT_FOUND)
+			/* the pending row stays: the next start destroys it */
 			fprintf(stderr, "signetd: key rotation failed and the new "
 			    "HSM key %s could not be destroyed: %s\n",
 			    hex != NULL ? hex : "?", sn_strerror(r2));
+		else
+			made = 0;
+	}
+	if (pending && !made) {
+		if (c == NULL && db_acquire(req->srv->db, &c) != 0)
+			c = NULL;
+		if (c != NULL && keygen_pending_done(c, hex) != 0)
+			fprintf(stderr, "signetd: hsm_pending row %s left for "
+			    "the next start\n", hex);
 	}
 	if (r != 0)
 		refused(req, resp, &c, "key.rotate", k.id[0] != '\0' ? k.id :
@@ -349,6 +413,7 @@ keys_rotate(struct sn_request *req, struct sn_response *resp)
 	EVP_PKEY_free(pub);
 	free(spki);
 	free(hex);
+	free(old_hex);
 	store_key_clear(&k);
 	store_key_clear(&nk);
 	store_ca_clear(&issuing);
