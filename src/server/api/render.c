@@ -14,6 +14,7 @@
 #include "err.h"
 #include "render.h"
 #include "store.h"
+#include "store_auth.h"
 
 int
 render_team(struct db_conn *c, const struct store_team *t, json_t **out)
@@ -64,11 +65,7 @@ render_project(struct db_conn *c, const char *tenant_id,
 const char *
 render_key_state(const struct store_key *k, int64_t now)
 {
-	if (strcmp(k->state, "revoked") == 0)
-		return "revoked";
-	if (now < k->not_before || now > k->not_after)
-		return "expired";
-	return k->state;
+	return store_key_state_at(k->state, k->not_before, k->not_after, now);
 }
 
 /* Appends s percent-encoded except RFC 7512's unreserved characters. */

@@ -9,12 +9,16 @@
  *      key's algorithm, digest algorithm and policy, base64, exact length,
  *      batch size) and of the key state (active, inside its validity);
  *   4. keeper_sign for every digest (holding no database connection);
- *   5. in one write transaction: the caller's credential, authz and key
- *      state checked again (a revocation, disable, expiry, deletion,
- *      rotation or signer removal that committed while the HSM signed
- *      wins), and the "key.sign" audit event is COMMITTED;
+ *   5. audit_sign_commit (audit/sign_commit.h): in one write transaction,
+ *      shared with the tenant's other signers of the moment (group
+ *      commit), the caller's credential, the signer link and the key's
+ *      state and version are checked again with one statement (a
+ *      revocation, disable, expiry, deletion, rotation or signer removal
+ *      that committed while the HSM signed wins), and the "key.sign"
+ *      audit event is COMMITTED;
  *   6. only then is the response with the signatures built.
- * If step 5 fails the signatures are wiped and the caller gets a 5xx.
+ * If step 5 fails the signatures are wiped and the caller gets its
+ * refusal (recorded in the same transaction) or a 5xx.
  * Every refusal in 1-4 is itself committed as an audit event ("denied",
  * or "error" for server faults) before the error is returned.
  */
@@ -25,12 +29,12 @@
 
 #include "api.h"
 #include "audit.h"
-#include "auth.h"
 #include "oauth_exchange.h"
 #include "db.h"
 #include "encode.h"
 #include "err.h"
 #include "hsm_signer.h"
+#include "sign_commit.h"
 #include "render.h"
 #include "server.h"
 #include "util.h"
@@ -74,20 +78,6 @@ add_signature_hashes(json_t *d, const struct sign_item *items, size_t n,
 		json_object_set(d, "signature_sha256", json_array_get(a, 0));
 	json_decref(a);
 	return 0;
-}
-
-/* The event just committed, as GET /v1/audit shows it (NULL if unread). */
-static json_t *
-committed_event(struct db_conn *c, const char *tenant, int64_t seq)
-{
-	struct db_stmt *st = NULL;
-	json_t *e = NULL;
-
-	if (db_queryf(c, &st, "SELECT " AUDIT_COLUMNS " FROM audit_events "
-	    "WHERE tenant_id = ? AND seq = ?", "ti", tenant, seq) == DB_ROW)
-		e = audit_row_json(st, 1);
-	db_finalize(st);
-	return e;
 }
 
 /* "client": {"hostname","process","user"} (all optional strings). */
@@ -176,22 +166,23 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	    "digest", "digests", "client", NULL };
 	struct sn_server *srv = req->srv;
 	struct db_conn *c = NULL;
-	struct store_key k, now_k;
+	struct store_key k;
+	struct audit_sign sc;
 	struct sign_item *items = NULL;
 	size_t n = 0, i;
 	const char *mechname = NULL, *hashname = NULL, *state;
 	json_t *one, *many, *client = NULL, *d = NULL, *hexes = NULL,
-	    *sigs = NULL, *body = NULL, *ev;
+	    *sigs = NULL, *body = NULL, *released = NULL;
 	enum sn_key_alg alg;
 	enum sn_mech mech;
 	enum sn_hash hash;
 	uint8_t hsm_id[KEEPER_ID_LEN];
-	char *hex = NULL, *b64 = NULL;
-	int64_t now = sn_now(), seq = 0;
-	int r, batch = 0, signed_ok = 0;
+	char *hex = NULL, *b64 = NULL, label[2 * STORE_NAME_MAX + 2];
+	int64_t now = sn_now();
+	int r, batch = 0, signed_ok = 0, recorded = 0;
 
 	memset(&k, 0, sizeof(k));
-	memset(&now_k, 0, sizeof(now_k));
+	memset(&sc, 0, sizeof(sc));
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	d = json_object();
@@ -326,80 +317,38 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 			break;
 		}
 	}
-	if (db_acquire(srv->db, &c) != 0) {
-		c = NULL;	/* the refusal cannot be recorded either */
-		resp->retry_after = 1;
-		r = api_error(resp, SN_ERR_UNAVAILABLE, "database unavailable; "
-		    "no signature was released");
+	if (r != 0) {
+		/* the keeper's failure, recorded as its own refusal */
+		if (db_acquire(srv->db, &c) != 0)
+			c = NULL;	/* the refusal cannot be recorded either */
 		goto out;
 	}
-	if (r != 0)
-		goto out;
 
-	/* The audit event is durable before any signature leaves. */
-	if ((r = api_begin(c, resp)) != 0)
-		goto out;
-	if (db_chain_lock(c, req->actor.tenant_id) != 0) {
-		resp->retry_after = 1;
-		r = api_error(resp, SN_ERR_UNAVAILABLE, "database unavailable; "
-		    "no signature was released");
-		goto out;
-	}
 	/*
-	 * The HSM call took time: a revocation, a disable or the removal of
-	 * the caller as a signer may have committed meanwhile. Decide again
-	 * inside the write transaction that records the event, after taking
-	 * the tenant's chain lock (db_chain_lock: every such change appends
-	 * its own event under it), so a change that committed before this
-	 * point always wins: the whole credential
-	 * (user disabled, API key revoked or expired, service account deleted
-	 * or its key rotated), the signer link and the key's state.
+	 * The audit event is durable before any signature leaves: decided
+	 * again and committed (grouped with concurrent signers of the
+	 * tenant) by audit_sign_commit, which also records a refusal there.
 	 */
-	if ((r = auth_recheck(c, &req->actor, sn_now())) != 0) {
-		r = r == SN_ERR_UNAUTHENTICATED ? api_error(resp, r, "invalid "
-		    "or missing credentials") : api_store_error(resp, r,
-		    "credential");
-		goto out;
-	}
-	if ((r = api_authz(c, req, resp, AUTHZ_KEY_SIGN, k.id, "key")) != 0)
-		goto out;
-	if ((r = store_key_get(c, req->actor.tenant_id, k.id, &now_k)) != 0) {
-		r = api_store_error(resp, r, "key");
-		goto out;
-	}
-	state = render_key_state(&now_k, sn_now());
-	if (strcmp(state, "active") != 0) {
-		r = api_error(resp, SN_ERR_CONFLICT, "key %s/%s is %s and cannot "
-		    "sign", k.project_name, k.name, state);
-		goto out;
-	}
-	/* A rotation that committed meanwhile retired the version that
-	 * signed: earlier versions never sign again. */
-	if (now_k.version != k.version ||
-	    strcmp(now_k.hsm_key_id, k.hsm_key_id) != 0) {
-		r = api_error(resp, SN_ERR_CONFLICT, "key %s/%s was rotated "
-		    "while signing; retry", k.project_name, k.name);
-		goto out;
-	}
-	/* What was released, so a signature can be found in the log later
-	 * (`signet audit prove --signature`): SHA-256 of each signature. */
-	if ((r = add_signature_hashes(d, items, n, batch)) != 0) {
+	if ((released = json_object()) == NULL ||
+	    (r = add_signature_hashes(released, items, n, batch)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
-		goto out;
+		goto out_db;
 	}
-	if ((r = audit_req_seq(c, req, "key.sign", "key", k.id, "ok", d,
-	    &seq)) != 0) {
-		resp->retry_after = 1;
-		r = api_error(resp, SN_ERR_UNAVAILABLE, "could not record the "
-		    "audit event; no signature was released");
-		goto out;
-	}
-	if (db_commit(c) != 0) {
-		db_rollback(c);
-		resp->retry_after = 1;
-		r = api_error(resp, SN_ERR_UNAVAILABLE, "could not commit the "
-		    "audit event; no signature was released");
-		goto out;
+	snprintf(label, sizeof(label), "%s/%s", k.project_name, k.name);
+	sc.req = req;
+	sc.key_id = k.id;
+	sc.key_label = label;
+	sc.version = k.version;
+	sc.hsm_key_id = k.hsm_key_id;
+	sc.details = d;
+	sc.released = released;
+	sc.status_for = api_status_for;
+	if ((r = audit_sign_commit(srv->db, &sc)) != 0) {
+		if (r == SN_ERR_UNAVAILABLE)
+			resp->retry_after = 1;
+		r = api_error(resp, r, "%s", sc.message);
+		recorded = sc.refusal_recorded;
+		goto out_db;
 	}
 	signed_ok = 1;
 	__atomic_add_fetch(&srv->n_signatures, (uint64_t)n, __ATOMIC_RELAXED);
@@ -423,19 +372,26 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		body = json_pack("{s:O}", "signature", json_array_get(sigs, 0));
 	/* The committed event itself: the client can recompute its hash and
 	 * check its inclusion in the signed log (require_inclusion_proof). */
-	if (body != NULL && (ev = committed_event(c, req->actor.tenant_id,
-	    seq)) != NULL)
-		json_object_set_new(body, "audit_event", ev);
+	if (body != NULL && sc.event != NULL) {
+		json_object_set_new(body, "audit_event", sc.event);
+		sc.event = NULL;
+	}
 	if (body == NULL) {
 		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	r = api_json(resp, 200, body);
+	goto out;
+ out_db:
+	/* a refusal audit_sign_commit could not record: on its own */
+	if (!recorded && db_acquire(srv->db, &c) != 0)
+		c = NULL;
  out:
 	if (r != 0) {
 		__atomic_add_fetch(&srv->n_sign_failures, 1, __ATOMIC_RELAXED);
-		/* A signing whose event committed is on record already. */
-		if (!signed_ok) {
+		/* A signing whose event committed, or a refusal recorded
+		 * with the group, is on record already. */
+		if (!signed_ok && !recorded) {
 			if (json_object_get(d, "key") == NULL)
 				json_object_set_new(d, "key",
 				    json_string(req->params[0]));
@@ -446,12 +402,13 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	free(b64);
 	free(hex);
 	json_decref(sigs);
+	json_decref(released);
+	json_decref(sc.event);
 	json_decref(hexes);
 	json_decref(client);
 	json_decref(d);
 	items_free(items, n);
 	store_key_clear(&k);
-	store_key_clear(&now_k);
 	db_release(c);
 	return r;
 }

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "audit_int.h"
 #include "auditchain.h"
 #include "db.h"
 #include "encode.h"
@@ -64,12 +65,27 @@ int
 audit_append_seq(struct db_conn *c, const struct audit_event *ev,
     int64_t *seq_out)
 {
+	struct audit_tail tail;
+	int r;
+
+	memset(&tail, 0, sizeof(tail));
+	if ((r = audit_append_at(c, ev, &tail, NULL)) == 0 && seq_out != NULL)
+		*seq_out = tail.seq;
+	return r;
+}
+
+int
+audit_append_at(struct db_conn *c, const struct audit_event *ev,
+    struct audit_tail *tail, json_t **event_out)
+{
 	struct db_stmt *st = NULL;
 	json_t *details = NULL, *e = NULL;
 	char prev[65], hash[65], *id = NULL, *dtext = NULL;
 	int64_t seq = 1, now;
 	int r;
 
+	if (event_out != NULL)
+		*event_out = NULL;
 	if (ev == NULL || ev->action == NULL || ev->tenant_id == NULL)
 		return SN_ERR_INVALID;
 	if (!db_in_transaction(c))
@@ -81,19 +97,29 @@ audit_append_seq(struct db_conn *c, const struct audit_event *ev,
 	if (details == NULL)
 		return SN_ERR_NOMEM;
 	snprintf(prev, sizeof(prev), "%s", SN_AUDIT_GENESIS);
-	/* The tail is read under the chain lock: "last seq + 1" cannot race. */
+	/* The tail is read under the chain lock: "last seq + 1" cannot race.
+	 * A caller that appended in this same transaction (a group commit)
+	 * carries it in *tail instead; never across transactions, since
+	 * other processes may append to the same chain in between. */
 	if ((r = db_chain_lock(c, ev->tenant_id)) != 0)
 		goto out;
-	r = db_queryf(c, &st, "SELECT seq, hash FROM audit_events WHERE "
-	    "tenant_id = ? ORDER BY seq DESC LIMIT 1", "t", ev->tenant_id);
-	if (r < 0)
-		goto out;
-	if (r == DB_ROW) {
-		seq = db_col_int64(st, 0) + 1;
-		snprintf(prev, sizeof(prev), "%s", nz(db_col_text(st, 1)));
+	if (tail->known) {
+		seq = tail->seq + 1;
+		snprintf(prev, sizeof(prev), "%s", tail->hash);
+	} else {
+		r = db_queryf(c, &st, "SELECT seq, hash FROM audit_events "
+		    "WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1", "t",
+		    ev->tenant_id);
+		if (r < 0)
+			goto out;
+		if (r == DB_ROW) {
+			seq = db_col_int64(st, 0) + 1;
+			snprintf(prev, sizeof(prev), "%s",
+			    nz(db_col_text(st, 1)));
+		}
+		db_finalize(st);
+		st = NULL;
 	}
-	db_finalize(st);
-	st = NULL;
 	if ((r = sn_new_id("evt", &id)) != 0)
 		goto out;
 	now = sn_now();
@@ -123,8 +149,20 @@ audit_append_seq(struct db_conn *c, const struct audit_event *ev,
 	 * transaction: committed together or not at all. */
 	if (r == 0)
 		r = tlog_append(c, ev->tenant_id, seq, hash);
-	if (r == 0 && seq_out != NULL)
-		*seq_out = seq;
+	if (r != 0)
+		goto out;
+	if (event_out != NULL) {
+		/* as GET /v1/audit shows it: the canonical object + "hash" */
+		if (json_object_set_new(e, "hash", json_string(hash)) != 0) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
+		*event_out = e;
+		e = NULL;
+	}
+	tail->known = 1;
+	tail->seq = seq;
+	memcpy(tail->hash, hash, sizeof(tail->hash));
  out:
 	db_finalize(st);
 	json_decref(details);
@@ -134,8 +172,8 @@ audit_append_seq(struct db_conn *c, const struct audit_event *ev,
 	return r;
 }
 
-static void
-fill_from_req(struct audit_event *ev, struct sn_request *req,
+void
+audit_event_from_req(struct audit_event *ev, struct sn_request *req,
     const char *action, const char *object_type, const char *object_id,
     const char *result, json_t *details)
 {
@@ -168,7 +206,7 @@ audit_req_seq(struct db_conn *c, struct sn_request *req, const char *action,
 {
 	struct audit_event ev;
 
-	fill_from_req(&ev, req, action, object_type, object_id, result,
+	audit_event_from_req(&ev, req, action, object_type, object_id, result,
 	    details);
 	return audit_append_seq(c, &ev, seq);
 }
