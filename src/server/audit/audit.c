@@ -25,6 +25,7 @@
 #include "handler.h"
 #include "server.h"
 #include "store.h"
+#include "store_audit.h"
 #include "tlog.h"
 #include "util.h"
 
@@ -78,7 +79,7 @@ int
 audit_append_at(struct db_conn *c, const struct audit_event *ev,
     struct audit_tail *tail, json_t **event_out)
 {
-	struct db_stmt *st = NULL;
+	struct store_audit_row row;
 	json_t *details = NULL, *e = NULL;
 	char prev[65], hash[65], *id = NULL, *dtext = NULL;
 	int64_t seq = 1, now;
@@ -107,18 +108,11 @@ audit_append_at(struct db_conn *c, const struct audit_event *ev,
 		seq = tail->seq + 1;
 		snprintf(prev, sizeof(prev), "%s", tail->hash);
 	} else {
-		r = db_queryf(c, &st, "SELECT seq, hash FROM audit_events "
-		    "WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1", "t",
-		    ev->tenant_id);
-		if (r < 0)
+		if ((r = store_audit_tail(c, ev->tenant_id, &seq, prev)) != 0)
 			goto out;
-		if (r == DB_ROW) {
-			seq = db_col_int64(st, 0) + 1;
-			snprintf(prev, sizeof(prev), "%s",
-			    nz(db_col_text(st, 1)));
-		}
-		db_finalize(st);
-		st = NULL;
+		if (seq == 0)
+			snprintf(prev, sizeof(prev), "%s", SN_AUDIT_GENESIS);
+		seq++;
 	}
 	if ((r = sn_new_id("evt", &id)) != 0)
 		goto out;
@@ -136,15 +130,21 @@ audit_append_at(struct db_conn *c, const struct audit_event *ev,
 		r = SN_ERR_NOMEM;
 		goto out;
 	}
-	r = db_execf(c, "INSERT INTO audit_events (seq, tenant_id, id, time, "
-	    "actor_type, actor_id, action, object_type, object_id, result, "
-	    "details, source_ip, prev_hash, hash) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    "ittitttttttttt", seq, ev->tenant_id, id, now,
-	    nz(ev->actor_type), nz(ev->actor_id), ev->action,
-	    nz(ev->object_type), nz(ev->object_id),
-	    ev->result != NULL ? ev->result : "ok", dtext, nz(ev->source_ip),
-	    prev, hash);
+	row.seq = seq;
+	row.tenant_id = ev->tenant_id;
+	row.id = id;
+	row.time = now;
+	row.actor_type = nz(ev->actor_type);
+	row.actor_id = nz(ev->actor_id);
+	row.action = ev->action;
+	row.object_type = nz(ev->object_type);
+	row.object_id = nz(ev->object_id);
+	row.result = ev->result != NULL ? ev->result : "ok";
+	row.details = dtext;
+	row.source_ip = nz(ev->source_ip);
+	row.prev_hash = prev;
+	row.hash = hash;
+	r = store_audit_insert(c, &row);
 	/* The event's leaf joins the tenant's Merkle tree in the same
 	 * transaction: committed together or not at all. */
 	if (r == 0)
@@ -164,7 +164,6 @@ audit_append_at(struct db_conn *c, const struct audit_event *ev,
 	tail->seq = seq;
 	memcpy(tail->hash, hash, sizeof(tail->hash));
  out:
-	db_finalize(st);
 	json_decref(details);
 	json_decref(e);
 	free(id);
@@ -318,8 +317,7 @@ audit_verify_log(struct db_conn *c, const char *tenant_id, int64_t *count,
 	*bad_checkpoint = 0;
 	sn_merkle_range_init(&rg);
 	snprintf(prev, sizeof(prev), "%s", SN_AUDIT_GENESIS);
-	r2 = db_queryf(c, &st2, "SELECT size, root FROM audit_checkpoints "
-	    "WHERE tenant_id = ? ORDER BY size", "t", tenant_id);
+	r2 = store_audit_checkpoints(c, tenant_id, &st2);
 	if ((r = next_checkpoint(&st2, &r2, &cpsize, cproot)) != 0)
 		goto out;
 	/*
@@ -327,10 +325,7 @@ audit_verify_log(struct db_conn *c, const char *tenant_id, int64_t *count,
 	 * its hash; the root rebuilt from the rows must match every signed
 	 * checkpoint.
 	 */
-	r = db_queryf(c, &st, "SELECT " AUDIT_COLUMNS ", (SELECT t.hash FROM "
-	    "audit_tree t WHERE t.tenant_id = audit_events.tenant_id AND "
-	    "t.level = 0 AND t.idx = audit_events.seq - 1) FROM audit_events "
-	    "WHERE tenant_id = ? ORDER BY seq", "t", tenant_id);
+	r = store_audit_walk(c, tenant_id, &st);
 	while (r == DB_ROW) {
 		n++;
 		seq = db_col_int64(st, 0);

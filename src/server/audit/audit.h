@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "store_audit.h"
 #include "util.h"
 
 struct db_conn;
@@ -65,9 +66,7 @@ int audit_verify_log(struct db_conn *c, const char *tenant_id,
 struct db_stmt;
 
 /* The columns audit_row_json() expects, in order, for SELECT lists. */
-#define AUDIT_COLUMNS "seq, tenant_id, id, time, actor_type, actor_id, " \
-	"action, object_type, object_id, result, details, source_ip, " \
-	"prev_hash, hash"
+#define AUDIT_COLUMNS STORE_AUDIT_COLUMNS
 
 /* The API event object E from a row selected with AUDIT_COLUMNS (with the
  * "hash" member if with_hash). NULL on ENOMEM or corrupt details. */

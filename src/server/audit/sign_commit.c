@@ -25,6 +25,7 @@
 #include "err.h"
 #include "handler.h"
 #include "sign_commit.h"
+#include "store_audit.h"
 #include "store_auth.h"
 #include "util.h"
 
@@ -135,7 +136,7 @@ recheck(struct db_conn *c, struct audit_sign *s, int64_t now)
 static void
 rollback_to(struct db_conn *c, int *poisoned)
 {
-	if (db_execf(c, "ROLLBACK TO SAVEPOINT sn_sign", "") != 0)
+	if (store_savepoint_rollback(c) != 0)
 		*poisoned = 1;
 }
 
@@ -171,7 +172,7 @@ commit_one(struct db_conn *c, struct audit_sign *s, struct audit_tail *tail,
 	struct audit_event ev;
 	json_t *d = NULL;
 
-	if (db_execf(c, "SAVEPOINT sn_sign", "") != 0) {
+	if (store_savepoint(c) != 0) {
 		set_err(s, SN_ERR_UNAVAILABLE, "could not record the audit "
 		    "event; " NO_RELEASE);
 		return;
@@ -196,7 +197,7 @@ commit_one(struct db_conn *c, struct audit_sign *s, struct audit_tail *tail,
 	append_refusal(c, s, tail, poisoned);
  release:
 	json_decref(d);
-	if (db_execf(c, "RELEASE SAVEPOINT sn_sign", "") != 0)
+	if (store_savepoint_release(c) != 0)
 		*poisoned = 1;
 }
 

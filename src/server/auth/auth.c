@@ -22,61 +22,14 @@
 #include "err.h"
 #include "handler.h"
 #include "server.h"
+#include "store_auth.h"
 #include "util.h"
 
-/* Copies a text column into a fixed buffer; "" for NULL or too long. */
-static void
-copy_col(struct db_stmt *st, int col, char *dst, size_t dstlen)
+/* The store's kind of a credential (store_auth.h). */
+static enum store_cred
+store_kind(enum credential_kind kind)
 {
-	const char *v = db_col_text(st, col);
-
-	if (v == NULL || strlen(v) >= dstlen)
-		v = "";
-	memcpy(dst, v, strlen(v) + 1);
-}
-
-/*
- * The credential row and its principal. Columns: 0 tenant, 1 principal id,
- * 2 secret hash, 3 expires_at, 4 revoked_at, 5 name, 6 role (API keys) or
- * the token's key_version, 7 disabled (API keys) or the account's current
- * key_version, 8 the principal's tenant, 9 last_used_at (API keys; NULL
- * for tokens). Returns db_queryf's result.
- */
-static int
-cred_query(struct db_conn *c, struct db_stmt **st, enum credential_kind kind,
-    const char *id)
-{
-	if (kind == CREDENTIAL_APIKEY)
-		return db_queryf(c, st, "SELECT k.tenant_id, k.user_id, "
-		    "k.secret_hash, k.expires_at, k.revoked_at, u.email, "
-		    "u.role, u.disabled, u.tenant_id, k.last_used_at "
-		    "FROM api_keys k JOIN users u ON u.id = k.user_id "
-		    "WHERE k.id = ?", "t", id);
-	return db_queryf(c, st, "SELECT t.tenant_id, t.service_account_id, "
-	    "t.secret_hash, t.expires_at, NULL, s.name, t.key_version, "
-	    "s.key_version, s.tenant_id, NULL FROM access_tokens t "
-	    "JOIN service_accounts s ON s.id = t.service_account_id "
-	    "WHERE t.id = ?", "t", id);
-}
-
-/*
- * Everything about a credential row except its secret: not expired, not
- * revoked, the user not disabled, the account key not rotated since the
- * token was issued, principal in the credential's tenant. 1 if usable.
- */
-static int
-cred_row_valid(struct db_stmt *st, enum credential_kind kind, int64_t now)
-{
-	if (!db_col_is_null(st, 3) && db_col_int64(st, 3) <= now)
-		return 0;			/* expired */
-	if (!db_col_is_null(st, 4))
-		return 0;			/* revoked */
-	if (db_col_text(st, 8) == NULL || db_col_text(st, 0) == NULL ||
-	    strcmp(db_col_text(st, 8), db_col_text(st, 0)) != 0)
-		return 0;			/* tenant mismatch: never */
-	if (kind == CREDENTIAL_APIKEY)
-		return db_col_int64(st, 7) == 0;	/* disabled user */
-	return db_col_int64(st, 6) == db_col_int64(st, 7); /* rotated */
+	return kind == CREDENTIAL_APIKEY ? STORE_CRED_APIKEY : STORE_CRED_TOKEN;
 }
 
 int
@@ -84,17 +37,15 @@ auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
     struct sn_actor *actor, char fail_tenant[64])
 {
 	static const uint8_t dummy[32];
-	struct db_stmt *st = NULL;
+	struct store_cred_row row;
 	enum credential_kind kind;
 	char id[CREDENTIAL_ID_LEN + 1];
 	const char *cred;
 	uint8_t hash[32], stored[32];
-	const void *p;
-	size_t plen = 0;
-	int64_t last_used = 0;
 	int r, found = 0, ok = 1;
 
 	memset(actor, 0, sizeof(*actor));
+	memset(&row, 0, sizeof(row));
 	fail_tenant[0] = '\0';
 	memcpy(stored, dummy, sizeof(stored));
 	if (authz == NULL || strncasecmp(authz, "Bearer ", 7) != 0)
@@ -110,34 +61,30 @@ auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
 	if ((r = credential_hash(cred, hash)) != 0)
 		return r;
 
-	if ((r = cred_query(c, &st, kind, id)) < 0)
+	r = store_cred_get(c, store_kind(kind), id, now, &row);
+	if (r != 0 && r != SN_ERR_NOT_FOUND)
 		goto out;
-	if (r == DB_ROW) {
+	if (r == 0) {
 		found = 1;
-		copy_col(st, 0, fail_tenant, 64);
-		p = db_col_blob(st, 2, &plen);
-		if (p != NULL && plen == sizeof(stored))
-			memcpy(stored, p, sizeof(stored));
+		memcpy(fail_tenant, row.tenant_id, sizeof(row.tenant_id));
+		if (row.hash_ok)
+			memcpy(stored, row.secret_hash, sizeof(stored));
 		else
 			ok = 0;
-		if (!cred_row_valid(st, kind, now))
+		if (!row.valid)
 			ok = 0;
 		if (kind == CREDENTIAL_APIKEY) {
 			actor->type = SN_ACTOR_USER;
-			actor->is_admin = db_col_text(st, 6) != NULL &&
-			    strcmp(db_col_text(st, 6), "admin") == 0;
+			actor->is_admin = row.is_admin;
 		} else
 			actor->type = SN_ACTOR_SERVICE_ACCOUNT;
-		copy_col(st, 1, actor->id, sizeof(actor->id));
-		copy_col(st, 0, actor->tenant_id, sizeof(actor->tenant_id));
-		copy_col(st, 5, actor->name, sizeof(actor->name));
-		if (!db_col_is_null(st, 9))
-			last_used = db_col_int64(st, 9);
+		memcpy(actor->id, row.principal_id, sizeof(actor->id));
+		memcpy(actor->tenant_id, row.tenant_id,
+		    sizeof(actor->tenant_id));
+		memcpy(actor->name, row.name, sizeof(actor->name));
 		snprintf(actor->credential_id, sizeof(actor->credential_id),
 		    "%s", id);
 	}
-	db_finalize(st);
-	st = NULL;
 	/* Same comparison whether or not the id was found. */
 	if (CRYPTO_memcmp(hash, stored, sizeof(hash)) != 0)
 		ok = 0;
@@ -151,19 +98,17 @@ auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
 	 * even an UPDATE that matches nothing takes SQLite's one write lock,
 	 * and would queue every request behind the signing commits.
 	 */
-	if (kind == CREDENTIAL_APIKEY && last_used < now - 60 &&
-	    (r = db_execf(c, "UPDATE api_keys SET last_used_at = ? WHERE "
-	    "id = ? AND (last_used_at IS NULL OR last_used_at < ?)", "iti",
-	    now, id, now - 60)) != 0) {
+	if (kind == CREDENTIAL_APIKEY && row.last_used_at < now - 60 &&
+	    store_apikey_touch(c, id, now) != 0) {
 		/* A busy database must not lock users out; the read worked. */
 		fprintf(stderr, "signetd: cannot update last_used_at of %s\n",
 		    id);
 	}
 	r = 0;
  out:
-	db_finalize(st);
 	explicit_bzero(hash, sizeof(hash));
 	explicit_bzero(stored, sizeof(stored));
+	explicit_bzero(&row, sizeof(row));
 	if (r != 0) {
 		memset(actor, 0, sizeof(*actor));
 		if (!found)
@@ -175,32 +120,18 @@ auth_authenticate(struct db_conn *c, const char *authz, int64_t now,
 int
 auth_recheck(struct db_conn *c, const struct sn_actor *actor, int64_t now)
 {
-	struct db_stmt *st = NULL;
+	struct store_cred_row row;
 	enum credential_kind kind;
-	const char *v;
-	int r, found;
+	int r;
 
 	if (strncmp(actor->credential_id, "ses_", 4) == 0 &&
 	    actor->type == SN_ACTOR_USER) {
 		/* a web console session: itself, its user and its API key */
-		r = db_queryf(c, &st, "SELECT s.user_id, s.tenant_id FROM "
-		    "console_sessions s JOIN users u ON u.id = s.user_id JOIN "
-		    "api_keys k ON k.id = s.api_key_id AND k.user_id = s.user_id "
-		    "WHERE s.id = ? AND s.ended_at IS NULL AND s.expires_at > ? "
-		    "AND u.disabled = 0 AND u.tenant_id = s.tenant_id AND "
-		    "k.tenant_id = s.tenant_id AND k.revoked_at IS NULL AND "
-		    "(k.expires_at IS NULL OR k.expires_at > ?)", "tii",
-		    actor->credential_id, now, now);
+		r = store_session_holds(c, actor->credential_id, actor->id,
+		    actor->tenant_id, now);
 		if (r < 0)
-			goto out;
-		found = r == DB_ROW;
-		r = SN_ERR_UNAUTHENTICATED;
-		if (found && (v = db_col_text(st, 0)) != NULL &&
-		    strcmp(v, actor->id) == 0 &&
-		    (v = db_col_text(st, 1)) != NULL &&
-		    strcmp(v, actor->tenant_id) == 0)
-			r = 0;
-		goto out;
+			return r;
+		return r == 1 ? 0 : SN_ERR_UNAUTHENTICATED;
 	}
 	if (strncmp(actor->credential_id, "key_", 4) == 0 &&
 	    actor->type == SN_ACTOR_USER)
@@ -210,17 +141,14 @@ auth_recheck(struct db_conn *c, const struct sn_actor *actor, int64_t now)
 		kind = CREDENTIAL_TOKEN;
 	else
 		return SN_ERR_UNAUTHENTICATED;
-	if ((r = cred_query(c, &st, kind, actor->credential_id)) < 0)
-		goto out;
-	found = r == DB_ROW;
-	r = SN_ERR_UNAUTHENTICATED;
-	if (found && cred_row_valid(st, kind, now) &&
-	    (v = db_col_text(st, 1)) != NULL && strcmp(v, actor->id) == 0 &&
-	    (v = db_col_text(st, 0)) != NULL &&
-	    strcmp(v, actor->tenant_id) == 0)
-		r = 0;
- out:
-	db_finalize(st);
+	r = store_cred_get(c, store_kind(kind), actor->credential_id, now, &row);
+	if (r == 0)
+		r = row.valid && strcmp(row.principal_id, actor->id) == 0 &&
+		    strcmp(row.tenant_id, actor->tenant_id) == 0 ? 0 :
+		    SN_ERR_UNAUTHENTICATED;
+	else if (r == SN_ERR_NOT_FOUND)
+		r = SN_ERR_UNAUTHENTICATED;
+	explicit_bzero(&row, sizeof(row));
 	return r;
 }
 

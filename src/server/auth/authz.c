@@ -13,55 +13,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sn_assert.h"
 #include "authz.h"
 #include "db.h"
 #include "err.h"
 #include "handler.h"
-
-/* Runs a "SELECT 1 ..." query; 1 if it found a row, 0 if not, or SN_ERR_*. */
-static int
-exists(struct db_conn *c, const char *sql, const char *types,
-    const char *a, const char *b, const char *d, const char *e)
-{
-	struct db_stmt *st = NULL;
-	int r;
-
-	switch (strlen(types)) {
-	case 1:
-		r = db_queryf(c, &st, sql, types, a);
-		break;
-	case 2:
-		r = db_queryf(c, &st, sql, types, a, b);
-		break;
-	case 3:
-		r = db_queryf(c, &st, sql, types, a, b, d);
-		break;
-	case 4:
-		r = db_queryf(c, &st, sql, types, a, b, d, e);
-		break;
-	default:
-		SN_ASSERT(!"exists() takes 1 to 4 parameters");
-		return SN_ERR_INTERNAL;
-	}
-	db_finalize(st);
-	if (r < 0)
-		return r;
-	return r == DB_ROW ? 1 : 0;
-}
+#include "store_auth.h"
 
 /* Is user a member (any, or owner only) of team? */
 static int
 team_member(struct db_conn *c, const char *tenant, const char *team,
     const char *user, int owner_only)
 {
-	return exists(c, owner_only ?
-	    "SELECT 1 FROM team_members m JOIN teams t ON t.id = m.team_id "
-	    "WHERE m.team_id = ? AND m.user_id = ? AND t.tenant_id = ? "
-	    "AND m.is_owner = 1" :
-	    "SELECT 1 FROM team_members m JOIN teams t ON t.id = m.team_id "
-	    "WHERE m.team_id = ? AND m.user_id = ? AND t.tenant_id = ?",
-	    "ttt", team, user, tenant, NULL);
+	return store_team_member(c, tenant, team, user, owner_only);
 }
 
 /* Is the actor an owner of project (directly, or via a team)? */
@@ -70,63 +33,26 @@ project_owner(struct db_conn *c, const struct sn_actor *a, const char *prj)
 {
 	if (a->type != SN_ACTOR_USER)
 		return 0;
-	return exists(c,
-	    "SELECT 1 FROM project_owners o WHERE o.project_id = ? AND ("
-	    " (o.principal_type = 'user' AND o.principal_id = ?) OR"
-	    " (o.principal_type = 'team' AND o.principal_id IN ("
-	    "   SELECT m.team_id FROM team_members m JOIN teams t"
-	    "   ON t.id = m.team_id WHERE m.user_id = ? AND t.tenant_id = ?)))",
-	    "tttt", prj, a->id, a->id, a->tenant_id);
+	return store_project_owner(c, a->tenant_id, prj, a->id);
 }
 
-/* Is the actor an authorized signer of project? */
+/* Is the actor an authorized signer of project? The rule's SQL is shared
+ * with the signing re-check (store_auth.h), so both read it the same way. */
 static int
 project_signer(struct db_conn *c, const struct sn_actor *a, const char *prj)
 {
-	if (a->type == SN_ACTOR_SERVICE_ACCOUNT)
-		return exists(c, "SELECT 1 FROM project_signers s WHERE "
-		    "s.project_id = ? AND s.principal_type = 'service_account' "
-		    "AND s.principal_id = ?", "tt", prj, a->id, NULL, NULL);
-	if (a->type != SN_ACTOR_USER)
+	if (a->type != SN_ACTOR_USER && a->type != SN_ACTOR_SERVICE_ACCOUNT)
 		return 0;
-	return exists(c,
-	    "SELECT 1 FROM project_signers s WHERE s.project_id = ? AND ("
-	    " (s.principal_type = 'user' AND s.principal_id = ?) OR"
-	    " (s.principal_type = 'team' AND s.principal_id IN ("
-	    "   SELECT m.team_id FROM team_members m JOIN teams t"
-	    "   ON t.id = m.team_id WHERE m.user_id = ? AND t.tenant_id = ?)))",
-	    "tttt", prj, a->id, a->id, a->tenant_id);
+	return store_project_signer(c, a->tenant_id, prj, a->id,
+	    a->type == SN_ACTOR_SERVICE_ACCOUNT);
 }
 
-/* Finds a row of table by id in the tenant; copies column col to out. */
+/* Finds object id of the tenant; copies its parent's id to out. */
 static int
-lookup(struct db_conn *c, const char *sql, const char *id,
+lookup(struct db_conn *c, enum store_object type, const char *id,
     const char *tenant, char *out, size_t outlen)
 {
-	struct db_stmt *st = NULL;
-	const char *v;
-	int r;
-
-	if (out != NULL)
-		out[0] = '\0';
-	if ((r = db_queryf(c, &st, sql, "tt", id, tenant)) < 0)
-		goto out;
-	if (r != DB_ROW) {
-		r = SN_ERR_NOT_FOUND;
-		goto out;
-	}
-	if (out != NULL) {
-		v = db_col_text(st, 0);
-		if (v == NULL || strlen(v) >= outlen) {
-			r = SN_ERR_DB;
-			goto out;
-		}
-		memcpy(out, v, strlen(v) + 1);
-	}
-	r = 0;
- out:
-	db_finalize(st);
-	return r;
+	return store_object_parent(c, type, id, tenant, out, outlen);
 }
 
 /* Converts a membership result (1/0/err) to allow/forbid/err. */
@@ -174,12 +100,12 @@ authz_check(struct db_conn *c, const struct sn_actor *a,
 		if (!admin)
 			return strcmp(a->id, object_id) == 0 ? 0 :
 			    SN_ERR_FORBIDDEN;
-		return lookup(c, "SELECT id FROM users WHERE id = ? AND "
-		    "tenant_id = ?", object_id, a->tenant_id, NULL, 0);
+		return lookup(c, STORE_OBJ_USER, object_id, a->tenant_id,
+		    NULL, 0);
 
 	case AUTHZ_USER_VIEW:
-		if ((r = lookup(c, "SELECT id FROM users WHERE id = ? AND "
-		    "tenant_id = ?", object_id, a->tenant_id, NULL, 0)) != 0)
+		if ((r = lookup(c, STORE_OBJ_USER, object_id, a->tenant_id,
+		    NULL, 0)) != 0)
 			return r;
 		if (admin || (user && strcmp(a->id, object_id) == 0))
 			return 0;
@@ -188,8 +114,8 @@ authz_check(struct db_conn *c, const struct sn_actor *a,
 	case AUTHZ_TEAM_VIEW:
 	case AUTHZ_TEAM_MANAGE:
 	case AUTHZ_SA_CREATE:
-		if ((r = lookup(c, "SELECT id FROM teams WHERE id = ? AND "
-		    "tenant_id = ?", object_id, a->tenant_id, NULL, 0)) != 0)
+		if ((r = lookup(c, STORE_OBJ_TEAM, object_id, a->tenant_id,
+		    NULL, 0)) != 0)
 			return r;
 		if (admin)
 			return 0;
@@ -200,9 +126,8 @@ authz_check(struct db_conn *c, const struct sn_actor *a,
 
 	case AUTHZ_SA_VIEW:
 	case AUTHZ_SA_MANAGE:
-		if ((r = lookup(c, "SELECT team_id FROM service_accounts WHERE "
-		    "id = ? AND tenant_id = ?", object_id, a->tenant_id,
-		    parent, sizeof(parent))) != 0)
+		if ((r = lookup(c, STORE_OBJ_SERVICE_ACCOUNT, object_id,
+		    a->tenant_id, parent, sizeof(parent))) != 0)
 			return r;
 		if (admin)
 			return 0;
@@ -213,16 +138,15 @@ authz_check(struct db_conn *c, const struct sn_actor *a,
 	case AUTHZ_PROJECT_VIEW:
 	case AUTHZ_PROJECT_MANAGE:
 		snprintf(parent, sizeof(parent), "%s", object_id);
-		if ((r = lookup(c, "SELECT id FROM projects WHERE id = ? AND "
-		    "tenant_id = ?", object_id, a->tenant_id, NULL, 0)) != 0)
+		if ((r = lookup(c, STORE_OBJ_PROJECT, object_id, a->tenant_id,
+		    NULL, 0)) != 0)
 			return r;
 		break;
 
 	case AUTHZ_KEY_VIEW:
 	case AUTHZ_KEY_MANAGE:
 	case AUTHZ_KEY_SIGN:
-		if ((r = lookup(c, "SELECT project_id FROM signing_keys WHERE "
-		    "id = ? AND tenant_id = ?", object_id, a->tenant_id,
+		if ((r = lookup(c, STORE_OBJ_KEY, object_id, a->tenant_id,
 		    parent, sizeof(parent))) != 0)
 			return r;
 		break;

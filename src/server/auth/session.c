@@ -21,6 +21,7 @@
 #include "handler.h"
 #include "server.h"
 #include "session.h"
+#include "store_auth.h"
 #include "util.h"
 
 #define SESSION_TOUCH_EVERY	15	/* s between last_seen_at updates */
@@ -43,14 +44,8 @@ session_open(struct db_conn *c, const struct sn_actor *actor, int64_t now,
 		return SN_ERR_INVALID;
 	if ((r = credential_new(CREDENTIAL_SESSION, &s, id, hash)) != 0)
 		return r;
-	/* Old rows are kept a day past their end for the record, then go. */
-	if ((r = db_execf(c, "DELETE FROM console_sessions WHERE tenant_id = ? "
-	    "AND expires_at < ?", "ti", actor->tenant_id, now - 86400)) != 0 ||
-	    (r = db_execf(c, "INSERT INTO console_sessions (id, tenant_id, "
-	    "user_id, api_key_id, secret_hash, created_at, last_seen_at, "
-	    "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "ttttbiii", id,
-	    actor->tenant_id, actor->id, actor->credential_id, hash,
-	    sizeof(hash), now, now, now + lifetime)) != 0)
+	if ((r = store_session_insert(c, id, actor->tenant_id, actor->id,
+	    actor->credential_id, hash, now, now + lifetime)) != 0)
 		goto out;
 	*expires_at = now + lifetime;
 	*secret = s;
@@ -64,32 +59,20 @@ session_open(struct db_conn *c, const struct sn_actor *actor, int64_t now,
 	return r;
 }
 
-/* Copies a text column into a fixed buffer; "" for NULL or too long. */
-static void
-copy_col(struct db_stmt *st, int col, char *dst, size_t dstlen)
-{
-	const char *v = db_col_text(st, col);
-
-	if (v == NULL || strlen(v) >= dstlen)
-		v = "";
-	memcpy(dst, v, strlen(v) + 1);
-}
-
 int
 session_authenticate(struct db_conn *c, const char *secret, int64_t now,
     int64_t idle, struct sn_actor *actor, int64_t *expires_at)
 {
 	static const uint8_t dummy[32];
-	struct db_stmt *st = NULL;
+	struct store_session_row row;
 	enum credential_kind kind;
 	char id[CREDENTIAL_ID_LEN + 1];
 	uint8_t hash[32], stored[32];
-	const void *p;
-	size_t plen = 0;
 	int64_t last_seen = 0;
 	int r, found = 0, ok = 1;
 
 	memset(actor, 0, sizeof(*actor));
+	memset(&row, 0, sizeof(row));
 	*expires_at = 0;
 	memcpy(stored, dummy, sizeof(stored));
 	if (credential_parse(secret, &kind, id) != 0 ||
@@ -97,51 +80,32 @@ session_authenticate(struct db_conn *c, const char *secret, int64_t now,
 		return SN_ERR_UNAUTHENTICATED;
 	if ((r = credential_hash(secret, hash)) != 0)
 		return r;
-	r = db_queryf(c, &st, "SELECT s.tenant_id, s.user_id, s.secret_hash, "
-	    "s.expires_at, s.ended_at, s.last_seen_at, u.email, u.role, "
-	    "u.disabled, u.tenant_id, k.revoked_at, k.expires_at, k.tenant_id, "
-	    "s.api_key_id FROM console_sessions s JOIN users u ON u.id = "
-	    "s.user_id JOIN api_keys k ON k.id = s.api_key_id AND k.user_id = "
-	    "s.user_id WHERE s.id = ?", "t", id);
-	if (r < 0)
+	r = store_session_get(c, id, now, &row);
+	if (r != 0 && r != SN_ERR_NOT_FOUND)
 		goto out;
-	if (r == DB_ROW) {
+	if (r == 0) {
 		found = 1;
-		p = db_col_blob(st, 2, &plen);
-		if (p != NULL && plen == sizeof(stored))
-			memcpy(stored, p, sizeof(stored));
+		if (row.hash_ok)
+			memcpy(stored, row.secret_hash, sizeof(stored));
 		else
 			ok = 0;
-		*expires_at = db_col_int64(st, 3);
-		last_seen = db_col_int64(st, 5);
+		*expires_at = row.expires_at;
+		last_seen = row.last_seen_at;
 		if (*expires_at <= now)
 			ok = 0;			/* absolute lifetime over */
-		if (!db_col_is_null(st, 4))
-			ok = 0;			/* signed out */
 		if (idle > 0 && now - last_seen >= idle)
 			ok = 0;			/* idle too long */
-		if (db_col_int64(st, 8) != 0)
-			ok = 0;			/* user disabled */
-		if (!db_col_is_null(st, 10))
-			ok = 0;			/* API key revoked */
-		if (!db_col_is_null(st, 11) && db_col_int64(st, 11) <= now)
-			ok = 0;			/* API key expired */
-		if (db_col_text(st, 0) == NULL || db_col_text(st, 9) == NULL ||
-		    db_col_text(st, 12) == NULL ||
-		    strcmp(db_col_text(st, 0), db_col_text(st, 9)) != 0 ||
-		    strcmp(db_col_text(st, 0), db_col_text(st, 12)) != 0)
-			ok = 0;			/* tenant mismatch: never */
+		if (!row.valid)
+			ok = 0;	/* signed out, user or API key void, tenants */
 		actor->type = SN_ACTOR_USER;
-		actor->is_admin = db_col_text(st, 7) != NULL &&
-		    strcmp(db_col_text(st, 7), "admin") == 0;
-		copy_col(st, 1, actor->id, sizeof(actor->id));
-		copy_col(st, 0, actor->tenant_id, sizeof(actor->tenant_id));
-		copy_col(st, 6, actor->name, sizeof(actor->name));
+		actor->is_admin = row.is_admin;
+		memcpy(actor->id, row.user_id, sizeof(actor->id));
+		memcpy(actor->tenant_id, row.tenant_id,
+		    sizeof(actor->tenant_id));
+		memcpy(actor->name, row.email, sizeof(actor->name));
 		snprintf(actor->credential_id, sizeof(actor->credential_id),
 		    "%s", id);
 	}
-	db_finalize(st);
-	st = NULL;
 	/* Same comparison whether or not the id was found. */
 	if (CRYPTO_memcmp(hash, stored, sizeof(hash)) != 0)
 		ok = 0;
@@ -151,17 +115,16 @@ session_authenticate(struct db_conn *c, const char *secret, int64_t now,
 		goto out;
 	}
 	if (now - last_seen >= SESSION_TOUCH_EVERY &&
-	    db_execf(c, "UPDATE console_sessions SET last_seen_at = ? WHERE "
-	    "id = ? AND last_seen_at < ?", "iti", now, id, now) != 0) {
+	    store_session_touch(c, id, now) != 0) {
 		/* A busy database must not sign users out; the read worked. */
 		fprintf(stderr, "signetd: cannot update last_seen_at of %s\n",
 		    id);
 	}
 	r = 0;
  out:
-	db_finalize(st);
 	explicit_bzero(hash, sizeof(hash));
 	explicit_bzero(stored, sizeof(stored));
+	explicit_bzero(&row, sizeof(row));
 	if (r != 0) {
 		memset(actor, 0, sizeof(*actor));
 		*expires_at = 0;
@@ -227,13 +190,7 @@ int
 session_end(struct db_conn *c, const char *tenant_id, const char *id,
     int64_t now)
 {
-	int r;
-
-	if ((r = db_execf(c, "UPDATE console_sessions SET ended_at = ? WHERE "
-	    "id = ? AND tenant_id = ? AND ended_at IS NULL", "itt", now, id,
-	    tenant_id)) != 0)
-		return r;
-	return db_changes(c) == 1 ? 0 : SN_ERR_NOT_FOUND;
+	return store_session_end(c, tenant_id, id, now);
 }
 
 int

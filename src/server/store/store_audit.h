@@ -1,0 +1,57 @@
+/*
+ * store_audit.h - the SQL of the audit trail (audit/audit.c): the chain's
+ * tail, the insert of an event, and the rows the verifier walks. The chain
+ * rules (hashing, order, the chain lock) stay in audit/.
+ *
+ * Return convention: 0 or a negative SN_ERR_*.
+ */
+#ifndef SIGNET_STORE_AUDIT_H
+#define SIGNET_STORE_AUDIT_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+struct db_conn;
+struct db_stmt;
+
+/* The columns audit_row_json() expects, in order, for SELECT lists. */
+#define STORE_AUDIT_COLUMNS "seq, tenant_id, id, time, actor_type, " \
+	"actor_id, action, object_type, object_id, result, details, " \
+	"source_ip, prev_hash, hash"
+
+/* One stored event; every string non-NULL ("" for none). */
+struct store_audit_row {
+	int64_t seq;
+	const char *tenant_id, *id;
+	int64_t time;
+	const char *actor_type, *actor_id, *action, *object_type, *object_id;
+	const char *result, *details, *source_ip, *prev_hash, *hash;
+};
+
+/* The tenant's last event: *seq (0 if none) and its hash ("" if none). */
+int store_audit_tail(struct db_conn *c, const char *tenant_id, int64_t *seq,
+    char hash[65]) SN_WUR;
+int store_audit_insert(struct db_conn *c, const struct store_audit_row *e)
+    SN_WUR;
+
+/*
+ * For the verifier, positioned on the first row (db_queryf's result):
+ * every event of the tenant in seq order, STORE_AUDIT_COLUMNS plus its
+ * stored tree leaf (column 14, NULL if missing); and the stored
+ * checkpoints (size, root) in size order. The caller finalizes *st.
+ */
+int store_audit_walk(struct db_conn *c, const char *tenant_id,
+    struct db_stmt **st) SN_WUR;
+int store_audit_checkpoints(struct db_conn *c, const char *tenant_id,
+    struct db_stmt **st) SN_WUR;
+
+/*
+ * A savepoint inside the open transaction (plain SQL both backends take):
+ * opened, rolled back to (it stays open), or released. One level only.
+ */
+int store_savepoint(struct db_conn *c) SN_WUR;
+int store_savepoint_rollback(struct db_conn *c) SN_WUR;
+int store_savepoint_release(struct db_conn *c) SN_WUR;
+
+#endif
