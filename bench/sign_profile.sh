@@ -35,13 +35,16 @@ export SIGNET_CONFIG=$work/client.conf
 id=$("$build/src/cli/signet" key show bench/k --json | jq -r '.key.id // .id')
 kpid=$(pgrep -P "$spid" | head -n1 || true)
 
-perf record -q -g -o "$work/perf.data" -p "$spid${kpid:+,$kpid}" -- sleep "$((secs + 1))" \
-    >/dev/null 2>&1 &
-ppid=$!
-sleep 0.5
-"$build/bench/sign_bench" --key "$id" --mech ecdsa --threads 1 --seconds "$secs" \
-    --label "profiled signetd ecdsa-p256"
-wait "$ppid" || true
+# signetd serves each connection on its own thread (libmicrohttpd thread
+# per connection), and perf -p only follows the threads that exist when it
+# attaches: the client connects first, then perf attaches for S seconds.
+"$build/bench/sign_bench" --key "$id" --mech ecdsa --threads 1 --seconds "$((secs + 2))" \
+    --label "profiled signetd ecdsa-p256" &
+bpid=$!
+sleep 1
+perf record -q -g -o "$work/perf.data" -p "$spid${kpid:+,$kpid}" -- sleep "$secs" \
+    >/dev/null 2>&1 || true
+wait "$bpid"
 echo "## top symbols, self time (signetd + keeper)"
 perf report -i "$work/perf.data" --no-children -g none --sort dso,symbol \
     --percent-limit 0.8 --stdio 2>/dev/null | grep -E '^ +[0-9]' | cut -c1-100 |
