@@ -1,3 +1,5 @@
 # The request pipeline (routing, limits, auth, body parsing, every handler)
-# driven without a socket over a real SQLite database.
-signet_fuzz_target(http signet_server)
+# driven without a socket over the fuzz world (fuzz_world.h).
+signet_fuzz_target(http signet_server SOURCES ${SIGNET_FUZZ_WORLD})
+# The JWT verifier and the token endpoint's replay store.
+signet_fuzz_target(jwt signet_server SOURCES ${SIGNET_FUZZ_WORLD})
