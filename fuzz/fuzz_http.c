@@ -83,7 +83,7 @@ split_fields(char *s, const char *sep, int decode, struct field *f)
 		while (*tok == ' ')
 			tok++;
 		f[n].name = tok;
-		f[n].value = eq != NULL ? eq + 1 : "";
+		f[n].value = eq != NULL ? eq + 1 : tok + strlen(tok);
 		if (eq != NULL)
 			*eq = '\0';
 		if (decode) {

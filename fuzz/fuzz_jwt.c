@@ -3,9 +3,9 @@
  * replay store.
  *
  * Input: byte 0 picks the verifying key (low two bits: the service account
- * keys sa_p256, sa_p384, sa_rsa, sa_other of fuzz/keys) and, with bit 0x80,
- * also sends the JWT to POST /v1/oauth/token of the fuzz world twice; the
- * rest is the JWT. Seeds: real signed JWTs from fuzz/make_seeds.py, dated
+ * keys sa_p256, sa_p384, sa_rsa, sa_other of fuzz/keys) and, when it is
+ * 0x80 | key, also sends the JWT to POST /v1/oauth/token of the fuzz world
+ * twice; the rest is the JWT. Seeds: real signed JWTs from fuzz/make_seeds.py, dated
  * at the fixed clock FUZZ_NOW.
  *
  * Invariants: jwt_verify accepts only what jwt_decode accepts, with iss ==
@@ -107,7 +107,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(claims);
 	}
 
-	if ((data[0] & 0x80) != 0 && strlen(jwt) == size - 1) {
+	/* The endpoint costs a database restore and two requests: only when
+	 * byte 0 is exactly 0x80 | key, so most mutations stay fast. */
+	if ((data[0] & 0xfc) == 0x80 && strlen(jwt) == size - 1) {
 		int first, second;
 
 		world_reset();

@@ -45,6 +45,10 @@ static struct {
 } ph[MAX_PH];
 static int nph;
 
+static void die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 die(const char *fmt, ...)
 {

@@ -138,7 +138,7 @@ def write(dirname, name, data):
 
 def jwt_seeds():
     """fuzz_jwt input: byte 0 picks the verifying key (0 sa_p256, 1 sa_p384,
-    2 sa_rsa, 3 sa_other; bit 0x80 also sends it to POST /v1/oauth/token
+    2 sa_rsa, 3 sa_other; 0x80 | key also sends it to POST /v1/oauth/token
     twice), then the JWT."""
     p256, p384, rsak, other = key("sa_p256"), key("sa_p384"), key("sa_rsa"), key("sa_other")
     hdr = lambda alg, **kw: dict({"alg": alg, "typ": "JWT"}, **kw)

@@ -14,7 +14,7 @@
 # $BUILD/fuzz-campaign.tsv.
 #
 # Environment: BUILD (default build-fuzz), FUZZ_ARGS (extra libFuzzer
-# options), FUZZ_JOBS (parallel harnesses, default 1).
+# options, e.g. -runs=N).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:?usage: fuzz/run.sh SECONDS [NAME...]}
