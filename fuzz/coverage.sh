@@ -50,7 +50,8 @@ for n in "$@"; do
            keys_import_cert api_keys_sign; do
     # llvm-cov 14 columns: name, regions miss cover, lines miss cover,
     # branches miss cover
-    awk -v f="$f" '$1 == f {
+    # (static functions are listed as file.c:name)
+    awk -v f="$f" '$1 == f || $1 ~ (":" f "$") {
       printf "  %-16s lines %7s (%3d of %3d)  regions %7s  branches %7s (%d of %d)\n",
         f, $7, $5 - $6, $5, $4, $10, $8 - $9, $8 }' "$out/$n.functions.txt"
   done
