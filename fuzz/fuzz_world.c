@@ -37,7 +37,6 @@ static struct sn_server srv;
 static int built;
 static char dir[64], livepath[128];
 static sqlite3 *snap, *live;
-static uint64_t snap_counter;
 static struct {
 	char name[32];
 	char *value;
@@ -496,7 +495,7 @@ build(void)
 	    sqlite3_backup_finish(b) != SQLITE_OK)
 		die("snapshot: %s", sqlite3_errmsg(live));
 	sqlite3_busy_timeout(live, 5000);
-	snap_counter = keeper_double_counter();
+	keeper_double_save();
 	built = 1;
 }
 
@@ -513,7 +512,7 @@ world_reset(void)
 	    sqlite3_backup_step(b, -1) != SQLITE_DONE ||
 	    sqlite3_backup_finish(b) != SQLITE_OK)
 		die("restore: %s", sqlite3_errmsg(live));
-	keeper_double_reset(snap_counter);
+	keeper_double_restore();
 	crl_invalidate();
 	return &srv;
 }

@@ -58,7 +58,7 @@ EVP_PKEY *world_key(const char *name);
 
 /* keeper_double.c */
 EVP_PKEY *keeper_double_key(enum sn_key_alg alg);
-void keeper_double_reset(uint64_t next);
-uint64_t keeper_double_counter(void);
+void keeper_double_save(void);		/* with the snapshot */
+void keeper_double_restore(void);	/* per input */
 
 #endif

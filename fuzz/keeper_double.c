@@ -9,11 +9,13 @@
  * keeper_* function that signetd starts to call and this file lacks pulls
  * client.c back in and the link fails on duplicate symbols, loudly.
  *
- * It answers deterministically and keeps no state: every key of one
- * algorithm is the same fixed test key (fuzz/keys/keeper_*.pem), and the
- * algorithm is written into the key's CKA_ID (byte 0, byte 1 = 0xf0, bytes
- * 8..15 a counter that fuzz_world resets per input), so GET_PUBLIC_KEY,
- * SIGN and DESTROY of an id need no table. Ids it did not make answer
+ * It answers deterministically: every key of one algorithm is the same
+ * fixed test key (fuzz/keys/keeper_*.pem). keeper_generate writes the
+ * algorithm into the CKA_ID it makes (byte 0, byte 1 = 0xf0, bytes 8..15 a
+ * counter); keeper_generate_id, whose caller picks a random CKA_ID, records
+ * (id, algorithm) in a table. fuzz_world saves the counter and the table's
+ * length with the snapshot and restores them per input, so the keys an
+ * input made vanish with its database rows. Ids it did not make answer
  * SN_ERR_NOT_FOUND, as the token would. (ECDSA signatures still carry
  * OpenSSL's random nonce; which paths run never depends on it.)
  */
@@ -37,7 +39,15 @@ struct keeper {
 
 static struct keeper the_keeper;
 static EVP_PKEY *pool[SN_ALG_ED25519 + 1];
-static uint64_t counter;
+static uint64_t counter, saved_counter;
+
+#define TABLE_MAX	4096
+struct entry {
+	uint8_t id[KEEPER_ID_LEN];
+	enum sn_key_alg alg;
+};
+static struct entry table[TABLE_MAX], saved_table[TABLE_MAX];
+static size_t ntable, saved_ntable;
 
 static const char *const pool_file[SN_ALG_ED25519 + 1] = {
 	[SN_ALG_RSA_2048] = "keeper_rsa2048.pem",
@@ -71,20 +81,29 @@ keeper_double_key(enum sn_key_alg alg)
 }
 
 void
-keeper_double_reset(uint64_t next)
+keeper_double_save(void)
 {
-	counter = next;
+	saved_counter = counter;
+	saved_ntable = ntable;
+	memcpy(saved_table, table, ntable * sizeof(table[0]));
 }
 
-uint64_t
-keeper_double_counter(void)
+void
+keeper_double_restore(void)
 {
-	return counter;
+	counter = saved_counter;
+	ntable = saved_ntable;
+	memcpy(table, saved_table, ntable * sizeof(table[0]));
 }
 
 static EVP_PKEY *
 key_of(const uint8_t id[16], enum sn_key_alg *alg)
 {
+	for (size_t i = 0; i < ntable; i++)
+		if (memcmp(table[i].id, id, KEEPER_ID_LEN) == 0) {
+			*alg = table[i].alg;
+			return keeper_double_key(*alg);
+		}
 	if (id[1] != 0xf0 || id[0] == 0 || id[0] > SN_ALG_ED25519 ||
 	    pool_file[id[0]] == NULL)
 		return NULL;
@@ -146,6 +165,29 @@ keeper_generate(struct keeper *k, enum sn_key_alg alg, const char *label,
 	counter++;
 	for (int i = 0; i < 8; i++)
 		id[15 - i] = (uint8_t)(counter >> (8 * i));
+	return spki(key, spki_der, spki_len);
+}
+
+int
+keeper_generate_id(struct keeper *k, enum sn_key_alg alg, const char *label,
+    const uint8_t id[16], uint8_t **spki_der, size_t *spki_len)
+{
+	enum sn_key_alg have;
+	EVP_PKEY *key;
+
+	*spki_der = NULL;
+	if (k == NULL)
+		return SN_ERR_UNAVAILABLE;
+	if (label == NULL || strlen(label) > KEEPER_LABEL_MAX ||
+	    (key = keeper_double_key(alg)) == NULL)
+		return SN_ERR_INVALID;
+	if (key_of(id, &have) != NULL)
+		return SN_ERR_CONFLICT;
+	if (ntable == TABLE_MAX)
+		return SN_ERR_HSM;	/* the token is full */
+	memcpy(table[ntable].id, id, KEEPER_ID_LEN);
+	table[ntable].alg = alg;
+	ntable++;
 	return spki(key, spki_der, spki_len);
 }
 
@@ -234,5 +276,10 @@ keeper_destroy(struct keeper *k, const uint8_t id[16])
 
 	if (k == NULL)
 		return SN_ERR_UNAVAILABLE;
+	for (size_t i = 0; i < ntable; i++)
+		if (memcmp(table[i].id, id, KEEPER_ID_LEN) == 0) {
+			table[i] = table[--ntable];
+			return 0;
+		}
 	return key_of(id, &alg) != NULL ? 0 : SN_ERR_NOT_FOUND;
 }
