@@ -9,8 +9,8 @@ PKGS=(
   gcc make cmake pkg-config
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev openssl
   libcurl4-openssl-dev libcmocka-dev libp11-kit-dev
-  # run: the embedded HSM
-  softhsm2
+  # run: the embedded HSM; the time zone database (signing windows)
+  softhsm2 tzdata
   # test: real signing tools and helpers
   opensc osslsigncode libengine-pkcs11-openssl p11-kit gnutls-bin
   libnss3-tools sbsigntool apksigner gnupg gnupg-pkcs11-scd git rpm

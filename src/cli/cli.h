@@ -163,7 +163,7 @@ void cli_table_free(struct cli_table *t);
 
 /* ---- help.c: one entry per command (see the comment there) ---- */
 
-#define CLI_HELP_MAX_OPTS	16
+#define CLI_HELP_MAX_OPTS	20
 
 struct cli_help_opt {
 	const char *name;	/* "--algorithm ALG" */
@@ -206,6 +206,8 @@ int cmd_sa_unfederate(struct cli *cli, int argc, char **argv);
 int cmd_project(struct cli *cli, int argc, char **argv);
 int cmd_key(struct cli *cli, int argc, char **argv);
 int cmd_keys(struct cli *cli, int argc, char **argv);
+int cmd_policy(struct cli *cli, int argc, char **argv);	/* cmd_policy.c */
+int cmd_approval(struct cli *cli, int argc, char **argv);	/* cmd_approval.c */
 int cmd_cert(struct cli *cli, int argc, char **argv);
 int cmd_sign(struct cli *cli, int argc, char **argv);
 int cmd_pkcs11_module(struct cli *cli, int argc, char **argv);

@@ -113,13 +113,29 @@ key_row(json_t *k, const char **c, char *buf, size_t len)
 	c[5] = js(k, "id");
 }
 
-/* `signet keys`: what the PKCS#11 module shows, with the URI to name it. */
+/* `signet keys`: what the PKCS#11 module shows, with the URI to name it,
+ * and what the key's policy leaves (signatures left in the quota's
+ * period and when it resets; "approval" when a signature needs one). */
 static void
 key_uri_row(json_t *k, const char **c, char *buf, size_t len)
 {
+	json_t *q = json_object_get(k, "quota");
+	size_t used;
+
 	key_row(k, c, buf, len);
-	c[4] = js(k, "pkcs11_uri");
-	c[5] = NULL;
+	used = strlen(buf) + 1;
+	c[4] = "-";
+	if (json_is_object(q) && used < len) {
+		snprintf(buf + used, len - used, "%lld/%lld per %s, resets %s%s",
+		    (long long)json_integer_value(json_object_get(q, "remaining")),
+		    (long long)json_integer_value(json_object_get(q, "limit")),
+		    js(q, "period"), js(q, "resets_at"),
+		    json_is_true(json_object_get(k, "approval_required")) ?
+		    ", approval" : "");
+		c[4] = buf + used;
+	} else if (json_is_true(json_object_get(k, "approval_required")))
+		c[4] = "approval";
+	c[5] = js(k, "pkcs11_uri");
 }
 
 static int
@@ -379,9 +395,9 @@ int
 cmd_keys(struct cli *cli, int argc, char **argv)
 {
 	static const char *const hdr[] = { "KEY", "ALGORITHM", "STATE",
-	    "NOT AFTER", "PKCS#11 URI" };
+	    "NOT AFTER", "LEFT", "PKCS#11 URI" };
 	static const struct cli_listing l = { "keys", "signet keys [--json]",
-	    "/v1/me/keys", "keys", NULL, NULL, 5, hdr, key_uri_row };
+	    "/v1/me/keys", "keys", NULL, NULL, 6, hdr, key_uri_row };
 
 	return cli_list(cli, argc - 1, argv + 1, &l);
 }

@@ -37,7 +37,33 @@ struct remote {
 	struct sn_client *client;
 	const char *key_id;
 	enum sn_mech mech;
+	int64_t wait_until;	/* --wait: until when (0 = do not wait) */
+	char why[640];		/* a denied or expired approval, for the user */
 };
+
+/*
+ * --wait: the key's policy wants approvals and the server answered with a
+ * pending approval (err SN_ERR_FORBIDDEN, its id from the client): wait
+ * for its decision (long-polls, no busy loop) until rm->wait_until.
+ * Returns 0 when approved (sign again: the same request now signs, or
+ * replays the answer it already got), or the error, with rm->why set for
+ * a denied, expired or still pending one.
+ */
+static int
+await_approval(struct remote *rm, int err)
+{
+	const char *aid = sn_client_last_approval();
+	char id[80];
+
+	if (err != SN_ERR_FORBIDDEN || rm->wait_until == 0 || aid == NULL ||
+	    strlen(aid) >= sizeof(id))
+		return err;
+	memcpy(id, aid, strlen(aid) + 1);
+	err = sn_client_await_approval(rm->client, id, rm->wait_until,
+	    rm->why, sizeof(rm->why));
+	cli_sanitize(rm->why);
+	return err;
+}
 
 /* sn_sign_digest_fn over signetd. */
 static int
@@ -45,9 +71,22 @@ remote_sign(void *arg, enum sn_hash hash, const uint8_t *digest, size_t dlen,
     uint8_t **sig, size_t *siglen)
 {
 	struct remote *rm = arg;
+	int err;
 
-	return sn_client_sign(rm->client, rm->key_id, rm->mech, hash, digest,
-	    dlen, sig, siglen);
+	do
+		err = sn_client_sign(rm->client, rm->key_id, rm->mech, hash,
+		    digest, dlen, sig, siglen);
+	while (err != 0 && (err = await_approval(rm, err)) == 0);
+	return err;
+}
+
+/* A failed signature: the approval's fate if that was it. */
+static int
+sign_fail(struct cli *cli, struct remote *rm, int err)
+{
+	if (rm->why[0] != '\0')
+		return cli_failx(EXIT_REFUSED, cli->cmd, "%s", rm->why);
+	return cli_fail(cli, err, cli->cmd);
 }
 
 static X509 *
@@ -172,7 +211,7 @@ make_cms(struct cli *cli, struct remote *rm, enum sn_hash hash,
 	}
 	if ((err = sn_cms_sign_detached(signer, chain, hash, digest, dlen,
 	    sn_now(), remote_sign, rm, &der, &derlen)) != 0) {
-		r = cli_fail(cli, err, cli->cmd);
+		r = sign_fail(cli, rm, err);
 		goto out;
 	}
 	if (timestamp && (r = add_timestamp(cli, rm, &der, &derlen)) != 0)
@@ -311,15 +350,16 @@ sign_raw_batches(struct cli *cli, struct remote *rm, struct sign_files *f,
 		if (n == 1)
 			err = remote_sign(rm, hash, dg[0], f->items[i].dlen,
 			    &sigs[0], &lens[0]);
-		else
-			err = sn_client_sign_batch(rm->client, rm->key_id,
-			    rm->mech, hash, dg, n, sigs, lens);
+		else if ((err = sn_client_sign_batch(rm->client, rm->key_id,
+		    rm->mech, hash, dg, n, sigs, lens)) != 0 &&
+		    (err = await_approval(rm, err)) == 0)
+			continue;	/* approved: the same batch again */
 		if (err == SN_ERR_TOO_LARGE && batch > 1) {
 			batch /= 2;
 			continue;
 		}
 		if (err != 0)
-			return cli_fail(cli, err, cli->cmd);
+			return sign_fail(cli, rm, err);
 		for (r = 0, k = 0; k < n; k++) {
 			if (r == 0)
 				r = write_sig(cli, f->items[i + k].out, sigs[k],
@@ -359,10 +399,10 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	    "[--in ...] [--out SIG|- | --out-dir DIR] [--recursive] "
 	    "[--include GLOB] [--digest sha256|sha384|sha512] [--pss] "
 	    "[--format raw|cms] [--pem] [--timestamp] [--force] [--jobs N] "
-	    "[--json]";
+	    "[--wait DURATION] [--json]";
 	const char *key = NULL, *outf = NULL, *dname = "sha256", *outdir = NULL;
 	const char *format = "raw", *pos[1], *alg, *include = NULL;
-	const char *jobs_s = NULL, *ins[CLI_MULTI_MAX];
+	const char *jobs_s = NULL, *wait_s = NULL, *ins[CLI_MULTI_MAX];
 	int nin = 0;
 	struct sign_files f = { 0 };
 	struct remote rm = { 0 };
@@ -391,6 +431,7 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 		{ "timestamp", 0, NULL, &timestamp },
 		{ "force", 0, NULL, &force },
 		{ "jobs", 1, &jobs_s, NULL },
+		{ "wait", 1, &wait_s, NULL },
 		{ "json", 0, NULL, &cli->json },
 		{ NULL, 0, NULL, NULL },
 	};
@@ -401,6 +442,15 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 		return r == CLI_HELP ? 0 : r;
 	if (key == NULL || (size_t)nin == 0)
 		return cli_usage_error(cli->cmd, "--key and --in are required");
+	if (wait_s != NULL) {
+		int64_t secs = 0;
+
+		if (sn_parse_duration(wait_s, &secs) != 0 || secs < 1 ||
+		    secs > 7 * 86400)
+			return cli_usage_error(cli->cmd, "bad --wait \"%s\" (a "
+			    "duration up to 7d: 90s, 30m, 2h)", wait_s);
+		rm.wait_until = sn_now() + secs;
+	}
 	if ((hash = sn_hash_from_name(dname)) == SN_HASH_NONE)
 		return cli_usage_error(cli->cmd, "unknown --digest \"%s\" "
 		    "(sha256, sha384, sha512)", dname);

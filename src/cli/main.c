@@ -24,6 +24,8 @@ static const struct {
 	{ "service-account", cmd_sa, "key pairs and accounts for build machines" },
 	{ "project", cmd_project, "projects, owners and authorized signers" },
 	{ "key", cmd_key, "signing keys: create, list, show, csr, certificates" },
+	{ "approval", cmd_approval, "approve or deny signing requests" },
+	{ "policy", cmd_policy, "signing policies of keys: rules, quotas" },
 	{ "keys", cmd_keys, "the keys I may sign with, with PKCS#11 URIs" },
 	{ "cert", cmd_cert, "a key's certificate (PEM)" },
 	{ "sign", cmd_sign, "sign a file remotely (raw or CMS signature)" },

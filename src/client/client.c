@@ -883,6 +883,109 @@ sn_client_escape(const char *s, char **out)
 	return 0;
 }
 
+/*
+ * A 202 {"approval":{...}}: the key's policy wants approvals first and
+ * nothing was signed. SN_ERR_FORBIDDEN (exit 1, CKR_FUNCTION_REJECTED)
+ * with the approval's id, so the person at the tool knows what to ask
+ * for; 0 if resp is not such an answer.
+ */
+static __thread char client_approval[80];
+
+const char *
+sn_client_last_approval(void)
+{
+	return client_approval[0] != '\0' ? client_approval : NULL;
+}
+
+static int
+approval_answer(json_t *resp)
+{
+	json_t *a = json_object_get(resp, "approval");
+	const char *id;
+
+	client_approval[0] = '\0';
+	if (!json_is_object(a) || json_object_get(resp, "signature") != NULL ||
+	    json_object_get(resp, "signatures") != NULL)
+		return 0;
+	if ((id = json_string_value(json_object_get(a, "id"))) != NULL &&
+	    strlen(id) < sizeof(client_approval))
+		memcpy(client_approval, id, strlen(id) + 1);
+	set_err("approval %.64s is %.16s (%lld of %lld approvals from team "
+	    "%.64s); nothing was signed: sign again once it is approved",
+	    json_string_value(json_object_get(a, "id")) != NULL ?
+	    json_string_value(json_object_get(a, "id")) : "?",
+	    json_string_value(json_object_get(a, "state")) != NULL ?
+	    json_string_value(json_object_get(a, "state")) : "?",
+	    (long long)json_integer_value(json_object_get(a, "approved_by")),
+	    (long long)json_integer_value(json_object_get(a, "required")),
+	    json_string_value(json_object_get(json_object_get(a, "team"),
+	    "name")) != NULL ? json_string_value(json_object_get(
+	    json_object_get(a, "team"), "name")) : "?");
+	return SN_ERR_FORBIDDEN;
+}
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s != NULL ? s : "";
+}
+
+int
+sn_client_await_approval(struct sn_client *c, const char *id, int64_t until,
+    char *why, size_t whylen)
+{
+	json_t *resp = NULL, *a, *v;
+	char *esc = NULL, path[256];
+	const char *state = "";
+	int64_t left;
+	size_t i;
+	int r;
+
+	if (whylen > 0)
+		why[0] = '\0';
+	if ((r = sn_client_escape(id, &esc)) != 0)
+		return r;
+	for (;;) {
+		if ((left = until - sn_now()) <= 0) {
+			snprintf(why, whylen, "approval %s is still pending after "
+			    "the wait; nothing was signed", id);
+			r = SN_ERR_FORBIDDEN;
+			goto out;
+		}
+		snprintf(path, sizeof(path), "/v1/approvals/%s?wait=%lld", esc,
+		    (long long)(left > 30 ? 30 : left));
+		if ((r = sn_client_json(c, "GET", path, NULL, NULL, &resp)) != 0)
+			goto out;
+		state = jstr(json_object_get(resp, "approval"), "state");
+		/* signed: another copy of the request used it; the same
+		 * request again gets that answer */
+		if (strcmp(state, "approved") == 0 ||
+		    strcmp(state, "signed") == 0) {
+			r = 0;
+			goto out;
+		}
+		if (strcmp(state, "pending") != 0)
+			break;
+		json_decref(resp);
+		resp = NULL;
+	}
+	a = json_object_get(resp, "approval");
+	snprintf(why, whylen, "approval %s is %.16s; nothing was signed", id,
+	    state);
+	json_array_foreach(json_object_get(a, "votes"), i, v)
+		if (strcmp(jstr(v, "vote"), "deny") == 0)
+			snprintf(why, whylen, "approval %s was denied by %.128s: "
+			    "%.256s; nothing was signed", id, jstr(v, "name"),
+			    jstr(v, "comment"));
+	r = SN_ERR_FORBIDDEN;
+ out:
+	json_decref(resp);
+	free(esc);
+	return r;
+}
+
 int
 sn_client_sign(struct sn_client *c, const char *key_id, enum sn_mech mech,
     enum sn_hash hash, const uint8_t *digest, size_t dlen,
@@ -921,7 +1024,8 @@ sn_client_sign(struct sn_client *c, const char *key_id, enum sn_mech mech,
 		r = SN_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = sn_client_json(c, "POST", path, req, NULL, &resp)) != 0)
+	if ((r = sn_client_json(c, "POST", path, req, NULL, &resp)) != 0 ||
+	    (r = approval_answer(resp)) != 0)
 		goto out;
 	if ((js = json_object_get(resp, "signature")) == NULL ||
 	    (s = json_string_value(js)) == NULL ||
@@ -1025,7 +1129,8 @@ sn_client_sign_batch(struct sn_client *c, const char *key_id,
 	    "digest_algorithm", sn_hash_name(hash),
 	    "digests", arr, "client", cl)) == NULL)
 		goto out;
-	if ((r = sn_client_json(c, "POST", path, req, NULL, &resp)) != 0)
+	if ((r = sn_client_json(c, "POST", path, req, NULL, &resp)) != 0 ||
+	    (r = approval_answer(resp)) != 0)
 		goto out;
 	js = json_object_get(resp, "signatures");
 	if (!json_is_array(js) || json_array_size(js) != n) {

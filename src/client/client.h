@@ -55,6 +55,9 @@ struct sn_client_config {
 	 * transparency log before the signature is returned (docs/AUDIT.md) */
 	char *require_inclusion_proof;
 	char *log_key;		/* the log's note verifier key; NULL = ask */
+	/* the PKCS#11 module: how long C_Sign waits for an approval the
+	 * key's policy asks for (a duration; NULL or "0": fail at once) */
+	char *approval_wait;
 };
 
 /*
@@ -62,7 +65,8 @@ struct sn_client_config {
  * ~/.config/signet/config (key = value lines: url, api_key, ca_file,
  * service_account, service_account_id, key_file, log_file, oidc_token_file,
  * oidc_token_env, oidc_github, oidc_audience, oidc_ca_file,
- * require_inclusion_proof (yes|no), log_key), then applies the
+ * require_inclusion_proof (yes|no), log_key, approval_wait (a duration)),
+ * then applies the
  * environment overrides SIGNET_URL, SIGNET_API_KEY, SIGNET_CA_FILE. A missing
  * file is not an error. Returns 0, SN_ERR_INVALID (bad line) or SN_ERR_IO.
  */
@@ -83,6 +87,23 @@ void sn_client_free(struct sn_client *c);		/* NULL ok */
  * error the matching SN_ERR_* is returned, *status set, and the server's
  * message available via sn_client_errmsg().
  */
+/*
+ * The id of the approval named by the last sign answer of this thread
+ * that was a 202 (the key's policy wants approvals; the call failed with
+ * SN_ERR_FORBIDDEN), or NULL. Static storage, valid until the next call.
+ */
+const char *sn_client_last_approval(void);
+
+/*
+ * Waits for the decision on approval id with long-polls (GET
+ * /v1/approvals/{id}?wait=S, at most 30 s each) until the epoch second
+ * until. 0 once it is approved (sign the same request again), else
+ * SN_ERR_FORBIDDEN with why set (denied, and by whom and why; expired;
+ * still pending at until), or the request's error.
+ */
+int sn_client_await_approval(struct sn_client *c, const char *id,
+    int64_t until, char *why, size_t whylen);
+
 int sn_client_json(struct sn_client *c, const char *method, const char *path,
     json_t *body, long *status, json_t **resp);
 /* Raw GET (PEM/DER/text): *out malloc'd, NUL-terminated, *len its length. */

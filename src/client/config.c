@@ -57,6 +57,7 @@ sn_config_clear(struct sn_client_config *cfg)
 	free(cfg->oidc_ca_file);
 	free(cfg->require_inclusion_proof);
 	free(cfg->log_key);
+	free(cfg->approval_wait);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -104,7 +105,8 @@ sn_config_copy(const struct sn_client_config *src, struct sn_client_config *dst)
 	    (r = dup_opt(&dst->oidc_ca_file, src->oidc_ca_file)) != 0 ||
 	    (r = dup_opt(&dst->require_inclusion_proof,
 	    src->require_inclusion_proof)) != 0 ||
-	    (r = dup_opt(&dst->log_key, src->log_key)) != 0) {
+	    (r = dup_opt(&dst->log_key, src->log_key)) != 0 ||
+	    (r = dup_opt(&dst->approval_wait, src->approval_wait)) != 0) {
 		sn_config_clear(dst);
 		return r;
 	}
@@ -158,6 +160,8 @@ field_for(struct sn_client_config *cfg, const char *key, int *secret)
 		return &cfg->require_inclusion_proof;
 	if (strcmp(key, "log_key") == 0)
 		return &cfg->log_key;
+	if (strcmp(key, "approval_wait") == 0)
+		return &cfg->approval_wait;
 	return NULL;
 }
 
@@ -218,6 +222,18 @@ sn_config_parse(const char *text, struct sn_client_config *cfg, char *why,
 			    "must be yes or no", lineno);
 			r = SN_ERR_INVALID;
 			goto out;
+		}
+		if (dst == &cfg->approval_wait) {
+			int64_t secs = 0;
+
+			if (strcmp(val, "0") != 0 &&
+			    (sn_parse_duration(val, &secs) != 0 || secs < 0 ||
+			    secs > 7 * 86400)) {
+				why_set(why, whylen, "line %d: approval_wait must "
+				    "be a duration up to 7d (0, 90s, 10m)", lineno);
+				r = SN_ERR_INVALID;
+				goto out;
+			}
 		}
 		if ((r = set_str(dst, val, secret)) != 0)
 			goto out;
@@ -360,8 +376,9 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	static const char *names[] = { "url", "api_key", "ca_file",
 	    "service_account", "service_account_id", "key_file", "log_file",
 	    "oidc_token_file", "oidc_token_env", "oidc_github", "oidc_audience",
-	    "oidc_ca_file", "require_inclusion_proof", "log_key" };
-	const char *vals[14];
+	    "oidc_ca_file", "require_inclusion_proof", "log_key",
+	    "approval_wait" };
+	const char *vals[15];
 	char *buf = NULL;
 	size_t cap = 256, used = 0;
 	int i, n;
@@ -381,7 +398,8 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	vals[11] = cfg->oidc_ca_file;
 	vals[12] = cfg->require_inclusion_proof;
 	vals[13] = cfg->log_key;
-	for (i = 0; i < 14; i++) {
+	vals[14] = cfg->approval_wait;
+	for (i = 0; i < 15; i++) {
 		if (!valid_value(vals[i]))
 			return SN_ERR_INVALID;
 		if (vals[i] != NULL) {
@@ -395,7 +413,7 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	n = snprintf(buf, cap, "# signet client configuration "
 	    "(written by signet login; keep it 0600)\n");
 	used = (size_t)n;
-	for (i = 0; i < 14; i++) {
+	for (i = 0; i < 15; i++) {
 		if (vals[i] == NULL || *vals[i] == '\0')
 			continue;
 		n = snprintf(buf + used, cap - used, "%s = %s\n", names[i],

@@ -92,6 +92,7 @@ static struct {
 
 /* Written only by C_Initialize/C_Finalize with no request in flight. */
 static char g_log_path[PATH_MAX];
+static int64_t g_approval_wait;	/* approval_wait, seconds (0: never) */
 
 static CK_FUNCTION_LIST function_list;
 
@@ -317,6 +318,10 @@ state_load(int no_threads)
 	}
 	if (cfg.log_file != NULL && strlen(cfg.log_file) < sizeof(g_log_path))
 		snprintf(g_log_path, sizeof(g_log_path), "%s", cfg.log_file);
+	g_approval_wait = 0;	/* checked by the config parser */
+	if (cfg.approval_wait != NULL && strcmp(cfg.approval_wait, "0") != 0 &&
+	    sn_parse_duration(cfg.approval_wait, &g_approval_wait) != 0)
+		g_approval_wait = 0;
 	if (cfg.url == NULL) {
 		p11_log("no service URL configured: run `signet login` or "
 		    "set SIGNET_URL");
@@ -1087,6 +1092,27 @@ C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
  * and keeps the operation; a short buffer gives CKR_BUFFER_TOO_SMALL and
  * keeps it; anything else ends it.
  */
+/*
+ * The key's policy wants approvals and the service recorded a pending
+ * one: with approval_wait set, wait that long for the decision (the
+ * client's long-polls) and return 0 to sign again; else r, with why set
+ * when the wait ended without approval. Called outside the module lock.
+ */
+static int
+p11_await_approval(int r, char *why, size_t whylen)
+{
+	const char *aid = sn_client_last_approval();
+	char id[80];
+
+	why[0] = '\0';
+	if (r != SN_ERR_FORBIDDEN || g_approval_wait <= 0 || aid == NULL ||
+	    strlen(aid) >= sizeof(id))
+		return r;
+	memcpy(id, aid, strlen(aid) + 1);
+	return sn_client_await_approval(g.client, id, sn_now() +
+	    g_approval_wait, why, whylen);
+}
+
 static CK_RV
 sign_finish(CK_SESSION_HANDLE hSession, int single, const uint8_t *data,
     CK_ULONG dlen_in, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
@@ -1100,6 +1126,7 @@ sign_finish(CK_SESSION_HANDLE hSession, int single, const uint8_t *data,
 	enum sn_hash hash = SN_HASH_NONE;
 	CK_ULONG need;
 	CK_RV rv;
+	char why[400] = "";
 	int r;
 
 	memset(&op, 0, sizeof(op));
@@ -1159,10 +1186,13 @@ sign_finish(CK_SESSION_HANDLE hSession, int single, const uint8_t *data,
 	}
 	r = sn_client_sign(g.client, op.key->key_id, op.mi->mech, hash,
 	    digest, dlen, &sig, &siglen);
+	if (r != 0 && (r = p11_await_approval(r, why, sizeof(why))) == 0)
+		r = sn_client_sign(g.client, op.key->key_id, op.mi->mech, hash,
+		    digest, dlen, &sig, &siglen);
 	if (r != 0) {
 		rv = p11_sign_rv(r);
 		p11_log("signing with key %s failed: %s", op.key->key_id,
-		    sn_client_errmsg(g.client));
+		    why[0] != '\0' ? why : sn_client_errmsg(g.client));
 		goto done;
 	}
 	if (op.key->key_type == CKK_EC) {

@@ -31,6 +31,7 @@
 #include "hsm_signer.h"
 #include "keys.h"
 #include "pem.h"
+#include "policies.h"
 #include "render.h"
 #include "keygen.h"
 #include "server.h"
@@ -1070,6 +1071,12 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 		/* A CI job can warn before its certificate lapses. */
 		json_object_set_new(kj, "expires_in", json_integer(
 		    (json_int_t)render_key_expires_in(&k, now)));
+		/* What the key's policy leaves the caller (quota, approval). */
+		if ((r = policies_me_fields(c, req->actor.tenant_id, k.id, now,
+		    kj)) != 0) {
+			r = api_store_error(resp, r, "policy");
+			goto out;
+		}
 		if (k.cert_pem != NULL) {
 			if ((r = cert_json(&k, &cj)) != 0) {
 				r = api_store_error(resp, r, "key");

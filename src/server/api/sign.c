@@ -30,6 +30,7 @@
 #include "api.h"
 #include "audit.h"
 #include "oauth_exchange.h"
+#include "policies.h"
 #include "db.h"
 #include "encode.h"
 #include "err.h"
@@ -168,6 +169,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	struct db_conn *c = NULL;
 	struct store_key k;
 	struct audit_sign sc;
+	struct policies_commit pc;
 	struct sign_item *items = NULL;
 	size_t n = 0, i;
 	const char *mechname = NULL, *hashname = NULL, *state;
@@ -293,6 +295,13 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		    "sign", k.project_name, k.name, state);
 		goto out;
 	}
+	/* The key's policy, early, so a refused request costs no HSM work;
+	 * the binding decision is the one in the audit transaction below. */
+	if ((r = policies_enforce(c, req, resp, &k, mech, hash, n, d, 0)) != 0) {
+		if (r == POLICIES_ANSWERED)	/* 202 pending, or a replay */
+			r = 0;
+		goto out;
+	}
 	if (srv->keeper == NULL) {
 		r = api_keeper_error(resp, SN_ERR_UNAVAILABLE, "signing");
 		goto out;
@@ -343,10 +352,14 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	sc.details = d;
 	sc.released = released;
 	sc.status_for = api_status_for;
+	/* The key's policy, decided at the re-check under the chain lock:
+	 * its quota counts exactly the signatures this commit releases. */
+	policies_commit_hook(&sc, &pc, req, resp, &k, mech, hash, n, d);
 	if ((r = audit_sign_commit(srv->db, &sc)) != 0) {
 		if (r == SN_ERR_UNAVAILABLE)
 			resp->retry_after = 1;
 		r = api_error(resp, r, "%s", sc.message);
+		policies_error_rule(resp, d);	/* error.rule of a refusal */
 		recorded = sc.refusal_recorded;
 		goto out_db;
 	}
@@ -380,6 +393,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
+	policies_signed(c, req, d, body);	/* an approval's replay answer */
 	r = api_json(resp, 200, body);
 	goto out;
  out_db:

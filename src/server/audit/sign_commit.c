@@ -164,6 +164,20 @@ append_refusal(struct db_conn *c, struct audit_sign *s,
 	json_decref(d);
 }
 
+/* s->decide: 0, or s->err set and its writes rolled back. */
+static int
+decided(struct db_conn *c, struct audit_sign *s, int *poisoned)
+{
+	int r;
+
+	if ((r = s->decide(c, s)) == 0)
+		return 0;
+	rollback_to(c, poisoned);
+	if (s->err == 0)
+		set_err(s, r, "refused");
+	return s->err;
+}
+
 /* One request of the group, inside its own savepoint. */
 static void
 commit_one(struct db_conn *c, struct audit_sign *s, struct audit_tail *tail,
@@ -177,7 +191,8 @@ commit_one(struct db_conn *c, struct audit_sign *s, struct audit_tail *tail,
 		    "event; " NO_RELEASE);
 		return;
 	}
-	if (recheck(c, s, sn_now()) == 0) {
+	if (recheck(c, s, sn_now()) == 0 && (s->decide == NULL ||
+	    decided(c, s, poisoned) == 0)) {
 		/* What was released, so a signature can be found in the log
 		 * later (`signet audit prove --signature`). */
 		if ((d = json_copy(s->details)) != NULL &&

@@ -30,6 +30,7 @@
 #include "util.h"
 
 struct db;
+struct db_conn;
 struct sn_request;
 
 #define AUDIT_SIGN_GROUP_MAX	64	/* requests per transaction at most */
@@ -47,6 +48,16 @@ struct audit_sign {
 					 * signatures' hashes); may be NULL */
 	int (*status_for)(int err);	/* HTTP status of an SN_ERR_* (the
 					 * refusal event's "status") */
+	/*
+	 * The caller's own decision (the key's policy: quota counted,
+	 * approval claimed), run after the re-check allowed, inside the
+	 * request's savepoint under the chain lock: 0, or an SN_ERR_* with
+	 * message (and details) set, after which what it wrote is rolled
+	 * back and the refusal recorded. May be NULL. Runs on the group
+	 * leader's thread while the caller waits.
+	 */
+	int (*decide)(struct db_conn *c, struct audit_sign *s);
+	void *decide_arg;
 	/* out */
 	int err;			/* 0: the event committed */
 	char message[256];		/* what failed, when err != 0 */

@@ -111,6 +111,14 @@ authz_check(struct db_conn *c, const struct sn_actor *a,
 			return 0;
 		return SN_ERR_FORBIDDEN;
 
+	case AUTHZ_APPROVAL_DECIDE:
+		if ((r = lookup(c, STORE_OBJ_TEAM, object_id, a->tenant_id,
+		    NULL, 0)) != 0)
+			return r;
+		if (!user)
+			return SN_ERR_FORBIDDEN;
+		return verdict(team_member(c, a->tenant_id, object_id, a->id, 0));
+
 	case AUTHZ_TEAM_VIEW:
 	case AUTHZ_TEAM_MANAGE:
 	case AUTHZ_SA_CREATE:
@@ -196,6 +204,7 @@ authz_action_name(enum authz_action action)
 	case AUTHZ_KEY_MANAGE:		return "key.manage";
 	case AUTHZ_KEY_SIGN:		return "key.sign";
 	case AUTHZ_AUDIT_PROOF:		return "audit.proof";
+	case AUTHZ_APPROVAL_DECIDE:	return "approval.decide";
 	}
 	return "unknown";
 }

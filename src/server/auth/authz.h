@@ -46,6 +46,10 @@ enum authz_action {
 	 * read the tenant's signed checkpoints, log key and proofs (hashes
 	 * only; the events themselves stay AUTHZ_TENANT_ADMIN) */
 	AUTHZ_AUDIT_PROOF,
+	/* team: decide (approve, deny) a signing approval whose policy names
+	 * this team: its members only (NOT admin by role alone, as for
+	 * signing); the handler also refuses the requester itself */
+	AUTHZ_APPROVAL_DECIDE,
 };
 
 int authz_check(struct db_conn *c, const struct sn_actor *actor,

@@ -19,6 +19,8 @@ const struct api_route *const http_route_tables[] = {
 	api_routes_projects,
 	api_routes_keys,
 	api_routes_key_versions,
+	api_routes_policies,
+	api_routes_approvals,
 	api_routes_ca,
 	api_routes_oauth,
 	api_routes_tlog,

@@ -287,6 +287,57 @@ static const char *const signet_migrations[] = {
 "  label TEXT NOT NULL,"
 "  tenant_id TEXT NOT NULL,"
 "  created_at BIGINT NOT NULL);",
+/*
+ * 10 (issue 11): signing policies, one per key (the canonical JSON of
+ * policy_to_json), and the signature counters of their quotas, changed
+ * only inside the transaction that commits the signatures they count.
+ */
+"CREATE TABLE key_policies ("
+"  tenant_id TEXT NOT NULL,"
+"  key_id TEXT PRIMARY KEY REFERENCES signing_keys(id) ON DELETE CASCADE,"
+"  policy TEXT NOT NULL,"
+"  updated_at BIGINT NOT NULL,"
+"  updated_by TEXT NOT NULL);"
+"CREATE TABLE key_sign_counts ("
+"  tenant_id TEXT NOT NULL,"
+"  key_id TEXT NOT NULL REFERENCES signing_keys(id) ON DELETE CASCADE,"
+"  period TEXT NOT NULL CHECK (period IN ('hour','day','week','month')),"
+"  period_start BIGINT NOT NULL,"
+"  count BIGINT NOT NULL CHECK (count >= 0),"
+"  PRIMARY KEY (key_id, period, period_start));",
+/*
+ * 11 (issue 11): approvals of signing requests for keys whose policy names
+ * an approval team: the request as the approvers see it, its state, the
+ * votes, and once signed the answer, so that re-sending the same request
+ * returns the same signatures.
+ */
+"CREATE TABLE approvals ("
+"  id TEXT PRIMARY KEY,"
+"  tenant_id TEXT NOT NULL,"
+"  key_id TEXT NOT NULL REFERENCES signing_keys(id) ON DELETE CASCADE,"
+"  team_id TEXT NOT NULL,"
+"  required INTEGER NOT NULL CHECK (required >= 1),"
+"  ttl BIGINT NOT NULL,"
+"  requester_type TEXT NOT NULL,"
+"  requester_id TEXT NOT NULL,"
+"  requester_name TEXT NOT NULL,"
+"  fingerprint TEXT NOT NULL,"
+"  request TEXT NOT NULL,"
+"  state TEXT NOT NULL CHECK (state IN ('pending','approved','denied','signed')),"
+"  created_at BIGINT NOT NULL,"
+"  expires_at BIGINT NOT NULL,"
+"  decided_at BIGINT,"
+"  response TEXT);"
+"CREATE INDEX approvals_request ON approvals (tenant_id, key_id, requester_id, fingerprint);"
+"CREATE INDEX approvals_tenant ON approvals (tenant_id, created_at);"
+"CREATE TABLE approval_votes ("
+"  approval_id TEXT NOT NULL REFERENCES approvals(id) ON DELETE CASCADE,"
+"  approver_id TEXT NOT NULL,"
+"  approver_name TEXT NOT NULL,"
+"  vote TEXT NOT NULL CHECK (vote IN ('approve','deny')),"
+"  comment TEXT,"
+"  created_at BIGINT NOT NULL,"
+"  PRIMARY KEY (approval_id, approver_id));",
 };
 
 #define SIGNET_SCHEMA_VERSION \

@@ -131,6 +131,17 @@ static const struct rule rules[] = {
 	{ "usr_badmin", AUTHZ_TEAM_VIEW, "team_dev", NF },
 	{ "usr_admin", AUTHZ_TEAM_MANAGE, "team_b", NF },
 	{ "usr_admin", AUTHZ_TEAM_VIEW, "team_none", NF },
+	/* signed checkpoints and proofs: any caller of the tenant */
+	{ "usr_dave", AUTHZ_AUDIT_PROOF, NULL, OK },
+	{ "sac_ci", AUTHZ_AUDIT_PROOF, NULL, OK },
+	/* approvals: members of the approval team only, admins not by role */
+	{ "usr_bob", AUTHZ_APPROVAL_DECIDE, "team_dev", OK },
+	{ "usr_carol", AUTHZ_APPROVAL_DECIDE, "team_dev", OK },
+	{ "usr_admin", AUTHZ_APPROVAL_DECIDE, "team_dev", NO },
+	{ "usr_erin", AUTHZ_APPROVAL_DECIDE, "team_dev", NO },
+	{ "sac_ci", AUTHZ_APPROVAL_DECIDE, "team_dev", NO },
+	{ "usr_badmin", AUTHZ_APPROVAL_DECIDE, "team_dev", NF },
+	{ "usr_bob", AUTHZ_APPROVAL_DECIDE, "team_none", NF },
 	/* service accounts */
 	{ "usr_admin", AUTHZ_SA_CREATE, "team_dev", OK },
 	{ "usr_carol", AUTHZ_SA_CREATE, "team_dev", OK },
@@ -245,7 +256,7 @@ test_matrix(void **state)
 	}
 	assert_int_equal(failures, 0);
 	/* Every action of the table's range has rules and a name. */
-	for (int act = AUTHZ_TENANT_ADMIN; act <= AUTHZ_KEY_SIGN; act++) {
+	for (int act = AUTHZ_TENANT_ADMIN; act <= AUTHZ_APPROVAL_DECIDE; act++) {
 		int n = 0;
 
 		for (int i = 0; rules[i].actor != NULL; i++)
