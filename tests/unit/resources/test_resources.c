@@ -3,10 +3,15 @@
  * projects, keys, sign, CA) called directly, with a temporary SQLite
  * database and a real keeper over a temporary SoftHSM2 token.
  *
- * The tests run in order and build on each other (one tenant "acme" with
- * users admin/alice/bob/carol, a second tenant "other"); each checks the
+ * Every test has its own fixture (fixture_setup/fixture_teardown): a fresh
+ * data directory, SoftHSM2 token, keeper and database with one tenant
+ * "acme" (users admin/alice/bob/carol) and a second tenant "other", each
+ * with its built-in CA. What a test needs beyond that it makes itself
+ * through the same handlers, with the given_* helpers below, so the tests
+ * run alone (`test_resources test_oauth`) and in any order. Each checks the
  * status, the body, the audit rows and, for refused changes, that no row
- * changed. Every response is checked for private key material.
+ * changed. Every response is checked for private key material, and the
+ * teardown checks that both tenants' audit chains still verify.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,6 +58,18 @@ static struct sn_response R;		/* the last response */
 
 static EVP_PKEY *sa_key_old, *sa_key_cur;	/* service account ci */
 static struct sn_actor A_admin, A_alice, A_bob, A_carol, A_admin2, A_sa;
+
+/* The keys given_keys makes: "k-ALG" in project app, by alice. */
+static const char *const algs[] = { "rsa-2048", "rsa-3072", "rsa-4096",
+    "ecdsa-p256", "ecdsa-p384" };
+#define NALGS 5
+#define K_RSA2048	(1u << 0)
+#define K_RSA3072	(1u << 1)
+#define K_RSA4096	(1u << 2)
+#define K_P256		(1u << 3)
+#define K_P384		(1u << 4)
+#define K_ALL		((1u << NALGS) - 1)
+static char key_ids[NALGS][64];
 
 /* ---- harness ------------------------------------------------------------- */
 
@@ -350,18 +367,22 @@ jq(const char *s)
 
 /* ---- setup --------------------------------------------------------------- */
 
+/*
+ * One fresh world per test: nothing a test makes or breaks (keys, a
+ * stopped keeper, a trigger, counts of audit rows) is seen by another.
+ */
 static int
-group_setup(void **state)
+fixture_setup(void **state)
 {
 	struct keeper_config kc;
 	struct db_conn *c = NULL;
-	ssize_t n;
 	int r;
 
 	(void)state;
-	if ((n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1)) <= 0)
-		return -1;
-	self_exe[n] = '\0';
+	memset(&R, 0, sizeof(R));
+	memset(key_ids, 0, sizeof(key_ids));
+	memset(&A_sa, 0, sizeof(A_sa));
+	q_project = q_name = NULL;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/signet-res-XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
@@ -423,23 +444,141 @@ group_setup(void **state)
 	return 0;
 }
 
+/* Whatever a test did, both tenants' audit chains still verify. */
 static int
-group_teardown(void **state)
+chains_verify(void)
+{
+	static const char *const tenants[] = { "ten_1", "ten_2" };
+	struct db_conn *c = NULL;
+	int64_t n, bad;
+	int ok = 1;
+
+	if (srv.db == NULL || db_acquire(srv.db, &c) != 0)
+		return 0;
+	for (size_t i = 0; i < 2; i++) {
+		n = bad = 0;
+		if (audit_verify_chain(c, tenants[i], &n, &bad) != 0) {
+			fprintf(stderr, "%s: audit chain broken at %lld\n",
+			    tenants[i], (long long)bad);
+			ok = 0;
+		}
+	}
+	db_release(c);
+	return ok;
+}
+
+static int
+fixture_teardown(void **state)
 {
 	char cmd[PATH_MAX + 16];
+	int ok;
 
 	(void)state;
+	ok = chains_verify();
 	api_response_clear(&R);
 	EVP_PKEY_free(sa_key_old);
 	EVP_PKEY_free(sa_key_cur);
+	sa_key_old = sa_key_cur = NULL;
 	keeper_free(srv.keeper);
+	srv.keeper = NULL;
 	db_close(srv.db);
+	srv.db = NULL;
 	if (strncmp(tmpdir, "/tmp/signet-res-", 16) == 0) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not remove %s\n", tmpdir);
 	}
-	return 0;
+	return ok ? 0 : -1;
+}
+
+/* ---- what tests build on: made through the handlers --------------------- */
+
+/* Team dev (alice owner, bob member) and an empty team ops. */
+static void
+given_teams(void)
+{
+	assert_int_equal(CALL(&A_admin, "POST", "/v1/teams",
+	    "{\"name\":\"dev\"}"), 201);
+	assert_int_equal(CALL1(&A_admin, "POST", "/v1/teams/{id}/members",
+	    "{\"user\":\"alice@acme.test\",\"owner\":true}", "dev"), 200);
+	assert_int_equal(CALL1(&A_alice, "POST", "/v1/teams/{id}/members",
+	    "{\"user\":\"usr_bob\"}", "dev"), 200);
+	assert_int_equal(CALL(&A_admin, "POST", "/v1/teams",
+	    "{\"name\":\"ops\"}"), 201);
+}
+
+static void sa_body(char *buf, size_t sz, const char *name, const char *team,
+    const char *pem);
+
+/*
+ * Service account ci of team dev (A_sa), made by bob with sa_key_old and
+ * rotated by alice to sa_key_cur. Needs given_teams.
+ */
+static void
+given_service_account(void)
+{
+	char body[4096], *pem, *q;
+
+	sa_key_old = gen_key("EC", "P-256");
+	sa_key_cur = gen_key("EC", "P-384");
+	pem = pub_pem(sa_key_old);
+	sa_body(body, sizeof(body), "ci", "dev", pem);
+	free(pem);
+	assert_int_equal(CALL(&A_bob, "POST", "/v1/serviceaccounts", body), 201);
+	actor(&A_sa, SN_ACTOR_SERVICE_ACCOUNT, jstr(R.body,
+	    "service_account.id"), "ten_1", 0, "ci");
+	pem = pub_pem(sa_key_cur);
+	q = jq(pem);
+	snprintf(body, sizeof(body), "{\"public_key\":%s}", q);
+	free(q);
+	free(pem);
+	assert_int_equal(CALL1(&A_alice, "POST",
+	    "/v1/serviceaccounts/{id}/rotate-key", body, "ci"), 200);
+}
+
+/*
+ * Project app: alice owns it, bob and the service account ci sign with it.
+ * Needs given_service_account.
+ */
+static void
+given_project(void)
+{
+	assert_int_equal(CALL(&A_admin, "POST", "/v1/projects",
+	    "{\"name\":\"app\"}"), 201);
+	assert_int_equal(CALL1(&A_admin, "POST", "/v1/projects/{id}/owners",
+	    "{\"user\":\"alice@acme.test\"}", "app"), 200);
+	assert_int_equal(CALL1(&A_alice, "POST", "/v1/projects/{id}/signers",
+	    "{\"user\":\"bob@acme.test\"}", "app"), 201);
+	assert_int_equal(CALL1(&A_alice, "POST", "/v1/projects/{id}/signers",
+	    "{\"service_account\":\"ci\"}", "app"), 201);
+}
+
+/* Teams, service account, project: everything a key needs. */
+static void
+given_world(void)
+{
+	given_teams();
+	given_service_account();
+	given_project();
+}
+
+/* Key k-ALG of project app (built-in CA, 90 days) for each bit of which;
+ * its id in key_ids. Needs given_project. */
+static void
+given_keys(unsigned which)
+{
+	char body[256];
+
+	for (int i = 0; i < NALGS; i++) {
+		if ((which & (1u << i)) == 0)
+			continue;
+		snprintf(body, sizeof(body), "{\"project\":\"app\",\"name\":"
+		    "\"k-%s\",\"algorithm\":\"%s\",\"validity\":\"90d\"}",
+		    algs[i], algs[i]);
+		assert_int_equal(CALL(&A_alice, "POST", "/v1/keys", body), 201);
+		snprintf(key_ids[i], sizeof(key_ids[i]), "%s",
+		    jstr(R.body, "key.id"));
+	}
 }
 
 /* ---- teams --------------------------------------------------------------- */
@@ -570,6 +709,7 @@ test_service_accounts(void **state)
 	int derlen;
 
 	(void)state;
+	given_teams();
 	sa_body(body, sizeof(body), "ci", "dev", pem1);
 	/* carol is not in team dev. */
 	REFUSED(403, "service_account.create", CALL(&A_carol, "POST",
@@ -673,8 +813,8 @@ test_service_accounts(void **state)
 	free(pem521);
 	free(pemp);
 	free(pemr);
-	sa_key_old = k1;	/* for the token tests */
-	sa_key_cur = k2;
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
 	EVP_PKEY_free(weak);
 	EVP_PKEY_free(p521);
 	EVP_PKEY_free(rsa);
@@ -682,12 +822,14 @@ test_service_accounts(void **state)
 
 /* ---- projects ------------------------------------------------------------ */
 
-static char app_id[64];
-
 static void
 test_projects(void **state)
 {
+	char app_id[64];
+
 	(void)state;
+	given_teams();
+	given_service_account();
 	REFUSED(403, "project.create", CALL(&A_alice, "POST", "/v1/projects",
 	    "{\"name\":\"app\"}"));
 	assert_int_equal(CALL(&A_admin, "POST", "/v1/projects",
@@ -772,11 +914,6 @@ test_projects(void **state)
 
 /* ---- keys ---------------------------------------------------------------- */
 
-static const char *const algs[] = { "rsa-2048", "rsa-3072", "rsa-4096",
-    "ecdsa-p256", "ecdsa-p384" };
-#define NALGS 5
-static char key_ids[NALGS][64];
-
 /* Verifies leaf -> issuing -> root with OpenSSL, root as the trust anchor. */
 static void
 verify_chain(const char *leaf_pem, json_t *chain)
@@ -810,6 +947,7 @@ test_keys_create(void **state)
 	int64_t r0;
 
 	(void)state;
+	given_world();
 	for (int i = 0; i < NALGS; i++) {
 		snprintf(body, sizeof(body), "{\"project\":\"app\",\"name\":"
 		    "\"k-%s\",\"algorithm\":\"%s\",\"validity\":\"90d\"}", algs[i],
@@ -1000,6 +1138,8 @@ test_sign_all(void **state)
 	uint64_t sigs0 = srv.n_signatures;
 
 	(void)state;
+	given_world();
+	given_keys(K_ALL);
 	sa_credential(1);
 	for (int i = 0; i < NALGS; i++) {
 		enum sn_key_alg alg = sn_key_alg_from_name(algs[i]);
@@ -1150,6 +1290,8 @@ test_sign_refusals(void **state)
 	uint64_t f0 = srv.n_sign_failures;
 
 	(void)state;
+	given_world();
+	given_keys(K_RSA2048 | K_P256);
 	sign_body(ok_ec, sizeof(ok_ec), "ecdsa", "sha256", 32);
 	assert_int_equal(CALL1(&A_bob, "POST", "/v1/keys/{id}/sign", ok_ec, ec),
 	    200);
@@ -1272,6 +1414,8 @@ test_sign_keeper_stalled(void **state)
 	int64_t e0 = audits("key.sign", "error"), ok0 = audits("key.sign", "ok");
 
 	(void)state;
+	given_world();
+	given_keys(K_P384);
 	sign_body(body, sizeof(body), "ecdsa", "sha384", 48);
 	assert_true(pid > 0);
 	keeper_set_call_timeout(srv.keeper, 300);
@@ -1345,6 +1489,8 @@ test_sign_concurrent(void **state)
 	int64_t n = 0, bad = 0;
 
 	(void)state;
+	given_world();
+	given_keys(K_RSA2048 | K_RSA3072);
 	for (int i = 0; i < NTHREADS; i++) {
 		memset(&st[i], 0, sizeof(st[i]));
 		st[i].key = key_ids[i % 2 == 0 ? 0 : 1];
@@ -1414,6 +1560,8 @@ test_sign_disabled_while_signing(void **state)
 	pthread_t th;
 
 	(void)state;
+	given_world();
+	given_keys(K_RSA2048);
 	assert_true(pid > 0);
 	assert_int_equal(kill(pid, SIGSTOP), 0);
 	assert_int_equal(pthread_create(&th, NULL, one_sign_main, &o), 0);
@@ -1446,6 +1594,8 @@ test_sign_does_not_hold_db(void **state)
 	time_t t0;
 
 	(void)state;
+	given_world();
+	given_keys(K_RSA2048);
 	assert_true(pid > 0);
 	keeper_set_call_timeout(srv.keeper, 60000);
 	assert_int_equal(kill(pid, SIGSTOP), 0);
@@ -1482,6 +1632,8 @@ test_key_lifecycle_and_crl(void **state)
 	int64_t num1;
 
 	(void)state;
+	given_world();
+	given_keys(K_RSA3072 | K_RSA4096);
 	REFUSED(403, "key.revoke", CALL1(&A_bob, "POST", "/v1/keys/{id}/revoke",
 	    NULL, rsa));
 	assert_int_equal(CALL1(&A_alice, "POST", "/v1/keys/{id}/revoke", NULL,
@@ -1650,6 +1802,8 @@ test_external_ca(void **state)
 	int64_t now = sn_now();
 
 	(void)state;
+	given_world();
+	given_keys(K_P256);
 	assert_int_equal(CALL(&A_alice, "POST", "/v1/keys", "{\"project\":\"app\","
 	    "\"name\":\"ext\",\"algorithm\":\"ecdsa-p256\",\"ca\":\"external\","
 	    "\"subject\":\"CN=Ext Signer, O=Acme Inc, C=DE\"}"), 201);
@@ -1764,10 +1918,30 @@ test_me_keys(void **state)
 	int seen_builtin = 0;
 
 	(void)state;
+	given_world();
+	given_keys(K_RSA2048 | K_P256 | K_P384);
+	assert_int_equal(CALL(&A_alice, "POST", "/v1/keys", "{\"project\":"
+	    "\"app\",\"name\":\"legacy\",\"algorithm\":\"ecdsa-p256\","
+	    "\"allow_sha1\":true,\"ca\":\"none\"}"), 201);
+	assert_int_equal(CALL(&A_alice, "POST", "/v1/keys", "{\"project\":"
+	    "\"app\",\"name\":\"ext\",\"algorithm\":\"ecdsa-p256\","
+	    "\"ca\":\"external\",\"subject\":\"CN=Ext Signer, O=Acme Inc, "
+	    "C=DE\"}"), 201);
+	assert_int_equal(CALL(&A_alice, "POST", "/v1/keys", "{\"project\":"
+	    "\"app\",\"name\":\"revoked\",\"algorithm\":\"ecdsa-p256\"}"),
+	    201);
+	assert_int_equal(CALL1(&A_alice, "POST", "/v1/keys/{id}/revoke", NULL,
+	    "app/revoked"), 200);
+	assert_int_equal(CALL(&A_alice, "POST", "/v1/keys", "{\"project\":"
+	    "\"app\",\"name\":\"deleted\",\"algorithm\":\"ecdsa-p256\"}"),
+	    201);
+	assert_int_equal(CALL1(&A_alice, "DELETE", "/v1/keys/{id}", NULL,
+	    "app/deleted"), 200);
+
 	assert_int_equal(CALL(&A_bob, "GET", "/v1/me/keys", NULL), 200);
 	keys = json_object_get(R.body, "keys");
 	/* rsa-2048, ecdsa-p256, ecdsa-p384, legacy, ext; not the revoked
-	 * rsa-3072 nor the deleted rsa-4096. */
+	 * key nor the deleted one. */
 	assert_int_equal(json_array_size(keys), 5);
 	for (i = 0; i < json_array_size(keys); i++) {
 		json_t *k = json_array_get(keys, i);
@@ -1824,6 +1998,8 @@ test_oauth(void **state)
 	int64_t t0 = count("SELECT count(*) FROM access_tokens");
 
 	(void)state;
+	given_teams();
+	given_service_account();
 	assert_int_equal(sn_jwt_build(sa_key_cur, A_sa.id, aud, sn_now(), &jwt),
 	    0);
 	body = token_body(jwt);
@@ -1957,12 +2133,32 @@ test_oauth(void **state)
 	free(bearer);
 }
 
-/* ---- service account deletion (last: the SA signs above) ---------------- */
+/* ---- service account deletion ------------------------------------------- */
 
 static void
 test_sa_delete(void **state)
 {
+	EVP_PKEY *k2 = gen_key("EC", "P-256");
+	char *pem = pub_pem(k2), *q = jq(pem), body[2048];
+
 	(void)state;
+	given_world();
+	/* The other tenant's account of the same name. */
+	assert_int_equal(CALL(&A_admin2, "POST", "/v1/teams",
+	    "{\"name\":\"t2\"}"), 201);
+	snprintf(body, sizeof(body), "{\"name\":\"ci\",\"team\":\"t2\","
+	    "\"public_key\":%s}", q);
+	assert_int_equal(CALL(&A_admin2, "POST", "/v1/serviceaccounts", body),
+	    201);
+	free(q);
+	free(pem);
+	EVP_PKEY_free(k2);
+	/* An access token of ours, which the deletion ends. */
+	sa_credential(1);
+	assert_int_equal(count("SELECT count(*) FROM access_tokens t JOIN "
+	    "service_accounts s ON s.id = t.service_account_id WHERE "
+	    "s.tenant_id = 'ten_1'"), 1);
+
 	REFUSED(403, "service_account.delete", CALL1(&A_carol, "DELETE",
 	    "/v1/serviceaccounts/{id}", NULL, "ci"));
 	assert_int_equal(count("SELECT count(*) FROM project_signers WHERE "
@@ -1983,45 +2179,70 @@ test_sa_delete(void **state)
 	    "/v1/serviceaccounts/{id}", NULL, "ci"));
 }
 
-/* ---- the audit chain still verifies after all this --------------------- */
+/* ---- the audit chain covers every event --------------------------------- */
 
+/*
+ * Every test's teardown verifies both chains; here the chain is also
+ * shown to cover every event of the tenant: changes, refusals, signatures.
+ */
 static void
 test_audit_chain(void **state)
 {
 	struct db_conn *c = NULL;
 	int64_t n = 0, bad = 0;
+	char body[256];
 
 	(void)state;
+	given_world();
+	given_keys(K_P256);
+	sign_body(body, sizeof(body), "ecdsa", "sha256", 32);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(CALL1(&A_bob, "POST", "/v1/keys/{id}/sign",
+		    body, key_ids[3]), 200);
+	SIGN_REFUSED(403, &A_carol, body, key_ids[3]);
 	assert_int_equal(db_acquire(srv.db, &c), 0);
 	assert_int_equal(audit_verify_chain(c, "ten_1", &n, &bad), 0);
-	assert_true(n > 100);
 	db_release(c);
+	assert_true(n > 10);
+	assert_int_equal(n, count("SELECT count(*) FROM audit_events WHERE "
+	    "tenant_id = 'ten_1'"));
 }
+
+#define FIXTURE_TEST(f) \
+	cmocka_unit_test_setup_teardown(f, fixture_setup, fixture_teardown)
 
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_teams),
-		cmocka_unit_test(test_service_accounts),
-		cmocka_unit_test(test_projects),
-		cmocka_unit_test(test_keys_create),
-		cmocka_unit_test(test_sign_all),
-		cmocka_unit_test(test_sign_refusals),
-		cmocka_unit_test(test_sign_keeper_stalled),
-		cmocka_unit_test(test_sign_concurrent),
-		cmocka_unit_test(test_sign_disabled_while_signing),
-		cmocka_unit_test(test_sign_does_not_hold_db),
-		cmocka_unit_test(test_key_lifecycle_and_crl),
-		cmocka_unit_test(test_external_ca),
-		cmocka_unit_test(test_me_keys),
-		cmocka_unit_test(test_oauth),
-		cmocka_unit_test(test_sa_delete),
-		cmocka_unit_test(test_audit_chain),
+		FIXTURE_TEST(test_teams),
+		FIXTURE_TEST(test_service_accounts),
+		FIXTURE_TEST(test_projects),
+		FIXTURE_TEST(test_keys_create),
+		FIXTURE_TEST(test_sign_all),
+		FIXTURE_TEST(test_sign_refusals),
+		FIXTURE_TEST(test_sign_keeper_stalled),
+		FIXTURE_TEST(test_sign_concurrent),
+		FIXTURE_TEST(test_sign_disabled_while_signing),
+		FIXTURE_TEST(test_sign_does_not_hold_db),
+		FIXTURE_TEST(test_key_lifecycle_and_crl),
+		FIXTURE_TEST(test_external_ca),
+		FIXTURE_TEST(test_me_keys),
+		FIXTURE_TEST(test_oauth),
+		FIXTURE_TEST(test_sa_delete),
+		FIXTURE_TEST(test_audit_chain),
 	};
+
+	ssize_t n;
 
 	if (argc > 1 && strcmp(argv[1], "keeper") == 0)
 		return keeper_process_main(argc, argv);
+	if ((n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1)) <= 0)
+		return 1;
+	self_exe[n] = '\0';
+	/* test_resources NAME-PATTERN: those tests alone (each is whole) */
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	alarm(280);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }
