@@ -21,6 +21,7 @@
 
 #include "client.h"
 #include "err.h"
+#include "sn_assert.h"
 #include "util.h"
 
 struct enc {
@@ -49,7 +50,8 @@ signed_attrs_der(CMS_SignerInfo *si, uint8_t **out, size_t *outlen)
 
 	*out = NULL;
 	*outlen = 0;
-	if ((n = CMS_signed_get_attr_count(si)) <= 0 || n > 64)
+	/* the caller has just added content type and message digest */
+	if (SN_NEVER((n = CMS_signed_get_attr_count(si)) <= 0 || n > 64))
 		return SN_ERR_INTERNAL;
 	if ((e = calloc((size_t)n, sizeof(*e))) == NULL)
 		return SN_ERR_NOMEM;

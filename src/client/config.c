@@ -18,6 +18,7 @@
 
 #include "client.h"
 #include "err.h"
+#include "sn_assert.h"
 #include "util.h"
 
 #define LINE_MAX_LEN	4096
@@ -418,7 +419,8 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 			continue;
 		n = snprintf(buf + used, cap - used, "%s = %s\n", names[i],
 		    vals[i]);
-		if (n < 0 || (size_t)n >= cap - used) {
+		/* cap was summed from these very strings above */
+		if (SN_NEVER(n < 0 || (size_t)n >= cap - used)) {
 			sn_freezero(buf, cap);
 			return SN_ERR_INTERNAL;
 		}

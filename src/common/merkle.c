@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "merkle.h"
+#include "sn_assert.h"
 
 void
 sn_merkle_leaf_hash(const uint8_t data[SN_MERKLE_HASH_LEN],
@@ -292,14 +293,15 @@ sn_merkle_range_append(struct sn_merkle_range *r,
 		return SN_ERR_TOO_LARGE;
 	memcpy(h, leaf_hash, sizeof(h));
 	/* Each trailing 1 bit of size is a full subtree the leaf completes. */
+	/* r->n is the number of 1 bits of r->size: init and append keep it */
 	while (s & 1) {
-		if (r->n == 0)
+		if (SN_NEVER(r->n == 0))
 			return SN_ERR_INTERNAL;
 		sn_merkle_node_hash(r->h[r->n - 1], h, h);
 		r->n--;
 		s >>= 1;
 	}
-	if (r->n >= SN_MERKLE_MAX_DEPTH)
+	if (SN_NEVER(r->n >= SN_MERKLE_MAX_DEPTH))
 		return SN_ERR_INTERNAL;
 	memcpy(r->h[r->n++], h, sizeof(h));
 	r->size++;

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "err.h"
 #include "server.h"
+#include "sn_assert.h"
 #include "util.h"
 
 /*
@@ -80,7 +81,7 @@ api_error(struct sn_response *resp, int err, const char *fmt, ...)
 	json_t *body;
 	size_t i;
 
-	if (err >= 0)
+	if (SN_NEVER(err >= 0))
 		err = SN_ERR_INTERNAL;	/* an error path with no error */
 	if (fmt != NULL) {
 		va_start(ap, fmt);

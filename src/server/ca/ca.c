@@ -38,6 +38,7 @@
 #include "ca.h"
 #include "ca_int.h"
 #include "err.h"
+#include "sn_assert.h"
 #include "util.h"
 
 /* Latest representable X.509 time, 9999-12-31T23:59:59Z. */
@@ -155,7 +156,8 @@ sign_and_assemble(const struct ca_signer *s, enum sn_hash hash,
 
 	*out = NULL;
 	*outlen = 0;
-	if (sn_hash_md(hash) == NULL) {
+	/* sig_alg_for gives every CA key a real hash */
+	if (SN_NEVER(sn_hash_md(hash) == NULL)) {
 		r = SN_ERR_INTERNAL;
 		goto out;
 	}
@@ -200,7 +202,7 @@ sign_and_assemble(const struct ca_signer *s, enum sn_hash hash,
 	buf[off++] = 0x00;
 	memcpy(buf + off, sig, siglen);
 	off += siglen;
-	if (off != total) {
+	if (SN_NEVER(off != total)) {
 		r = SN_ERR_INTERNAL;
 		goto out;
 	}
@@ -1133,7 +1135,8 @@ crl_from_template(const X509_ALGOR *alg, X509_CRL **out)
 	tbs = sizeof(version) + (size_t)alglen + sizeof(issuer) +
 	    sizeof(this_update);
 	outer = 2 + tbs + (size_t)alglen + sizeof(nosig);
-	if (tbs >= 0x80 || outer >= 0x80 || 2 + outer > sizeof(buf)) {
+	/* sig_alg_for's AlgorithmIdentifiers are at most 15 bytes */
+	if (SN_NEVER(tbs >= 0x80 || outer >= 0x80 || 2 + outer > sizeof(buf))) {
 		r = SN_ERR_INTERNAL;
 		goto out;
 	}

@@ -10,6 +10,7 @@
 #include "ca.h"
 #include "db.h"
 #include "err.h"
+#include "sn_assert.h"
 #include "store_resources.h"
 #include "util.h"
 
@@ -171,8 +172,9 @@ key_query_one(struct db_conn *c, struct store_key *out, const char *where,
 	char sql[1024];
 	int r;
 
-	if ((size_t)snprintf(sql, sizeof(sql), "SELECT " KEY_COLS "WHERE %s "
-	    "LIMIT 2", where) >= sizeof(sql))
+	/* where is one of this file's constants, never input */
+	if (SN_NEVER((size_t)snprintf(sql, sizeof(sql), "SELECT " KEY_COLS
+	    "WHERE %s LIMIT 2", where) >= sizeof(sql)))
 		return SN_ERR_INTERNAL;
 	r = db_queryf(c, &st, sql, types, a, b, d, e);
 	if (r == DB_DONE)
