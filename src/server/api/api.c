@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "audit.h"
 #include "authz.h"
 #include "db.h"
 #include "err.h"
@@ -109,11 +110,23 @@ api_json(struct sn_response *resp, int status, json_t *body)
 	return 0;
 }
 
-/* An absent member or (for optional fields) JSON null: 1; else 0. */
+/*
+ * The member name of obj into *v, for the typed getters below. An absent
+ * member, or JSON null for an optional one, leaves *v NULL: an error if
+ * the field is required, else 0 (the caller's default stands).
+ */
 static int
-absent(json_t *v, int required)
+get_field(struct sn_response *resp, json_t *obj, const char *name,
+    int required, json_t **v)
 {
-	return v == NULL || (!required && json_is_null(v));
+	*v = json_is_object(obj) ? json_object_get(obj, name) : NULL;
+	if (*v != NULL && (required || !json_is_null(*v)))
+		return 0;
+	*v = NULL;
+	if (required)
+		return api_error(resp, SN_ERR_INVALID,
+		    "field '%s' is required", name);
+	return 0;
 }
 
 int
@@ -121,15 +134,11 @@ api_get_string(struct sn_response *resp, json_t *obj, const char *name,
     int required, size_t maxlen, const char **out)
 {
 	json_t *v;
+	int r;
 
 	*out = NULL;
-	v = json_is_object(obj) ? json_object_get(obj, name) : NULL;
-	if (absent(v, required)) {
-		if (required)
-			return api_error(resp, SN_ERR_INVALID,
-			    "field '%s' is required", name);
-		return 0;
-	}
+	if ((r = get_field(resp, obj, name, required, &v)) != 0 || v == NULL)
+		return r;
 	if (!json_is_string(v))
 		return api_error(resp, SN_ERR_INVALID,
 		    "field '%s' must be a string", name);
@@ -150,14 +159,10 @@ api_get_int(struct sn_response *resp, json_t *obj, const char *name,
 {
 	json_t *v;
 	json_int_t n;
+	int r;
 
-	v = json_is_object(obj) ? json_object_get(obj, name) : NULL;
-	if (absent(v, required)) {
-		if (required)
-			return api_error(resp, SN_ERR_INVALID,
-			    "field '%s' is required", name);
-		return 0;
-	}
+	if ((r = get_field(resp, obj, name, required, &v)) != 0 || v == NULL)
+		return r;
 	if (!json_is_integer(v))
 		return api_error(resp, SN_ERR_INVALID,
 		    "field '%s' must be an integer", name);
@@ -175,14 +180,10 @@ api_get_bool(struct sn_response *resp, json_t *obj, const char *name,
     int required, int *out)
 {
 	json_t *v;
+	int r;
 
-	v = json_is_object(obj) ? json_object_get(obj, name) : NULL;
-	if (absent(v, required)) {
-		if (required)
-			return api_error(resp, SN_ERR_INVALID,
-			    "field '%s' is required", name);
-		return 0;
-	}
+	if ((r = get_field(resp, obj, name, required, &v)) != 0 || v == NULL)
+		return r;
 	if (!json_is_boolean(v))
 		return api_error(resp, SN_ERR_INVALID,
 		    "field '%s' must be true or false", name);
@@ -412,6 +413,19 @@ api_commit(struct db_conn *c, struct sn_response *resp)
 		return api_error(resp, SN_ERR_DB, "could not commit the change");
 	}
 	return 0;
+}
+
+int
+api_commit_audited(struct db_conn *c, struct sn_request *req,
+    struct sn_response *resp, const char *action, const char *object_type,
+    const char *object_id, json_t *details)
+{
+	int r;
+
+	if ((r = audit_req(c, req, action, object_type, object_id, "ok",
+	    details)) != 0)
+		return api_store_error(resp, r, "audit event");
+	return api_commit(c, resp);
 }
 
 int

@@ -23,6 +23,7 @@
 
 #include "authz.h"
 #include "handler.h"
+#include "util.h"
 
 struct db_conn;
 
@@ -130,6 +131,15 @@ int api_store_error(struct sn_response *resp, int err, const char *what);
  * api_error sets carries Retry-After (the table in api.c). */
 int api_begin(struct db_conn *c, struct sn_response *resp);
 int api_commit(struct db_conn *c, struct sn_response *resp);
+/*
+ * The tail of a handler that changed something: the change's "ok" audit
+ * event (audit_req: action, object, details), in the same transaction, then
+ * the commit. 0, or the error after setting resp (the transaction is then
+ * for the caller's audit_refusal path to roll back, as on any error).
+ */
+int api_commit_audited(struct db_conn *c, struct sn_request *req,
+    struct sn_response *resp, const char *action, const char *object_type,
+    const char *object_id, json_t *details) SN_WUR;
 
 /* Keeper errors: SN_ERR_UNAVAILABLE 503 with retry_after, others 500/502. */
 int api_keeper_error(struct sn_response *resp, int err, const char *what);

@@ -157,12 +157,8 @@ fed_create(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "federation");
 		goto out;
 	}
-	if ((r = audit_req(c, req, "service_account.federate",
-	    "service_account", s.id, "ok", d)) != 0) {
-		r = api_store_error(resp, r, "audit event");
-		goto out;
-	}
-	if ((r = api_commit(c, resp)) != 0)
+	if ((r = api_commit_audited(c, req, resp, "service_account.federate",
+	    "service_account", s.id, d)) != 0)
 		goto out;
 	r = api_json(resp, 201, json_pack("{s:o}", "federation", fed_json(&f)));
  out:
@@ -245,12 +241,8 @@ fed_delete(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "federation");
 		goto out;
 	}
-	if ((r = audit_req(c, req, "service_account.unfederate",
-	    "service_account", s.id, "ok", d)) != 0) {
-		r = api_store_error(resp, r, "audit event");
-		goto out;
-	}
-	if ((r = api_commit(c, resp)) != 0)
+	if ((r = api_commit_audited(c, req, resp, "service_account.unfederate",
+	    "service_account", s.id, d)) != 0)
 		goto out;
 	r = api_json(resp, 200, json_pack("{s:b}", "deleted", 1));
  out:

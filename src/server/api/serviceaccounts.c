@@ -232,12 +232,8 @@ sa_create(struct sn_request *req, struct sn_response *resp)
 		    api_store_error(resp, r, "service account");
 		goto out;
 	}
-	if ((r = audit_req(c, req, "service_account.create", "service_account",
-	    s.id, "ok", d)) != 0) {
-		r = api_store_error(resp, r, "audit event");
-		goto out;
-	}
-	if ((r = api_commit(c, resp)) != 0)
+	if ((r = api_commit_audited(c, req, resp, "service_account.create",
+	    "service_account", s.id, d)) != 0)
 		goto out;
 	r = sa_reply(resp, 201, &s);
  out:
@@ -357,12 +353,8 @@ sa_rotate(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "service account");
 		goto out;
 	}
-	if ((r = audit_req(c, req, "service_account.rotate_key",
-	    "service_account", s.id, "ok", d)) != 0) {
-		r = api_store_error(resp, r, "audit event");
-		goto out;
-	}
-	if ((r = api_commit(c, resp)) != 0)
+	if ((r = api_commit_audited(c, req, resp, "service_account.rotate_key",
+	    "service_account", s.id, d)) != 0)
 		goto out;
 	store_sa_clear(&s);
 	if ((r = store_sa_get(c, req->actor.tenant_id, req->params[0], &s)) != 0) {
@@ -403,12 +395,8 @@ sa_delete(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "service account");
 		goto out;
 	}
-	if ((r = audit_req(c, req, "service_account.delete", "service_account",
-	    s.id, "ok", d)) != 0) {
-		r = api_store_error(resp, r, "audit event");
-		goto out;
-	}
-	if ((r = api_commit(c, resp)) != 0)
+	if ((r = api_commit_audited(c, req, resp, "service_account.delete",
+	    "service_account", s.id, d)) != 0)
 		goto out;
 	r = api_json(resp, 200, json_pack("{s:b}", "deleted", 1));
  out:
