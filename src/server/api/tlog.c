@@ -172,32 +172,45 @@ open_tree(struct sn_request *req, struct sn_response *resp,
 	return 0;
 }
 
+/*
+ * The two proofs take the same shape of query, a pair of counts lo <= hi
+ * with hi within the log: an inclusion proof of event lo in the tree of
+ * size hi, or a consistency proof between the trees of sizes lo and hi.
+ */
+enum proof { PROOF_INCLUSION, PROOF_CONSISTENCY };
+
 static int
-inclusion_get(struct sn_request *req, struct sn_response *resp)
+proof_get(struct sn_request *req, struct sn_response *resp, enum proof kind)
 {
+	const char *lo_name = kind == PROOF_INCLUSION ? "seq" : "from";
+	const char *hi_name = kind == PROOF_INCLUSION ? "size" : "to";
 	struct db_conn *c = NULL;
 	sn_mhash path[SN_MERKLE_MAX_DEPTH];
-	uint64_t seq, size, tree = 0;
+	uint64_t lo, hi, tree = 0;
 	size_t n = 0;
-	json_t *h = NULL;
+	json_t *h = NULL, *body;
 	int r;
 
-	if ((r = q_count(req, resp, "seq", &seq)) != 0 ||
-	    (r = q_count(req, resp, "size", &size)) != 0)
+	if ((r = q_count(req, resp, lo_name, &lo)) != 0 ||
+	    (r = q_count(req, resp, hi_name, &hi)) != 0)
 		return r;
-	if (seq > size)
-		return api_error(resp, SN_ERR_INVALID, "'seq' must not be "
-		    "greater than 'size'");
+	if (lo > hi)
+		return api_error(resp, SN_ERR_INVALID, "'%s' must not be "
+		    "greater than '%s'", lo_name, hi_name);
 	if ((r = open_tree(req, resp, &c, &tree)) != 0)
 		goto out;
-	if (size > tree) {
-		r = api_error(resp, SN_ERR_INVALID, "'size' %llu is beyond the "
-		    "log (%llu events)", (unsigned long long)size,
+	if (hi > tree) {
+		r = api_error(resp, SN_ERR_INVALID, "'%s' %llu is beyond the "
+		    "log (%llu events)", hi_name, (unsigned long long)hi,
 		    (unsigned long long)tree);
 		goto out;
 	}
-	if ((r = tlog_inclusion(c, req->actor.tenant_id, seq - 1, size, path,
-	    &n)) != 0) {
+	if (kind == PROOF_INCLUSION)
+		r = tlog_inclusion(c, req->actor.tenant_id, lo - 1, hi, path,
+		    &n);
+	else
+		r = tlog_consistency(c, req->actor.tenant_id, lo, hi, path, &n);
+	if (r != 0) {
 		r = log_error(resp, r);
 		goto out;
 	}
@@ -205,9 +218,14 @@ inclusion_get(struct sn_request *req, struct sn_response *resp)
 		r = api_error(resp, SN_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	r = api_json(resp, 200, json_pack("{s:I,s:I,s:I,s:O}", "seq",
-	    (json_int_t)seq, "size", (json_int_t)size, "leaf_index",
-	    (json_int_t)(seq - 1), "hashes", h));
+	if (kind == PROOF_INCLUSION)
+		body = json_pack("{s:I,s:I,s:I,s:O}", "seq", (json_int_t)lo,
+		    "size", (json_int_t)hi, "leaf_index", (json_int_t)(lo - 1),
+		    "hashes", h);
+	else
+		body = json_pack("{s:I,s:I,s:O}", "from", (json_int_t)lo, "to",
+		    (json_int_t)hi, "hashes", h);
+	r = api_json(resp, 200, body);
  out:
 	json_decref(h);
 	db_release(c);
@@ -215,44 +233,15 @@ inclusion_get(struct sn_request *req, struct sn_response *resp)
 }
 
 static int
+inclusion_get(struct sn_request *req, struct sn_response *resp)
+{
+	return proof_get(req, resp, PROOF_INCLUSION);
+}
+
+static int
 consistency_get(struct sn_request *req, struct sn_response *resp)
 {
-	struct db_conn *c = NULL;
-	sn_mhash path[SN_MERKLE_MAX_DEPTH];
-	uint64_t from, to, tree = 0;
-	size_t n = 0;
-	json_t *h = NULL;
-	int r;
-
-	if ((r = q_count(req, resp, "from", &from)) != 0 ||
-	    (r = q_count(req, resp, "to", &to)) != 0)
-		return r;
-	if (from > to)
-		return api_error(resp, SN_ERR_INVALID, "'from' must not be "
-		    "greater than 'to'");
-	if ((r = open_tree(req, resp, &c, &tree)) != 0)
-		goto out;
-	if (to > tree) {
-		r = api_error(resp, SN_ERR_INVALID, "'to' %llu is beyond the "
-		    "log (%llu events)", (unsigned long long)to,
-		    (unsigned long long)tree);
-		goto out;
-	}
-	if ((r = tlog_consistency(c, req->actor.tenant_id, from, to, path,
-	    &n)) != 0) {
-		r = log_error(resp, r);
-		goto out;
-	}
-	if ((h = hashes_json((const sn_mhash *)path, n)) == NULL) {
-		r = api_error(resp, SN_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	r = api_json(resp, 200, json_pack("{s:I,s:I,s:O}", "from",
-	    (json_int_t)from, "to", (json_int_t)to, "hashes", h));
- out:
-	json_decref(h);
-	db_release(c);
-	return r;
+	return proof_get(req, resp, PROOF_CONSISTENCY);
 }
 
 const struct api_route api_routes_tlog[] = {
