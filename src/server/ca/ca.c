@@ -986,16 +986,27 @@ ca_make_intermediate(const struct ca_signer *issuer, const char *issuer_pem,
 	return build_cert(&cr, cert_pem, NULL);
 }
 
+/* A code signing or TSA leaf: the public issuers below differ only so. */
+static int
+issue_leaf(enum cert_kind kind, const struct ca_signer *issuer,
+    const char *issuer_pem, EVP_PKEY *pub, const char *subject_dn, int64_t nb,
+    int64_t na, const char *crl_url, const char *ocsp_url, char **cert_pem,
+    char **serial_hex)
+{
+	struct cert_req cr = { .kind = kind, .s = issuer,
+	    .issuer_pem = issuer_pem, .pub = pub, .subject_dn = subject_dn,
+	    .nb = nb, .na = na, .crl_url = crl_url, .ocsp_url = ocsp_url };
+
+	return build_cert(&cr, cert_pem, serial_hex);
+}
+
 int
 ca_issue_codesign(const struct ca_signer *issuer, const char *issuer_pem,
     EVP_PKEY *leaf_pub, const char *subject_dn, int64_t nb, int64_t na,
     const char *crl_url, char **cert_pem, char **serial_hex)
 {
-	struct cert_req cr = { .kind = CERT_CODESIGN, .s = issuer,
-	    .issuer_pem = issuer_pem, .pub = leaf_pub, .subject_dn = subject_dn,
-	    .nb = nb, .na = na, .crl_url = crl_url };
-
-	return build_cert(&cr, cert_pem, serial_hex);
+	return issue_leaf(CERT_CODESIGN, issuer, issuer_pem, leaf_pub,
+	    subject_dn, nb, na, crl_url, NULL, cert_pem, serial_hex);
 }
 
 int
@@ -1004,11 +1015,8 @@ ca_issue_codesign_ocsp(const struct ca_signer *issuer, const char *issuer_pem,
     const char *crl_url, const char *ocsp_url, char **cert_pem,
     char **serial_hex)
 {
-	struct cert_req cr = { .kind = CERT_CODESIGN, .s = issuer,
-	    .issuer_pem = issuer_pem, .pub = leaf_pub, .subject_dn = subject_dn,
-	    .nb = nb, .na = na, .crl_url = crl_url, .ocsp_url = ocsp_url };
-
-	return build_cert(&cr, cert_pem, serial_hex);
+	return issue_leaf(CERT_CODESIGN, issuer, issuer_pem, leaf_pub,
+	    subject_dn, nb, na, crl_url, ocsp_url, cert_pem, serial_hex);
 }
 
 int
@@ -1017,11 +1025,8 @@ ca_issue_tsa(const struct ca_signer *issuer, const char *issuer_pem,
     const char *crl_url, const char *ocsp_url, char **cert_pem,
     char **serial_hex)
 {
-	struct cert_req cr = { .kind = CERT_TSA, .s = issuer,
-	    .issuer_pem = issuer_pem, .pub = pub, .subject_dn = subject_dn,
-	    .nb = nb, .na = na, .crl_url = crl_url, .ocsp_url = ocsp_url };
-
-	return build_cert(&cr, cert_pem, serial_hex);
+	return issue_leaf(CERT_TSA, issuer, issuer_pem, pub, subject_dn, nb,
+	    na, crl_url, ocsp_url, cert_pem, serial_hex);
 }
 
 int
