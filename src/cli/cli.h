@@ -109,6 +109,12 @@ int cli_resolve_key(struct cli *cli, const char *name, char **id);
 
 /* Pretty-prints JSON to stdout (for --json). */
 void cli_print_json(json_t *j);
+/*
+ * The answer of a command that shows one text member (a PEM, a key): all
+ * of it with --json, else the member, with a newline unless it ends in one.
+ * Frees resp; returns 0 (the exit code).
+ */
+int cli_print_member(struct cli *cli, json_t *resp, const char *member);
 
 /* Member helpers: "" (never NULL) for a missing or non-string member. */
 const char *js(json_t *o, const char *key);

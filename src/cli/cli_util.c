@@ -232,6 +232,20 @@ cli_print_json(json_t *j)
 	fputc('\n', stdout);
 }
 
+int
+cli_print_member(struct cli *cli, json_t *resp, const char *member)
+{
+	const char *v = js(resp, member);
+	size_t n = strlen(v);
+
+	if (cli->json)
+		cli_print_json(resp);
+	else
+		printf("%s%s", v, n > 0 && v[n - 1] == '\n' ? "" : "\n");
+	json_decref(resp);
+	return 0;
+}
+
 const char *
 js(json_t *o, const char *key)
 {

@@ -395,12 +395,7 @@ audit_log_key(struct cli *cli, int argc, char **argv)
 		return r == CLI_HELP ? 0 : r;
 	if ((r = cli_call(cli, "GET", "/v1/audit/log-key", NULL, &resp)) != 0)
 		return r;
-	if (cli->json)
-		cli_print_json(resp);
-	else
-		printf("%s\n", js(resp, "verifier_key"));
-	json_decref(resp);
-	return 0;
+	return cli_print_member(cli, resp, "verifier_key");
 }
 
 static int

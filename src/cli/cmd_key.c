@@ -310,12 +310,7 @@ key_csr(struct cli *cli, int argc, char **argv)
 	json_decref(req);
 	if (r != 0)
 		return r;
-	if (cli->json)
-		cli_print_json(resp);
-	else
-		printf("%s", js(resp, "csr"));
-	json_decref(resp);
-	return 0;
+	return cli_print_member(cli, resp, "csr");
 }
 
 static int
