@@ -18,6 +18,7 @@
 #include "err.h"
 #include "oidc_rules.h"
 #include "render.h"
+#include "serviceaccounts.h"
 #include "store.h"
 #include "store_federations.h"
 #include "util.h"
@@ -67,18 +68,6 @@ valid_audience(const char *s)
 	return 1;
 }
 
-/* Loads the account named by params[0] and checks action on it. */
-static int
-fed_account(struct db_conn *c, struct sn_request *req,
-    struct sn_response *resp, enum authz_action action, struct store_sa *s)
-{
-	int r;
-
-	if ((r = store_sa_get(c, req->actor.tenant_id, req->params[0], s)) != 0)
-		return api_store_error(resp, r, "service account");
-	return api_authz(c, req, resp, action, s->id, "service account");
-}
-
 static int
 fed_create(struct sn_request *req, struct sn_response *resp)
 {
@@ -97,7 +86,7 @@ fed_create(struct sn_request *req, struct sn_response *resp)
 	memset(&f, 0, sizeof(f));
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if ((r = fed_account(c, req, resp, AUTHZ_SA_MANAGE, &s)) != 0 ||
+	if ((r = sa_load(c, req, resp, AUTHZ_SA_MANAGE, &s)) != 0 ||
 	    (r = api_body(req, resp, allowed)) != 0 ||
 	    (r = api_get_string(resp, req->body, "issuer", 1, FED_ISSUER_MAX,
 	    &issuer)) != 0 ||
@@ -187,7 +176,7 @@ fed_list(struct sn_request *req, struct sn_response *resp)
 	memset(&s, 0, sizeof(s));
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if ((r = fed_account(c, req, resp, AUTHZ_SA_VIEW, &s)) != 0) {
+	if ((r = sa_load(c, req, resp, AUTHZ_SA_VIEW, &s)) != 0) {
 		if (resp->status == 403)
 			audit_refusal(c, req, resp, "service_account.view",
 			    "service_account", s.id, NULL);
@@ -224,7 +213,7 @@ fed_delete(struct sn_request *req, struct sn_response *resp)
 	memset(&f, 0, sizeof(f));
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if ((r = fed_account(c, req, resp, AUTHZ_SA_MANAGE, &s)) != 0)
+	if ((r = sa_load(c, req, resp, AUTHZ_SA_MANAGE, &s)) != 0)
 		goto out;
 	d = json_pack("{s:s}", "federation_id", req->params[1]);
 	if ((r = api_begin(c, resp)) != 0)

@@ -27,6 +27,7 @@
 #include "pem.h"
 #include "render.h"
 #include "server.h"
+#include "serviceaccounts.h"
 #include "util.h"
 
 #define SA_PEM_MAX (16 * 1024)
@@ -290,8 +291,7 @@ sa_list(struct sn_request *req, struct sn_response *resp)
 	return r;
 }
 
-/* Loads the account named by params[0] and checks action on it. */
-static int
+int
 sa_load(struct db_conn *c, struct sn_request *req, struct sn_response *resp,
     enum authz_action action, struct store_sa *s)
 {
