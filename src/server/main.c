@@ -6,6 +6,7 @@
  *                [--hsm-module PATH --token-label LABEL --pin-file PATH]
  *   signetd tenant create NAME --admin EMAIL --data-dir DIR
  *   signetd serve --data-dir DIR [--listen HOST:PORT] [--port-file PATH]
+ *   signetd backup / restore      (backup.c)
  *   signetd keeper ...            (internal: the HSM boundary process)
  *
  * The serving process never opens the PIN file: it passes its path to the
@@ -33,6 +34,7 @@
 
 #include "audit.h"
 #include "authfail.h"
+#include "backup.h"
 #include "ca.h"
 #include "ca_builtin.h"
 #include "config.h"
@@ -69,6 +71,8 @@ usage(FILE *f)
 	    "       signetd serve --data-dir DIR [--listen HOST:PORT] [--port-file PATH]\n"
 	    "                     [--http-listen HOST:PORT] [--http-port-file PATH]\n"
 	    "                     [--public-url URL]\n"
+	    "       signetd backup --data-dir DIR --out FILE [--with-pin]\n"
+	    "       signetd restore --in FILE --data-dir NEWDIR [--pin-file PATH]\n"
 	    "       signetd --version | --help\n");
 }
 
@@ -903,6 +907,10 @@ main(int argc, char **argv)
 		return cmd_tenant(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "backup") == 0)
+		return backup_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "restore") == 0)
+		return restore_main(argc - 1, argv + 1);
 	fprintf(stderr, "signetd: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
