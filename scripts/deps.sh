@@ -20,6 +20,9 @@ PKGS=(
   # test: the loopback OIDC issuer of tests/e2e/oidc_issuer.py
   # and tests/tlog_verify.py (transparency log verifier)
   python3-cryptography
+  # test: tests/e2e/metrics_histograms.sh parses /metrics with a real
+  # Prometheus text parser
+  python3-prometheus-client
   # test: the web console in a real browser (tests/console, playwright-core)
   chromium fonts-dejavu-core
 )

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 
 #include "api.h"
+#include "db.h"
 #include "err.h"
+#include "keeper.h"
+#include "metrics.h"
 #include "oidc_keys.h"
 #include "server.h"
 #include "util.h"
@@ -26,6 +29,7 @@ metrics(struct sn_request *req, struct sn_response *resp)
 	size_t len = 0;
 	FILE *f;
 	int64_t up;
+	int in_use, pool;
 
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return api_error(resp, SN_ERR_NOMEM, "out of memory");
@@ -62,6 +66,20 @@ metrics(struct sn_request *req, struct sn_response *resp)
 	    "# TYPE signet_oidc_key_fetches_total counter\n"
 	    "signet_oidc_key_fetches_total %llu\n",
 	    (unsigned long long)oidc_keys_fetches(s->oidc));
+	db_pool_usage(s->db, &in_use, &pool);
+	fprintf(f, "# HELP signet_keeper_queue_depth Calls waiting for the "
+	    "keeper's answer (HSM work queued or in progress).\n"
+	    "# TYPE signet_keeper_queue_depth gauge\n"
+	    "signet_keeper_queue_depth %zu\n"
+	    "# HELP signet_db_pool_connections_in_use Database connections "
+	    "handed out.\n"
+	    "# TYPE signet_db_pool_connections_in_use gauge\n"
+	    "signet_db_pool_connections_in_use %d\n"
+	    "# HELP signet_db_pool_connections Size of the database pool.\n"
+	    "# TYPE signet_db_pool_connections gauge\n"
+	    "signet_db_pool_connections %d\n",
+	    keeper_pending(s->keeper), in_use, pool);
+	metrics_render(f);
 	if (fclose(f) != 0) {
 		free(buf);
 		return api_error(resp, SN_ERR_NOMEM, "out of memory");

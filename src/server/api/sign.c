@@ -35,6 +35,7 @@
 #include "encode.h"
 #include "err.h"
 #include "hsm_signer.h"
+#include "metrics.h"
 #include "sign_commit.h"
 #include "render.h"
 #include "server.h"
@@ -180,7 +181,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	enum sn_hash hash;
 	uint8_t hsm_id[KEEPER_ID_LEN];
 	char *hex = NULL, *b64 = NULL, label[2 * STORE_NAME_MAX + 2];
-	int64_t now = sn_now();
+	int64_t now = sn_now(), t0;
 	int r, batch = 0, signed_ok = 0, recorded = 0;
 
 	memset(&k, 0, sizeof(k));
@@ -318,6 +319,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	 */
 	db_release(c);
 	c = NULL;
+	t0 = metrics_now_ns();
 	for (i = 0; i < n; i++) {
 		if ((r = keeper_sign(srv->keeper, hsm_id, mech, hash,
 		    items[i].digest, items[i].dlen, &items[i].sig,
@@ -326,6 +328,8 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 			break;
 		}
 	}
+	if (r == 0)
+		metrics_observe_sign(k.algorithm, metrics_now_ns() - t0);
 	if (r != 0) {
 		/* the keeper's failure, recorded as its own refusal */
 		if (db_acquire(srv->db, &c) != 0)
@@ -355,6 +359,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	/* The key's policy, decided at the re-check under the chain lock:
 	 * its quota counts exactly the signatures this commit releases. */
 	policies_commit_hook(&sc, &pc, req, resp, &k, mech, hash, n, d);
+	t0 = metrics_now_ns();
 	if ((r = audit_sign_commit(srv->db, &sc)) != 0) {
 		if (r == SN_ERR_UNAVAILABLE)
 			resp->retry_after = 1;
@@ -363,6 +368,7 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 		recorded = sc.refusal_recorded;
 		goto out_db;
 	}
+	metrics_observe_audit_commit(metrics_now_ns() - t0);
 	signed_ok = 1;
 	__atomic_add_fetch(&srv->n_signatures, (uint64_t)n, __ATOMIC_RELAXED);
 

@@ -36,6 +36,7 @@
 #include "err.h"
 #include "http.h"
 #include "kbuf.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "session.h"
@@ -344,10 +345,11 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
     struct sn_actor *actor)
 {
 	struct sn_request req;
-	const struct api_route *rt;
+	const struct api_route *rt = NULL;
 	json_error_t jerr;
 	char *pbuf = NULL;
 	const char *sess;
+	int64_t t0 = metrics_now_ns();
 	int wrong, r, depth, limited = 0, wait;
 
 	memset(&req, 0, sizeof(req));
@@ -522,6 +524,9 @@ http_process(struct sn_server *srv, const struct api_route *const *tables,
 		ratelimit_failure(srv->auth_limiter, req.source_ip, sn_now());
 	json_decref(req.body);
 	free(pbuf);
+	/* by the route's pattern, never the raw path (unbounded labels) */
+	metrics_observe_request(rt != NULL ? rt->pattern : NULL,
+	    rt != NULL ? rt->method : NULL, resp->status, metrics_now_ns() - t0);
 	return resp->status;
 }
 

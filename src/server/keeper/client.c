@@ -605,6 +605,19 @@ keeper_pid(struct keeper *k)
 	return pid;
 }
 
+size_t
+keeper_pending(struct keeper *k)
+{
+	size_t n;
+
+	if (k == NULL)
+		return 0;
+	pthread_mutex_lock(&k->state);
+	n = k->npending;
+	pthread_mutex_unlock(&k->state);
+	return n;
+}
+
 void
 keeper_set_call_timeout(struct keeper *k, int ms)
 {

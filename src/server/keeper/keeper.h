@@ -107,6 +107,9 @@ int keeper_sign(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
 /* Destroys the private and public key objects with CKA_ID id. */
 int keeper_destroy(struct keeper *k, const uint8_t id[16]);
 
+/* Calls waiting for the keeper's answer now (for /metrics); 0 for NULL. */
+size_t keeper_pending(struct keeper *k);
+
 /* The current keeper process id, or -1 if none is running (for tests). */
 pid_t keeper_pid(struct keeper *k);
 

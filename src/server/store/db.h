@@ -78,6 +78,9 @@ const void *db_col_blob(struct db_stmt *st, int col, size_t *len);
 int db_col_is_null(struct db_stmt *st, int col);
 void db_finalize(struct db_stmt *st);			/* NULL ok */
 
+/* The pool for /metrics: connections handed out now, and in all. */
+void db_pool_usage(struct db *db, int *in_use, int *size);
+
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t db_changes(struct db_conn *c);
 

@@ -573,3 +573,15 @@ db_queryf(struct db_conn *c, struct db_stmt **out, const char *sql,
 	*out = st;
 	return r;
 }
+
+void
+db_pool_usage(struct db *db, int *in_use, int *size)
+{
+	*in_use = *size = 0;
+	if (db == NULL)
+		return;
+	pthread_mutex_lock(&db->mu);
+	*in_use = db->nconns - db->nfree;
+	*size = db->nconns;
+	pthread_mutex_unlock(&db->mu);
+}
