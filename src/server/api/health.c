@@ -1,7 +1,9 @@
 /*
- * health.c - GET /healthz (public: "ok" and nothing else) and GET /metrics
- * (totals across all tenants, so only for the operator: the HTTP layer lets
- * through only the metrics_token of signetd.conf, see API_OPERATOR).
+ * health.c - GET /healthz (public: "ok" and nothing else), GET /readyz
+ * (public: whether the database and the keeper answer, and nothing else)
+ * and GET /metrics (totals across all tenants, so only for the operator:
+ * the HTTP layer lets through only the metrics_token of signetd.conf, see
+ * API_OPERATOR).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +15,44 @@
 #include "metrics.h"
 #include "oidc_keys.h"
 #include "server.h"
+#include "store_health.h"
 #include "util.h"
+
+/* How long /readyz waits for the keeper (a busy keeper is not killed). */
+#define READYZ_KEEPER_MS	2000
+#define READYZ_RETRY_AFTER	5
 
 static int
 healthz(struct sn_request *req, struct sn_response *resp)
 {
 	return api_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/*
+ * Ready = this instance can sign now: a database connection and a query
+ * that reads the database, and a keeper round trip. The body names only
+ * which check failed, never why (no paths, errors or versions).
+ */
+static int
+readyz(struct sn_request *req, struct sn_response *resp)
+{
+	struct sn_server *s = req->srv;
+	int db_ok, keeper_ok, r;
+
+	db_ok = store_ping(s->db) == 0;
+	keeper_ok = keeper_ping(s->keeper, READYZ_KEEPER_MS) == 0;
+	if (db_ok && keeper_ok)
+		return api_json(resp, 200, json_pack("{s:s,s:{s:s,s:s}}",
+		    "status", "ready", "checks", "database", "ok", "keeper",
+		    "ok"));
+	r = api_error(resp, SN_ERR_UNAVAILABLE, "not ready:%s%s",
+	    db_ok ? "" : " database", keeper_ok ? "" : " keeper");
+	resp->retry_after = READYZ_RETRY_AFTER;
+	json_object_set_new(resp->body, "status", json_string("not_ready"));
+	json_object_set_new(resp->body, "checks", json_pack("{s:s,s:s}",
+	    "database", db_ok ? "ok" : "unavailable",
+	    "keeper", keeper_ok ? "ok" : "unavailable"));
+	return r;
 }
 
 static int
@@ -89,6 +123,7 @@ metrics(struct sn_request *req, struct sn_response *resp)
 
 const struct api_route api_routes_health[] = {
 	{ "GET", "/healthz", healthz, API_PUBLIC },
+	{ "GET", "/readyz", readyz, API_PUBLIC },
 	{ "GET", "/metrics", metrics, API_OPERATOR },
 	{ NULL, NULL, NULL, API_PUBLIC },
 };

@@ -372,11 +372,14 @@ ensure_running(struct keeper *k)
 
 /*
  * One round trip: sends op with body, waits for the answer. On 0, *resp is
- * the response body (caller frees; may be NULL when empty).
+ * the response body (caller frees; may be NULL when empty). probe_ms > 0:
+ * wait that long instead of the call timeout, and a keeper that does not
+ * answer in time is not declared stuck (a readiness probe must not kill
+ * a keeper that is merely busy).
  */
 static int
-call(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
-    uint8_t **resp, size_t *resplen)
+call_probe(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
+    uint8_t **resp, size_t *resplen, int probe_ms)
 {
 	struct call c;
 	pthread_condattr_t ca;
@@ -455,7 +458,7 @@ call(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
 	pthread_mutex_unlock(&k->wlock);
 
 	pthread_mutex_lock(&k->state);
-	deadline = fdio_now_ms() + k->timeout_ms;
+	deadline = fdio_now_ms() + (probe_ms > 0 ? probe_ms : k->timeout_ms);
 	pthread_mutex_unlock(&k->state);
 	ts.tv_sec = deadline / 1000;
 	ts.tv_nsec = (deadline % 1000) * 1000000;
@@ -479,7 +482,8 @@ call(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
 			 * rather than queueing behind it) and let the reader
 			 * kill it without the usual exit grace.
 			 */
-			if (k->gen == gen && !k->dead && k->fd >= 0) {
+			if (probe_ms <= 0 && k->gen == gen && !k->dead &&
+			    k->fd >= 0) {
 				k->stuck = 1;
 				fail_all_locked(k);
 				shutdown(k->fd, SHUT_RDWR);
@@ -498,6 +502,13 @@ call(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
 	free(frame);
 	pthread_cond_destroy(&c.cond);
 	return r;
+}
+
+static int
+call(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
+    uint8_t **resp, size_t *resplen)
+{
+	return call_probe(k, op, body, bodylen, resp, resplen, 0);
 }
 
 int
@@ -603,6 +614,23 @@ keeper_pid(struct keeper *k)
 	pid = k->pid;
 	pthread_mutex_unlock(&k->state);
 	return pid;
+}
+
+int
+keeper_ping(struct keeper *k, int timeout_ms)
+{
+	static const uint8_t none[KEEPER_ID_LEN];	/* no key has id 0 */
+	uint8_t *resp = NULL;
+	size_t resplen = 0;
+	int r;
+
+	if (k == NULL)
+		return SN_ERR_UNAVAILABLE;
+	r = call_probe(k, KEEPER_OP_GET_PUBLIC_KEY, none, sizeof(none), &resp,
+	    &resplen, timeout_ms > 0 ? timeout_ms : 1);
+	free(resp);
+	/* "no such key" is an answer: the keeper and its token session work */
+	return r == SN_ERR_NOT_FOUND || r == 0 ? 0 : r;
 }
 
 size_t

@@ -107,6 +107,15 @@ int keeper_sign(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
 /* Destroys the private and public key objects with CKA_ID id. */
 int keeper_destroy(struct keeper *k, const uint8_t id[16]);
 
+/*
+ * Readiness (GET /readyz): one GET_PUBLIC_KEY round trip for a key id no
+ * key has, answered within timeout_ms. 0 when the keeper answered (its
+ * "not found" included); SN_ERR_UNAVAILABLE when it is down or did not
+ * answer in time (it is not killed for that: it may just be busy), or the
+ * token's error. No new operation: the channel still offers four.
+ */
+int keeper_ping(struct keeper *k, int timeout_ms);
+
 /* Calls waiting for the keeper's answer now (for /metrics); 0 for NULL. */
 size_t keeper_pending(struct keeper *k);
 
