@@ -90,7 +90,7 @@ series_get(const char *route, const char *method, int status)
 			break;
 	}
 	if (i == nseries) {
-		if (nseries == MAX_SERIES - 1) {
+		if (nseries >= MAX_SERIES - 1) {
 			/* the last slot gathers whatever does not fit */
 			route = "overflow";
 			method = "-";
