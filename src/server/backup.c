@@ -300,7 +300,7 @@ backup_main(int argc, char **argv)
 	struct sn_config cfg;
 	struct bk_ctx b;
 	const char *dir = NULL, *out = NULL;
-	char absdir[PATH_MAX], snap[PATH_MAX + 32], path[PATH_MAX + 32];
+	char absdir[PATH_MAX], snap[PATH_MAX + 32], path[PATH_MAX + 64];
 	int ch, r, rc = 1, sqlite, softhsm, created = 0, sfd;
 
 	memset(&cfg, 0, sizeof(cfg));
