@@ -734,6 +734,7 @@ restore_main(int argc, char **argv)
 	};
 	struct bk_list seen;
 	struct rs_manifest m;
+	struct sn_config cfg;
 	struct stat st;
 	const char *in = NULL, *dir = NULL, *pin = NULL;
 	char absdir[PATH_MAX], tmp[PATH_MAX];
@@ -743,6 +744,7 @@ restore_main(int argc, char **argv)
 
 	memset(&seen, 0, sizeof(seen));
 	memset(&m, 0, sizeof(m));
+	memset(&cfg, 0, sizeof(cfg));
 	tmp[0] = '\0';
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -825,6 +827,14 @@ restore_main(int argc, char **argv)
 		if (mkdirs(tmp, "hsm/pin") != 0 ||
 		    sn_write_file(path, pinbuf, pinlen, 0600) != 0)
 			goto out_write;
+	}
+	/* the configuration must load as `signetd serve` will read it */
+	r = server_config_load(&cfg, tmp);
+	server_config_free(&cfg);
+	if (r != 0) {
+		fprintf(stderr, "signetd: restore: the archived %s does not "
+		    "load; nothing was restored\n", SN_CONFIG_FILE);
+		goto out;
 	}
 	if (chmod(tmp, 0700) != 0 || (exists && rmdir(absdir) != 0) ||
 	    rename(tmp, absdir) != 0) {

@@ -153,6 +153,31 @@ with tarfile.open(sys.argv[2], "w", format=tarfile.USTAR_FORMAT) as out:
 EOF
 restore_refused "a tar with ../ in a name" 1 "$W/evil.tar" --pin-file "$OLDPIN"
 [[ -e $E2E_DIR/evil.conf ]] && _e2e_soft_fail "a ../ name was written outside the target"
+# consistent with its manifest, but a signetd.conf that signetd serve would refuse
+python3 - "$W/full.tar" "$W/badconf.tar" <<'PY' || fail "python3 tarfile"
+import hashlib, io, json, sys, tarfile
+src = tarfile.open(sys.argv[1])
+files = {m.name: (m, src.extractfile(m).read()) for m in src.getmembers()}
+conf = files["signetd.conf"][1] + b"no_such_setting = 1\n"
+man = json.loads(files["signet-backup.json"][1])
+for f in man["files"]:
+    if f["path"] == "signetd.conf":
+        f["size"], f["sha256"] = len(conf), hashlib.sha256(conf).hexdigest()
+with tarfile.open(sys.argv[2], "w", format=tarfile.USTAR_FORMAT) as out:
+    for name, (m, data) in files.items():
+        if name == "signetd.conf":
+            data = conf
+        elif name == "signet-backup.json":
+            data = json.dumps(man).encode()
+        m.size = len(data)
+        out.addfile(m, io.BytesIO(data))
+PY
+"$SIGNETD" restore --in "$W/badconf.tar" --data-dir "$R" --pin-file "$OLDPIN" >/dev/null 2>"$W/err" &&
+    _e2e_soft_fail "restore of an archive with a broken signetd.conf succeeded"
+expect_contains "$(cat "$W/err")" "does not load; nothing was restored" "broken signetd.conf: message"
+[[ -e $R ]] && _e2e_soft_fail "broken signetd.conf: $R was created"
+ls -a "$E2E_DIR" | grep -q '\.restore-' && _e2e_soft_fail "broken signetd.conf: a temporary directory was left"
+rm -rf "$R"
 restore_refused "an archive without the PIN and no --pin-file" 2 "$W/full.tar"
 mkdir -p "$R" && echo keep >"$R/file"
 "$SIGNETD" restore --in "$W/full.tar" --data-dir "$R" --pin-file "$OLDPIN" >/dev/null 2>"$W/err" &&

@@ -135,8 +135,9 @@ code=$(curl -s --max-time 10 --cacert "$SIGNET_CA_FILE" -o /dev/null -w '%{http_
 api_q GET /metrics "" "$(e2e_metrics_token)"; expect_status 200 "metrics"
 m1=$(sed -n 's/^signet_auth_failures_total //p' "$E2E_DIR/last.body")
 [[ -n $m0 && -n $m1 ]] && ((m1 - m0 >= n)) || _e2e_soft_fail "signet_auth_failures_total grew from '$m0' to '$m1' for $n bad tokens"
-# Prometheus text format: every line a comment or "name[{labels}] value"
-bad=$(grep -v -E '^(#.*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?[0-9.eE+-]+( [0-9]+)?)$' "$E2E_DIR/last.body" | head -n 3)
+# Prometheus text format: every line a comment or "name[{labels}] value",
+# label values quoted (they may hold braces: route="/v1/keys/{id}/sign")
+bad=$(grep -v -E '^(#.*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? -?[0-9.eE+-]+( [0-9]+)?)$' "$E2E_DIR/last.body" | head -n 3)
 [[ -z $bad ]] || _e2e_soft_fail "/metrics is not Prometheus text: $bad"
 s0=$(sed -n 's/^signet_signatures_total //p' "$E2E_DIR/last.body")
 for i in 1 2 3; do api_q POST "/v1/keys/$K1/sign" "$SIGNBODY" "$S"; done
