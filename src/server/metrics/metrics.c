@@ -236,8 +236,9 @@ metrics_render(FILE *f)
 		    &sign_hist[i]);
 	}
 
-	fputs("# HELP signet_audit_commit_duration_seconds Commit of a "
-	    "signing transaction: its audit event made durable.\n"
+	fputs("# HELP signet_audit_commit_duration_seconds A signing "
+	    "request's commit: re-check and group commit until its audit "
+	    "event is durable.\n"
 	    "# TYPE signet_audit_commit_duration_seconds histogram\n", f);
 	put_hist(f, "signet_audit_commit_duration_seconds", "", &commit_hist);
 }
