@@ -122,9 +122,19 @@ const char *js(json_t *o, const char *key);
 const char *js2(json_t *o, const char *a, const char *b);
 
 /*
+ * GET path page after page (?limit=, then ?cursor= from each answer's
+ * next_cursor) until next_cursor is null or max_items items (0: no
+ * limit) were read; *out is {member: [every item], "next_cursor": null}.
+ * Reports errors itself and returns an exit code (pages.c).
+ */
+int cli_get_all(struct cli *cli, const char *path, const char *member,
+    size_t max_items, json_t **out);
+
+/*
  * A plain listing: GET path (plus "?<query>=<value>" when the command's one
  * optional filter option is given), --json prints the answer, otherwise one
  * table row per element of the answer's `member` array, made by row()
+ * (every page of it: cli_get_all)
  * (cells may point into the element or into buf, a scratch buffer).
  */
 struct cli_listing {

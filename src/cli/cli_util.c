@@ -382,12 +382,19 @@ cli_list(struct cli *cli, int argc, char **argv, const struct cli_listing *l)
 	    &npos)) != 0)
 		return r == CLI_HELP ? 0 : r;
 	if (filter != NULL) {
-		char tmpl[128];
+		char path[2048], *e;
 
-		snprintf(tmpl, sizeof(tmpl), "%s?%s={}", l->path, l->query);
-		r = cli_callp(cli, "GET", NULL, &resp, tmpl, filter);
+		if ((e = cli_esc(filter)) == NULL)
+			return cli_failx(EXIT_REFUSED, cli->cmd,
+			    "out of memory");
+		i = (size_t)snprintf(path, sizeof(path), "%s?%s=%s", l->path,
+		    l->query, e);
+		free(e);
+		if (i >= sizeof(path))
+			return cli_usage_error(cli->cmd, "argument too long");
+		r = cli_get_all(cli, path, l->member, 0, &resp);
 	} else
-		r = cli_call(cli, "GET", l->path, NULL, &resp);
+		r = cli_get_all(cli, l->path, l->member, 0, &resp);
 	if (r != 0)
 		return r;
 	if (cli->json) {

@@ -16,8 +16,6 @@
 #include "err.h"
 #include "util.h"
 
-#define AUDIT_PAGE	1000
-#define AUDIT_MAX_PAGES	100000	/* 100 million events: a runaway guard */
 
 static int
 audit_list(struct cli *cli, int argc, char **argv)
@@ -48,11 +46,13 @@ audit_list(struct cli *cli, int argc, char **argv)
 	if ((r = cli_parse(cli->cmd, usage, argc, argv, opts, pos, 0, 0,
 	    &npos)) != 0)
 		return r == CLI_HELP ? 0 : r;
-	if (limit != NULL && sn_parse_int(limit, 1, 1000, &v) != 0)
-		return cli_usage_error(cli->cmd, "--limit must be 1..1000");
 	if (after != NULL && sn_parse_int(after, 0, INT64_MAX, &v) != 0)
 		return cli_usage_error(cli->cmd, "--after must be a sequence "
 		    "number");
+	v = 0;
+	if (limit != NULL && sn_parse_int(limit, 1, 100000000, &v) != 0)
+		return cli_usage_error(cli->cmd, "--limit must be a number of "
+		    "events, 1 or more");
 	if (since != NULL) {
 		/* An RFC 3339 time, or a duration meaning "that long ago". */
 		if (sn_parse_time(since, &ts) != 0) {
@@ -86,11 +86,11 @@ audit_list(struct cli *cli, int argc, char **argv)
 		ADDQ("since", tbuf);
 	if (after != NULL)
 		ADDQ("after", after);
-	if (limit != NULL)
-		ADDQ("limit", limit);
 #undef ADDQ
 	free(id);
-	if ((r = cli_call(cli, "GET", path, NULL, &resp)) != 0)
+	/* Every page to the end, or the first --limit events. */
+	if ((r = cli_get_all(cli, path, "events", limit != NULL ?
+	    (size_t)v : 0, &resp)) != 0)
 		return r;
 	if (cli->json) {
 		cli_print_json(resp);
@@ -114,9 +114,12 @@ audit_list(struct cli *cli, int argc, char **argv)
 	}
 	cli_table_print(t);
 	cli_table_free(t);
-	if (json_is_integer(json_object_get(resp, "next_after")))
-		printf("(more: --after %lld)\n", (long long)json_integer_value(
-		    json_object_get(resp, "next_after")));
+	if (limit != NULL && (size_t)v == json_array_size(json_object_get(resp,
+	    "events")) && v > 0)
+		printf("(more may follow: --after %lld)\n",
+		    (long long)json_integer_value(json_object_get(
+		    json_array_get(json_object_get(resp, "events"),
+		    (size_t)v - 1), "seq")));
 	json_decref(resp);
 	return 0;
 }

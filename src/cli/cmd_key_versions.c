@@ -245,11 +245,23 @@ key_list_expiring(struct cli *cli, int argc, char **argv)
 		    "(e.g. 30d)");
 	snprintf(secs_s, sizeof(secs_s), "%lld", (long long)secs);
 	if (project != NULL) {
-		r = cli_callp(cli, "GET", NULL, &resp,
-		    "/v1/keys?expiring={}&project={}", secs_s, project);
-	} else
-		r = cli_callp(cli, "GET", NULL, &resp, "/v1/keys?expiring={}",
-		    secs_s);
+		char path[2048], *e;
+
+		if ((e = cli_esc(project)) == NULL)
+			return cli_failx(EXIT_REFUSED, cli->cmd,
+			    "out of memory");
+		i = (size_t)snprintf(path, sizeof(path),
+		    "/v1/keys?expiring=%s&project=%s", secs_s, e);
+		free(e);
+		if (i >= sizeof(path))
+			return cli_usage_error(cli->cmd, "argument too long");
+		r = cli_get_all(cli, path, "keys", 0, &resp);
+	} else {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/v1/keys?expiring=%s", secs_s);
+		r = cli_get_all(cli, path, "keys", 0, &resp);
+	}
 	if (r != 0)
 		return r;
 	if (cli->json) {

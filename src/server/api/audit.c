@@ -12,12 +12,11 @@
 #include "authz.h"
 #include "db.h"
 #include "err.h"
+#include "page.h"
 #include "server.h"
 #include "store.h"
+#include "store_page.h"
 #include "util.h"
-
-#define AUDIT_PAGE_DEFAULT	100
-#define AUDIT_PAGE_MAX		1000
 
 /* ?key= : a key id, or PROJECT/KEY, resolved inside the tenant. */
 static int
@@ -89,18 +88,25 @@ valid_action(const char *s)
 	return 1;
 }
 
+/*
+ * The filters present become the query's conditions (rather than
+ * "? = '' OR ..."), so that the indexes of migration 8 serve ?key= and
+ * ?actor= and a page reads only its own rows.
+ */
 static int
 audit_list(struct sn_request *req, struct sn_response *resp)
 {
 	struct db_conn *c = NULL;
 	struct db_stmt *st = NULL;
+	struct store_q sq;
+	struct api_page pg;
 	const char *q;
-	char keyid[64] = "", actorid[64] = "";
-	const char *action = "";
+	char keyid[64] = "", actorid[64] = "", seqs[24];
+	const char *action = "", *key[1];
 	long long v;
 	int64_t until = INT64_MAX, since = 0, after = 0;
-	int64_t limit = AUDIT_PAGE_DEFAULT, last = 0, n = 0;
-	json_t *events = NULL, *e;
+	int64_t last = 0, n = 0;
+	json_t *events = NULL, *e, *next = NULL;
 	int r;
 
 	if ((q = api_query(req, "since")) != NULL &&
@@ -123,11 +129,16 @@ audit_list(struct sn_request *req, struct sn_response *resp)
 			    "'after' must be a sequence number");
 		after = v;
 	}
-	if ((q = api_query(req, "limit")) != NULL) {
-		if (sn_parse_int(q, 1, AUDIT_PAGE_MAX, &v) != 0)
-			return api_error(resp, SN_ERR_INVALID,
-			    "'limit' must be 1..%d", AUDIT_PAGE_MAX);
-		limit = v;
+	if ((r = api_page_parse(req, resp, API_LIST_AUDIT, 1, &pg)) != 0)
+		return r;
+	if (pg.has_after) {
+		/* The cursor is the last event's seq (as next_after); it
+		 * takes over from ?after=, where a walk started. */
+		if (sn_parse_int(pg.after[0], 0, INT64_MAX, &v) != 0)
+			return api_error(resp, SN_ERR_INVALID, "'cursor' is not "
+			    "a cursor of this list (pass the next_cursor of its "
+			    "last page unchanged)");
+		after = v;
 	}
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
@@ -148,14 +159,34 @@ audit_list(struct sn_request *req, struct sn_response *resp)
 		r = api_error(resp, SN_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	/* Each filter is "" when absent, which its clause lets through. */
-	r = db_queryf(c, &st, "SELECT " AUDIT_COLUMNS " FROM audit_events "
-	    "WHERE tenant_id = ? AND seq > ? AND time >= ? AND time <= ? "
-	    "AND (? = '' OR (object_type = 'key' AND object_id = ?)) "
-	    "AND (? = '' OR actor_id = ?) AND (? = '' OR action = ?) "
-	    "ORDER BY seq LIMIT ?", "tiiitttttti", req->actor.tenant_id,
-	    after, since, until, keyid, keyid, actorid, actorid, action,
-	    action, limit);
+	store_q_init(&sq);
+	store_q_sql(&sq, "SELECT " AUDIT_COLUMNS " FROM audit_events "
+	    "WHERE tenant_id = ? AND seq > ?");
+	store_q_text(&sq, req->actor.tenant_id);
+	store_q_int(&sq, after);
+	if (since > 0) {
+		store_q_sql(&sq, " AND time >= ?");
+		store_q_int(&sq, since);
+	}
+	if (until != INT64_MAX) {
+		store_q_sql(&sq, " AND time <= ?");
+		store_q_int(&sq, until);
+	}
+	if (keyid[0] != '\0') {
+		store_q_sql(&sq, " AND object_type = 'key' AND object_id = ?");
+		store_q_text(&sq, keyid);
+	}
+	if (actorid[0] != '\0') {
+		store_q_sql(&sq, " AND actor_id = ?");
+		store_q_text(&sq, actorid);
+	}
+	if (action[0] != '\0') {
+		store_q_sql(&sq, " AND action = ?");
+		store_q_text(&sq, action);
+	}
+	store_q_sql(&sq, " ORDER BY seq LIMIT ?");
+	store_q_int(&sq, pg.limit);
+	r = store_q_run(c, &sq, &st);
 	while (r == DB_ROW) {
 		if ((e = audit_row_json(st, 1)) == NULL ||
 		    json_array_append_new(events, e) != 0) {
@@ -171,8 +202,17 @@ audit_list(struct sn_request *req, struct sn_response *resp)
 		r = api_error(resp, r, "cannot read the audit trail");
 		goto out;
 	}
-	r = api_json(resp, 200, json_pack("{s:O,s:o}", "events", events,
-	    "next_after", n == limit ? json_integer(last) : json_null()));
+	/* A full page may be the last one; the next (empty) page says so. */
+	snprintf(seqs, sizeof(seqs), "%lld", (long long)last);
+	key[0] = seqs;
+	if ((next = api_page_next(API_LIST_AUDIT, n == pg.limit, key,
+	    1)) == NULL) {
+		r = api_error(resp, SN_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	r = api_json(resp, 200, json_pack("{s:O,s:o,s:o}", "events", events,
+	    "next_after", n == pg.limit ? json_integer(last) : json_null(),
+	    "next_cursor", next));
  out:
 	db_finalize(st);
 	st = NULL;

@@ -30,11 +30,13 @@
 #include "err.h"
 #include "hsm_signer.h"
 #include "keys.h"
+#include "page.h"
 #include "pem.h"
 #include "policies.h"
 #include "render.h"
 #include "keygen.h"
 #include "server.h"
+#include "sn_assert.h"
 #include "store.h"
 #include "util.h"
 
@@ -490,22 +492,57 @@ expiring_param(struct sn_request *req, struct sn_response *resp,
 	return 0;
 }
 
+/* "next_cursor" after rows[0..n) of a page of pg (n may hold one more
+ * row than pg->limit: then another page follows). */
+static json_t *
+keys_next(enum api_list list, const struct api_page *pg,
+    const struct store_key *rows, size_t n)
+{
+	const char *key[2] = { NULL, NULL };
+	int more = n > (size_t)pg->limit;
+
+	if (more) {
+		key[0] = rows[pg->limit - 1].project_name;
+		key[1] = rows[pg->limit - 1].name;
+	}
+	return api_page_next(list, more, key, 2);
+}
+
+static void
+keys_free(struct store_key *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		store_key_clear(&rows[i]);
+	free(rows);
+}
+
+/*
+ * A page of the keys the caller may view, in (project, name) order, read
+ * in one query (store_key_page). ?expiring= is applied to the page after
+ * it is read (a certificate's end is not a column), so such a page may
+ * hold fewer than limit keys: only next_cursor null ends the listing.
+ */
 static int
 keys_list(struct sn_request *req, struct sn_response *resp)
 {
 	struct db_conn *c = NULL;
-	struct store_ids ids = { NULL, 0 };
+	struct api_page pg;
+	struct store_page sp;
+	struct store_viewer v;
+	struct store_key_filter f;
 	struct store_project p;
-	struct store_key k;
+	struct store_key *rows = NULL;
 	const char *project = api_query(req, "project");
 	const char *name = api_query(req, "name");
-	json_t *arr = NULL, *kj;
+	json_t *arr = NULL, *kj, *next;
 	int64_t now = sn_now(), expiring = -1;
-	size_t i;
+	size_t i, n = 0;
 	int r;
 
-	memset(&k, 0, sizeof(k));
-	if ((r = expiring_param(req, resp, &expiring)) != 0)
+	if ((r = expiring_param(req, resp, &expiring)) != 0 ||
+	    (r = api_page_parse(req, resp, API_LIST_KEYS, 2, &pg)) != 0)
 		return r;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
@@ -514,42 +551,40 @@ keys_list(struct sn_request *req, struct sn_response *resp)
 		r = api_store_error(resp, r, "project");
 		goto out;
 	}
-	if ((r = store_key_list(c, req->actor.tenant_id,
-	    project != NULL ? p.id : NULL, name, &ids)) != 0 ||
+	memset(&f, 0, sizeof(f));
+	f.project_id = project != NULL ? p.id : NULL;
+	f.name = name;
+	f.now = now;
+	api_page_viewer(req, &v);
+	api_page_store(&pg, 2, &sp);
+	if ((r = store_key_page(c, &v, &f, &sp, &rows, &n)) != 0 ||
 	    (arr = json_array()) == NULL) {
 		r = api_store_error(resp, r != 0 ? r : SN_ERR_NOMEM, "key");
 		goto out;
 	}
-	for (i = 0; i < ids.n; i++) {
-		r = authz_check(c, &req->actor, AUTHZ_KEY_VIEW, ids.v[i]);
-		if (r == SN_ERR_FORBIDDEN || r == SN_ERR_NOT_FOUND)
+	for (i = 0; i < n && i < (size_t)pg.limit; i++) {
+		if (expiring >= 0 && (strcmp(rows[i].state, "revoked") == 0 ||
+		    render_key_expires_in(&rows[i], now) > expiring))
 			continue;
-		if (r != 0 ||
-		    (r = store_key_get(c, req->actor.tenant_id, ids.v[i], &k)) != 0) {
-			r = api_store_error(resp, r, "key");
-			goto out;
-		}
-		if (expiring >= 0 && (strcmp(k.state, "revoked") == 0 ||
-		    render_key_expires_in(&k, now) > expiring)) {
-			store_key_clear(&k);
-			continue;
-		}
-		if ((r = render_key(&k, now, &kj)) != 0) {
+		if ((r = render_key(&rows[i], now, &kj)) != 0) {
 			r = api_store_error(resp, r, "key");
 			goto out;
 		}
 		if (expiring >= 0)
 			json_object_set_new(kj, "expires_in", json_integer(
-			    (json_int_t)render_key_expires_in(&k, now)));
-		store_key_clear(&k);
+			    (json_int_t)render_key_expires_in(&rows[i], now)));
 		json_array_append_new(arr, kj);
 	}
-	r = api_json(resp, 200, json_pack("{s:o}", "keys", arr));
+	if ((next = keys_next(API_LIST_KEYS, &pg, rows, n)) == NULL) {
+		r = api_store_error(resp, SN_ERR_NOMEM, "key");
+		goto out;
+	}
+	r = api_json(resp, 200, json_pack("{s:o, s:o}", "keys", arr,
+	    "next_cursor", next));
 	arr = NULL;
  out:
-	store_key_clear(&k);
+	keys_free(rows, n);
 	json_decref(arr);
-	store_ids_free(&ids);
 	db_release(c);
 	return r;
 }
@@ -1023,62 +1058,60 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 }
 
 /*
- * GET /v1/me/keys: every key the caller may sign with (decided by
- * authz_check(AUTHZ_KEY_SIGN) key by key) and that can sign now (state
- * active, inside its validity), each with its certificate and chain, for
- * the PKCS#11 module and `signet keys`.
+ * GET /v1/me/keys: a page of the keys the caller may sign with
+ * (AUTHZ_KEY_SIGN's rule, in SQL) and that can sign now (state active,
+ * inside its validity, also in SQL), each with its certificate and chain,
+ * for the PKCS#11 module and `signet keys`. One query per page.
  */
 int
 api_me_keys(struct sn_request *req, struct sn_response *resp)
 {
 	struct db_conn *c = NULL;
-	struct store_ids ids = { NULL, 0 };
-	struct store_key k;
-	json_t *arr = NULL, *kj = NULL, *cj = NULL;
+	struct api_page pg;
+	struct store_page sp;
+	struct store_viewer v;
+	struct store_key_filter f;
+	struct store_key *rows = NULL, *k;
+	json_t *arr = NULL, *kj = NULL, *cj = NULL, *next;
 	int64_t now = sn_now(), expiring = -1;
-	size_t i;
+	size_t i, n = 0;
 	int r;
 
-	memset(&k, 0, sizeof(k));
-	if ((r = expiring_param(req, resp, &expiring)) != 0)
+	if ((r = expiring_param(req, resp, &expiring)) != 0 ||
+	    (r = api_page_parse(req, resp, API_LIST_ME_KEYS, 2, &pg)) != 0)
 		return r;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if ((r = store_key_list(c, req->actor.tenant_id, NULL, NULL,
-	    &ids)) != 0 || (arr = json_array()) == NULL) {
+	memset(&f, 0, sizeof(f));
+	f.sign_only = 1;
+	f.now = now;
+	api_page_viewer(req, &v);
+	api_page_store(&pg, 2, &sp);
+	if ((r = store_key_page(c, &v, &f, &sp, &rows, &n)) != 0 ||
+	    (arr = json_array()) == NULL) {
 		r = api_store_error(resp, r != 0 ? r : SN_ERR_NOMEM, "key");
 		goto out;
 	}
-	for (i = 0; i < ids.n; i++) {
-		r = authz_check(c, &req->actor, AUTHZ_KEY_SIGN, ids.v[i]);
-		if (r == SN_ERR_FORBIDDEN || r == SN_ERR_NOT_FOUND)
+	for (i = 0; i < n && i < (size_t)pg.limit; i++) {
+		k = &rows[i];
+		if (SN_NEVER(strcmp(render_key_state(k, now), "active") != 0) ||
+		    (expiring >= 0 && render_key_expires_in(k, now) > expiring))
 			continue;
-		if (r != 0 ||
-		    (r = store_key_get(c, req->actor.tenant_id, ids.v[i], &k)) != 0) {
-			r = api_store_error(resp, r, "key");
-			goto out;
-		}
-		/* Only keys that can sign now: active and inside validity. */
-		if (strcmp(render_key_state(&k, now), "active") != 0 ||
-		    (expiring >= 0 && render_key_expires_in(&k, now) > expiring)) {
-			store_key_clear(&k);
-			continue;
-		}
-		if ((r = render_key(&k, now, &kj)) != 0) {
+		if ((r = render_key(k, now, &kj)) != 0) {
 			r = api_store_error(resp, r, "key");
 			goto out;
 		}
 		/* A CI job can warn before its certificate lapses. */
 		json_object_set_new(kj, "expires_in", json_integer(
-		    (json_int_t)render_key_expires_in(&k, now)));
+		    (json_int_t)render_key_expires_in(k, now)));
 		/* What the key's policy leaves the caller (quota, approval). */
-		if ((r = policies_me_fields(c, req->actor.tenant_id, k.id, now,
+		if ((r = policies_me_fields(c, req->actor.tenant_id, k->id, now,
 		    kj)) != 0) {
 			r = api_store_error(resp, r, "policy");
 			goto out;
 		}
-		if (k.cert_pem != NULL) {
-			if ((r = cert_json(&k, &cj)) != 0) {
+		if (k->cert_pem != NULL) {
+			if ((r = cert_json(k, &cj)) != 0) {
 				r = api_store_error(resp, r, "key");
 				goto out;
 			}
@@ -1087,17 +1120,20 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 			cj = NULL;
 		} else
 			json_object_set_new(kj, "chain", json_array());
-		store_key_clear(&k);
 		json_array_append_new(arr, kj);
 		kj = NULL;
 	}
-	r = api_json(resp, 200, json_pack("{s:o}", "keys", arr));
+	if ((next = keys_next(API_LIST_ME_KEYS, &pg, rows, n)) == NULL) {
+		r = api_store_error(resp, SN_ERR_NOMEM, "key");
+		goto out;
+	}
+	r = api_json(resp, 200, json_pack("{s:o, s:o}", "keys", arr,
+	    "next_cursor", next));
 	arr = NULL;
  out:
-	store_key_clear(&k);
+	keys_free(rows, n);
 	json_decref(kj);
 	json_decref(arr);
-	store_ids_free(&ids);
 	db_release(c);
 	return r;
 }

@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "db.h"
 #include "err.h"
+#include "page.h"
 #include "render.h"
 #include "server.h"
 #include "util.h"
@@ -94,41 +95,38 @@ projects_create(struct sn_request *req, struct sn_response *resp)
 	return r;
 }
 
+/* One query per page (projects and owners joined), filtered in SQL by
+ * what the caller may view, then cut: store_page.h. */
 static int
 projects_list(struct sn_request *req, struct sn_response *resp)
 {
 	struct db_conn *c = NULL;
-	struct store_ids ids = { NULL, 0 };
-	struct store_project p;
-	json_t *arr = NULL, *pj;
-	size_t i;
+	struct api_page pg;
+	struct store_page sp;
+	struct store_viewer v;
+	json_t *arr = NULL, *next;
 	int r;
 
+	if ((r = api_page_parse(req, resp, API_LIST_PROJECTS, 1, &pg)) != 0)
+		return r;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if ((r = store_project_list(c, req->actor.tenant_id, &ids)) != 0 ||
-	    (arr = json_array()) == NULL) {
-		r = api_store_error(resp, r != 0 ? r : SN_ERR_NOMEM, "project");
+	api_page_viewer(req, &v);
+	api_page_store(&pg, 1, &sp);
+	if ((r = store_project_page(c, &v, &sp, &arr)) != 0) {
+		r = api_store_error(resp, r, "project");
 		goto out;
 	}
-	for (i = 0; i < ids.n; i++) {
-		r = authz_check(c, &req->actor, AUTHZ_PROJECT_VIEW, ids.v[i]);
-		if (r == SN_ERR_FORBIDDEN || r == SN_ERR_NOT_FOUND)
-			continue;
-		if (r != 0 ||
-		    (r = store_project_get(c, req->actor.tenant_id, ids.v[i],
-		    &p)) != 0 ||
-		    (r = render_project(c, req->actor.tenant_id, &p, &pj)) != 0) {
-			r = api_store_error(resp, r, "project");
-			goto out;
-		}
-		json_array_append_new(arr, pj);
+	if ((next = api_page_finish(API_LIST_PROJECTS, &pg, arr,
+	    "name")) == NULL) {
+		r = api_store_error(resp, SN_ERR_NOMEM, "project");
+		goto out;
 	}
-	r = api_json(resp, 200, json_pack("{s:o}", "projects", arr));
+	r = api_json(resp, 200, json_pack("{s:o, s:o}", "projects", arr,
+	    "next_cursor", next));
 	arr = NULL;
  out:
 	json_decref(arr);
-	store_ids_free(&ids);
 	db_release(c);
 	return r;
 }

@@ -24,6 +24,7 @@
 #include "db.h"
 #include "encode.h"
 #include "err.h"
+#include "page.h"
 #include "pem.h"
 #include "render.h"
 #include "server.h"
@@ -253,40 +254,48 @@ static int
 sa_list(struct sn_request *req, struct sn_response *resp)
 {
 	struct db_conn *c = NULL;
-	struct store_ids ids = { NULL, 0 };
-	struct store_sa s;
-	json_t *arr = NULL, *sj;
-	size_t i;
+	struct api_page pg;
+	struct store_page sp;
+	struct store_viewer v;
+	struct store_sa *rows = NULL;
+	json_t *arr = NULL, *sj, *next;
+	size_t i, n = 0;
 	int r;
 
-	memset(&s, 0, sizeof(s));
+	if ((r = api_page_parse(req, resp, API_LIST_SERVICE_ACCOUNTS, 1,
+	    &pg)) != 0)
+		return r;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if ((r = store_sa_list(c, req->actor.tenant_id, &ids)) != 0 ||
+	api_page_viewer(req, &v);
+	api_page_store(&pg, 1, &sp);
+	if ((r = store_sa_page(c, &v, &sp, &rows, &n)) != 0 ||
 	    (arr = json_array()) == NULL) {
 		r = api_store_error(resp, r != 0 ? r : SN_ERR_NOMEM,
 		    "service account");
 		goto out;
 	}
-	for (i = 0; i < ids.n; i++) {
-		r = authz_check(c, &req->actor, AUTHZ_SA_VIEW, ids.v[i]);
-		if (r == SN_ERR_FORBIDDEN || r == SN_ERR_NOT_FOUND)
-			continue;
-		if (r != 0 ||
-		    (r = store_sa_get(c, req->actor.tenant_id, ids.v[i], &s)) != 0 ||
-		    (r = render_sa(&s, &sj)) != 0) {
-			r = api_store_error(resp, r, "service account");
+	for (i = 0; i < n; i++) {
+		if ((r = render_sa(&rows[i], &sj)) != 0 ||
+		    json_array_append_new(arr, sj) != 0) {
+			r = api_store_error(resp, r != 0 ? r : SN_ERR_NOMEM,
+			    "service account");
 			goto out;
 		}
-		store_sa_clear(&s);
-		json_array_append_new(arr, sj);
 	}
-	r = api_json(resp, 200, json_pack("{s:o}", "service_accounts", arr));
+	if ((next = api_page_finish(API_LIST_SERVICE_ACCOUNTS, &pg, arr,
+	    "name")) == NULL) {
+		r = api_store_error(resp, SN_ERR_NOMEM, "service account");
+		goto out;
+	}
+	r = api_json(resp, 200, json_pack("{s:o, s:o}", "service_accounts",
+	    arr, "next_cursor", next));
 	arr = NULL;
  out:
-	store_sa_clear(&s);
+	for (i = 0; i < n; i++)
+		store_sa_clear(&rows[i]);
+	free(rows);
 	json_decref(arr);
-	store_ids_free(&ids);
 	db_release(c);
 	return r;
 }

@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "db.h"
 #include "err.h"
+#include "page.h"
 #include "render.h"
 #include "server.h"
 #include "util.h"
@@ -80,44 +81,37 @@ teams_create(struct sn_request *req, struct sn_response *resp)
 	return r;
 }
 
+/* Teams and members in one query per page, filtered by AUTHZ_TEAM_VIEW's
+ * rule in SQL (store_page.h). */
 static int
 teams_list(struct sn_request *req, struct sn_response *resp)
 {
 	struct db_conn *c = NULL;
-	struct store_ids ids = { NULL, 0 };
-	struct store_team t;
-	json_t *arr = NULL, *tj;
-	size_t i;
+	struct api_page pg;
+	struct store_page sp;
+	struct store_viewer v;
+	json_t *arr = NULL, *next;
 	int r;
 
+	if ((r = api_page_parse(req, resp, API_LIST_TEAMS, 1, &pg)) != 0)
+		return r;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	if ((r = store_team_list(c, req->actor.tenant_id, &ids)) != 0) {
+	api_page_viewer(req, &v);
+	api_page_store(&pg, 1, &sp);
+	if ((r = store_team_page(c, &v, &sp, &arr)) != 0) {
 		r = api_store_error(resp, r, "team");
 		goto out;
 	}
-	if ((arr = json_array()) == NULL) {
+	if ((next = api_page_finish(API_LIST_TEAMS, &pg, arr, "name")) == NULL) {
 		r = api_store_error(resp, SN_ERR_NOMEM, "team");
 		goto out;
 	}
-	for (i = 0; i < ids.n; i++) {
-		/* The permission rule decides visibility, one team at a time. */
-		r = authz_check(c, &req->actor, AUTHZ_TEAM_VIEW, ids.v[i]);
-		if (r == SN_ERR_FORBIDDEN || r == SN_ERR_NOT_FOUND)
-			continue;
-		if (r != 0 ||
-		    (r = store_team_get(c, req->actor.tenant_id, ids.v[i], &t)) != 0 ||
-		    (r = render_team(c, &t, &tj)) != 0) {
-			r = api_store_error(resp, r, "team");
-			goto out;
-		}
-		json_array_append_new(arr, tj);
-	}
-	r = api_json(resp, 200, json_pack("{s:o}", "teams", arr));
+	r = api_json(resp, 200, json_pack("{s:o, s:o}", "teams", arr,
+	    "next_cursor", next));
 	arr = NULL;
  out:
 	json_decref(arr);
-	store_ids_free(&ids);
 	db_release(c);
 	return r;
 }

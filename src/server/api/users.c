@@ -14,6 +14,7 @@
 #include "authz.h"
 #include "db.h"
 #include "err.h"
+#include "page.h"
 #include "server.h"
 #include "store.h"
 #include "util.h"
@@ -93,22 +94,34 @@ static int
 users_list(struct sn_request *req, struct sn_response *resp)
 {
 	struct db_conn *c = NULL;
-	json_t *body = NULL;
+	struct api_page pg;
+	struct store_page sp;
+	json_t *arr = NULL, *next;
 	int r;
 
+	if ((r = api_page_parse(req, resp, API_LIST_USERS, 1, &pg)) != 0)
+		return r;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
 	if ((r = api_authz(c, req, resp, AUTHZ_TENANT_ADMIN, NULL,
 	    "tenant")) != 0)
 		goto out;
-	if ((r = store_user_list(c, req->actor.tenant_id, &body)) != 0) {
+	api_page_store(&pg, 1, &sp);
+	if ((r = store_user_page(c, req->actor.tenant_id, &sp, &arr)) != 0) {
 		r = api_store_error(resp, r, "users");
 		goto out;
 	}
-	r = api_json(resp, 200, body);
+	if ((next = api_page_finish(API_LIST_USERS, &pg, arr, "email")) == NULL) {
+		r = api_store_error(resp, SN_ERR_NOMEM, "users");
+		goto out;
+	}
+	r = api_json(resp, 200, json_pack("{s:o, s:o}", "users", arr,
+	    "next_cursor", next));
+	arr = NULL;
  out:
 	if (r != 0 && resp->status == 403)	/* denied reads are audited */
 		audit_refusal(c, req, resp, "user.list", "user", "", NULL);
+	json_decref(arr);
 	db_release(c);
 	return r;
 }

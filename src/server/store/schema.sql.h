@@ -338,6 +338,22 @@ static const char *const signet_migrations[] = {
 "  comment TEXT,"
 "  created_at BIGINT NOT NULL,"
 "  PRIMARY KEY (approval_id, approver_id));",
+/*
+ * 12 (issue 18): indexes so that costs stay flat as the data grows.
+ * GET /v1/audit?key= / ?actor= / ?action= read one page of the tenant's
+ * events for that object, actor or action in seq order instead of
+ * scanning the whole chain; the paged lists filter projects by owner
+ * (project_owners_principal, beside migration 1's project_signers_principal),
+ * service accounts by team, keys by name. Plain CREATE INDEX: PostgreSQL
+ * reads it the same.
+ */
+"CREATE INDEX audit_events_object ON audit_events (tenant_id, object_type, object_id, seq);"
+"CREATE INDEX audit_events_actor ON audit_events (tenant_id, actor_id, seq);"
+"CREATE INDEX audit_events_action ON audit_events (tenant_id, action, seq);"
+"CREATE INDEX project_owners_principal ON project_owners (principal_id);"
+"CREATE INDEX service_accounts_team ON service_accounts (team_id);"
+"CREATE INDEX signing_keys_name ON signing_keys (tenant_id, name);"
+"CREATE INDEX access_tokens_account ON access_tokens (service_account_id);",
 };
 
 #define SIGNET_SCHEMA_VERSION \

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "err.h"
 #include "store.h"
+#include "store_page.h"
 #include "util.h"
 
 /* Copies a text column; SN_ERR_DB if NULL where it must not be or too long. */
@@ -229,6 +230,48 @@ store_user_list(struct db_conn *c, const char *tenant_id, json_t **out)
 		r = SN_ERR_NOMEM;
 		goto out;
 	}
+	r = 0;
+ out:
+	db_finalize(st);
+	json_decref(arr);
+	return r;
+}
+
+int
+store_user_page(struct db_conn *c, const char *tenant_id,
+    const struct store_page *page, json_t **out)
+{
+	struct db_stmt *st = NULL;
+	struct store_user u;
+	json_t *arr = NULL, *j;
+	int r;
+
+	*out = NULL;
+	if ((arr = json_array()) == NULL)
+		return SN_ERR_NOMEM;
+	if (page->after[0] != NULL)
+		r = db_queryf(c, &st, "SELECT " USER_COLS " FROM users WHERE "
+		    "tenant_id = ? AND email > ? ORDER BY email LIMIT ?", "tti",
+		    tenant_id, page->after[0], page->limit);
+	else
+		r = db_queryf(c, &st, "SELECT " USER_COLS " FROM users WHERE "
+		    "tenant_id = ? ORDER BY email LIMIT ?", "ti", tenant_id,
+		    page->limit);
+	while (r == DB_ROW) {
+		memset(&u, 0, sizeof(u));
+		if ((r = user_from_row(st, &u)) != 0)
+			goto out;
+		if ((j = store_user_json(&u)) == NULL ||
+		    json_array_append_new(arr, j) != 0) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
+		r = db_step(st);
+	}
+	if (r < 0)
+		goto out;
+	*out = arr;
+	arr = NULL;
 	r = 0;
  out:
 	db_finalize(st);

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "err.h"
 #include "sn_assert.h"
+#include "store_page.h"
 #include "store_resources.h"
 #include "util.h"
 
@@ -490,4 +491,77 @@ store_key_revoked_for_ca(struct db_conn *c, const char *ca_id,
 	if (r != 0)
 		store_ids_free(serials);
 	return r;
+}
+
+/*
+ * The keyset is (project name, key name), unique in a tenant; the plan
+ * walks projects in name order and each project's keys through
+ * UNIQUE (project_id, name), so LIMIT stops the scan without a sort.
+ */
+int
+store_key_page(struct db_conn *c, const struct store_viewer *v,
+    const struct store_key_filter *f, const struct store_page *page,
+    struct store_key **out, size_t *n)
+{
+	struct store_q q;
+	struct db_stmt *st = NULL;
+	struct store_key *rows = NULL;
+	size_t i, cap;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (page->limit < 1 || page->limit > 100000)
+		return SN_ERR_INVALID;
+	cap = (size_t)page->limit;
+	if ((rows = calloc(cap, sizeof(*rows))) == NULL)
+		return SN_ERR_NOMEM;
+	store_q_init(&q);
+	store_q_sql(&q, "SELECT " KEY_COLS "WHERE k.tenant_id = ? AND "
+	    "p.tenant_id = ?");
+	store_q_text(&q, v->tenant_id);
+	store_q_text(&q, v->tenant_id);
+	if (f->project_id != NULL) {
+		store_q_sql(&q, " AND k.project_id = ?");
+		store_q_text(&q, f->project_id);
+	}
+	if (f->name != NULL) {
+		store_q_sql(&q, " AND k.name = ?");
+		store_q_text(&q, f->name);
+	}
+	if (page->after[0] != NULL && page->after[1] != NULL) {
+		store_q_sql(&q, " AND p.name >= ? AND (p.name > ? OR "
+		    "k.name > ?)");
+		store_q_text(&q, page->after[0]);
+		store_q_text(&q, page->after[0]);
+		store_q_text(&q, page->after[1]);
+	}
+	if (f->sign_only) {
+		/* render_key_state's "active": not revoked or disabled,
+		 * inside the validity period. */
+		store_q_sql(&q, " AND k.state = 'active' AND k.not_before <= ? "
+		    "AND k.not_after >= ?");
+		store_q_int(&q, f->now);
+		store_q_int(&q, f->now);
+	}
+	store_q_projects_visible(&q, "k.project_id", v, f->sign_only);
+	store_q_sql(&q, " ORDER BY p.name, k.name LIMIT ?");
+	store_q_int(&q, page->limit);
+	r = store_q_run(c, &q, &st);
+	while (r == DB_ROW && *n < cap) {
+		if ((r = key_row(st, &rows[*n])) != 0)
+			break;
+		(*n)++;
+		r = db_step(st);
+	}
+	db_finalize(st);
+	if (r < 0 || r == DB_ROW) {
+		for (i = 0; i < cap; i++)
+			store_key_clear(&rows[i]);
+		free(rows);
+		*n = 0;
+		return r < 0 ? r : SN_ERR_DB;
+	}
+	*out = rows;
+	return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "store_page.h"
 #include "store_resources.h"
 
 static int
@@ -164,4 +165,58 @@ store_project_principal_remove(struct db_conn *c, const char *project_id,
 	if (r != 0)
 		return r;
 	return db_changes(c) > 0 ? 0 : SN_ERR_NOT_FOUND;
+}
+
+/* An owner {"type","id","name"} of a page row; none for a project without. */
+static int
+owner_child(struct db_stmt *st, json_t **out)
+{
+	const char *name = db_col_text(st, 5);
+
+	*out = NULL;
+	if (db_col_is_null(st, 3))
+		return 0;
+	*out = json_pack("{s:s, s:s, s:s}", "type", db_col_text(st, 3), "id",
+	    db_col_text(st, 4), "name", name != NULL ? name : "");
+	return *out != NULL ? 0 : SN_ERR_NOMEM;
+}
+
+/*
+ * One query for the whole page: the projects in a CTE (filtered, cut by
+ * LIMIT), joined with their owners and the owners' names (the same order
+ * and "" for a vanished principal as store_project_principals).
+ */
+int
+store_project_page(struct db_conn *c, const struct store_viewer *v,
+    const struct store_page *page, json_t **out)
+{
+	struct store_q q;
+	struct db_stmt *st = NULL;
+	int r;
+
+	*out = NULL;
+	store_q_init(&q);
+	store_q_sql(&q, "WITH page AS (SELECT p.id, p.name, p.created_at "
+	    "FROM projects p WHERE p.tenant_id = ?");
+	store_q_text(&q, v->tenant_id);
+	if (page->after[0] != NULL) {
+		store_q_sql(&q, " AND p.name > ?");
+		store_q_text(&q, page->after[0]);
+	}
+	store_q_projects_visible(&q, "p.id", v, 0);
+	store_q_sql(&q, " ORDER BY p.name LIMIT ?) "
+	    "SELECT page.id, page.name, page.created_at, o.principal_type, "
+	    "o.principal_id, CASE o.principal_type "
+	    "WHEN 'user' THEN (SELECT u.email FROM users u WHERE "
+	    "u.id = o.principal_id AND u.tenant_id = ?) "
+	    "WHEN 'team' THEN (SELECT t.name FROM teams t WHERE "
+	    "t.id = o.principal_id AND t.tenant_id = ?) END "
+	    "FROM page LEFT JOIN project_owners o ON o.project_id = page.id "
+	    "ORDER BY page.name, o.principal_type, o.created_at");
+	store_q_int(&q, page->limit);
+	store_q_text(&q, v->tenant_id);
+	store_q_text(&q, v->tenant_id);
+	if ((r = store_q_run(c, &q, &st)) < 0)
+		return r;
+	return store_page_group(st, r, "owners", owner_child, out);
 }

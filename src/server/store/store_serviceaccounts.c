@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "store_page.h"
 #include "store_resources.h"
 
 void
@@ -197,4 +198,65 @@ store_sa_delete(struct db_conn *c, const char *tenant_id, const char *id)
 	    "AND id = ?", "tt", tenant_id, id)) != 0)
 		return r;
 	return db_changes(c) == 1 ? 0 : SN_ERR_NOT_FOUND;
+}
+
+/*
+ * A user views the accounts of the teams it is a member of (in its
+ * tenant), an admin all, a service account none (AUTHZ_SA_VIEW).
+ */
+int
+store_sa_page(struct db_conn *c, const struct store_viewer *v,
+    const struct store_page *page, struct store_sa **out, size_t *n)
+{
+	struct store_q q;
+	struct db_stmt *st = NULL;
+	struct store_sa *rows = NULL;
+	size_t i, cap;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (page->limit < 1 || page->limit > 100000)
+		return SN_ERR_INVALID;
+	cap = (size_t)page->limit;
+	if ((rows = calloc(cap, sizeof(*rows))) == NULL)
+		return SN_ERR_NOMEM;
+	store_q_init(&q);
+	store_q_sql(&q, "SELECT s.id, s.name, s.team_id, t.name, "
+	    "s.public_key_pem, s.key_algorithm, s.key_fingerprint, "
+	    "s.key_version, s.created_at, s.rotated_at "
+	    "FROM service_accounts s JOIN teams t ON t.id = s.team_id "
+	    "WHERE s.tenant_id = ?");
+	store_q_text(&q, v->tenant_id);
+	if (page->after[0] != NULL) {
+		store_q_sql(&q, " AND s.name > ?");
+		store_q_text(&q, page->after[0]);
+	}
+	if (v->kind == STORE_VIEW_USER) {
+		store_q_sql(&q, " AND s.team_id IN (SELECT m.team_id FROM "
+		    "team_members m JOIN teams x ON x.id = m.team_id WHERE "
+		    "m.user_id = ? AND x.tenant_id = ?)");
+		store_q_text(&q, v->id);
+		store_q_text(&q, v->tenant_id);
+	} else if (v->kind != STORE_VIEW_ADMIN)
+		store_q_sql(&q, " AND 0 = 1");
+	store_q_sql(&q, " ORDER BY s.name LIMIT ?");
+	store_q_int(&q, page->limit);
+	r = store_q_run(c, &q, &st);
+	while (r == DB_ROW && *n < cap) {
+		if ((r = sa_row(st, &rows[*n])) != 0)
+			break;
+		(*n)++;
+		r = db_step(st);
+	}
+	db_finalize(st);
+	if (r < 0 || r == DB_ROW) {
+		for (i = 0; i < cap; i++)
+			store_sa_clear(&rows[i]);
+		free(rows);
+		*n = 0;
+		return r < 0 ? r : SN_ERR_DB;
+	}
+	*out = rows;
+	return 0;
 }

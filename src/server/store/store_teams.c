@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "store_page.h"
 #include "store_resources.h"
 
 #define STORE_IDS_MAX 100000
@@ -307,4 +308,56 @@ store_team_member_remove(struct db_conn *c, const char *team_id,
 	if (r != 0)
 		return r;
 	return db_changes(c) > 0 ? 0 : SN_ERR_NOT_FOUND;
+}
+
+/* A member {"id","email","owner"} of a page row; none for an empty team. */
+static int
+member_child(struct db_stmt *st, json_t **out)
+{
+	*out = NULL;
+	if (db_col_is_null(st, 3))
+		return 0;
+	*out = json_pack("{s:s, s:s, s:b}", "id", db_col_text(st, 3),
+	    "email", db_col_text(st, 4) != NULL ? db_col_text(st, 4) : "",
+	    "owner", (int)(db_col_int64(st, 5) != 0));
+	return *out != NULL ? 0 : SN_ERR_NOMEM;
+}
+
+/*
+ * The teams of a page and their members in one query. A user views the
+ * teams it is a member of, an admin all, a service account none
+ * (AUTHZ_TEAM_VIEW).
+ */
+int
+store_team_page(struct db_conn *c, const struct store_viewer *v,
+    const struct store_page *page, json_t **out)
+{
+	struct store_q q;
+	struct db_stmt *st = NULL;
+	int r;
+
+	*out = NULL;
+	store_q_init(&q);
+	store_q_sql(&q, "WITH page AS (SELECT t.id, t.name, t.created_at "
+	    "FROM teams t WHERE t.tenant_id = ?");
+	store_q_text(&q, v->tenant_id);
+	if (page->after[0] != NULL) {
+		store_q_sql(&q, " AND t.name > ?");
+		store_q_text(&q, page->after[0]);
+	}
+	if (v->kind == STORE_VIEW_USER) {
+		store_q_sql(&q, " AND t.id IN (SELECT x.team_id FROM "
+		    "team_members x WHERE x.user_id = ?)");
+		store_q_text(&q, v->id);
+	} else if (v->kind != STORE_VIEW_ADMIN)
+		store_q_sql(&q, " AND 0 = 1");
+	store_q_sql(&q, " ORDER BY t.name LIMIT ?) "
+	    "SELECT page.id, page.name, page.created_at, u.id, u.email, "
+	    "m.is_owner FROM page LEFT JOIN (team_members m JOIN users u "
+	    "ON u.id = m.user_id) ON m.team_id = page.id "
+	    "ORDER BY page.name, u.email");
+	store_q_int(&q, page->limit);
+	if ((r = store_q_run(c, &q, &st)) < 0)
+		return r;
+	return store_page_group(st, r, "members", member_child, out);
 }
