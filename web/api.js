@@ -50,3 +50,22 @@ export async function api(method, path, body, { raw = false, signin = false } = 
 
 // Path segments are ids or names the user typed: always encode them.
 export const seg = (s) => encodeURIComponent(s);
+
+// apiAll('/v1/projects', 'projects') -> { projects: [every item] }: the
+// server answers lists a page at a time (docs/API.md "Paging"); this
+// follows next_cursor to the end. call is api (or a stand-in with its
+// signature), so state.js can use it without importing this module.
+export async function apiAll(path, member, call = api) {
+  const all = [];
+  const seen = new Set();
+  let cursor = null;
+  for (;;) {
+    const sep = path.includes('?') ? '&' : '?';
+    const r = await call('GET', `${path}${sep}limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    all.push(...(r[member] || []));
+    if (typeof r.next_cursor !== 'string' || seen.has(r.next_cursor)) break;
+    seen.add(r.next_cursor);
+    cursor = r.next_cursor;
+  }
+  return { [member]: all };
+}

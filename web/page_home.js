@@ -1,12 +1,12 @@
 // page_home.js - "My keys": what a signer needs on a signing machine — the
 // keys they may sign with right now, their PKCS#11 URIs and the module
 // path, each with a copy button.
-import { api } from './api.js';
+import { apiAll } from './api.js';
 import { session } from './state.js';
 import { badge, copyButton, copyable, h, link, page, section, table } from './ui.js';
 
 export async function homePage() {
-  const { keys } = await api('GET', '/v1/me/keys');
+  const { keys } = await apiAll('/v1/me/keys', 'keys');
   const mod = session.pkcs11Module;
   return page('Keys you can sign with',
     section('Signing machine setup',

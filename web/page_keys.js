@@ -1,7 +1,7 @@
 // page_keys.js - signing keys: list, create (algorithm, validity, CA); one
 // key's state, PKCS#11 URI, certificate and chain download, disable /
 // enable / revoke, and CSR + certificate import for external CAs.
-import { api, seg } from './api.js';
+import { api, apiAll, seg } from './api.js';
 import { managesProject, nav } from './state.js';
 import {
   actionButton, badge, clear, copyable, download, fileText, form, h, link, page,
@@ -37,7 +37,7 @@ export function keyCreateForm(projects, preselected) {
 }
 
 export async function keysPage() {
-  const [{ keys }, { projects }] = await Promise.all([api('GET', '/v1/keys'), api('GET', '/v1/projects')]);
+  const [{ keys }, { projects }] = await Promise.all([apiAll('/v1/keys', 'keys'), apiAll('/v1/projects', 'projects')]);
   return page('Signing keys',
     section(`Keys you can see (${keys.length})`,
       table({

@@ -1,12 +1,12 @@
 // page_projects.js - projects: list and create; one project's owners,
 // signers (add, remove) and keys.
-import { api, seg } from './api.js';
+import { api, apiAll, seg } from './api.js';
 import { managesProject, nav, session } from './state.js';
 import { actionButton, badge, form, h, link, page, section, statusArea, table, when } from './ui.js';
 import { keyCreateForm } from './page_keys.js';
 
 export async function projectsPage() {
-  const { projects } = await api('GET', '/v1/projects');
+  const { projects } = await apiAll('/v1/projects', 'projects');
   const parts = [section(`Projects (${projects.length})`,
     h('p', {}, 'A project groups signing keys and says who may use them: its owners manage it, its signers sign with every key in it.'),
     table({
@@ -40,7 +40,7 @@ export async function projectPage(id) {
   const pid = seg(project.id);
   const manage = await managesProject(project, api);
   const [{ keys }, signers] = await Promise.all([
-    api('GET', `/v1/keys?project=${pid}`),
+    apiAll(`/v1/keys?project=${pid}`, 'keys'),
     manage ? api('GET', `/v1/projects/${pid}/signers`).then((r) => r.signers) : null,
   ]);
   const signerArea = statusArea();

@@ -1,7 +1,7 @@
 // page_sa.js - service accounts: list, create with a pasted or uploaded
 // public key (the private key stays on the signing machine: made there by
 // `signet service-account keygen`), rotate the key, delete.
-import { api, seg } from './api.js';
+import { api, apiAll, seg } from './api.js';
 import { nav } from './state.js';
 import { actionButton, fileText, form, h, page, section, statusArea, table, when } from './ui.js';
 
@@ -18,7 +18,7 @@ const keyFields = [
 
 export async function serviceAccountsPage() {
   const [{ service_accounts: sas }, { teams }] = await Promise.all([
-    api('GET', '/v1/serviceaccounts'), api('GET', '/v1/teams')]);
+    apiAll('/v1/serviceaccounts', 'service_accounts'), apiAll('/v1/teams', 'teams')]);
   const area = statusArea();
   const rotating = h('div', {});
   const rotate = (s) => {

@@ -1,11 +1,11 @@
 // page_teams.js - teams: list and create; one team's members (add with or
 // without the owner flag, remove).
-import { api, seg } from './api.js';
+import { api, apiAll, seg } from './api.js';
 import { nav, session } from './state.js';
 import { actionButton, form, h, link, page, section, statusArea, table, when } from './ui.js';
 
 export async function teamsPage() {
-  const { teams } = await api('GET', '/v1/teams');
+  const { teams } = await apiAll('/v1/teams', 'teams');
   return page('Teams',
     session.user.role === 'admin' ? section('Create a team', form({
       label: 'Create a team',

@@ -1,11 +1,11 @@
 // page_users.js - users (admins): list, create (the first API key shown
 // once), disable.
-import { api, seg } from './api.js';
+import { api, apiAll, seg } from './api.js';
 import { nav } from './state.js';
 import { actionButton, badge, form, h, page, section, secretOnce, statusArea, table, when } from './ui.js';
 
 export async function usersPage() {
-  const { users } = await api('GET', '/v1/users');
+  const { users } = await apiAll('/v1/users', 'users');
   const area = statusArea();
   return page('Users',
     section('Create a user', form({

@@ -10,7 +10,15 @@ let myTeams = null;
 export async function managesProject(project, api) {
   if (session.user.role === 'admin') return true;
   if (myTeams === null) {
-    const { teams } = await api('GET', '/v1/teams');
+    // every page of the list (api.js apiAll's walk, inlined: no import)
+    const teams = [];
+    let cursor = null;
+    for (let n = 0; n < 10000; n++) {
+      const r = await api('GET', `/v1/teams?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      teams.push(...r.teams);
+      if (typeof r.next_cursor !== 'string' || r.next_cursor === cursor) break;
+      cursor = r.next_cursor;
+    }
     myTeams = new Set(teams.map((t) => t.id));
   }
   return project.owners.some((o) => (o.type === 'user' && o.id === session.user.id) ||

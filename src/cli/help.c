@@ -274,7 +274,7 @@ static const struct cli_help help[] = {
 		{ "--key KEY", "only events about this key" },
 		{ "--since TIME|DURATION", "an RFC 3339 time, or how far back (24h, 7d)" },
 		{ "--after SEQ", "only events after this sequence number" },
-		{ "--limit N", "at most N events" },
+		{ "--limit N", "at most N events (default: every event, page after page)" },
 		{ "--json", "print the server's JSON" },
 	} },
 	{ "audit verify", "signet audit verify [--full] [--log-key KEY] [--json]",
