@@ -344,15 +344,22 @@ static const char *const signet_migrations[] = {
  * events for that object, actor or action in seq order instead of
  * scanning the whole chain; the paged lists filter projects by owner
  * (project_owners_principal, beside migration 1's project_signers_principal),
- * service accounts by team, keys by name. Plain CREATE INDEX: PostgreSQL
- * reads it the same.
+ * service accounts by team, keys by name (name first: an index that starts
+ * with tenant_id would lure SQLite into reading all of a tenant's keys for
+ * each project of a page). team_members_user_team lets "the teams of this
+ * user" (authz_check's signer and owner rules on the signing path, the
+ * list filters) start from the user, not from every team of the tenant;
+ * signing_keys_cert serves OCSP. Plain CREATE INDEX: PostgreSQL reads it
+ * the same.
  */
 "CREATE INDEX audit_events_object ON audit_events (tenant_id, object_type, object_id, seq);"
 "CREATE INDEX audit_events_actor ON audit_events (tenant_id, actor_id, seq);"
 "CREATE INDEX audit_events_action ON audit_events (tenant_id, action, seq);"
 "CREATE INDEX project_owners_principal ON project_owners (principal_id);"
 "CREATE INDEX service_accounts_team ON service_accounts (team_id);"
-"CREATE INDEX signing_keys_name ON signing_keys (tenant_id, name);"
+"CREATE INDEX signing_keys_name ON signing_keys (name, tenant_id);"
+"CREATE INDEX signing_keys_cert ON signing_keys (ca_id, cert_serial);"
+"CREATE INDEX team_members_user_team ON team_members (user_id, team_id);"
 "CREATE INDEX access_tokens_account ON access_tokens (service_account_id);",
 };
 

@@ -15,11 +15,12 @@
 #include "store_resources.h"
 #include "util.h"
 
-#define KEY_COLS "k.id, k.project_id, p.name, k.name, k.algorithm, k.state, " \
-	"k.ca_mode, k.ca_id, k.hsm_key_id, k.not_before, k.not_after, " \
-	"k.revoked_at, k.created_at, k.allow_sha1, k.subject, " \
+#define KEY_COLUMNS "k.id, k.project_id, p.name, k.name, k.algorithm, " \
+	"k.state, k.ca_mode, k.ca_id, k.hsm_key_id, k.not_before, " \
+	"k.not_after, k.revoked_at, k.created_at, k.allow_sha1, k.subject, " \
 	"k.public_key_pem, k.cert_pem, k.chain_pem, k.cert_serial, " \
-	"k.revocation_reason, k.compromised_at, k.version " \
+	"k.revocation_reason, k.compromised_at, k.version "
+#define KEY_COLS KEY_COLUMNS \
 	"FROM signing_keys k JOIN projects p ON p.id = k.project_id "
 
 void
@@ -494,9 +495,11 @@ store_key_revoked_for_ca(struct db_conn *c, const char *ca_id,
 }
 
 /*
- * The keyset is (project name, key name), unique in a tenant; the plan
- * walks projects in name order and each project's keys through
- * UNIQUE (project_id, name), so LIMIT stops the scan without a sort.
+ * The keyset is (project name, key name), unique in a tenant. The plan
+ * must walk the projects in name order and each project's keys through
+ * UNIQUE (project_id, name), so that LIMIT stops the scan without a sort;
+ * SQLite takes "CROSS JOIN" as the order of the loops (plain SQL
+ * elsewhere), else it reads every key of the tenant and sorts them.
  */
 int
 store_key_page(struct db_conn *c, const struct store_viewer *v,
@@ -517,12 +520,13 @@ store_key_page(struct db_conn *c, const struct store_viewer *v,
 	if ((rows = calloc(cap, sizeof(*rows))) == NULL)
 		return SN_ERR_NOMEM;
 	store_q_init(&q);
-	store_q_sql(&q, "SELECT " KEY_COLS "WHERE k.tenant_id = ? AND "
+	store_q_sql(&q, "SELECT " KEY_COLUMNS "FROM projects p CROSS JOIN "
+	    "signing_keys k WHERE k.project_id = p.id AND k.tenant_id = ? AND "
 	    "p.tenant_id = ?");
 	store_q_text(&q, v->tenant_id);
 	store_q_text(&q, v->tenant_id);
 	if (f->project_id != NULL) {
-		store_q_sql(&q, " AND k.project_id = ?");
+		store_q_sql(&q, " AND p.id = ?");
 		store_q_text(&q, f->project_id);
 	}
 	if (f->name != NULL) {
@@ -544,7 +548,7 @@ store_key_page(struct db_conn *c, const struct store_viewer *v,
 		store_q_int(&q, f->now);
 		store_q_int(&q, f->now);
 	}
-	store_q_projects_visible(&q, "k.project_id", v, f->sign_only);
+	store_q_projects_visible(&q, "p.id", v, f->sign_only);
 	store_q_sql(&q, " ORDER BY p.name, k.name LIMIT ?");
 	store_q_int(&q, page->limit);
 	r = store_q_run(c, &q, &st);

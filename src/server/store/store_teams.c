@@ -310,7 +310,8 @@ store_team_member_remove(struct db_conn *c, const char *team_id,
 	return db_changes(c) > 0 ? 0 : SN_ERR_NOT_FOUND;
 }
 
-/* A member {"id","email","owner"} of a page row; none for an empty team. */
+/* A member {"id","email","owner"} of a page row; none for an empty team
+ * (or a member row without its user, which the FOREIGN KEY rules out). */
 static int
 member_child(struct db_stmt *st, json_t **out)
 {
@@ -353,8 +354,8 @@ store_team_page(struct db_conn *c, const struct store_viewer *v,
 		store_q_sql(&q, " AND 0 = 1");
 	store_q_sql(&q, " ORDER BY t.name LIMIT ?) "
 	    "SELECT page.id, page.name, page.created_at, u.id, u.email, "
-	    "m.is_owner FROM page LEFT JOIN (team_members m JOIN users u "
-	    "ON u.id = m.user_id) ON m.team_id = page.id "
+	    "m.is_owner FROM page LEFT JOIN team_members m ON "
+	    "m.team_id = page.id LEFT JOIN users u ON u.id = m.user_id "
 	    "ORDER BY page.name, u.email");
 	store_q_int(&q, page->limit);
 	if ((r = store_q_run(c, &q, &st)) < 0)
