@@ -224,64 +224,71 @@ def seed_lists(s, n):
     c.close()
 
 
-def run(label, build, quick, results):
-    key_sizes = [10, 1000] if quick else [10, 1000, 100000]
-    audit_sizes = [10000] if quick else [10000, 1000000]
-    list_sizes = [100] if quick else [100, 10000]
-    for n in key_sizes:
-        work = tempfile.mkdtemp(prefix="lists-bench-")
-        try:
-            s = Server(build, work)
-            s.start()
-            kid = real_key(s)
-            s.stop()
-            seed_keys(s, n - 1)
-            s.start()
-            s.timed("POST", "/v1/keys/%s/sign" % kid, sign_body(), 20)
-            sign = s.timed("POST", "/v1/keys/%s/sign" % kid, sign_body(),
-                           100 if quick else 300)
-            me = s.timed("GET", "/v1/me/keys", None, 5 if n > 1000 else 20)
-            results.append((label, "sign (ECDSA P-256), p50", "keys", n, sign))
-            results.append((label, "GET /v1/me/keys", "keys", n, me))
-            log(label, "keys", n, "sign %.2f ms, me/keys %.2f ms" % (sign, me))
-            s.stop()
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    for n in audit_sizes:
-        work = tempfile.mkdtemp(prefix="lists-bench-")
-        try:
-            s = Server(build, work)
-            s.start()
-            kid = real_key(s)
-            for _ in range(20):
-                s.call("POST", "/v1/keys/%s/sign" % kid, sign_body())
-            s.stop()
-            seed_audit(s, n)
-            s.start()
-            log(label, "audit", n, "tlog catch-up %.0f s" % s.tlog_caught_up())
-            t = s.timed("GET", "/v1/audit?key=%s" % kid, None, 20)
-            results.append((label, "GET /v1/audit?key= (20 events)",
-                            "events", n, t))
-            log(label, "audit", n, "%.2f ms" % t)
-            s.stop()
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    for n in list_sizes:
-        work = tempfile.mkdtemp(prefix="lists-bench-")
-        try:
-            s = Server(build, work)
-            seed_lists(s, n)
-            seed_keys(s, n)
-            s.start()
-            reps = 3 if n > 1000 else 10
-            for path in ("/v1/projects", "/v1/teams", "/v1/users",
-                         "/v1/keys"):
-                t = s.timed("GET", path, None, reps)
-                results.append((label, "GET " + path, "objects", n, t))
-                log(label, path, n, "%.2f ms" % t)
-            s.stop()
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+def scenario_keys(label, build, n, quick, results):
+    work = tempfile.mkdtemp(prefix="lists-bench-")
+    try:
+        s = Server(build, work)
+        s.start()
+        kid = real_key(s)
+        s.stop()
+        seed_keys(s, n - 1)
+        s.start()
+        sign = s.timed("POST", "/v1/keys/%s/sign" % kid, sign_body(),
+                       100 if quick else 300)
+        me = s.timed("GET", "/v1/me/keys", None, 5 if n > 1000 else 20)
+        results.append((label, "sign (ECDSA P-256), p50", "keys", n, sign))
+        results.append((label, "GET /v1/me/keys", "keys", n, me))
+        log(label, "keys", n, "sign %.2f ms, me/keys %.2f ms" % (sign, me))
+        s.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def scenario_audit(label, build, n, quick, results):
+    work = tempfile.mkdtemp(prefix="lists-bench-")
+    try:
+        s = Server(build, work)
+        s.start()
+        kid = real_key(s)
+        for _ in range(20):
+            s.call("POST", "/v1/keys/%s/sign" % kid, sign_body())
+        s.stop()
+        seed_audit(s, n)
+        s.start()
+        log(label, "audit", n, "tlog catch-up %.0f s" % s.tlog_caught_up())
+        t = s.timed("GET", "/v1/audit?key=%s" % kid, None, 20)
+        results.append((label, "GET /v1/audit?key= (20 events)",
+                        "events", n, t))
+        log(label, "audit", n, "%.2f ms" % t)
+        s.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def scenario_lists(label, build, n, quick, results):
+    work = tempfile.mkdtemp(prefix="lists-bench-")
+    try:
+        s = Server(build, work)
+        seed_lists(s, n)
+        seed_keys(s, n)
+        s.start()
+        reps = 3 if n > 1000 else 10
+        for path in ("/v1/projects", "/v1/teams", "/v1/users", "/v1/keys"):
+            t = s.timed("GET", path, None, reps)
+            results.append((label, "GET " + path, "objects", n, t))
+            log(label, path, n, "%.2f ms" % t)
+        s.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def scenarios(quick):
+    for n in ([10, 1000] if quick else [10, 1000, 100000]):
+        yield scenario_keys, n
+    for n in ([10000] if quick else [10000, 1000000]):
+        yield scenario_audit, n
+    for n in ([100] if quick else [100, 10000]):
+        yield scenario_lists, n
 
 
 def main():
@@ -291,9 +298,12 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     results = []
-    for a in args:
-        label, _, build = a.partition("=")
-        run(label, build, quick, results)
+    # Each scenario on every build in turn, so that both see the same
+    # machine (the load of a shared machine drifts over a long run).
+    for fn, n in scenarios(quick):
+        for a in args:
+            label, _, build = a.partition("=")
+            fn(label, build, n, quick, results)
     labels = [a.partition("=")[0] for a in args]
     rows = {}
     for label, what, unit, n, t in results:
