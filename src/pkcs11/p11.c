@@ -306,7 +306,6 @@ state_load(int no_threads)
 	uint8_t sha[SHA256_DIGEST_LENGTH];
 	char why[256] = "";
 	size_t skipped = 0;
-	long status = 0;
 	CK_RV rv = CKR_FUNCTION_FAILED;
 	int r;
 
@@ -340,8 +339,7 @@ state_load(int no_threads)
 	}
 	if (no_threads)
 		sn_client_set_no_threads(g.client);
-	if ((r = sn_client_json(g.client, "GET", "/v1/me/keys", NULL,
-	    &status, &resp)) != 0) {
+	if ((r = p11_fetch_keys(g.client, &resp)) != 0) {
 		p11_log("cannot list signing keys at %s: %s", cfg.url,
 		    sn_client_errmsg(g.client));
 		rv = p11_init_rv(r);

@@ -96,6 +96,14 @@ const struct p11_object *p11_token_find(const struct p11_token *t,
  */
 int p11_token_from_keys(json_t *resp, struct p11_token **out, size_t *skipped);
 
+struct sn_client;
+/*
+ * Every page of GET /v1/me/keys merged into *out ({"keys":[...]}, for
+ * p11_token_from_keys; p11_keys.c). 0, the client's SN_ERR_* (its message
+ * in sn_client_errmsg), SN_ERR_PROTOCOL or SN_ERR_TOO_LARGE.
+ */
+int p11_fetch_keys(struct sn_client *c, json_t **out);
+
 /*
  * Extracts the id= component of a PKCS#11 URI (RFC 7512), percent-decoded,
  * into a malloc'd buffer. Returns 0, SN_ERR_NOT_FOUND or SN_ERR_INVALID.

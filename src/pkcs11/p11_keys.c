@@ -1,0 +1,87 @@
+/*
+ * p11_keys.c - the module's key listing: every page of GET /v1/me/keys
+ * (docs/API.md "Paging"), merged into the one answer p11_token_from_keys
+ * reads.
+ *
+ * The server is not trusted to end the walk: a repeated cursor, a page
+ * without its "keys" array, or more than P11_KEYS_MAX keys in all stop it
+ * (SN_ERR_PROTOCOL, SN_ERR_TOO_LARGE) rather than loop or grow forever.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "err.h"
+#include "p11_int.h"
+
+#define P11_KEYS_MAX	100000	/* keys on one token */
+
+int
+p11_fetch_keys(struct sn_client *c, json_t **out)
+{
+	json_t *all = NULL, *resp = NULL, *keys, *next;
+	char path[1400], *cur = NULL, *e = NULL;
+	long status = 0;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	if ((all = json_array()) == NULL)
+		return SN_ERR_NOMEM;
+	for (;;) {
+		e = NULL;
+		if (cur != NULL && sn_client_escape(cur, &e) != 0) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
+		if ((size_t)snprintf(path, sizeof(path),
+		    "/v1/me/keys?limit=1000%s%s", e != NULL ? "&cursor=" : "",
+		    e != NULL ? e : "") >= sizeof(path)) {
+			free(e);
+			r = SN_ERR_PROTOCOL;
+			goto out;
+		}
+		free(e);
+		json_decref(resp);
+		resp = NULL;
+		if ((r = sn_client_json(c, "GET", path, NULL, &status,
+		    &resp)) != 0)
+			goto out;
+		if (!json_is_array(keys = json_object_get(resp, "keys"))) {
+			r = SN_ERR_PROTOCOL;
+			goto out;
+		}
+		for (i = 0; i < json_array_size(keys); i++)
+			if (json_array_append(all, json_array_get(keys, i)) != 0) {
+				r = SN_ERR_NOMEM;
+				goto out;
+			}
+		if (json_array_size(all) > P11_KEYS_MAX) {
+			r = SN_ERR_TOO_LARGE;
+			goto out;
+		}
+		next = json_object_get(resp, "next_cursor");
+		if (!json_is_string(next))
+			break;
+		if (cur != NULL && strcmp(cur, json_string_value(next)) == 0) {
+			r = SN_ERR_PROTOCOL;
+			goto out;
+		}
+		free(cur);
+		if ((cur = strdup(json_string_value(next))) == NULL) {
+			r = SN_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if ((*out = json_pack("{s:O}", "keys", all)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	r = 0;
+ out:
+	free(cur);
+	json_decref(resp);
+	json_decref(all);
+	return r;
+}
