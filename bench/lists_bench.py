@@ -96,7 +96,13 @@ class Server:
         return json.loads(raw) if raw and parse else None
 
     def timed(self, method, path, body, reps):
-        self.call(method, path, body, parse=False)	# warm the caches
+        # The first call warms the caches; one that takes over a second
+        # (a whole list before paging, at 10^5) is the only sample taken.
+        t0 = time.perf_counter()
+        self.call(method, path, body, parse=False)
+        first = (time.perf_counter() - t0) * 1000
+        if first > 1000:
+            return first
         t = []
         for _ in range(reps):
             t0 = time.perf_counter()
@@ -106,8 +112,9 @@ class Server:
 
     def tlog_caught_up(self, timeout=3600):
         """Waits until the transparency log's background catch-up has
-        taken every seeded event in (it competes for the CPU and the
-        write lock), so that it does not run during the timing."""
+        taken every event in (it competes for the CPU and the write lock),
+        so that it does not run during the timing. seed_audit marks the
+        tree as holding the seeded events already, so this is short."""
         tenant, _ = self.ids()
         t0 = time.time()
         while time.time() - t0 < timeout:
@@ -196,6 +203,11 @@ def seed_audit(s, n):
         if rows:
             c.executemany("INSERT INTO audit_events VALUES "
                           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        # The Merkle tree's size is its last level-0 leaf: one dummy leaf
+        # at the new end keeps signetd's catch-up (minutes at 10^6) from
+        # running. Neither the tree nor the chain verifies afterwards.
+        c.execute("INSERT OR REPLACE INTO audit_tree (tenant_id, level, idx, "
+                  "hash) VALUES (?, 0, ?, ?)", (tenant, seq - 1, b"\0" * 32))
     c.close()
 
 
@@ -235,7 +247,7 @@ def scenario_keys(label, build, n, quick, results):
         s.start()
         sign = s.timed("POST", "/v1/keys/%s/sign" % kid, sign_body(),
                        100 if quick else 300)
-        me = s.timed("GET", "/v1/me/keys", None, 5 if n > 1000 else 20)
+        me = s.timed("GET", "/v1/me/keys", None, 20)
         results.append((label, "sign (ECDSA P-256), p50", "keys", n, sign))
         results.append((label, "GET /v1/me/keys", "keys", n, me))
         log(label, "keys", n, "sign %.2f ms, me/keys %.2f ms" % (sign, me))
@@ -272,7 +284,7 @@ def scenario_lists(label, build, n, quick, results):
         seed_lists(s, n)
         seed_keys(s, n)
         s.start()
-        reps = 3 if n > 1000 else 10
+        reps = 10
         for path in ("/v1/projects", "/v1/teams", "/v1/users", "/v1/keys"):
             t = s.timed("GET", path, None, reps)
             results.append((label, "GET " + path, "objects", n, t))
