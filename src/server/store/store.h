@@ -59,8 +59,6 @@ int store_user_create(struct db_conn *c, const char *tenant_id,
 /* By id ("usr_...") or email, inside tenant_id only. SN_ERR_NOT_FOUND. */
 int store_user_get(struct db_conn *c, const char *tenant_id,
     const char *id_or_email, struct store_user *out);
-/* {"users":[U...]} ordered by email; *out is a new reference. */
-int store_user_list(struct db_conn *c, const char *tenant_id, json_t **out);
 int store_user_set_disabled(struct db_conn *c, const char *tenant_id,
     const char *user_id, int disabled);
 /* U = {"id","email","role","disabled","created_at"}; NULL on ENOMEM. */

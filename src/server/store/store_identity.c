@@ -201,43 +201,6 @@ store_user_json(const struct store_user *u)
 }
 
 int
-store_user_list(struct db_conn *c, const char *tenant_id, json_t **out)
-{
-	struct db_stmt *st = NULL;
-	struct store_user u;
-	json_t *arr = NULL, *j;
-	int r;
-
-	*out = NULL;
-	if ((arr = json_array()) == NULL)
-		return SN_ERR_NOMEM;
-	r = db_queryf(c, &st, "SELECT " USER_COLS " FROM users WHERE "
-	    "tenant_id = ? ORDER BY email", "t", tenant_id);
-	while (r == DB_ROW) {
-		memset(&u, 0, sizeof(u));
-		if ((r = user_from_row(st, &u)) != 0)
-			goto out;
-		if ((j = store_user_json(&u)) == NULL ||
-		    json_array_append_new(arr, j) != 0) {
-			r = SN_ERR_NOMEM;
-			goto out;
-		}
-		r = db_step(st);
-	}
-	if (r < 0)
-		goto out;
-	if ((*out = json_pack("{s:O}", "users", arr)) == NULL) {
-		r = SN_ERR_NOMEM;
-		goto out;
-	}
-	r = 0;
- out:
-	db_finalize(st);
-	json_decref(arr);
-	return r;
-}
-
-int
 store_user_page(struct db_conn *c, const char *tenant_id,
     const struct store_page *page, json_t **out)
 {

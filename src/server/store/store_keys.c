@@ -243,38 +243,6 @@ store_key_insert(struct db_conn *c, const char *tenant_id,
 }
 
 int
-store_key_list(struct db_conn *c, const char *tenant_id, const char *project_id,
-    const char *name, struct store_ids *out)
-{
-	struct db_stmt *st = NULL;
-	int r;
-
-	/* Four fixed statements rather than "? IS NULL", which PostgreSQL
-	 * cannot type. */
-#define KEY_LIST "SELECT k.id FROM signing_keys k JOIN projects p ON " \
-	"p.id = k.project_id WHERE k.tenant_id = ? "
-	if (project_id != NULL && name != NULL)
-		r = db_queryf(c, &st, KEY_LIST "AND k.project_id = ? AND "
-		    "k.name = ? ORDER BY p.name, k.name", "ttt", tenant_id,
-		    project_id, name);
-	else if (project_id != NULL)
-		r = db_queryf(c, &st, KEY_LIST "AND k.project_id = ? "
-		    "ORDER BY p.name, k.name", "tt", tenant_id, project_id);
-	else if (name != NULL)
-		r = db_queryf(c, &st, KEY_LIST "AND k.name = ? "
-		    "ORDER BY p.name, k.name", "tt", tenant_id, name);
-	else
-		r = db_queryf(c, &st, KEY_LIST "ORDER BY p.name, k.name", "t",
-		    tenant_id);
-#undef KEY_LIST
-	if (r < 0) {
-		db_finalize(st);
-		return r;
-	}
-	return store_ids_collect(st, r, out);
-}
-
-int
 store_key_exists(struct db_conn *c, const char *project_id, const char *name,
     int *exists)
 {
@@ -494,6 +462,19 @@ store_key_revoked_for_ca(struct db_conn *c, const char *ca_id,
 	return r;
 }
 
+/* store_page_rows' element callbacks. */
+static int
+key_row_elem(struct db_stmt *st, void *elem)
+{
+	return key_row(st, elem);
+}
+
+static void
+store_key_clear_elem(void *elem)
+{
+	store_key_clear(elem);
+}
+
 /*
  * The keyset is (project name, key name), unique in a tenant. The plan
  * must walk the projects in name order and each project's keys through
@@ -509,7 +490,7 @@ store_key_page(struct db_conn *c, const struct store_viewer *v,
 	struct store_q q;
 	struct db_stmt *st = NULL;
 	struct store_key *rows = NULL;
-	size_t i, cap;
+	size_t cap;
 	int r;
 
 	*out = NULL;
@@ -552,19 +533,10 @@ store_key_page(struct db_conn *c, const struct store_viewer *v,
 	store_q_sql(&q, " ORDER BY p.name, k.name LIMIT ?");
 	store_q_int(&q, page->limit);
 	r = store_q_run(c, &q, &st);
-	while (r == DB_ROW && *n < cap) {
-		if ((r = key_row(st, &rows[*n])) != 0)
-			break;
-		(*n)++;
-		r = db_step(st);
-	}
-	db_finalize(st);
-	if (r < 0 || r == DB_ROW) {
-		for (i = 0; i < cap; i++)
-			store_key_clear(&rows[i]);
+	if ((r = store_page_rows(st, r, rows, sizeof(*rows), cap, key_row_elem,
+	    store_key_clear_elem, n)) != 0) {
 		free(rows);
-		*n = 0;
-		return r < 0 ? r : SN_ERR_DB;
+		return r;
 	}
 	*out = rows;
 	return 0;

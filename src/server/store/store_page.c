@@ -11,6 +11,7 @@
  * compares every role's listings with authz_check's answers.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
@@ -194,4 +195,28 @@ store_page_group(struct db_stmt *st, int r, const char *member,
 	db_finalize(st);
 	json_decref(arr);
 	return r;
+}
+
+int
+store_page_rows(struct db_stmt *st, int r, void *rows, size_t size,
+    size_t cap, int (*row)(struct db_stmt *st, void *elem),
+    void (*clear)(void *elem), size_t *n)
+{
+	char *base = rows;
+	size_t i;
+
+	*n = 0;
+	while (r == DB_ROW && *n < cap) {
+		if ((r = row(st, base + *n * size)) != 0)
+			break;
+		(*n)++;
+		r = db_step(st);
+	}
+	db_finalize(st);
+	if (r == DB_DONE)
+		return 0;
+	for (i = 0; i < cap; i++)
+		clear(base + i * size);
+	*n = 0;
+	return r < 0 ? r : SN_ERR_DB;	/* DB_ROW: more rows than asked */
 }

@@ -81,6 +81,16 @@ void store_q_projects_visible(struct store_q *q, const char *col,
 int store_page_group(struct db_stmt *st, int r, const char *member,
     int (*child)(struct db_stmt *st, json_t **out), json_t **out);
 
+/*
+ * Reads the rows of st (as store_q_run left it, result r) into rows, an
+ * array of cap zeroed elements of size bytes, each through row(); *n is
+ * the number read. On failure every element is cleared with clear() (the
+ * caller still frees rows) and *n is 0. Finalizes st.
+ */
+int store_page_rows(struct db_stmt *st, int r, void *rows, size_t size,
+    size_t cap, int (*row)(struct db_stmt *st, void *elem),
+    void (*clear)(void *elem), size_t *n);
+
 /* ---- the pages ---- */
 
 /* [P...] as render_project makes them (owners included), name order. */

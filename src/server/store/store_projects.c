@@ -54,22 +54,6 @@ store_project_insert(struct db_conn *c, const char *tenant_id,
 }
 
 int
-store_project_list(struct db_conn *c, const char *tenant_id,
-    struct store_ids *out)
-{
-	struct db_stmt *st = NULL;
-	int r;
-
-	r = db_queryf(c, &st, "SELECT id FROM projects WHERE tenant_id = ? "
-	    "ORDER BY name", "t", tenant_id);
-	if (r < 0) {
-		db_finalize(st);
-		return r;
-	}
-	return store_ids_collect(st, r, out);
-}
-
-int
 store_project_principals(struct db_conn *c, const char *tenant_id,
     const char *project_id, int signers, json_t **out)
 {

@@ -1,7 +1,7 @@
 /*
  * store_resources.h - SQL for teams, service accounts, projects, signing
  * keys and certificate authorities (store_{teams,serviceaccounts,projects,
- * keys,cas}.c).
+ * keys,cas}.c). The paged lists are in store_page.h.
  *
  * Every function takes the tenant id and filters on it: an object of another
  * tenant is indistinguishable from a missing one (SN_ERR_NOT_FOUND). These
@@ -70,8 +70,6 @@ int store_team_get(struct db_conn *c, const char *tenant_id,
     const char *id_or_name, struct store_team *out);
 int store_team_insert(struct db_conn *c, const char *tenant_id,
     const struct store_team *t);
-int store_team_list(struct db_conn *c, const char *tenant_id,
-    struct store_ids *out);
 /* [{"id","email","owner"}] ordered by email. */
 int store_team_members(struct db_conn *c, const char *team_id, json_t **out);
 /* Inserts the member or updates its owner flag (owner < 0: not given, an
@@ -106,8 +104,6 @@ int store_sa_ids_by_name_any_tenant(struct db_conn *c, const char *name,
 /* By id in any tenant (the public token endpoint); fills tenant_id. */
 int store_sa_get_any_tenant(struct db_conn *c, const char *id,
     char tenant_id[STORE_ID_MAX], struct store_sa *out);
-int store_sa_list(struct db_conn *c, const char *tenant_id,
-    struct store_ids *out);
 /*
  * 1 in *used if any service account other than except_id (may be NULL), in
  * any tenant, has the public key with this fingerprint. Deliberately not
@@ -131,8 +127,6 @@ int store_project_get(struct db_conn *c, const char *tenant_id,
     const char *id_or_name, struct store_project *out);
 int store_project_insert(struct db_conn *c, const char *tenant_id,
     const struct store_project *p);
-int store_project_list(struct db_conn *c, const char *tenant_id,
-    struct store_ids *out);
 /* [{"type","id","name"}] of owners (table "project_owners") or signers. */
 int store_project_principals(struct db_conn *c, const char *tenant_id,
     const char *project_id, int signers, json_t **out);
@@ -175,9 +169,6 @@ int store_key_get(struct db_conn *c, const char *tenant_id,
     const char *id_or_name, struct store_key *out);
 int store_key_insert(struct db_conn *c, const char *tenant_id,
     const struct store_key *k);
-/* project_id and name may be NULL (no filter). */
-int store_key_list(struct db_conn *c, const char *tenant_id,
-    const char *project_id, const char *name, struct store_ids *out);
 int store_key_exists(struct db_conn *c, const char *project_id,
     const char *name, int *exists);
 /*

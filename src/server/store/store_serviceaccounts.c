@@ -147,21 +147,6 @@ store_sa_key_used(struct db_conn *c, const char *fingerprint,
 }
 
 int
-store_sa_list(struct db_conn *c, const char *tenant_id, struct store_ids *out)
-{
-	struct db_stmt *st = NULL;
-	int r;
-
-	r = db_queryf(c, &st, "SELECT id FROM service_accounts "
-	    "WHERE tenant_id = ? ORDER BY name", "t", tenant_id);
-	if (r < 0) {
-		db_finalize(st);
-		return r;
-	}
-	return store_ids_collect(st, r, out);
-}
-
-int
 store_sa_rotate(struct db_conn *c, const char *tenant_id, const char *id,
     const char *pem, const char *alg, const char *fingerprint, int64_t now)
 {
@@ -200,6 +185,19 @@ store_sa_delete(struct db_conn *c, const char *tenant_id, const char *id)
 	return db_changes(c) == 1 ? 0 : SN_ERR_NOT_FOUND;
 }
 
+/* store_page_rows' element callbacks. */
+static int
+sa_row_elem(struct db_stmt *st, void *elem)
+{
+	return sa_row(st, elem);
+}
+
+static void
+store_sa_clear_elem(void *elem)
+{
+	store_sa_clear(elem);
+}
+
 /*
  * A user views the accounts of the teams it is a member of (in its
  * tenant), an admin all, a service account none (AUTHZ_SA_VIEW).
@@ -211,7 +209,7 @@ store_sa_page(struct db_conn *c, const struct store_viewer *v,
 	struct store_q q;
 	struct db_stmt *st = NULL;
 	struct store_sa *rows = NULL;
-	size_t i, cap;
+	size_t cap;
 	int r;
 
 	*out = NULL;
@@ -243,19 +241,10 @@ store_sa_page(struct db_conn *c, const struct store_viewer *v,
 	store_q_sql(&q, " ORDER BY s.name LIMIT ?");
 	store_q_int(&q, page->limit);
 	r = store_q_run(c, &q, &st);
-	while (r == DB_ROW && *n < cap) {
-		if ((r = sa_row(st, &rows[*n])) != 0)
-			break;
-		(*n)++;
-		r = db_step(st);
-	}
-	db_finalize(st);
-	if (r < 0 || r == DB_ROW) {
-		for (i = 0; i < cap; i++)
-			store_sa_clear(&rows[i]);
+	if ((r = store_page_rows(st, r, rows, sizeof(*rows), cap, sa_row_elem,
+	    store_sa_clear_elem, n)) != 0) {
 		free(rows);
-		*n = 0;
-		return r < 0 ? r : SN_ERR_DB;
+		return r;
 	}
 	*out = rows;
 	return 0;

@@ -218,21 +218,6 @@ store_team_insert(struct db_conn *c, const char *tenant_id,
 }
 
 int
-store_team_list(struct db_conn *c, const char *tenant_id, struct store_ids *out)
-{
-	struct db_stmt *st = NULL;
-	int r;
-
-	r = db_queryf(c, &st, "SELECT id FROM teams WHERE tenant_id = ? "
-	    "ORDER BY name", "t", tenant_id);
-	if (r < 0) {
-		db_finalize(st);
-		return r;
-	}
-	return store_ids_collect(st, r, out);
-}
-
-int
 store_team_members(struct db_conn *c, const char *team_id, json_t **out)
 {
 	struct db_stmt *st = NULL;
