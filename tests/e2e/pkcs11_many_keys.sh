@@ -5,6 +5,7 @@
 #
 # e2e-requires: signetd signet-pkcs11
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/external_tools.bash"
 e2e_require_tool pkcs11-tool openssl sqlite3
 
 e2e_start_server acme admin@acme.test
