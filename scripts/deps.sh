@@ -8,7 +8,7 @@ PKGS=(
   # build
   gcc make cmake pkg-config
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev openssl
-  libcurl4-openssl-dev libcmocka-dev libp11-kit-dev
+  libcurl4-openssl-dev libcmocka-dev libp11-kit-dev libpq-dev
   # run: the embedded HSM; the time zone database (signing windows)
   softhsm2 tzdata
   # test: real signing tools and helpers
@@ -16,6 +16,9 @@ PKGS=(
   libnss3-tools sbsigntool apksigner gnupg gnupg-pkcs11-scd git rpm
   linux-kbuild-6.1
   sqlite3 jq curl ca-certificates procps psmisc
+  # test: the PostgreSQL backend (a private cluster per run) and the
+  # scale-out test behind a load balancer
+  postgresql haproxy
   openjdk-17-jdk-headless cppcheck python3
   # test: the loopback OIDC issuer of tests/e2e/oidc_issuer.py
   # and tests/tlog_verify.py (transparency log verifier)

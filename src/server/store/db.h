@@ -3,10 +3,17 @@
  *
  * A thin, backend-neutral layer: connections from a pool, prepared
  * statements with '?' placeholders (the PostgreSQL backend rewrites them to
- * $n), typed binds and columns, explicit transactions. The store functions
- * (src/server/store/store_*.c and the handlers in src/server/api/) are written only against
- * this header, so adding PostgreSQL means adding db_postgres.c and nothing in
- * the API handlers.
+ * $n), typed binds and columns, explicit transactions. This header is the
+ * whole interface: the store functions (src/server/store/store_*.c) are
+ * written only against it, and each backend (db_sqlite.c, db_postgres.c) is
+ * one table of operations (db_backend.h) behind it. The pool, the
+ * prepared-statement cache and the migrations are shared (db.c).
+ *
+ * Prepared statements are cached per connection, keyed by the SQL text:
+ * db_prepare of a text this connection prepared before returns that
+ * statement reset, with no bindings, and db_finalize gives it back. So use
+ * constant SQL strings (never SQL built with values), which is also what
+ * keeps bound values out of the SQL.
  *
  * Return convention: 0 or a negative SN_ERR_*; db_step returns DB_ROW (1)
  * when a row is available, DB_DONE (0) at the end. Constraint violations map
@@ -29,13 +36,21 @@ struct db_conn;		/* one connection, used by one thread at a time */
 struct db_stmt;		/* one prepared statement of one connection */
 
 /*
- * Opens the database at url: "sqlite:/path/to/signet.db" (or a bare path).
- * Applies pending migrations. SQLite is opened in WAL mode with foreign keys
- * on, synchronous=FULL (an audit event is durable when its commit returns)
- * and a busy timeout. pool_size connections at most.
+ * Opens the database at url: "sqlite:/path/to/signet.db" (or a bare path),
+ * or "postgresql://..." / "postgres://..." (a libpq connection URI).
+ * Applies pending migrations (one instance at a time, however many start
+ * together). SQLite is opened in WAL mode with foreign keys on,
+ * synchronous=FULL (an audit event is durable when its commit returns) and
+ * a busy timeout. pool_size connections at most.
  */
 int db_open(const char *url, int pool_size, struct db **out) SN_WUR;
 void db_close(struct db *db);				/* NULL ok */
+/* "sqlite" or "postgresql". */
+const char *db_backend(const struct db *db);
+/* The highest applied migration (schema_version table). */
+int db_schema_version(struct db *db, int *version) SN_WUR;
+/* Statement cache counters of every connection so far (bench/, tests). */
+void db_stmt_stats(struct db *db, uint64_t *prepared, uint64_t *reused);
 
 int db_acquire(struct db *db, struct db_conn **out) SN_WUR;	/* blocks until one is free */
 /* (db_acquire gives up with SN_ERR_UNAVAILABLE after 30 s, so a thread that
@@ -43,7 +58,12 @@ int db_acquire(struct db *db, struct db_conn **out) SN_WUR;	/* blocks until one 
  * a handler never asks for a second one.) */
 void db_release(struct db_conn *c);			/* rolls back an open txn; NULL ok */
 
-/* Transactions. db_begin takes the write lock at once (BEGIN IMMEDIATE). */
+/*
+ * Transactions. SQLite: db_begin takes the database's write lock at once
+ * (BEGIN IMMEDIATE). PostgreSQL: READ COMMITTED, every statement sees what
+ * committed before it started; what needs one order takes db_chain_lock
+ * (docs/ARCHITECTURE.md, "Transactions on PostgreSQL").
+ */
 int db_begin(struct db_conn *c) SN_WUR;
 int db_commit(struct db_conn *c) SN_WUR;
 int db_rollback(struct db_conn *c);			/* safe when no txn is open */
@@ -86,7 +106,8 @@ int64_t db_changes(struct db_conn *c);
 
 /*
  * Convenience: prepare, bind by a type string, step to completion.
- * types: one char per argument: 't' const char *, 'i' int64_t, 'b' (const void *, size_t).
+ * types: one char per argument: 't' const char *, 'i' int64_t, 'b' (const
+ * void *, size_t), 'n' binds NULL and takes no argument.
  * Example: db_execf(c, "UPDATE users SET disabled = 1 WHERE id = ? AND tenant_id = ?",
  *                   "tt", user_id, tenant_id);
  */

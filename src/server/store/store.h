@@ -1,6 +1,6 @@
 /*
  * store.h - store functions for the identity objects (tenants, users, API
- * keys) and a few backend-neutral extras of the db layer.
+ * keys).
  *
  * Every function takes a connection from db_acquire() and, where it writes,
  * expects the caller to have opened a transaction (db_begin) so the change
@@ -17,14 +17,10 @@
 
 #include <jansson.h>
 
+#include "db.h"
+
 struct db;
 struct db_conn;
-
-/* ---- db layer extras (db_sqlite.c) ---- */
-
-/* The highest applied migration (schema_version table). */
-int db_schema_version(struct db *db, int *version);
-/* db_execf/db_queryf also accept type 'n': binds NULL, takes no argument. */
 
 /* ---- tenants ---- */
 
