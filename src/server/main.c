@@ -65,7 +65,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: signetd init --data-dir DIR [--tenant NAME] [--admin EMAIL]\n"
 	    "                    [--hostname NAME]... [--listen HOST:PORT]\n"
-	    "                    [--public-url URL]\n"
+	    "                    [--public-url URL] [--db-url postgresql://...]\n"
 	    "                    [--hsm-module PATH --token-label LABEL --pin-file PATH]\n"
 	    "       signetd tenant create NAME --admin EMAIL --data-dir DIR\n"
 	    "       signetd serve --data-dir DIR [--listen HOST:PORT] [--port-file PATH]\n"
@@ -308,8 +308,11 @@ open_server(struct sn_server *srv, int with_keeper)
 	int r;
 
 	if ((r = db_open(srv->cfg.db_url, DB_POOL_SIZE, &srv->db)) != 0) {
+		/* A PostgreSQL URI may carry a password: never print it. */
 		fprintf(stderr, "signetd: cannot open the database %s: %s\n",
-		    srv->cfg.db_url, sn_strerror(r));
+		    strncmp(srv->cfg.db_url, "sqlite:", 7) == 0 ?
+		    srv->cfg.db_url : "(PostgreSQL, db_url in signetd.conf)",
+		    sn_strerror(r));
 		return r;
 	}
 	if (!with_keeper)
@@ -453,6 +456,7 @@ cmd_init(int argc, char **argv)
 		{ "hostname", required_argument, NULL, 'H' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "public-url", required_argument, NULL, 'U' },
+		{ "db-url", required_argument, NULL, 'D' },
 		{ "hsm-module", required_argument, NULL, 'm' },
 		{ "token-label", required_argument, NULL, 'T' },
 		{ "pin-file", required_argument, NULL, 'p' },
@@ -462,7 +466,7 @@ cmd_init(int argc, char **argv)
 	struct sn_server srv;
 	const char *dir = NULL, *tenant = "default", *admin = "admin@localhost";
 	const char *listen = NULL, *module = NULL, *label = NULL, *pin = NULL;
-	const char *public_url = NULL;
+	const char *public_url = NULL, *db_url = NULL;
 	const char *hosts[MAX_HOSTNAMES + 1];
 	char url_host[256];
 	char absdir[PATH_MAX], path[PATH_MAX], url[PATH_MAX + 64], *host = NULL;
@@ -480,6 +484,7 @@ cmd_init(int argc, char **argv)
 		case 'a': admin = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'U': public_url = optarg; break;
+		case 'D': db_url = optarg; break;
 		case 'm': module = optarg; break;
 		case 'T': label = optarg; break;
 		case 'p': pin = optarg; break;
@@ -510,6 +515,11 @@ cmd_init(int argc, char **argv)
 		if (server_parse_listen(listen, &host, &port) != 0)
 			return die_usage("--listen must be HOST:PORT");
 	}
+	/* The embedded default needs no flag; a URL names a server. */
+	if (db_url != NULL && strncmp(db_url, "postgresql://", 13) != 0 &&
+	    strncmp(db_url, "postgres://", 11) != 0)
+		return die_usage("--db-url must be postgresql://... (a libpq "
+		    "connection URI)");
 	/*
 	 * The address clients use (behind a proxy, another name or port than
 	 * --listen): it goes into the CA certificates' CRL URLs now, so it
@@ -542,7 +552,18 @@ cmd_init(int argc, char **argv)
 		    "initialise over it\n", path);
 		goto out;
 	}
+	/* With PostgreSQL the directory has no signet.db: its configuration
+	 * says it was initialised. */
+	if (path_join(path, sizeof(path), absdir, SN_CONFIG_FILE) != 0)
+		goto out;
+	if (stat(path, &sb) == 0) {
+		fprintf(stderr, "signetd: %s already exists; refusing to "
+		    "initialise over it\n", path);
+		goto out;
+	}
 	if (server_config_defaults(&srv.cfg, absdir) != 0)
+		goto out;
+	if (db_url != NULL && server_config_set(&srv.cfg.db_url, db_url) != 0)
 		goto out;
 	if (public_url != NULL) {
 		/* Paths are appended as "/v1/...": no trailing slash. */

@@ -8,6 +8,7 @@
 # e2e-requires: signetd signet
 source "$(dirname "$0")/lib.sh"
 e2e_require_tool sqlite3 sha256sum
+e2e_sqlite_only "edits and restores copies of the signet.db file"
 
 e2e_start_server
 must_signet login --url "$SIGNET_URL" --api-key "$ADMIN_KEY" --ca-file "$SIGNET_CA_FILE"

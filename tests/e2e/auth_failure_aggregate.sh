@@ -13,7 +13,7 @@ e2e_start_server
 A=$ADMIN_KEY
 KID=key_${A:4:16}
 n_before=$(audit_count "$A" '.action == "auth.failure"')
-rows0=$(sqlite3 -readonly "$D/signet.db" "select count(*) from audit_events")
+rows0=$(db_query "select count(*) from audit_events")
 
 CURL=(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$SIGNET_CA_FILE")
 bad=0
@@ -31,7 +31,7 @@ for ((i = 0; i < 10; i++)); do	# malformed
 done
 expect_eq "$bad" 0 "answers other than 401"
 # no transaction per failure: the database did not grow by 70 events
-rows1=$(sqlite3 -readonly "$D/signet.db" "select count(*) from audit_events")
+rows1=$(db_query "select count(*) from audit_events")
 ((rows1 - rows0 <= 4)) || _e2e_soft_fail "70 failed authentications wrote $((rows1 - rows0)) audit rows at once (want aggregated: at most a few)"
 
 # shutdown writes what is still counted
@@ -45,8 +45,8 @@ expect_eq "$sum" 40 "tenant acme: sum of the aggregated counts"
 jq -e --arg k "$KID" 'select(.details.credential_ids | index($k))' "$E2E_DIR/af.json" >/dev/null ||
     _e2e_soft_fail "tenant acme: no auth.failure event names the credential id $KID"
 expect_eq "$(jq -r .source_ip "$E2E_DIR/af.json" | sort -u | tr '\n' ' ')" "127.0.0.1 " "source address of the events"
-sys=$(sqlite3 -readonly "$D/signet.db" "select count(*) from audit_events where tenant_id = '' and action = 'auth.failure'")
-syssum=$(sqlite3 -readonly "$D/signet.db" "select coalesce(sum(json_extract(details, '\$.count')), 0) from audit_events where tenant_id = '' and action = 'auth.failure'")
+sys=$(db_query "select count(*) from audit_events where tenant_id = '' and action = 'auth.failure'")
+syssum=$(db_query "select coalesce(sum(json_extract(details, '\$.count')), 0) from audit_events where tenant_id = '' and action = 'auth.failure'")
 ((sys >= 1 && sys <= 3)) || _e2e_soft_fail "system chain: $sys auth.failure events for 30 failures (want 1 to 3)"
 expect_eq "$syssum" 30 "system chain: sum of the aggregated counts (unknown and malformed credentials)"
 grep -q "auth.failure: .* from 127.0.0.1 with unknown credentials" "$D/server.log" ||

@@ -10,7 +10,7 @@
 # are supposed to be audited.
 # e2e-requires: signetd
 source "$(dirname "$0")/lib.sh"
-e2e_require_tool openssl sqlite3
+e2e_require_tool openssl
 
 e2e_start_server
 
@@ -85,7 +85,7 @@ api_snapshot() {
 }
 # the database side: cheap enough to take after every case
 db_snapshot() {
-	sqlite3 -readonly "$D/signet.db" \
+	db_query \
 	    "select 'tenants', count(*) from tenants;
 	     select 'users', count(*), sum(disabled), group_concat(role), group_concat(email) from users;
 	     select 'api_keys', count(*), count(revoked_at) from api_keys;

@@ -4,7 +4,7 @@
 # (0 ok, 1 refused, 2 usage, 3 network/TLS).
 # e2e-requires: signetd signet
 source "$(dirname "$0")/lib.sh"
-e2e_require_tool openssl sqlite3
+e2e_require_tool openssl
 
 e2e_start_server
 # The CLI must work from its config file alone: keep URL/CA as shell
@@ -274,7 +274,7 @@ fi
 for k in "$ADMIN_KEY" "$ALICE_KEY" "$CAROL_KEY" "$DAVE_KEY" "$ERIN_KEY" "$A2" "$A3"; do
 	expect_secret_not_stored "$k" "API key ${k:0:20}..."
 done
-expect_eq "$(sqlite3 -readonly "$D/signet.db" "select count(*) from api_keys where length(secret_hash) != 32" 2>&1)" 0 \
+expect_eq "$(db_query "select count(*) from api_keys where length(secret_hash) != 32" 2>&1)" 0 \
     "api_keys.secret_hash is a 32-byte SHA-256"
 # no CLI output ever held a private key
 if grep -q "PRIVATE KEY" "$E2E_DIR/responses.log"; then

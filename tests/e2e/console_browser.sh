@@ -11,7 +11,7 @@
 #   CONSOLE_SHOTS_OUT=$PWD/docs/console ctest -R e2e_console_browser).
 # e2e-requires: signetd
 source "$(dirname "$0")/lib.sh"
-e2e_require_tool openssl sqlite3
+e2e_require_tool openssl
 
 CONSOLE_DIR=$SIGNET_SOURCE_DIR/tests/console
 expect_true() { local what=$1; shift; "$@" || _e2e_soft_fail "$what"; }

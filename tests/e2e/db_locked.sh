@@ -8,6 +8,7 @@
 # e2e-requires: signetd
 source "$(dirname "$0")/lib.sh"
 e2e_require_tool sqlite3 openssl
+e2e_sqlite_only "holds SQLite's file write lock from another process"
 
 e2e_start_server
 A=$ADMIN_KEY

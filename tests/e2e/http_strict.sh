@@ -7,7 +7,7 @@
 # is not dumpable and writes no core file. Each refusal changes nothing.
 # e2e-requires: signetd
 source "$(dirname "$0")/lib.sh"
-e2e_require_tool python3 sqlite3 setpriv
+e2e_require_tool python3 setpriv
 
 e2e_start_server
 A=$ADMIN_KEY
@@ -16,7 +16,7 @@ api_q POST /v1/projects '{"name":"p1"}' "$A"; assert_status 201 "project"
 api_q POST /v1/keys '{"project":"p1","name":"k1","algorithm":"ecdsa-p256"}' "$A"; assert_status 201 "key"
 K1=$(jbody -r .key.id)
 # rows, leaving out the two the controls below create (t1, p4)
-snap() { sqlite3 -readonly "$D/signet.db" "select (select count(*) from projects where name != 'p4')||'/'||(select count(*) from signing_keys where state = 'active')||'/'||(select count(*) from teams where name != 't1')"; }
+snap() { db_query "select (select count(*) from projects where name != 'p4')||'/'||(select count(*) from signing_keys where state = 'active')||'/'||(select count(*) from teams where name != 't1')"; }
 S0=$(snap)
 
 # ---- control characters in the path

@@ -8,7 +8,7 @@
 # restart of signetd.
 # e2e-requires: signetd signet
 source "$(dirname "$0")/lib.sh"
-e2e_require_tool openssl sqlite3
+e2e_require_tool openssl
 
 e2e_start_server
 A=$ADMIN_KEY

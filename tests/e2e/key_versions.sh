@@ -14,7 +14,7 @@
 # e2e-requires: signetd signet signet-pkcs11
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/external_tools.bash"
-e2e_require_tool openssl sqlite3
+e2e_require_tool openssl
 
 M=$SIGNET_PKCS11
 W=$E2E_DIR/work

@@ -11,6 +11,11 @@
 # Environment (set by ctest, see CMakeLists.txt): SIGNETD, SIGNET,
 # SIGNET_PKCS11 (absolute paths of the built binaries), SIGNET_SOURCE_DIR.
 # E2E_KEEP=1 keeps the temporary directory for a post-mortem.
+# SIGNET_E2E_DB=pg (the e2epg_* tests) runs the script on PostgreSQL: the
+# cluster of the pg fixture (tests/pg_cluster.sh, its env file in
+# SIGNET_PG_ENV), one fresh database per test, dropped at the end. Read the
+# database only through db_exec / db_query (both backends); a test that is
+# SQLite-specific calls e2e_sqlite_only REASON.
 #
 # Two kinds of assertions:
 #   assert_*  stop the test at the first failure (setup steps: nothing after
@@ -112,6 +117,10 @@ _e2e_cleanup() {
 	for p in ${E2E_BG_PIDS:-}; do
 		kill "$p" 2>/dev/null || true
 	done
+	if [[ -n ${E2E_PG_DB:-} && ${E2E_KEEP:-0} != 1 ]]; then
+		"$SIGNET_PG_BIN/dropdb" -h "$SIGNET_PG_HOST" -p "$SIGNET_PG_PORT" \
+		    -U "$SIGNET_PG_USER" --if-exists "$E2E_PG_DB" 2>/dev/null || true
+	fi
 	if [[ ${E2E_KEEP:-0} == 1 ]]; then
 		echo "kept $E2E_DIR" >&2
 	else
@@ -122,10 +131,37 @@ _e2e_cleanup() {
 trap _e2e_cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The database backend of this run: sqlite (default) or pg.
+E2E_DB=${SIGNET_E2E_DB:-sqlite}
+E2E_PG_DB=
+E2E_DB_URL=
+if [[ $E2E_DB == pg ]]; then
+	[[ -n ${SIGNET_PG_ENV:-} && -f $SIGNET_PG_ENV ]] ||
+	    { echo "SKIP: $E2E_NAME: no PostgreSQL cluster (SIGNET_PG_ENV)" >&2; exit 77; }
+	# shellcheck disable=SC1090
+	. "$SIGNET_PG_ENV"
+	E2E_PG_DB=e2e_$(printf '%s' "$E2E_NAME" | tr -c 'a-z0-9_' '_')_$$_$RANDOM
+	"$SIGNET_PG_BIN/createdb" -h "$SIGNET_PG_HOST" -p "$SIGNET_PG_PORT" \
+	    -U "$SIGNET_PG_USER" "$E2E_PG_DB" || { echo "FAIL: createdb" >&2; exit 1; }
+	E2E_DB_URL="postgresql:///$E2E_PG_DB?host=$SIGNET_PG_HOST&port=$SIGNET_PG_PORT&user=$SIGNET_PG_USER"
+fi
+export E2E_DB E2E_DB_URL
+
+# e2e_sqlite_only REASON: this test checks something of the SQLite file
+# itself; on PostgreSQL it is skipped (exit 77) with the reason.
+e2e_sqlite_only() {
+	if [[ $E2E_DB != sqlite ]]; then
+		echo "SKIP: $E2E_NAME is SQLite-specific: $*" >&2
+		exit 77
+	fi
+}
+
 # e2e_init [TENANT ADMIN_EMAIL]: `signetd init` into $D; sets ADMIN_KEY.
 e2e_init() {
 	local tenant=${1:-acme} admin=${2:-admin@acme.test} out
-	out=$("$SIGNETD" init --data-dir "$D" --tenant "$tenant" --admin "$admin" \
+	local dbarg=()
+	[[ -n $E2E_DB_URL ]] && dbarg=(--db-url "$E2E_DB_URL")
+	out=$("$SIGNETD" init --data-dir "$D" "${dbarg[@]}" --tenant "$tenant" --admin "$admin" \
 	    2>"$E2E_DIR/init.err") || {
 		cat "$E2E_DIR/init.err" >&2
 		fail "signetd init failed"
@@ -448,10 +484,37 @@ e2e_metrics_token() {
 	sed -n 's/^[[:space:]]*metrics_token[[:space:]]*=[[:space:]]*//p' "$D/signetd.conf" | head -n1
 }
 
+# db_sql SQL: the SQL in this backend's dialect. Tests write SQLite's;
+# the few differences they use are translated for PostgreSQL.
+db_sql() {
+	local q=$1
+	if [[ $E2E_DB == pg ]]; then
+		q=${q//"strftime('%s','now')"/"extract(epoch from now())::bigint"}
+		q=${q//" X'"/" '\\x"}
+		q=$(printf '%s' "$q" | sed -E \
+		    -e "s/group_concat\(([^)]*)\)/string_agg((\1)::text, ',')/g" \
+		    -e "s/json_extract\(([a-z_]+), '\\\$\.([a-z_]+)'\)/(((\1)::json)->>'\2')::numeric/g")
+	fi
+	printf '%s' "$q"
+}
+
+# db_query SQL: runs SQL on the live database (either backend), prints the
+# rows as sqlite3 does (columns separated by '|', no header). Exit status
+# of the client.
+db_query() {
+	if [[ $E2E_DB == pg ]]; then
+		"$SIGNET_PG_BIN/psql" -X -q -At -F'|' -v ON_ERROR_STOP=1 \
+		    -h "$SIGNET_PG_HOST" -p "$SIGNET_PG_PORT" -U "$SIGNET_PG_USER" \
+		    -d "$E2E_PG_DB" -c "$(db_sql "$1")"
+	else
+		sqlite3 -cmd ".timeout 10000" "$D/signet.db" "$1"
+	fi
+}
+
 # db_exec SQL: write to the live database (tests that need a state the API
 # cannot reach quickly, e.g. an expiry in the past).
 db_exec() {
-	sqlite3 -cmd ".timeout 10000" "$D/signet.db" "$1" || fail "sqlite3: $1"
+	db_query "$1" >/dev/null || fail "database: $1"
 }
 
 # mk_expired_apikey TOKEN: sets EXPIRED_KEY to an API key of TOKEN's user
@@ -495,6 +558,11 @@ expect_secret_not_stored() {
 	local s=${1:21}
 	[[ ${#s} -ge 20 ]] || { _e2e_soft_fail "expect_secret_not_stored: '$2' is not a credential"; return; }
 	if grep -a -q -F -- "$s" "$D"/signet.db* 2>/dev/null; then
+		_e2e_soft_fail "$2: the secret is stored in the database in clear"
+	fi
+	if [[ $E2E_DB == pg ]] && "$SIGNET_PG_BIN/pg_dump" -h "$SIGNET_PG_HOST" \
+	    -p "$SIGNET_PG_PORT" -U "$SIGNET_PG_USER" "$E2E_PG_DB" 2>/dev/null |
+	    grep -a -q -F -- "$s"; then
 		_e2e_soft_fail "$2: the secret is stored in the database in clear"
 	fi
 	if grep -a -q -F -- "$s" "$D/server.log" 2>/dev/null; then
@@ -546,11 +614,11 @@ expect_hsm_consistent() {
 	    ${label:+--token-label "$label"} --login --pin "$(cat "$D/hsm/pin")" --list-objects --type privkey \
 	    >"$out" 2>&1 || { _e2e_soft_fail "$1: pkcs11-tool: $(head -c 200 "$out")"; return; }
 	nobj=$(grep -c '^Private Key Object' "$out")
-	nkeys=$(sqlite3 -readonly "$D/signet.db" "select count(*) from signing_keys where hsm_key_id is not null")
-	ncas=$(sqlite3 -readonly "$D/signet.db" "select count(*) from cas")
-	nlog=$(sqlite3 -readonly "$D/signet.db" "select count(*) from audit_log_keys")
+	nkeys=$(db_query "select count(*) from signing_keys where hsm_key_id is not null")
+	ncas=$(db_query "select count(*) from cas")
+	nlog=$(db_query "select count(*) from audit_log_keys")
 	# TSA keys (issue 10): one per tenant that has used its TSA
-	ntsa=$(sqlite3 -readonly "$D/signet.db" "select count(*) from tsas" 2>/dev/null || echo 0)
+	ntsa=$(db_query "select count(*) from tsas" 2>/dev/null || echo 0)
 	expect_eq "$nobj" "$((nkeys + ncas + nlog + ntsa))" "$1: private keys on the token vs signing keys ($nkeys) + CA keys ($ncas) + log keys ($nlog) + TSA keys ($ntsa)"
 	# a creation or rotation that completed leaves no pending row behind
 	expect_eq "$(sqlite3 -readonly "$D/signet.db" "select count(*) from hsm_pending" 2>/dev/null || echo 0)" 0 \

@@ -17,7 +17,7 @@
 # e2e-requires: signetd signet signet-pkcs11
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/external_tools.bash"
-e2e_require_tool osslsigncode openssl python3 sqlite3
+e2e_require_tool osslsigncode openssl python3
 python3 -c 'import cryptography' 2>/dev/null || { echo "SKIP: needs python3-cryptography" >&2; exit 77; }
 
 # Loopback only: no proxy may see this traffic.

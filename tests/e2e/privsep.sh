@@ -15,8 +15,14 @@ e2e_init acme admin@acme.test
 mode() { stat -c %a "$1" 2>/dev/null || echo missing; }
 expect_eq "$(mode "$D/hsm/pin")" 600 "mode of hsm/pin"
 for f in "$D"/tls/*.key; do expect_eq "$(mode "$f")" 600 "mode of ${f#"$D"/}"; done
-m=$(mode "$D/signet.db")
-[[ $m == 600 || $m == 640 ]] || _e2e_soft_fail "signet.db mode $m (want 600/640)"
+if [[ $E2E_DB == sqlite ]]; then
+	m=$(mode "$D/signet.db")
+	[[ $m == 600 || $m == 640 ]] || _e2e_soft_fail "signet.db mode $m (want 600/640)"
+else
+	[[ -e $D/signet.db ]] && _e2e_soft_fail "init --db-url created signet.db"
+	grep -q '^db_url = postgresql://' "$D/signetd.conf" ||
+	    _e2e_soft_fail "signetd.conf does not name the PostgreSQL database"
+fi
 m=$(mode "$D")
 [[ $m == 700 || $m == 750 ]] || _e2e_soft_fail "data directory mode $m (want 700/750)"
 m=$(mode "$D/hsm/tokens")
@@ -27,10 +33,15 @@ PIN=$(tr -d '\n' <"$D/hsm/pin")
 ((${#PIN} >= 8)) || _e2e_soft_fail "the token PIN has only ${#PIN} characters"
 grep -q -F -- "$PIN" "$D/signetd.conf" && _e2e_soft_fail "signetd.conf contains the PIN"
 # init refuses an existing database and leaves it alone
-sum0=$(sha256sum "$D/signet.db" | cut -d' ' -f1)
+sum0=$(sha256sum "$D/signetd.conf" | cut -d' ' -f1)
+[[ $E2E_DB == sqlite ]] && sum0=$(sha256sum "$D/signet.db" | cut -d' ' -f1)
 "$SIGNETD" init --data-dir "$D" --tenant other --admin x@other.test >"$E2E_DIR/init2.out" 2>&1 &&
     _e2e_soft_fail "signetd init over an existing data directory succeeded"
-expect_eq "$(sha256sum "$D/signet.db" | cut -d' ' -f1)" "$sum0" "signetd init on an existing directory changed signet.db"
+if [[ $E2E_DB == sqlite ]]; then
+	expect_eq "$(sha256sum "$D/signet.db" | cut -d' ' -f1)" "$sum0" "signetd init on an existing directory changed signet.db"
+else
+	expect_eq "$(sha256sum "$D/signetd.conf" | cut -d' ' -f1)" "$sum0" "signetd init on an existing directory changed signetd.conf"
+fi
 grep -q '^snk_' "$E2E_DIR/init2.out" && _e2e_soft_fail "a refused init printed an API key"
 "$SIGNETD" tenant create acme --admin y@acme.test --data-dir "$D" >/dev/null 2>&1 &&
     _e2e_soft_fail "signetd tenant create with an existing tenant name succeeded"

@@ -10,7 +10,7 @@
 #     a restart every returned signature has its audit event.
 # e2e-requires: signetd
 source "$(dirname "$0")/lib.sh"
-e2e_require_tool openssl sqlite3
+e2e_require_tool openssl
 
 e2e_init acme admin@acme.test
 e2e_tenant_create beta admin@beta.test

@@ -7,7 +7,7 @@
 # JWTs are built here with openssl (RS256), independently of the client.
 # e2e-requires: signetd signet
 source "$(dirname "$0")/lib.sh"
-e2e_require_tool openssl sqlite3
+e2e_require_tool openssl
 
 e2e_start_server
 must_signet login --url "$SIGNET_URL" --api-key "$ADMIN_KEY" --ca-file "$SIGNET_CA_FILE"
@@ -182,7 +182,7 @@ if grep -q -F -- "${T#sna_*_}" "$E2E_DIR/ev" "$D/server.log"; then
 fi
 
 expect_secret_not_stored "$T" "access token"
-expect_eq "$(sqlite3 -readonly "$D/signet.db" "select count(*) from access_tokens where length(secret_hash) != 32" 2>&1)" 0 \
+expect_eq "$(db_query "select count(*) from access_tokens where length(secret_hash) != 32" 2>&1)" 0 \
     "access_tokens.secret_hash is a 32-byte SHA-256"
 grep -a -q -F -- "PRIVATE KEY" "$D"/signet.db* && _e2e_soft_fail "a private key is stored in the database"
 
@@ -200,7 +200,7 @@ api_q GET /v1/me "" "$T2"; expect_status 200 "new access token"
 # an access token past its expiry is refused (expiry moved into the past in the DB)
 TID=tok_$(cut -d_ -f2 <<<"$T2")
 db_exec "update access_tokens set expires_at = strftime('%s','now') - 5 where id = '$TID'"
-[[ $(sqlite3 -readonly "$D/signet.db" "select count(*) from access_tokens where id = '$TID'") == 1 ]] ||
+[[ $(db_query "select count(*) from access_tokens where id = '$TID'") == 1 ]] ||
     _e2e_soft_fail "access token id is not tok_<16 hex> of the token"
 api_q GET /v1/me "" "$T2"; expect_status 401 "expired access token"
 token_req "$(jwt "$E2E_DIR/evil.key")"; expect_status 200 "a new grant after the expiry"

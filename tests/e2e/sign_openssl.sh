@@ -6,7 +6,7 @@
 # an audit event for every signature that was returned.
 # e2e-requires: signetd signet
 source "$(dirname "$0")/lib.sh"
-e2e_require_tool openssl sqlite3
+e2e_require_tool openssl
 
 e2e_init acme admin@acme.test
 e2e_tenant_create beta admin@beta.test

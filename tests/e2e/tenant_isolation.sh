@@ -8,7 +8,7 @@
 # tenant: B may create objects with A's names, and they stay separate.
 # e2e-requires: signetd
 source "$(dirname "$0")/lib.sh"
-e2e_require_tool openssl sqlite3
+e2e_require_tool openssl
 
 e2e_init acme admin@acme.test
 e2e_tenant_create beta admin@beta.test
@@ -58,7 +58,7 @@ snapshot() {
 	curl -s --max-time 30 --cacert "$SIGNET_CA_FILE" -H "Authorization: Bearer $A" "${urls[@]}" |
 	    jq -S 'walk(if type == "object" then del(.last_used_at) else . end)' 2>&1
 	local t=$TEN_A
-	sqlite3 -readonly "$D/signet.db" \
+	db_query \
 	    "select count(*), group_concat(state) from signing_keys where tenant_id = '$t';
 	     select count(*), count(revoked_at) from api_keys where tenant_id = '$t';
 	     select count(*), sum(disabled) from users where tenant_id = '$t';
@@ -69,7 +69,7 @@ snapshot() {
 	     select count(*) from teams where tenant_id = '$t';
 	     select count(*) from projects where tenant_id = '$t';"
 }
-TEN_A=$(sqlite3 -readonly "$D/signet.db" "select id from tenants where name = 'acme'")
+TEN_A=$(db_query "select id from tenants where name = 'acme'")
 [[ -n $TEN_A ]] || fail "no tenant acme in the database"
 snapshot >"$E2E_DIR/snap.0"
 

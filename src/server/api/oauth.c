@@ -31,6 +31,7 @@
 #include "pem.h"
 #include "render.h"
 #include "server.h"
+#include "store_tokens.h"
 #include "util.h"
 
 #define JWT_BEARER_GRANT "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -250,25 +251,24 @@ oauth_token(struct sn_request *req, struct sn_response *resp)
 	json_object_set_new(d, "token_id", json_string(tok_id));
 	if ((r = api_begin(c, resp)) != 0)
 		goto out;
-	if ((r = db_execf(c, "DELETE FROM jwt_replay WHERE expires_at < ?", "i",
-	    now - JWT_CLOCK_SKEW)) != 0) {
-		r = api_store_error(resp, r, "token");
-		goto out;
-	}
-	r = db_execf(c, "INSERT INTO jwt_replay (service_account_id, jti, "
-	    "expires_at) VALUES (?, ?, ?)", "tti", sa.id, cl.jti,
-	    cl.exp + JWT_CLOCK_SKEW);
+	r = store_jti_use(c, sa.id, cl.jti, cl.exp + JWT_CLOCK_SKEW,
+	    now - JWT_CLOCK_SKEW);
 	if (r == SN_ERR_CONFLICT) {
 		json_object_set_new(d, "why", json_string("jti replayed"));
 		r = api_error(resp, SN_ERR_UNAUTHENTICATED, "invalid assertion");
 		goto out;
 	}
-	if (r != 0 ||
-	    (r = db_execf(c, "INSERT INTO access_tokens (id, tenant_id, "
-	    "service_account_id, key_version, secret_hash, created_at, "
-	    "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)", "tttibii", tok_id,
-	    tenant, sa.id, sa.key_version, hash, sizeof(hash), now,
-	    now + AUTH_TOKEN_TTL)) != 0) {
+	if (r == 0) {
+		struct store_token_new t = {
+			.id = tok_id, .tenant_id = tenant, .sa_id = sa.id,
+			.key_version = sa.key_version, .secret_hash = hash,
+			.secret_hash_len = sizeof(hash), .created_at = now,
+			.expires_at = now + AUTH_TOKEN_TTL,
+		};
+
+		r = store_token_insert(c, &t);
+	}
+	if (r != 0) {
 		r = api_store_error(resp, r, "token");
 		goto out;
 	}

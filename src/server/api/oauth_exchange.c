@@ -36,6 +36,7 @@
 #include "render.h"
 #include "server.h"
 #include "store_federations.h"
+#include "store_tokens.h"
 #include "util.h"
 
 #define ID_TOKEN_TYPE		"urn:ietf:params:oauth:token-type:id_token"
@@ -209,6 +210,7 @@ issue_token(struct sn_request *req, struct sn_response *resp,
 {
 	struct store_federation again;
 	struct store_sa now_sa;
+	struct store_token_new t;
 	char tenant[STORE_ID_MAX], tok_id[CREDENTIAL_ID_LEN + 1], *pj = NULL;
 	uint8_t hash[32];
 	struct audit_event ev;
@@ -217,6 +219,7 @@ issue_token(struct sn_request *req, struct sn_response *resp,
 
 	memset(&again, 0, sizeof(again));
 	memset(&now_sa, 0, sizeof(now_sa));
+	memset(&t, 0, sizeof(t));
 	if ((r = credential_new(CREDENTIAL_TOKEN, secret, tok_id,
 	    hash)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "could not make a token");
@@ -240,12 +243,17 @@ issue_token(struct sn_request *req, struct sn_response *resp,
 			r = api_store_error(resp, r, "federation");
 		goto out;
 	}
-	if ((r = db_execf(c, "INSERT INTO access_tokens (id, tenant_id, "
-	    "service_account_id, key_version, secret_hash, created_at, "
-	    "expires_at, federation_id, provenance) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?, ?, ?)", "tttibiitt", tok_id, k->tenant,
-	    k->sa.id, now_sa.key_version, hash, sizeof(hash), now,
-	    now + AUTH_TOKEN_TTL, again.id, pj)) != 0) {
+	t.id = tok_id;
+	t.tenant_id = k->tenant;
+	t.sa_id = k->sa.id;
+	t.key_version = now_sa.key_version;
+	t.secret_hash = hash;
+	t.secret_hash_len = sizeof(hash);
+	t.created_at = now;
+	t.expires_at = now + AUTH_TOKEN_TTL;
+	t.federation_id = again.id;
+	t.provenance = pj;
+	if ((r = store_token_insert(c, &t)) != 0) {
 		r = api_store_error(resp, r, "token");
 		goto out;
 	}

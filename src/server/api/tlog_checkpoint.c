@@ -26,6 +26,7 @@
 #include "keeper.h"
 #include "note.h"
 #include "server.h"
+#include "store_tlog.h"
 #include "tlog.h"
 #include "tlog_checkpoint.h"
 #include "util.h"
@@ -53,31 +54,18 @@ hex16(const char *hex, uint8_t out[16])
 static int
 key_read(struct db_conn *c, const char *tenant, struct tlog_key *key)
 {
-	struct db_stmt *st = NULL;
-	const void *p;
-	const char *o;
-	size_t len = 0;
+	struct store_log_key k;
 	int r;
 
 	memset(key, 0, sizeof(*key));
-	r = db_queryf(c, &st, "SELECT origin, hsm_key_id, public_key FROM "
-	    "audit_log_keys WHERE tenant_id = ?", "t", tenant);
-	if (r == DB_ROW) {
-		o = db_col_text(st, 0);
-		p = db_col_blob(st, 2, &len);
-		if (o == NULL || !sn_note_name_ok(o) || p == NULL ||
-		    len != SN_ED25519_PUB_LEN ||
-		    hex16(db_col_text(st, 1), key->hsm_id) != 0)
-			r = SN_ERR_DB;
-		else {
-			snprintf(key->origin, sizeof(key->origin), "%s", o);
-			memcpy(key->pub, p, SN_ED25519_PUB_LEN);
-			r = 0;
-		}
-	} else if (r == DB_DONE)
-		r = SN_ERR_NOT_FOUND;
-	db_finalize(st);
-	return r;
+	if ((r = store_log_key_get(c, tenant, &k)) != 0)
+		return r;
+	if (!sn_note_name_ok(k.origin) || strlen(k.origin) >=
+	    sizeof(key->origin) || hex16(k.hsm_key_id, key->hsm_id) != 0)
+		return SN_ERR_DB;
+	memcpy(key->origin, k.origin, strlen(k.origin) + 1);
+	memcpy(key->pub, k.pub, SN_ED25519_PUB_LEN);
+	return 0;
 }
 
 /* Raw Ed25519 public key out of a DER SPKI. */
@@ -132,13 +120,10 @@ key_get_locked(struct sn_server *srv, const char *tenant,
 	    (r = sn_hex_encode(id, sizeof(id), &hex)) != 0 ||
 	    (r = db_acquire(srv->db, &c)) != 0)
 		goto out;
-	if ((r = db_execf(c, "INSERT INTO audit_log_keys (tenant_id, origin, "
-	    "hsm_key_id, public_key, created_at) VALUES (?, ?, ?, ?, ?) "
-	    "ON CONFLICT (tenant_id) DO NOTHING", "tttbi", tenant, origin, hex,
-	    key->pub, (size_t)SN_ED25519_PUB_LEN, sn_now())) != 0)
+	/* Not made: another process stored its key first; use that. */
+	if ((r = store_log_key_insert(c, tenant, origin, hex, key->pub,
+	    sn_now(), &keep)) != 0)
 		goto out;
-	/* No row changed: another process stored its key first; use that. */
-	keep = db_changes(c) > 0;
 	r = key_read(c, tenant, key);
  out:
 	if (generated && !keep)
@@ -173,7 +158,7 @@ update_locked(struct sn_server *srv, const char *tenant, int force,
 	int64_t cptime = 0;
 	size_t siglen = 0;
 	char *body = NULL, *note = NULL, *vk = NULL;
-	int r;
+	int r, stored = 0;
 
 	if ((r = db_acquire(srv->db, &c)) != 0)
 		return r;
@@ -227,12 +212,10 @@ update_locked(struct sn_server *srv, const char *tenant, int force,
 	}
 	if ((r = db_acquire(srv->db, &c)) != 0)
 		goto out;
-	r = db_execf(c, "INSERT INTO audit_checkpoints (tenant_id, size, root, "
-	    "note, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT "
-	    "(tenant_id, size) DO NOTHING", "tibti", tenant, (int64_t)size,
-	    root, (size_t)SN_MERKLE_HASH_LEN, note, sn_now());
+	r = store_checkpoint_insert(c, tenant, size, root, note, sn_now(),
+	    &stored);
 	if (r == 0 && made != NULL)
-		*made = db_changes(c) > 0;
+		*made = stored;
  out:
 	db_release(c);
 	free(body);
@@ -293,7 +276,6 @@ static void
 pass(struct sn_server *srv)
 {
 	struct db_conn *c = NULL;
-	struct db_stmt *st = NULL;
 	char (*ids)[64] = NULL;
 	size_t n = 0;
 	int r;
@@ -302,14 +284,10 @@ pass(struct sn_server *srv)
 		return;
 	if (db_acquire(srv->db, &c) != 0)
 		goto out;
-	r = db_queryf(c, &st, "SELECT id FROM tenants ORDER BY id LIMIT ?",
-	    "i", (int64_t)MAX_TENANTS);
-	while (r == DB_ROW && n < MAX_TENANTS) {
-		snprintf(ids[n++], sizeof(ids[0]), "%s", db_col_text(st, 0));
-		r = db_step(st);
-	}
-	db_finalize(st);
+	r = store_tenant_ids(c, MAX_TENANTS, ids, &n);
 	db_release(c);
+	if (r != 0)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		catch_up(srv, ids[i]);
 		(void)tlog_checkpoint_update(srv, ids[i], 0, NULL);

@@ -28,6 +28,7 @@
 #include "console.h"
 #include "session.h"
 #include "store.h"
+#include "store_tokens.h"
 #include "util.h"
 
 #ifndef SIGNET_PKCS11_MODULE_PATH
@@ -145,7 +146,6 @@ static int
 session_get(struct sn_request *req, struct sn_response *resp)
 {
 	struct db_conn *c = NULL;
-	struct db_stmt *st = NULL;
 	const char *secret;
 	int64_t expires_at = 0;
 	int r;
@@ -154,18 +154,13 @@ session_get(struct sn_request *req, struct sn_response *resp)
 		return r;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	r = db_queryf(c, &st, "SELECT expires_at FROM console_sessions WHERE "
-	    "id = ? AND tenant_id = ?", "tt", req->actor.credential_id,
-	    req->actor.tenant_id);
-	if (r != DB_ROW) {
-		r = api_error(resp, r < 0 ? r : SN_ERR_NOT_FOUND,
-		    "no such session");
+	if ((r = store_console_session_expiry(c, req->actor.tenant_id,
+	    req->actor.credential_id, &expires_at)) != 0) {
+		r = api_error(resp, r, "no such session");
 		goto out;
 	}
-	expires_at = db_col_int64(st, 0);
 	r = session_answer(resp, 200, req, secret, expires_at);
  out:
-	db_finalize(st);
 	db_release(c);
 	return r;
 }

@@ -103,7 +103,8 @@ store_key_history(struct db_conn *c, const char *tenant_id,
 	r = db_queryf(c, &st, "SELECT version, cert_serial, cert_pem, "
 	    "chain_pem, not_before, not_after, replaced_at FROM "
 	    "key_certificates WHERE tenant_id = ? AND key_id = ? ORDER BY "
-	    "replaced_at, rowid", "tt", tenant_id, key_id);
+	    "replaced_at, version, not_after, cert_serial", "tt", tenant_id,
+	    key_id);
 	while (r == DB_ROW) {
 		if ((o = json_pack("{s:I,s:s?,s:s,s:s?,s:o,s:o,s:o}", "version",
 		    (json_int_t)db_col_int64(st, 0), "serial", db_col_text(st, 1),
