@@ -514,7 +514,7 @@ db_query() {
 # db_exec SQL: write to the live database (tests that need a state the API
 # cannot reach quickly, e.g. an expiry in the past).
 db_exec() {
-	db_query "$1" >/dev/null || fail "database: $1"
+	db_query "$1" || fail "database: $1"
 }
 
 # mk_expired_apikey TOKEN: sets EXPIRED_KEY to an API key of TOKEN's user

@@ -144,6 +144,13 @@ db_open(const char *url, int pool_size, struct db **out)
 	/* An in-memory SQLite database is one per connection. */
 	if (strstr(url, ":memory:") != NULL && pool_size != 1)
 		return SN_ERR_INVALID;
+	/* A URL of another kind is a mistake, not a file name. */
+	if (strstr(url, "://") != NULL && strncmp(url, "sqlite:", 7) != 0 &&
+	    backend_of(url) == &db_sqlite_ops) {
+		fprintf(stderr, "signetd: db_url: only sqlite:PATH and "
+		    "postgresql://... are known\n");
+		return SN_ERR_INVALID;
+	}
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return SN_ERR_NOMEM;
 	db->ops = backend_of(url);
@@ -220,6 +227,18 @@ db_stmt_stats(struct db *db, uint64_t *prepared, uint64_t *reused)
 		*prepared += db->conns[i].nprepared;
 		*reused += db->conns[i].nreused;
 	}
+	pthread_mutex_unlock(&db->mu);
+}
+
+void
+db_pool_usage(struct db *db, int *in_use, int *size)
+{
+	*in_use = *size = 0;
+	if (db == NULL)
+		return;
+	pthread_mutex_lock(&db->mu);
+	*in_use = db->nconns - db->nfree;
+	*size = db->nconns;
 	pthread_mutex_unlock(&db->mu);
 }
 

@@ -51,6 +51,8 @@ const char *db_backend(const struct db *db);
 int db_schema_version(struct db *db, int *version) SN_WUR;
 /* Statement cache counters of every connection so far (bench/, tests). */
 void db_stmt_stats(struct db *db, uint64_t *prepared, uint64_t *reused);
+/* The pool for /metrics: connections handed out now, and in all. */
+void db_pool_usage(struct db *db, int *in_use, int *size);
 
 int db_acquire(struct db *db, struct db_conn **out) SN_WUR;	/* blocks until one is free */
 /* (db_acquire gives up with SN_ERR_UNAVAILABLE after 30 s, so a thread that
@@ -97,9 +99,6 @@ int64_t db_col_int64(struct db_stmt *st, int col);
 const void *db_col_blob(struct db_stmt *st, int col, size_t *len);
 int db_col_is_null(struct db_stmt *st, int col);
 void db_finalize(struct db_stmt *st);			/* NULL ok */
-
-/* The pool for /metrics: connections handed out now, and in all. */
-void db_pool_usage(struct db *db, int *in_use, int *size);
 
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t db_changes(struct db_conn *c);
