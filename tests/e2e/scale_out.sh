@@ -101,7 +101,7 @@ at 1 POST /v1/projects/p1/signers '{"user":"s@acme.test"}' "$A" >/dev/null; asse
 at 0 POST /v1/keys '{"project":"p1","name":"k1","algorithm":"ecdsa-p256"}' "$A" >/dev/null
 assert_status 201 "key (instance 0)"
 K1=$(jbody -r .key.id)
-PUB=$(jbody -r .key.public_key_pem)
+PUB=$(jbody -r .key.public_key)
 DIG=$(openssl rand 32 | base64 -w0)
 for ((i = 0; i < N; i++)); do
 	at "$i" POST "/v1/keys/$K1/sign" "{\"mechanism\":\"ecdsa\",\"digest_algorithm\":\"sha256\",\"digest\":\"$DIG\"}" "$S" >/dev/null
