@@ -28,6 +28,19 @@
  * idle one is finalized. */
 #define DB_STMT_CACHE		96
 
+/*
+ * SIGNET_DB_STMT_CACHE=0 in signetd's environment turns the cache off
+ * (every db_finalize really finalizes): only for bench/, which measures
+ * the cache against that baseline in one run.
+ */
+static int
+cache_limit(void)
+{
+	const char *e = getenv("SIGNET_DB_STMT_CACHE");
+
+	return e != NULL && strcmp(e, "0") == 0 ? 0 : DB_STMT_CACHE;
+}
+
 static const struct db_ops *
 backend_of(const char *url)
 {
@@ -154,6 +167,7 @@ db_open(const char *url, int pool_size, struct db **out)
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return SN_ERR_NOMEM;
 	db->ops = backend_of(url);
+	db->cache_max = cache_limit();
 	pthread_mutex_init(&db->mu, NULL);
 	pthread_cond_init(&db->cv, NULL);
 	if ((db->conns = calloc((size_t)pool_size, sizeof(*db->conns))) == NULL) {
@@ -369,7 +383,7 @@ cache_trim(struct db_conn *c)
 {
 	struct db_stmt **pp, **victim = NULL;
 
-	if (c->ncached <= DB_STMT_CACHE)
+	if (c->ncached <= c->db->cache_max)
 		return;
 	for (pp = &c->cache; *pp != NULL; pp = &(*pp)->next)
 		if (!(*pp)->busy)
@@ -436,6 +450,7 @@ db_finalize(struct db_stmt *st)
 	 * a PostgreSQL result) with its bindings cleared. */
 	st->c->db->ops->reset(st->b);
 	st->busy = 0;
+	cache_trim(st->c);
 }
 
 int

@@ -87,7 +87,12 @@ int db_in_transaction(struct db_conn *c);
 int db_chain_lock(struct db_conn *c, const char *tenant_id) SN_WUR;
 
 int db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out) SN_WUR;
-/* Parameter indexes start at 1. Text and blobs are copied. */
+/*
+ * Parameter indexes start at 1. Text and blobs are copied. PostgreSQL
+ * types a parameter from what is bound (text, int8, bytea) or, for a NULL,
+ * from its place in the SQL: a NULL where the SQL gives no type ("? IS
+ * NULL") is an error there; write CAST(? AS TEXT) or use another statement.
+ */
 int db_bind_text(struct db_stmt *st, int idx, const char *s) SN_WUR;	/* NULL binds NULL */
 int db_bind_int64(struct db_stmt *st, int idx, int64_t v) SN_WUR;
 int db_bind_blob(struct db_stmt *st, int idx, const void *p, size_t len) SN_WUR;

@@ -81,6 +81,7 @@ struct db_conn {
 
 struct db {
 	const struct db_ops *ops;
+	int cache_max;			/* statements kept per connection */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct db_conn *conns;

@@ -247,6 +247,66 @@ test_pool_concurrency(void **state)
 	tu_db_close(db, dir);
 }
 
+static void
+test_statement_cache(void **state)
+{
+	char dir[256];
+	struct db *db;
+	struct db_conn *c;
+	struct db_stmt *a, *b;
+	uint64_t prepared, reused;
+
+	db = tu_db_open(1, dir);
+	assert_int_equal(db_acquire(db, &c), 0);
+	assert_int_equal(db_execf(c, "INSERT INTO tenants VALUES ('a','a',1)",
+	    ""), 0);
+	db_stmt_stats(db, &prepared, &reused);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(db_queryf(c, &a, "SELECT name FROM tenants "
+		    "WHERE id = ?", "t", i % 2 ? "a" : "b"),
+		    i % 2 ? DB_ROW : DB_DONE);
+		db_finalize(a);
+	}
+	{
+		uint64_t p2, r2;
+
+		db_stmt_stats(db, &p2, &r2);
+		assert_true(p2 - prepared == 1);	/* prepared once */
+		assert_true(r2 - reused == 4);		/* reused, reset */
+	}
+	/* the same text open twice at once: two statements, each its row */
+	assert_int_equal(db_queryf(c, &a, "SELECT ? + 1", "i", (int64_t)1),
+	    DB_ROW);
+	assert_int_equal(db_queryf(c, &b, "SELECT ? + 1", "i", (int64_t)2),
+	    DB_ROW);
+	assert_ptr_not_equal(a, b);
+	assert_int_equal(db_col_int64(a, 0), 2);
+	assert_int_equal(db_col_int64(b, 0), 3);
+	db_finalize(a);
+	db_finalize(b);
+	/* a cached statement comes back with no bindings left over */
+	assert_int_equal(db_prepare(c, "SELECT ? IS NULL", &a), 0);
+	assert_int_equal(db_bind_text(a, 1, "x"), 0);
+	assert_int_equal(db_step(a), DB_ROW);
+	assert_int_equal(db_col_int64(a, 0), 0);
+	db_finalize(a);
+	assert_int_equal(db_prepare(c, "SELECT ? IS NULL", &a), 0);
+	assert_int_equal(db_step(a), DB_ROW);
+	assert_int_equal(db_col_int64(a, 0), 1);
+	db_finalize(a);
+	/* a statement left open is reset at release: no read snapshot kept */
+	assert_int_equal(db_queryf(c, &a, "SELECT name FROM tenants", ""),
+	    DB_ROW);
+	db_release(c);
+	assert_int_equal(db_acquire(db, &c), 0);
+	assert_int_equal(db_queryf(c, &a, "SELECT name FROM tenants", ""),
+	    DB_ROW);
+	assert_string_equal(db_col_text(a, 0), "a");
+	db_finalize(a);
+	db_release(c);
+	tu_db_close(db, dir);
+}
+
 int
 main(void)
 {
@@ -257,6 +317,7 @@ main(void)
 		cmocka_unit_test(test_types_roundtrip),
 		cmocka_unit_test(test_transactions),
 		cmocka_unit_test(test_pool_concurrency),
+		cmocka_unit_test(test_statement_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
