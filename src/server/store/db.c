@@ -221,6 +221,8 @@ db_close(struct db *db)
 	if (db == NULL)
 		return;
 	for (i = 0; db->conns != NULL && i < db->nconns; i++) {
+		if (db->ops->closing != NULL)
+			db->ops->closing(&db->conns[i]);
 		cache_clear(&db->conns[i]);
 		db->ops->disconnect(db->conns[i].h);
 	}

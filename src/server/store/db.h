@@ -92,6 +92,8 @@ int db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out) SN_WUR;
  * types a parameter from what is bound (text, int8, bytea) or, for a NULL,
  * from its place in the SQL: a NULL where the SQL gives no type ("? IS
  * NULL") is an error there; write CAST(? AS TEXT) or use another statement.
+ * An int64 is an int8 there: a function that takes an int4 needs CAST(?
+ * AS INTEGER) (comparisons and inserts into INTEGER columns need nothing).
  */
 int db_bind_text(struct db_stmt *st, int idx, const char *s) SN_WUR;	/* NULL binds NULL */
 int db_bind_int64(struct db_stmt *st, int idx, int64_t v) SN_WUR;

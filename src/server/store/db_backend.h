@@ -24,6 +24,9 @@ struct db_ops {
 	/* Opens one connection to url (the whole db_url). *h: the handle. */
 	int (*connect)(const char *url, void **h);
 	void (*disconnect)(void *h);
+	/* Before the pool closes: statements need not be freed one by one on
+	 * the server (NULL: nothing to do). */
+	void (*closing)(struct db_conn *c);
 	/* At db_acquire: reconnects a broken connection. 1 if it did (its
 	 * prepared statements are gone), 0 if it was fine, or SN_ERR_*. */
 	int (*revive)(struct db_conn *c);

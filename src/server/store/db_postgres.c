@@ -146,7 +146,15 @@ pg_connect(const char *url, void **out)
 	*out = NULL;
 	if ((pc = calloc(1, sizeof(*pc))) == NULL)
 		return SN_ERR_NOMEM;
-	pc->h = PQconnectdb(url);
+	{
+		/* The URI, with UTF-8 as the client encoding: as options of
+		 * the connection, so a PQreset keeps them. */
+		const char *const keys[] = { "dbname", "client_encoding",
+		    "application_name", NULL };
+		const char *const vals[] = { url, "UTF8", "signetd", NULL };
+
+		pc->h = PQconnectdbParams(keys, vals, 1);
+	}
 	if (pc->h == NULL) {
 		free(pc);
 		return SN_ERR_NOMEM;
@@ -160,11 +168,6 @@ pg_connect(const char *url, void **out)
 		return SN_ERR_DB;
 	}
 	PQsetNoticeProcessor(pc->h, quiet, NULL);
-	if (PQsetClientEncoding(pc->h, "UTF8") != 0) {
-		PQfinish(pc->h);
-		free(pc);
-		return SN_ERR_DB;
-	}
 	res = PQexec(pc->h, "SET default_transaction_isolation = "
 	    "'read committed'");
 	r = result_rc(pc->h, res);
@@ -187,6 +190,13 @@ pg_disconnect(void *h)
 		return;
 	PQfinish(pc->h);
 	free(pc);
+}
+
+/* The session ends with the pool: its statements go with it. */
+static void
+pg_closing(struct db_conn *c)
+{
+	((struct pg_conn *)c->h)->gen++;
 }
 
 static int
@@ -698,6 +708,7 @@ const struct db_ops db_postgres_ops = {
 	.name = "postgresql",
 	.connect = pg_connect,
 	.disconnect = pg_disconnect,
+	.closing = pg_closing,
 	.revive = pg_revive,
 	.exec = pg_exec,
 	.begin = pg_begin,

@@ -388,6 +388,45 @@ test_statement_cache(void **state)
 	db_close(db);
 }
 
+static void
+test_reconnect(void **state)
+{
+	struct db *db, *other;
+	struct db_conn *c, *o;
+	struct db_stmt *st;
+	int64_t pid;
+
+	(void)state;
+	db = open_db(1);
+	other = open_db(1);
+	assert_int_equal(db_acquire(db, &c), 0);
+	assert_int_equal(db_queryf(c, &st, "SELECT pg_backend_pid()", ""),
+	    DB_ROW);
+	pid = db_col_int64(st, 0);
+	db_finalize(st);
+	db_release(c);
+	/* the server ends that session (a restart, a failover, an admin) */
+	assert_int_equal(db_acquire(other, &o), 0);
+	assert_int_equal(db_queryf(o, &st, "SELECT pg_terminate_backend("
+	    "CAST(? AS INTEGER))", "i", pid), DB_ROW);
+	db_finalize(st);
+	db_release(o);
+	db_close(other);
+	/* the next use fails as "try again", the one after reconnects, with
+	 * its cached statements prepared again on the new session */
+	assert_int_equal(db_acquire(db, &c), 0);
+	assert_int_equal(db_queryf(c, &st, "SELECT pg_backend_pid()", ""),
+	    SN_ERR_UNAVAILABLE);
+	db_release(c);
+	assert_int_equal(db_acquire(db, &c), 0);
+	assert_int_equal(db_queryf(c, &st, "SELECT pg_backend_pid()", ""),
+	    DB_ROW);
+	assert_true(db_col_int64(st, 0) != pid);
+	db_finalize(st);
+	db_release(c);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -399,6 +438,7 @@ main(void)
 		cmocka_unit_test(test_aborted_transaction),
 		cmocka_unit_test(test_chain_lock),
 		cmocka_unit_test(test_statement_cache),
+		cmocka_unit_test(test_reconnect),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
