@@ -6,7 +6,7 @@
 # and every row its key.
 # e2e-requires: signetd
 source "$(dirname "$0")/lib.sh"
-e2e_require_tool pkcs11-tool sqlite3
+e2e_require_tool pkcs11-tool
 
 e2e_start_server
 A=$ADMIN_KEY
@@ -53,6 +53,6 @@ done
 grep -h "destroyed .* HSM key" "$D/server.log" | head -n 5
 e2e_stop_server
 expect_hsm_consistent "after five kills during key creation"
-n=$(sqlite3 -readonly "$D/signet.db" "select count(*) from hsm_pending")
+n=$(db_query "select count(*) from hsm_pending")
 expect_eq "$n" 0 "hsm_pending rows left after the sweeps"
 e2e_done

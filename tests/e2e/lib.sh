@@ -621,6 +621,6 @@ expect_hsm_consistent() {
 	ntsa=$(db_query "select count(*) from tsas" 2>/dev/null || echo 0)
 	expect_eq "$nobj" "$((nkeys + ncas + nlog + ntsa))" "$1: private keys on the token vs signing keys ($nkeys) + CA keys ($ncas) + log keys ($nlog) + TSA keys ($ntsa)"
 	# a creation or rotation that completed leaves no pending row behind
-	expect_eq "$(sqlite3 -readonly "$D/signet.db" "select count(*) from hsm_pending" 2>/dev/null || echo 0)" 0 \
+	expect_eq "$(db_query "select count(*) from hsm_pending" 2>/dev/null || echo 0)" 0 \
 	    "$1: unfinished HSM keys (hsm_pending rows)"
 }
