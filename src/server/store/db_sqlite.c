@@ -91,15 +91,24 @@ sq_connect(const char *url, void **out)
 	path = url_path(url);
 	if (*path == '\0')
 		return SN_ERR_INVALID;
-	/* Create the file ourselves so it is never world-readable. */
-	if (strcmp(path, ":memory:") != 0) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0) {
+	/*
+	 * Create the file ourselves so it is never world-readable. Only when
+	 * it does not exist yet: closing a descriptor of the file drops every
+	 * POSIX lock this process holds on it, so once one connection is open
+	 * (its WAL locks held) no other descriptor of it may be opened and
+	 * closed here (SQLite's "do not open the database file yourself").
+	 */
+	if (strcmp(path, ":memory:") != 0 && access(path, F_OK) != 0) {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 && errno == EEXIST)
+			fd = -2;	/* made meanwhile by another process */
+		if (fd == -1) {
 			fprintf(stderr, "signetd: cannot open database %s: %s\n",
 			    path, strerror(errno));
 			return SN_ERR_IO;
 		}
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 	}
 	rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
