@@ -1,6 +1,14 @@
 /*
- * client.c - the HTTPS client: one libcurl easy handle (one kept-alive
- * connection) per struct sn_client, serialised by a mutex.
+ * client.c - the HTTPS client: a small pool of libcurl easy handles per
+ * struct sn_client (SN_CLIENT_POOL_MAX), so that threads of one process
+ * send their requests at the same time, each on its own kept-alive
+ * connection. The handles share one libcurl share object: the connection
+ * cache (a connection one handle opened is reused by the next that is
+ * free), TLS sessions (a new connection resumes the TLS session of an
+ * earlier one instead of a full handshake) and the DNS cache. The TLS
+ * session cache lives in memory only: written to disk for the next
+ * process it would be resumption key material in a file, readable by
+ * whoever can read that file, so every process does one full handshake.
  *
  * This code is linked into signet-pkcs11.so, which any program may load
  * (even twice, through different paths): so no process-wide state beyond
@@ -44,17 +52,25 @@
 #define ERRMSG_MAX	512
 #define TOKEN_REFRESH_MARGIN	60	/* seconds before expiry */
 
+/*
+ * The client's mutable state is guarded by lock; the easy handles by
+ * their busy flags (taken and given back under lock); the share object by
+ * its own per-data locks, which libcurl takes through share_lock().
+ */
 struct sn_client {
 	pthread_mutex_t lock;
+	pthread_cond_t conn_free;	/* a busy handle was given back */
 	pid_t pid;
-	CURL *curl;
+	CURL *curl[SN_CLIENT_POOL_MAX];	/* created on demand */
+	int busy[SN_CLIENT_POOL_MAX];
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	struct sn_client_config cfg;
 	char *token;		/* service-account access token (secret) */
 	int64_t token_exp;
 	char hostname[256];
 	char user[64];
 	char process[64];
-	long retry_after;	/* seconds, from the last 429 answer */
 	int no_threads;		/* never let libcurl start a thread */
 	struct curl_slist *resolve;	/* no_threads: the host, looked up */
 };
@@ -71,6 +87,8 @@ struct resp_buf {
 
 /* One message per thread: the last error of this thread's last call. */
 static __thread char client_errmsg[ERRMSG_MAX];
+/* Seconds from this thread's last 429 answer (Retry-After), or 0. */
+static __thread long client_retry_after;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 
@@ -138,6 +156,59 @@ identify_caller(struct sn_client *c)
 	ascii_only(c->process);
 }
 
+static void
+share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
+{
+	struct sn_client *c = arg;
+
+	(void)h;
+	(void)access;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&c->share_locks[data]);
+}
+
+static void
+share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+	struct sn_client *c = arg;
+
+	(void)h;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&c->share_locks[data]);
+}
+
+/*
+ * A fresh share object and empty pool (at creation, and in a forked child,
+ * which must not touch its parent's connections: see lock_client).
+ * NULL share on failure: the handles then work unshared.
+ */
+static void
+pool_init(struct sn_client *c)
+{
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&c->share_locks[i], NULL);
+	for (int i = 0; i < SN_CLIENT_POOL_MAX; i++) {
+		c->curl[i] = NULL;
+		c->busy[i] = 0;
+	}
+	if ((c->share = curl_share_init()) == NULL)
+		return;
+	if (curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock) !=
+	    CURLSHE_OK ||
+	    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock) !=
+	    CURLSHE_OK ||
+	    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c) != CURLSHE_OK ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE,
+	    CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) !=
+	    CURLSHE_OK ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE,
+	    CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+		curl_share_cleanup(c->share);
+		c->share = NULL;
+	}
+}
+
 int
 sn_client_new(const struct sn_client_config *cfg, struct sn_client **out)
 {
@@ -171,11 +242,13 @@ sn_client_new(const struct sn_client_config *cfg, struct sn_client **out)
 	ulen = strlen(c->cfg.url);
 	while (ulen > 8 && c->cfg.url[ulen - 1] == '/')
 		c->cfg.url[--ulen] = '\0';
-	if (pthread_mutex_init(&c->lock, NULL) != 0) {
+	if (pthread_mutex_init(&c->lock, NULL) != 0 ||
+	    pthread_cond_init(&c->conn_free, NULL) != 0) {
 		sn_config_clear(&c->cfg);
 		free(c);
 		return SN_ERR_INTERNAL;
 	}
+	pool_init(c);
 	c->pid = getpid();
 	identify_caller(c);
 	*out = c;
@@ -188,8 +261,17 @@ sn_client_free(struct sn_client *c)
 	if (c == NULL)
 		return;
 	/* Only close connections that belong to this process. */
-	if (c->curl != NULL && c->pid == getpid())
-		curl_easy_cleanup(c->curl);
+	if (c->pid == getpid()) {
+		for (int i = 0; i < SN_CLIENT_POOL_MAX; i++) {
+			if (c->curl[i] != NULL)
+				curl_easy_cleanup(c->curl[i]);
+		}
+		if (c->share != NULL)
+			curl_share_cleanup(c->share);
+		for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+			pthread_mutex_destroy(&c->share_locks[i]);
+	}
+	pthread_cond_destroy(&c->conn_free);
 	pthread_mutex_destroy(&c->lock);
 	curl_slist_free_all(c->resolve);
 	sn_config_clear(&c->cfg);
@@ -222,15 +304,45 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Called with the lock held: a usable handle for this process. */
+/*
+ * Lock held: takes a free easy handle (creating one when fewer than
+ * SN_CLIENT_POOL_MAX exist; waiting when all are busy). *slot names it
+ * for conn_put.
+ */
 static int
-ensure_handle(struct sn_client *c)
+conn_get(struct sn_client *c, int *slot)
 {
-	if (c->curl == NULL && (c->curl = curl_easy_init()) == NULL) {
-		set_err("cannot create a libcurl handle");
-		return SN_ERR_NOMEM;
+	for (;;) {
+		int empty = -1;
+
+		for (int i = 0; i < SN_CLIENT_POOL_MAX; i++) {
+			if (c->curl[i] != NULL && !c->busy[i]) {
+				c->busy[i] = 1;
+				*slot = i;
+				return 0;
+			}
+			if (c->curl[i] == NULL && empty < 0)
+				empty = i;
+		}
+		if (empty >= 0) {
+			if ((c->curl[empty] = curl_easy_init()) == NULL) {
+				set_err("cannot create a libcurl handle");
+				return SN_ERR_NOMEM;
+			}
+			c->busy[empty] = 1;
+			*slot = empty;
+			return 0;
+		}
+		pthread_cond_wait(&c->conn_free, &c->lock);
 	}
-	return 0;
+}
+
+/* Lock held: gives the handle back. */
+static void
+conn_put(struct sn_client *c, int slot)
+{
+	c->busy[slot] = 0;
+	pthread_cond_signal(&c->conn_free);
 }
 
 void
@@ -242,6 +354,7 @@ sn_client_set_no_threads(struct sn_client *c)
 /*
  * no_threads: the service's address, looked up once in this thread and
  * handed to libcurl, whose own resolver would start a thread (resolve.c).
+ * Lock held.
  */
 static int
 pin_resolve(struct sn_client *c, CURL *h)
@@ -271,9 +384,14 @@ lock_client(struct sn_client *c)
 	pid_t me = getpid();
 
 	if (c->pid != me) {
-		/* See the comment at the top: forget, do not close. */
+		/*
+		 * See the comment at the top: forget, do not close. The
+		 * share object goes too: it holds the parent's connection
+		 * cache, and its locks may have been held at the fork.
+		 */
 		pthread_mutex_init(&c->lock, NULL);
-		c->curl = NULL;
+		pthread_cond_init(&c->conn_free, NULL);
+		pool_init(c);
 		c->pid = me;
 	}
 	pthread_mutex_lock(&c->lock);
@@ -365,8 +483,10 @@ error_from_body(long status, const struct resp_buf *b, long retry_after)
 }
 
 /*
- * One HTTP exchange, lock held. bearer may be NULL (public endpoints).
- * On success the body is in *b (caller frees it with resp_free).
+ * One HTTP exchange, lock held on entry and on return; it is let go
+ * while the request runs on a handle of the pool, so other threads' requests
+ * run at the same time. bearer may be NULL (public endpoints); the caller
+ * keeps it alive. On success the body is in *b (caller frees it with resp_free).
  */
 static int
 do_http(struct sn_client *c, const char *method, const char *path,
@@ -378,16 +498,18 @@ do_http(struct sn_client *c, const char *method, const char *path,
 	size_t ulen, alen = 0;
 	CURLcode cc;
 	CURL *h;
-	int r;
+	int r, slot = -1;
 
 	*status = 0;
 	resp_init(b);
-	if ((r = ensure_handle(c)) != 0)
+	if ((r = conn_get(c, &slot)) != 0)
 		return r;
-	h = c->curl;
+	h = c->curl[slot];
 	ulen = strlen(c->cfg.url) + strlen(path) + 1;
-	if ((url = malloc(ulen)) == NULL)
+	if ((url = malloc(ulen)) == NULL) {
+		conn_put(c, slot);
 		return SN_ERR_NOMEM;
+	}
 	snprintf(url, ulen, "%s%s", c->cfg.url, path);
 
 	/* Reset keeps the live connection and TLS session cache. */
@@ -411,7 +533,9 @@ do_http(struct sn_client *c, const char *method, const char *path,
 	    curl_easy_setopt(h, CURLOPT_USERAGENT, "signet/" SIGNET_VERSION)
 	    != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEDATA, b) != CURLE_OK) {
+	    curl_easy_setopt(h, CURLOPT_WRITEDATA, b) != CURLE_OK ||
+	    (c->share != NULL &&
+	    curl_easy_setopt(h, CURLOPT_SHARE, c->share) != CURLE_OK)) {
 		set_err("cannot configure libcurl");
 		r = SN_ERR_INTERNAL;
 		goto out;
@@ -493,18 +617,22 @@ do_http(struct sn_client *c, const char *method, const char *path,
 		r = SN_ERR_INTERNAL;
 		goto out;
 	}
-	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
+	/* The request itself runs unlocked: the handle is ours alone. */
+	pthread_mutex_unlock(&c->lock);
+	cc = curl_easy_perform(h);
+	pthread_mutex_lock(&c->lock);
+	if (cc != CURLE_OK) {
 		r = map_curl_error(cc, b, c->cfg.url);
 		goto out;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-	c->retry_after = 0;
+	client_retry_after = 0;
 	if (*status == 429) {
 		curl_off_t ra = 0;
 
 		if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
 		    ra > 0 && ra < 86400)
-			c->retry_after = (long)ra;
+			client_retry_after = (long)ra;
 	}
 	r = 0;
  out:
@@ -515,6 +643,7 @@ do_http(struct sn_client *c, const char *method, const char *path,
 			explicit_bzero(t->data, strlen(t->data));
 	}
 	curl_slist_free_all(hdrs);
+	conn_put(c, slot);
 	if (auth != NULL)
 		sn_freezero(auth, alen);
 	free(ct);
@@ -562,7 +691,7 @@ post_token_form(struct sn_client *c, const char *form)
 	    &status, &b)) != 0)
 		goto out;
 	if (status < 200 || status > 299) {
-		error_from_body(status, &b, c->retry_after);
+		error_from_body(status, &b, client_retry_after);
 		r = map_status(status);
 		goto out;
 	}
@@ -764,7 +893,7 @@ sn_client_json(struct sn_client *c, const char *method, const char *path,
 	lock_client(c);
 	r = authed_http(c, method, path, "application/json", text,
 	    text != NULL ? strlen(text) : 0, &st, &b);
-	ra = c->retry_after;
+	ra = client_retry_after;
 	pthread_mutex_unlock(&c->lock);
 	if (text != NULL)
 		sn_strfreezero(text);
@@ -807,7 +936,7 @@ sn_client_get_raw(struct sn_client *c, const char *path, char **out,
 	client_errmsg[0] = '\0';
 	lock_client(c);
 	r = authed_http(c, "GET", path, NULL, NULL, 0, &st, &b);
-	ra = c->retry_after;
+	ra = client_retry_after;
 	pthread_mutex_unlock(&c->lock);
 	if (r != 0)
 		return r;
@@ -839,7 +968,7 @@ sn_client_post_public(struct sn_client *c, const char *path, const char *ctype,
 	lock_client(c);
 	r = do_http(c, "POST", path, ctype, (const char *)body, bodylen, NULL,
 	    status, &b);
-	ra = c->retry_after;
+	ra = client_retry_after;
 	pthread_mutex_unlock(&c->lock);
 	if (r != 0)
 		return r;

@@ -3,11 +3,12 @@
  * the signet-pkcs11.so module (curl's layout: the tool is built only on this
  * public API).
  *
- * One struct sn_client holds one libcurl easy handle, so one kept-alive HTTPS
- * connection, reused for every request. It is thread-safe (requests are
- * serialised on an internal mutex) and fork-safe (a child process that uses
- * a client inherited from its parent gets a fresh connection, never the
- * parent's TLS state). Service-account sessions get and refresh their access
+ * One struct sn_client holds a small pool of kept-alive HTTPS connections
+ * (at most SN_CLIENT_POOL_MAX, opened as concurrent requests need them, TLS
+ * sessions resumed between them). It is thread-safe (threads' requests run
+ * at the same time, each on its own connection) and fork-safe (a child
+ * process that uses a client inherited from its parent gets fresh
+ * connections, never the parent's TLS state). Service-account sessions get and refresh their access
  * token by themselves (JWT bearer grant) before it expires.
  *
  * Return convention: 0 or a negative SN_ERR_*. Network failures are
@@ -30,6 +31,9 @@
 #include "alg.h"
 
 struct sn_client;
+
+/* Connections one client keeps at most (requests beyond wait for one). */
+#define SN_CLIENT_POOL_MAX	8
 
 struct sn_client_config {
 	char *url;		/* "https://host:port" (no trailing /v1) */

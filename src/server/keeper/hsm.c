@@ -9,6 +9,7 @@
  * known length (wrapped in a DigestInfo for PKCS#1 v1.5), never raw data.
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +30,20 @@
 #include "util.h"
 
 /*
- * Per-worker cache of signing-key handles. C_FindObjects is a scan over the
+ * The cache of signing-key handles, shared by all workers (one lock, held
+ * only to look up or change an entry). C_FindObjects is a scan over the
  * whole token in SoftHSM2 (about 17 ms with 1000 objects, against 0.06 ms
  * for an ECDSA signature), so looking the key up on every SIGN does not
- * scale. A cached handle is never trusted blindly: after C_SignInit the
- * handle's CKA_CLASS and CKA_ID are read back, which proves the operation
- * is bound to the requested key even if the key was destroyed meanwhile
- * and a module reused its handle for another key.
+ * scale. An entry is dropped when DESTROY removes its key (whichever
+ * worker does it) and when the module says the handle is invalid (the key
+ * was destroyed by another process); the next SIGN looks the key up again.
+ *
+ * A module may hand a destroyed object's handle to a new object. Where
+ * that can happen, a cached handle is checked after C_SignInit by reading
+ * back its CKA_CLASS and CKA_ID, which proves the operation is bound to the
+ * requested key. SoftHSM2's handle manager only counts up and never
+ * reuses a handle, so with it (and only with it) the check, one more
+ * C_GetAttributeValue that reads the object's file, is skipped.
  */
 #define KEY_CACHE_SIZE	256
 
@@ -50,8 +58,6 @@ struct keeper_worker {
 	struct keeper_hsm *h;
 	CK_SESSION_HANDLE session;
 	int open;
-	uint64_t tick;
-	struct key_cache_ent cache[KEY_CACHE_SIZE];
 };
 
 struct keeper_hsm {
@@ -63,6 +69,10 @@ struct keeper_hsm {
 	int nworkers;
 	struct keeper_worker *workers;
 	atomic_int broken;
+	int verify_handles;		/* the module may reuse handles */
+	pthread_mutex_t cache_lock;	/* the cache and tick */
+	uint64_t tick;
+	struct key_cache_ent cache[KEY_CACHE_SIZE];
 };
 
 /* Named-curve OIDs as CKA_EC_PARAMS wants them (DER OBJECT IDENTIFIER). */
@@ -191,6 +201,19 @@ find_slot(struct keeper_hsm *h, const char *label, const char **why)
 	return r;
 }
 
+/* SoftHSM2 (its handle manager counts up; see the cache comment). */
+static int
+module_never_reuses_handles(struct keeper_hsm *h)
+{
+	static const char softhsm[] = "SoftHSM";
+	CK_INFO info;
+
+	if (h->f->C_GetInfo(&info) != CKR_OK)
+		return 0;
+	return memcmp(info.manufacturerID, softhsm, sizeof(softhsm) - 1) == 0 &&
+	    info.libraryVersion.major == 2;
+}
+
 int
 keeper_hsm_open(const char *module_path, const char *token_label,
     const char *pin, size_t pinlen, int nworkers, struct keeper_hsm **out,
@@ -216,6 +239,8 @@ keeper_hsm_open(const char *module_path, const char *token_label,
 	}
 	h->nworkers = nworkers;
 	atomic_init(&h->broken, 0);
+	pthread_mutex_init(&h->cache_lock, NULL);
+	h->verify_handles = 1;
 	if ((h->dl = dlopen(module_path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		*why = "cannot load the PKCS#11 module";
 		goto out;
@@ -236,6 +261,7 @@ keeper_hsm_open(const char *module_path, const char *token_label,
 	}
 	if ((r = find_slot(h, token_label, why)) != 0)
 		goto out;
+	h->verify_handles = !module_never_reuses_handles(h);
 	r = SN_ERR_HSM;
 	for (int i = 0; i < nworkers; i++) {
 		struct keeper_worker *w = &h->workers[i];
@@ -282,6 +308,7 @@ keeper_hsm_close(struct keeper_hsm *h)
 	}
 	if (h->dl != NULL)
 		dlclose(h->dl);
+	pthread_mutex_destroy(&h->cache_lock);
 	free(h->workers);
 	free(h);
 }
@@ -364,28 +391,38 @@ get_key_type(struct keeper_worker *w, CK_OBJECT_HANDLE obj, CK_KEY_TYPE *kt)
 	return ck(w, w->h->f->C_GetAttributeValue(w->session, obj, &a, 1));
 }
 
-static struct key_cache_ent *
-cache_find(struct keeper_worker *w, const uint8_t *id)
+/* The cached handle and key type of id: 1 if there is one. */
+static int
+cache_find(struct keeper_hsm *h, const uint8_t *id, CK_OBJECT_HANDLE *obj,
+    CK_KEY_TYPE *kt)
 {
+	int found = 0;
+
+	pthread_mutex_lock(&h->cache_lock);
 	for (size_t i = 0; i < KEY_CACHE_SIZE; i++) {
-		struct key_cache_ent *e = &w->cache[i];
+		struct key_cache_ent *e = &h->cache[i];
 
 		if (e->last != 0 && memcmp(e->id, id, KEEPER_ID_LEN) == 0) {
-			e->last = ++w->tick;
-			return e;
+			e->last = ++h->tick;
+			*obj = e->h;
+			*kt = e->kt;
+			found = 1;
+			break;
 		}
 	}
-	return NULL;
+	pthread_mutex_unlock(&h->cache_lock);
+	return found;
 }
 
 static void
-cache_put(struct keeper_worker *w, const uint8_t *id, CK_OBJECT_HANDLE h,
+cache_put(struct keeper_hsm *h, const uint8_t *id, CK_OBJECT_HANDLE obj,
     CK_KEY_TYPE kt)
 {
-	struct key_cache_ent *victim = &w->cache[0];
+	struct key_cache_ent *victim = &h->cache[0];
 
+	pthread_mutex_lock(&h->cache_lock);
 	for (size_t i = 0; i < KEY_CACHE_SIZE; i++) {
-		struct key_cache_ent *e = &w->cache[i];
+		struct key_cache_ent *e = &h->cache[i];
 
 		if (e->last != 0 && memcmp(e->id, id, KEEPER_ID_LEN) == 0) {
 			victim = e;
@@ -395,18 +432,28 @@ cache_put(struct keeper_worker *w, const uint8_t *id, CK_OBJECT_HANDLE h,
 			victim = e;	/* free (0) or least recently used */
 	}
 	memcpy(victim->id, id, KEEPER_ID_LEN);
-	victim->h = h;
+	victim->h = obj;
 	victim->kt = kt;
-	victim->last = ++w->tick;
+	victim->last = ++h->tick;
+	pthread_mutex_unlock(&h->cache_lock);
 }
 
+/*
+ * Drops id's entry; with obj != CK_INVALID_HANDLE only if it still names
+ * obj (another worker may have cached a fresh handle meanwhile).
+ */
 static void
-cache_drop(struct keeper_worker *w, const uint8_t *id)
+cache_drop(struct keeper_hsm *h, const uint8_t *id, CK_OBJECT_HANDLE obj)
 {
-	struct key_cache_ent *e = cache_find(w, id);
+	pthread_mutex_lock(&h->cache_lock);
+	for (size_t i = 0; i < KEY_CACHE_SIZE; i++) {
+		struct key_cache_ent *e = &h->cache[i];
 
-	if (e != NULL)
-		memset(e, 0, sizeof(*e));
+		if (e->last != 0 && memcmp(e->id, id, KEEPER_ID_LEN) == 0 &&
+		    (obj == CK_INVALID_HANDLE || e->h == obj))
+			memset(e, 0, sizeof(*e));
+	}
+	pthread_mutex_unlock(&h->cache_lock);
 }
 
 /* 1 if obj is, right now, the private key with CKA_ID id. */
@@ -844,19 +891,18 @@ op_sign(struct keeper_worker *w, const uint8_t *id, enum sn_mech mech,
 	}
 	/* Attempt 0 may use the cache; attempt 1 always looks the key up. */
 	for (int attempt = 0;; attempt++) {
-		struct key_cache_ent *e;
+		int cached = 0;
 
 		if (attempt == 2)
 			return SN_ERR_NOT_FOUND;	/* vanished under us */
-		if (attempt == 0 && (e = cache_find(w, id)) != NULL) {
-			priv = e->h;
-			kt = e->kt;
-		} else {
-			cache_drop(w, id);
+		if (attempt == 0 && cache_find(w->h, id, &priv, &kt))
+			cached = 1;
+		else {
+			cache_drop(w->h, id, CK_INVALID_HANDLE);
 			if ((r = find_key(w, CKO_PRIVATE_KEY, id, &priv)) != 0 ||
 			    (r = get_key_type(w, priv, &kt)) != 0)
 				return r;
-			cache_put(w, id, priv, kt);
+			cache_put(w->h, id, priv, kt);
 		}
 		if ((kt == CKK_RSA) != (mech == SN_MECH_RSA_PKCS ||
 		    mech == SN_MECH_RSA_PSS) ||
@@ -868,17 +914,22 @@ op_sign(struct keeper_worker *w, const uint8_t *id, enum sn_mech mech,
 		MODULE_LEAK_BEGIN(mech == SN_MECH_EDDSA);
 		rv = f->C_SignInit(w->session, &m, priv);
 		MODULE_LEAK_END(mech == SN_MECH_EDDSA);
-		if (rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID)
+		if (rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID) {
+			/* destroyed elsewhere: forget it, look it up again */
+			cache_drop(w->h, id, priv);
 			continue;
+		}
 		if (rv != CKR_OK)
 			return ck(w, rv);
-		if (handle_is_key(w, priv, id))
+		/* A handle just found by CKA_ID needs no second look. */
+		if (!cached || !w->h->verify_handles || handle_is_key(w, priv, id))
 			break;
 		/*
 		 * The handle now names something else. PKCS#11 2.40 has no way
 		 * to cancel an operation except finishing it: sign into the
 		 * scratch buffer and throw the result away.
 		 */
+		cache_drop(w->h, id, priv);
 		outlen = sizeof(out);
 		if (f->C_Sign(w->session, (CK_BYTE_PTR)data, datalen, out,
 		    &outlen) == CKR_BUFFER_TOO_SMALL)
@@ -917,7 +968,7 @@ op_destroy(struct keeper_worker *w, const uint8_t *id)
 	CK_RV rv;
 	int r;
 
-	cache_drop(w, id);
+	cache_drop(w->h, id, CK_INVALID_HANDLE);
 	for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
 		if ((r = find_objects(w, classes[c], id, hs, 8, &n)) != 0)
 			return r;
