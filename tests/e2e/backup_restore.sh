@@ -15,6 +15,7 @@
 # holds the PIN only with --with-pin.
 # e2e-requires: signetd signet
 source "$(dirname "$0")/lib.sh"
+e2e_sqlite_only "backup/restore archives the SQLite database; PostgreSQL uses pg_dump (docs/OPERATIONS.md)"
 e2e_require_tool openssl tar python3 sqlite3
 
 W=$E2E_DIR/work

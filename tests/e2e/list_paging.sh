@@ -12,7 +12,7 @@ e2e_require_tool sqlite3 openssl
 e2e_init acme admin@acme.test
 e2e_serve
 A=$ADMIN_KEY
-TEN=$(sqlite3 -readonly "$D/signet.db" "select id from tenants where name = 'acme'")
+TEN=$(db_query "select id from tenants where name = 'acme'")
 
 # ---- fixtures: users, teams, projects with owners and signers, keys, SAs
 mk_user alice@acme.test; ALICE=$U_KEY	# owns p02 directly
@@ -199,8 +199,8 @@ api_q GET "/v1/projects?limit=1000" "" "$A"; assert_status 200 "limit=1000 is al
 
 # ---- the CLI walks every page (the server's pages hold 1000 at most)
 db_exec "BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1234)
- INSERT INTO teams (id, tenant_id, name, created_at) SELECT printf('team_bulk%05d', i), '$TEN',
- printf('bulk-%05d', i), 0 FROM n; COMMIT;"
+ INSERT INTO teams (id, tenant_id, name, created_at) SELECT 'team_bulk' || substr(CAST(100000 + i AS TEXT), 2), '$TEN',
+ 'bulk-' || substr(CAST(100000 + i AS TEXT), 2), 0 FROM n; COMMIT;"
 SIGNET_API_KEY=$A run_signet 0 team list
 assert_eq "$(grep -c '^bulk-' <<<"$OUT")" 1234 "signet team list shows every page"
 SIGNET_API_KEY=$A run_signet 0 team list --json

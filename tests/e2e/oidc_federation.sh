@@ -350,7 +350,8 @@ code=$(curl -s -o "$W/jb.out" -w '%{http_code}' --cacert "$SIGNET_CA_FILE" \
     --data-urlencode grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer \
     --data-urlencode "assertion=$(mk_jwt "$W/ci.key" "$KL")" "$SIGNET_URL/v1/oauth/token")
 expect_eq "$code" 401 "JWT bearer grant for a keyless account"
-expect_contains "$(db_exec "SELECT details FROM audit_events WHERE action = 'auth.token' ORDER BY time DESC, seq DESC LIMIT 1")" \
+# (this account's refusal: seq orders one chain only, time is in seconds)
+expect_contains "$(db_exec "SELECT details FROM audit_events WHERE action = 'auth.token' AND details LIKE '%$KL%' ORDER BY time DESC, seq DESC LIMIT 1")" \
     "no registered key" "the refusal says why"
 admin service-account federate ci-keyless --issuer "$ISS" --audience signet --claim repository=org/app
 KL_CONF=$W/keyless.conf

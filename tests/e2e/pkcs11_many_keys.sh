@@ -10,7 +10,7 @@ e2e_require_tool pkcs11-tool openssl sqlite3
 
 e2e_start_server acme admin@acme.test
 export SIGNET_API_KEY=$ADMIN_KEY
-TEN=$(sqlite3 -readonly "$D/signet.db" "select id from tenants where name = 'acme'")
+TEN=$(db_query "select id from tenants where name = 'acme'")
 api_q POST /v1/projects '{"name":"many"}' "$ADMIN_KEY"; assert_status 201 "project"
 api_q POST /v1/projects/many/signers '{"user":"admin@acme.test"}' "$ADMIN_KEY"; assert_status 201 "signer"
 # One real key, sorting last ("zz"), and 1234 rows beside it that carry
@@ -22,7 +22,7 @@ jbody -r .key.public_key >"$E2E_DIR/zz.pub"
 db_exec "BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1234)
  INSERT INTO signing_keys (id, tenant_id, project_id, name, algorithm, state, not_before, not_after,
  ca_mode, hsm_key_id, public_key_pem, created_at)
- SELECT printf('skey_bulk%05d', i), '$TEN', k.project_id, printf('k%05d', i), 'ecdsa-p256', 'active',
+ SELECT 'skey_bulk' || substr(CAST(100000 + i AS TEXT), 2), '$TEN', k.project_id, 'k' || substr(CAST(100000 + i AS TEXT), 2), 'ecdsa-p256', 'active',
  k.not_before, k.not_after, 'none', k.hsm_key_id, k.public_key_pem, k.created_at
  FROM n, signing_keys k WHERE k.id = '$KEY'; COMMIT;"
 
