@@ -4,7 +4,8 @@
 #   p11-kit-client.so -> unix socket -> p11-kit server -> SoftHSM2
 #   SoftHSM2 directly (in-process)
 # Called by bench/run.sh with SIGNET_URL / SIGNET_API_KEY / SIGNET_CA_FILE set
-# and signetd keys named ecdsa-p256 and rsa-2048 that the caller may sign with.
+# and signetd keys bench/ecdsa-p256 and bench/rsa-2048 (CKA_LABEL PROJECT/KEY)
+# that the caller may sign with.
 #   bench/module_bench.sh BUILD SECONDS
 set -euo pipefail
 build=$1
@@ -36,7 +37,7 @@ for alg in ecdsa-p256 rsa-2048; do
   mech=ecdsa; [ "$alg" = rsa-2048 ] && mech=rsa-pkcs1
   for t in 1 4; do
     if [ -e "$module" ]; then
-      "$bench" --module "$module" --label "$alg" --mech "$mech" --threads "$t" \
+      "$bench" --module "$module" --label "bench/$alg" --mech "$mech" --threads "$t" \
           --seconds "$secs" --name "signet-pkcs11 $alg"
     fi
     "$bench" --module "$client" --pin 1234 --label "$alg" --mech "$mech" \
