@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "kbuf.h"
+#include "sn_assert.h"
 
 void
 kbuf_init(struct kbuf *b, size_t max)
@@ -156,7 +157,8 @@ kbuf_steal_str(struct kbuf *b, char **out, size_t *outlen)
 int
 kbuf_poke_u32(struct kbuf *b, size_t off, uint32_t v)
 {
-	if (off > b->len || b->len - off < 4)
+	/* off is where the caller put a placeholder before */
+	if (SN_NEVER(off > b->len || b->len - off < 4))
 		return SN_ERR_INTERNAL;
 	b->data[off] = v >> 24;
 	b->data[off + 1] = v >> 16;

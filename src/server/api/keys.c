@@ -134,7 +134,9 @@ keys_issue_builtin(struct sn_request *req, struct sn_response *resp,
 		r = api_error(resp, SN_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	if ((r = store_copy(k->ca_id, sizeof(k->ca_id), issuing->id)) != 0) {
+	/* both are STORE_ID_MAX */
+	if (SN_NEVER((r = store_copy(k->ca_id, sizeof(k->ca_id),
+	    issuing->id)) != 0)) {
 		r = api_error(resp, SN_ERR_INTERNAL, "bad CA id");
 		goto out;
 	}

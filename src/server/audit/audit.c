@@ -24,6 +24,7 @@
 #include "err.h"
 #include "handler.h"
 #include "server.h"
+#include "sn_assert.h"
 #include "store.h"
 #include "store_audit.h"
 #include "tlog.h"
@@ -89,7 +90,7 @@ audit_append_at(struct db_conn *c, const struct audit_event *ev,
 		*event_out = NULL;
 	if (ev == NULL || ev->action == NULL || ev->tenant_id == NULL)
 		return SN_ERR_INVALID;
-	if (!db_in_transaction(c))
+	if (SN_NEVER(!db_in_transaction(c)))
 		return SN_ERR_INTERNAL;	/* must commit with the change */
 	if (ev->details != NULL && !json_is_object(ev->details))
 		return SN_ERR_INVALID;

@@ -27,6 +27,7 @@
 #include "sign_commit.h"
 #include "store_audit.h"
 #include "store_auth.h"
+#include "sn_assert.h"
 #include "util.h"
 
 static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -283,8 +284,8 @@ audit_sign_commit(struct db *db, struct audit_sign *s)
 	s->next = s->lnext = NULL;
 	s->db = db;
 	s->taken = s->done = 0;
-	if (db == NULL || s->req == NULL || s->key_id == NULL ||
-	    s->key_label == NULL || s->hsm_key_id == NULL) {
+	if (SN_NEVER(db == NULL || s->req == NULL || s->key_id == NULL ||
+	    s->key_label == NULL || s->hsm_key_id == NULL)) {
 		set_err(s, SN_ERR_INTERNAL, "bad signing commit");
 		return s->err;
 	}

@@ -20,6 +20,7 @@
 #include "err.h"
 #include "handler.h"
 #include "server.h"
+#include "sn_assert.h"
 #include "session.h"
 #include "store_auth.h"
 #include "util.h"
@@ -158,7 +159,7 @@ session_csrf_token(const char *secret, char out[SESSION_CSRF_LEN + 1])
 	}
 	if ((r = sn_b64url_encode(d, sizeof(d), &b64)) != 0)
 		goto out;
-	if (strlen(b64) != SESSION_CSRF_LEN) {
+	if (SN_NEVER(strlen(b64) != SESSION_CSRF_LEN)) {
 		r = SN_ERR_INTERNAL;
 		goto out;
 	}

@@ -26,6 +26,7 @@
 #include "alg.h"
 #include "err.h"
 #include "kbuf.h"
+#include "sn_assert.h"
 #include "keeper_int.h"
 #include "util.h"
 
@@ -849,7 +850,8 @@ op_sign(struct keeper_worker *w, const uint8_t *id, enum sn_mech mech,
 	case SN_MECH_RSA_PKCS:
 		if ((r = sn_digestinfo(hash, digest, dlen, di, sizeof(di),
 		    &datalen)) != 0)
-			return r == SN_ERR_TOO_LARGE ? SN_ERR_INTERNAL : r;
+			/* di holds the longest DigestInfo of any hash */
+			return SN_NEVER(r == SN_ERR_TOO_LARGE) ? SN_ERR_INTERNAL : r;
 		data = di;
 		m.mechanism = CKM_RSA_PKCS;
 		break;

@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "alg.h"
+#include "util.h"
 
 #define KEEPER_ID_LEN		16
 #define KEEPER_LABEL_MAX	128	/* bytes of CKA_LABEL */
@@ -52,7 +53,7 @@ struct keeper;
  * did not come up: bad module, token, PIN; the reason is on its stderr).
  * Free with keeper_free().
  */
-int keeper_start(const struct keeper_config *cfg, struct keeper **out);
+int keeper_start(const struct keeper_config *cfg, struct keeper **out) SN_WUR;
 
 /*
  * Stops the keeper: closes the channel, waits for the process (SIGTERM, then
@@ -68,7 +69,7 @@ void keeper_free(struct keeper *k);
  * key as DER SubjectPublicKeyInfo to *spki_der (caller frees).
  */
 int keeper_generate(struct keeper *k, enum sn_key_alg alg, const char *label,
-    uint8_t id[16], uint8_t **spki_der, size_t *spki_len);
+    uint8_t id[16], uint8_t **spki_der, size_t *spki_len) SN_WUR;
 /*
  * The same with a CKA_ID the caller chose (random, and recorded before the
  * call, so that a key whose creation never completed can be found and
@@ -76,11 +77,11 @@ int keeper_generate(struct keeper *k, enum sn_key_alg alg, const char *label,
  */
 int keeper_generate_id(struct keeper *k, enum sn_key_alg alg,
     const char *label, const uint8_t id[16], uint8_t **spki_der,
-    size_t *spki_len);
+    size_t *spki_len) SN_WUR;
 
 /* The public key of key id as DER SubjectPublicKeyInfo (caller frees). */
 int keeper_get_public_key(struct keeper *k, const uint8_t id[16],
-    uint8_t **spki_der, size_t *spki_len);
+    uint8_t **spki_der, size_t *spki_len) SN_WUR;
 
 /*
  * Signs a digest (dlen must equal the hash's length) with key id:
@@ -95,7 +96,7 @@ int keeper_get_public_key(struct keeper *k, const uint8_t id[16],
  */
 int keeper_sign(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
     enum sn_hash hash, const uint8_t *digest, size_t dlen,
-    uint8_t **sig, size_t *siglen);
+    uint8_t **sig, size_t *siglen) SN_WUR;
 
 /*
  * keeper_sign with SN_MECH_EDDSA (and hash SN_HASH_NONE) signs msg itself,
@@ -105,7 +106,7 @@ int keeper_sign(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
  */
 
 /* Destroys the private and public key objects with CKA_ID id. */
-int keeper_destroy(struct keeper *k, const uint8_t id[16]);
+int keeper_destroy(struct keeper *k, const uint8_t id[16]) SN_WUR;
 
 /*
  * Readiness (GET /readyz): one GET_PUBLIC_KEY round trip for a key id no
@@ -114,7 +115,7 @@ int keeper_destroy(struct keeper *k, const uint8_t id[16]);
  * answer in time (it is not killed for that: it may just be busy), or the
  * token's error. No new operation: the channel still offers four.
  */
-int keeper_ping(struct keeper *k, int timeout_ms);
+int keeper_ping(struct keeper *k, int timeout_ms) SN_WUR;
 
 /* Calls waiting for the keeper's answer now (for /metrics); 0 for NULL. */
 size_t keeper_pending(struct keeper *k);
@@ -148,6 +149,6 @@ int keeper_process_main(int argc, char **argv);
  * SN_ERR_INVALID, SN_ERR_IO or SN_ERR_HSM.
  */
 int keeper_init_softhsm_token(const char *hsm_dir, const char *module_path,
-    const char *token_label);
+    const char *token_label) SN_WUR;
 
 #endif

@@ -20,6 +20,7 @@
 #include "db_backend.h"
 #include "err.h"
 #include "schema.sql.h"
+#include "sn_assert.h"
 
 #define DB_MAX_POOL		256
 #define DB_ACQUIRE_TIMEOUT_S	30
@@ -290,7 +291,8 @@ db_acquire(struct db *db, struct db_conn **out)
 		}
 	}
 	pthread_mutex_unlock(&db->mu);
-	if (c == NULL)
+	/* nfree counts the connections not in use */
+	if (SN_NEVER(c == NULL))
 		return SN_ERR_INTERNAL;
 	/* A server backend's connection may have broken since (a restarted
 	 * PostgreSQL): reconnect now, with no statement of the old session. */
@@ -334,7 +336,7 @@ db_release(struct db_conn *c)
 int
 db_begin(struct db_conn *c)
 {
-	if (c->db->ops->in_txn(c))
+	if (SN_NEVER(c->db->ops->in_txn(c)))
 		return SN_ERR_INTERNAL;		/* no nested transactions */
 	return c->db->ops->begin(c);
 }
@@ -342,7 +344,7 @@ db_begin(struct db_conn *c)
 int
 db_commit(struct db_conn *c)
 {
-	if (!c->db->ops->in_txn(c))
+	if (SN_NEVER(!c->db->ops->in_txn(c)))
 		return SN_ERR_INTERNAL;
 	return c->db->ops->commit(c);
 }
@@ -364,7 +366,7 @@ db_in_transaction(struct db_conn *c)
 int
 db_chain_lock(struct db_conn *c, const char *tenant_id)
 {
-	if (!c->db->ops->in_txn(c) || tenant_id == NULL)
+	if (SN_NEVER(!c->db->ops->in_txn(c) || tenant_id == NULL))
 		return SN_ERR_INTERNAL;
 	return c->db->ops->chain_lock(c, tenant_id);
 }
@@ -547,12 +549,14 @@ bind_va(struct db_stmt *st, const char *types, va_list ap)
 			r = db_bind_null(st, idx);
 			break;
 		default:
+			/* the type strings are constants of the callers */
+			SN_ASSERT(0);
 			return SN_ERR_INTERNAL;
 		}
 		if (r != 0)
 			return r;
 	}
-	if (idx - 1 != st->c->db->ops->nparams(st->b))
+	if (SN_NEVER(idx - 1 != st->c->db->ops->nparams(st->b)))
 		return SN_ERR_INTERNAL;	/* type string does not match the SQL */
 	return 0;
 }

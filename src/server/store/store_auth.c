@@ -8,6 +8,7 @@
 #include "db.h"
 #include "err.h"
 #include "store_auth.h"
+#include "sn_assert.h"
 
 /* The credential still holds (each binds: id, principal, tenant, now...). */
 #define CRED_APIKEY \
@@ -106,7 +107,7 @@ store_object_parent(struct db_conn *c, enum store_object type, const char *id,
 
 	if (parent != NULL && parentlen > 0)
 		parent[0] = '\0';
-	if ((unsigned)type >= sizeof(sql) / sizeof(sql[0]))
+	if (SN_NEVER((unsigned)type >= sizeof(sql) / sizeof(sql[0])))
 		return SN_ERR_INTERNAL;
 	if ((r = db_queryf(c, &st, sql[type], "tt", id, tenant_id)) < 0)
 		goto out;
@@ -167,8 +168,10 @@ store_cred_get(struct db_conn *c, enum store_cred kind, const char *id,
 		    "s.name, t.key_version, s.key_version, s.tenant_id, NULL "
 		    "FROM access_tokens t JOIN service_accounts s ON "
 		    "s.id = t.service_account_id WHERE t.id = ?", "t", id);
-	else
+	else {
+		SN_ASSERT(0);		/* kind is a constant of the callers */
 		return SN_ERR_INTERNAL;
+	}
 	if (r < 0)
 		goto out;
 	if (r != DB_ROW) {
@@ -369,6 +372,7 @@ store_sign_check(struct db_conn *c, enum store_cred kind, const char *cred_id,
 		    key_id, tenant_id);
 		break;
 	default:
+		SN_ASSERT(0);		/* kind is a constant of the callers */
 		return SN_ERR_INTERNAL;
 	}
 	if (r < 0)
