@@ -15,63 +15,8 @@
 #include "page.h"
 #include "server.h"
 #include "store.h"
-#include "store_page.h"
+#include "store_audit.h"
 #include "util.h"
-
-/* ?key= : a key id, or PROJECT/KEY, resolved inside the tenant. */
-static int
-resolve_key(struct db_conn *c, const char *tenant, const char *key,
-    char out[64])
-{
-	struct db_stmt *st = NULL;
-	const char *slash = strchr(key, '/');
-	char prj[128];
-	int r;
-
-	out[0] = '\0';
-	if (slash == NULL) {
-		r = db_queryf(c, &st, "SELECT id FROM signing_keys WHERE "
-		    "tenant_id = ? AND id = ?", "tt", tenant, key);
-	} else {
-		if ((size_t)(slash - key) >= sizeof(prj))
-			return SN_ERR_NOT_FOUND;
-		memcpy(prj, key, (size_t)(slash - key));
-		prj[slash - key] = '\0';
-		r = db_queryf(c, &st, "SELECT k.id FROM signing_keys k JOIN "
-		    "projects p ON p.id = k.project_id WHERE k.tenant_id = ? "
-		    "AND p.tenant_id = ? AND (p.name = ? OR p.id = ?) AND "
-		    "k.name = ?", "ttttt", tenant, tenant, prj, prj, slash + 1);
-	}
-	if (r == DB_ROW) {
-		snprintf(out, 64, "%s", db_col_text(st, 0));
-		r = 0;
-	} else if (r == DB_DONE)
-		r = SN_ERR_NOT_FOUND;
-	db_finalize(st);
-	return r;
-}
-
-/* ?actor= : a user id or email, or a service account id or name. */
-static int
-resolve_actor(struct db_conn *c, const char *tenant, const char *who,
-    char out[64])
-{
-	struct db_stmt *st = NULL;
-	int r;
-
-	out[0] = '\0';
-	r = db_queryf(c, &st, "SELECT id FROM users WHERE tenant_id = ? AND "
-	    "(id = ? OR email = ?) UNION ALL SELECT id FROM service_accounts "
-	    "WHERE tenant_id = ? AND (id = ? OR name = ?)", "tttttt", tenant,
-	    who, who, tenant, who, who);
-	if (r == DB_ROW) {
-		snprintf(out, 64, "%s", db_col_text(st, 0));
-		r = 0;
-	} else if (r == DB_DONE)
-		r = SN_ERR_NOT_FOUND;
-	db_finalize(st);
-	return r;
-}
 
 /* Action names: lower-case words joined by '.' or '_' ("key.sign"). */
 static int
@@ -88,17 +33,12 @@ valid_action(const char *s)
 	return 1;
 }
 
-/*
- * The filters present become the query's conditions (rather than
- * "? = '' OR ..."), so that the indexes of migration 8 serve ?key= and
- * ?actor= and a page reads only its own rows.
- */
 static int
 audit_list(struct sn_request *req, struct sn_response *resp)
 {
 	struct db_conn *c = NULL;
 	struct db_stmt *st = NULL;
-	struct store_q sq;
+	struct store_audit_filter f;
 	struct api_page pg;
 	const char *q;
 	char keyid[64] = "", actorid[64] = "", seqs[24];
@@ -146,12 +86,12 @@ audit_list(struct sn_request *req, struct sn_response *resp)
 	    "tenant")) != 0)
 		goto out;
 	if ((q = api_query(req, "key")) != NULL &&
-	    (r = resolve_key(c, req->actor.tenant_id, q, keyid)) != 0) {
+	    (r = store_audit_key_id(c, req->actor.tenant_id, q, keyid)) != 0) {
 		r = api_store_error(resp, r, "key");
 		goto out;
 	}
 	if ((q = api_query(req, "actor")) != NULL &&
-	    (r = resolve_actor(c, req->actor.tenant_id, q, actorid)) != 0) {
+	    (r = store_audit_actor_id(c, req->actor.tenant_id, q, actorid)) != 0) {
 		r = api_store_error(resp, r, "actor");
 		goto out;
 	}
@@ -159,34 +99,15 @@ audit_list(struct sn_request *req, struct sn_response *resp)
 		r = api_error(resp, SN_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	store_q_init(&sq);
-	store_q_sql(&sq, "SELECT " AUDIT_COLUMNS " FROM audit_events "
-	    "WHERE tenant_id = ? AND seq > ?");
-	store_q_text(&sq, req->actor.tenant_id);
-	store_q_int(&sq, after);
-	if (since > 0) {
-		store_q_sql(&sq, " AND time >= ?");
-		store_q_int(&sq, since);
-	}
-	if (until != INT64_MAX) {
-		store_q_sql(&sq, " AND time <= ?");
-		store_q_int(&sq, until);
-	}
-	if (keyid[0] != '\0') {
-		store_q_sql(&sq, " AND object_type = 'key' AND object_id = ?");
-		store_q_text(&sq, keyid);
-	}
-	if (actorid[0] != '\0') {
-		store_q_sql(&sq, " AND actor_id = ?");
-		store_q_text(&sq, actorid);
-	}
-	if (action[0] != '\0') {
-		store_q_sql(&sq, " AND action = ?");
-		store_q_text(&sq, action);
-	}
-	store_q_sql(&sq, " ORDER BY seq LIMIT ?");
-	store_q_int(&sq, pg.limit);
-	r = store_q_run(c, &sq, &st);
+	f.tenant_id = req->actor.tenant_id;
+	f.after = after;
+	f.since = since;
+	f.until = until;
+	f.key_id = keyid;
+	f.actor_id = actorid;
+	f.action = action;
+	f.limit = pg.limit;
+	r = store_audit_page(c, &f, &st);
 	while (r == DB_ROW) {
 		if ((e = audit_row_json(st, 1)) == NULL ||
 		    json_array_append_new(events, e) != 0) {

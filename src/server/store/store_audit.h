@@ -47,6 +47,36 @@ int store_audit_checkpoints(struct db_conn *c, const char *tenant_id,
     struct db_stmt **st) SN_WUR;
 
 /*
+ * GET /v1/audit's resolution of its filters inside the tenant: ?key= (a key
+ * id, or PROJECT/KEY, project by name or id) and ?actor= (a user id or
+ * email, a service account id or name) to the id the events name. 0 and
+ * out, SN_ERR_NOT_FOUND, or SN_ERR_DB.
+ */
+int store_audit_key_id(struct db_conn *c, const char *tenant_id,
+    const char *key, char out[64]) SN_WUR;
+int store_audit_actor_id(struct db_conn *c, const char *tenant_id,
+    const char *who, char out[64]) SN_WUR;
+
+/* One page of GET /v1/audit: "" (or 0, INT64_MAX) means no such filter. */
+struct store_audit_filter {
+	const char *tenant_id;
+	int64_t after;			/* seq > after */
+	int64_t since, until;		/* time >= since (if > 0), <= until */
+	const char *key_id, *actor_id, *action;
+	int64_t limit;
+};
+
+/*
+ * The events of the page in seq order, STORE_AUDIT_COLUMNS, positioned on
+ * the first row (DB_ROW, DB_DONE or SN_ERR_*, as db_queryf). The filters
+ * present become the query's conditions (rather than "? = '' OR ..."), so
+ * that the indexes of migration 8 serve ?key= and ?actor= and a page reads
+ * only its own rows. The caller finalizes *st.
+ */
+int store_audit_page(struct db_conn *c, const struct store_audit_filter *f,
+    struct db_stmt **st) SN_WUR;
+
+/*
  * A savepoint inside the open transaction (plain SQL both backends take):
  * opened, rolled back to (it stays open), or released. One level only.
  */
