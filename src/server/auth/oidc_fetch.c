@@ -10,11 +10,12 @@
 #include <curl/curl.h>
 
 #include "err.h"
+#include "kbuf.h"
 #include "oidc_fetch.h"
 
+/* The answer, bounded by the caller's max (common/kbuf.c). */
 struct fetch_buf {
-	char *data;
-	size_t len, max;
+	struct kbuf body;
 	int too_big;
 	int64_t max_age;
 };
@@ -23,21 +24,16 @@ static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct fetch_buf *b = arg;
-	size_t add = size * n;
-	char *nd;
+	size_t add = size * n;		/* size is always 1 (libcurl) */
+	int r;
 
 	if (n != 0 && add / n != size)
 		return 0;
-	if (add > b->max || b->max - add < b->len) {
-		b->too_big = 1;
+	if ((r = kbuf_put(&b->body, p, add)) != 0) {
+		if (r == SN_ERR_TOO_LARGE)
+			b->too_big = 1;
 		return 0;		/* aborts the transfer */
 	}
-	if ((nd = realloc(b->data, b->len + add + 1)) == NULL)
-		return 0;
-	b->data = nd;
-	memcpy(b->data + b->len, p, add);
-	b->len += add;
-	b->data[b->len] = '\0';
 	return add;
 }
 
@@ -95,7 +91,7 @@ int
 oidc_fetch(const char *url, const char *ca_file, long timeout_ms,
     size_t max, char **body, size_t *len, int64_t *max_age, const char **why)
 {
-	struct fetch_buf b = { NULL, 0, max, 0, -1 };
+	struct fetch_buf b = { .too_big = 0, .max_age = -1 };
 	CURL *h = NULL;
 	CURLcode cc;
 	long status = 0;
@@ -105,6 +101,7 @@ oidc_fetch(const char *url, const char *ca_file, long timeout_ms,
 	*len = 0;
 	*max_age = OIDC_CACHE_DEFAULT;
 	*why = NULL;
+	kbuf_init(&b.body, max);
 	if (strncmp(url, "https://", 8) != 0) {
 		*why = "issuer URLs must be https";
 		return SN_ERR_INVALID;
@@ -161,21 +158,17 @@ oidc_fetch(const char *url, const char *ca_file, long timeout_ms,
 		*why = "the issuer answered with a status other than 200";
 		goto out;
 	}
-	if (b.data == NULL && (b.data = calloc(1, 1)) == NULL) {
-		r = SN_ERR_NOMEM;
-		goto out;
-	}
 	if (b.max_age == 0)
 		*max_age = OIDC_CACHE_MIN;
 	else if (b.max_age > 0)
 		*max_age = b.max_age < OIDC_CACHE_MIN ? OIDC_CACHE_MIN :
 		    b.max_age > OIDC_CACHE_MAX ? OIDC_CACHE_MAX : b.max_age;
-	*body = b.data;
-	*len = b.len;
-	b.data = NULL;
+	/* "" for an empty answer, as callers expect a string */
+	if ((r = kbuf_steal_str(&b.body, body, len)) != 0)
+		goto out;
 	r = 0;
  out:
-	free(b.data);
+	kbuf_free(&b.body);
 	curl_easy_cleanup(h);
 	return r;
 }
