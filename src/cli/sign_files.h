@@ -1,7 +1,7 @@
 /*
  * sign_files.h - the files one `signet sign` signs: collected from --in
  * arguments (files, directories, standard input), hashed here in parallel.
- * Used only by cmd_sign.c.
+ * Used by cmd_sign.c (and cmd_approval.c: sign_hash_path).
  */
 #ifndef SIGNET_SIGN_FILES_H
 #define SIGNET_SIGN_FILES_H

@@ -36,6 +36,7 @@
 #include "server.h"
 #include "store.h"
 #include "store_approvals.h"
+#include "store_approvals_grants.h"
 #include "store_resources.h"
 #include "util.h"
 
@@ -128,7 +129,7 @@ approval_json(struct db_conn *c, const char *tenant_id,
 {
 	struct store_key k;
 	struct store_team t;
-	json_t *votes = NULL, *o;
+	json_t *votes = NULL, *declared = NULL, *o;
 	int64_t n = 0;
 	int r;
 
@@ -141,8 +142,11 @@ approval_json(struct db_conn *c, const char *tenant_id,
 	if ((r = store_approval_votes(c, a->id, &votes)) != 0 ||
 	    (r = store_approval_count(c, a->id, "approve", &n)) != 0)
 		goto out;
+	if (json_is_true(json_object_get(a->request, "declared")) &&
+	    (r = store_declared_list(c, a->id, &declared)) != 0)
+		goto out;
 	o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:I, s:I, "
-	    "s:{s:s, s:s, s:s}, s:o, s:o, s:o, s:O, s:O}",
+	    "s:{s:s, s:s, s:s}, s:o, s:o, s:o, s:O, s:O, s:O?}",
 	    "id", a->id, "state", store_approval_state(a, now),
 	    "key", "id", k.id, "name", k.name, "project", k.project_name,
 	    "team", "id", t.id, "name", t.name,
@@ -153,7 +157,8 @@ approval_json(struct db_conn *c, const char *tenant_id,
 	    "requested_at", store_time_json(a->created_at),
 	    "expires_at", store_time_json(a->expires_at),
 	    "decided_at", store_time_json(a->decided_at),
-	    "request", a->request, "votes", votes);
+	    "request", a->request, "votes", votes, "declared_digests",
+	    declared);
 	if (o == NULL) {
 		r = SN_ERR_NOMEM;
 		goto out;
@@ -162,8 +167,16 @@ approval_json(struct db_conn *c, const char *tenant_id,
 	r = 0;
  out:
 	json_decref(votes);
+	json_decref(declared);
 	store_key_clear(&k);
 	return r;
+}
+
+int
+approvals_object(struct db_conn *c, const char *tenant_id,
+    const struct store_approval *a, json_t **out)
+{
+	return approval_json(c, tenant_id, a, sn_now(), out);
 }
 
 static int
@@ -257,6 +270,10 @@ approvals_gate(struct db_conn *c, struct sn_request *req,
 	int r;
 
 	memset(&a, 0, sizeof(a));
+	/* A pre-approval grant or an approved declaration of these digests
+	 * covers it: signs without asking (claimed at the commit). */
+	if ((r = approvals_cover(c, req, resp, k, v, d)) != APPROVALS_NOT_COVERED)
+		return r;
 	if ((r = fingerprint(req, d, fp)) != 0)
 		return api_error(resp, r, "out of memory");
 	r = store_approval_find(c, req->actor.tenant_id, k->id, req->actor.id,
@@ -291,12 +308,15 @@ approvals_gate(struct db_conn *c, struct sn_request *req,
 
 int
 approvals_claim(struct db_conn *c, struct sn_request *req,
-    struct sn_response *resp, json_t *d)
+    struct sn_response *resp, const struct policy_verdict *v, json_t *d)
 {
 	const char *id = json_string_value(json_object_get(d, "approval"));
 	struct store_approval a;
 	int r;
 
+	if (json_object_get(d, "grant") != NULL ||
+	    json_object_get(d, "declared_approval") != NULL)
+		return approvals_cover_claim(c, req, resp, v, d);
 	if (id == NULL) {
 		/* The policy started asking for approval while the HSM signed. */
 		api_error(resp, SN_ERR_FORBIDDEN, "this key's policy now needs "

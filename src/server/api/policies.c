@@ -218,7 +218,7 @@ policies_enforce(struct db_conn *c, struct sn_request *req,
 	if ((r = policy_decide(c, &pr, consume, &v)) == 0)
 		return 0;
 	if (r == POLICY_NEEDS_APPROVAL)
-		return consume ? approvals_claim(c, req, resp, d) :
+		return consume ? approvals_claim(c, req, resp, &v, d) :
 		    approvals_gate(c, req, resp, k, &v, d);
 	if (r != SN_ERR_FORBIDDEN)
 		return api_store_error(resp, r, "policy");

@@ -73,7 +73,25 @@ int approvals_gate(struct db_conn *c, struct sn_request *req,
     struct sn_response *resp, const struct store_key *k,
     const struct policy_verdict *v, json_t *d);
 int approvals_claim(struct db_conn *c, struct sn_request *req,
-    struct sn_response *resp, json_t *d);
+    struct sn_response *resp, const struct policy_verdict *v, json_t *d);
+/*
+ * approval_grants.c, for approvals_gate / approvals_claim: whether a
+ * pre-approval grant of the caller, or an approved declaration of exactly
+ * these digests, covers the request (d gets "grant" or
+ * "declared_approval"): 0 covered, APPROVALS_NOT_COVERED, or the error
+ * after setting resp. The claim takes it inside the audit transaction
+ * (a 403 rule "approval" if another request took it meanwhile).
+ */
+#define APPROVALS_NOT_COVERED	2
+int approvals_cover(struct db_conn *c, struct sn_request *req,
+    struct sn_response *resp, const struct store_key *k,
+    const struct policy_verdict *v, json_t *d);
+int approvals_cover_claim(struct db_conn *c, struct sn_request *req,
+    struct sn_response *resp, const struct policy_verdict *v, json_t *d);
+/* The approval object of a (approvals.c). 0 or SN_ERR_*. */
+struct store_approval;
+int approvals_object(struct db_conn *c, const char *tenant_id,
+    const struct store_approval *a, json_t **out);
 void approvals_signed(struct db_conn *c, struct sn_request *req, json_t *d,
     json_t *body);
 

@@ -415,6 +415,9 @@ policy_quota_status(struct db_conn *c, const char *tenant_id,
 		goto out;
 	out->has_policy = 1;
 	out->approval_required = p->approval_team[0] != '\0';
+	memcpy(out->approval_team, p->approval_team, sizeof(out->approval_team));
+	out->approval_ttl = p->approval_ttl;
+	out->approvals = p->approvals;
 	if (p->max_signatures == 0)
 		goto out;
 	out->has_quota = 1;

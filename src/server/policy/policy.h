@@ -157,6 +157,9 @@ int policy_decide(struct db_conn *c, const struct policy_request *pr,
 struct policy_quota_status {
 	int has_policy;
 	int approval_required;
+	char approval_team[POLICY_ZONE_MAX];	/* its id, when required */
+	int64_t approval_ttl;
+	int64_t approvals;			/* K */
 	int has_quota;
 	int64_t max;
 	enum policy_period period;

@@ -361,6 +361,38 @@ static const char *const signet_migrations[] = {
 "CREATE INDEX signing_keys_cert ON signing_keys (ca_id, cert_serial);"
 "CREATE INDEX team_members_user_team ON team_members (user_id, team_id);"
 "CREATE INDEX access_tokens_account ON access_tokens (service_account_id);",
+/*
+ * 13 (issue 11): pre-approval grants (an approver lets one principal sign
+ * the next max_signatures with a key without approval until expires_at;
+ * "used" changes only inside the transaction that commits the signatures
+ * it counts) and pre-declared digests (an approval asked for before
+ * signing: each digest signs at most once once it is approved, used_at
+ * set in the signature's audit transaction).
+ */
+"CREATE TABLE approval_grants ("
+"  id TEXT PRIMARY KEY,"
+"  tenant_id TEXT NOT NULL,"
+"  key_id TEXT NOT NULL REFERENCES signing_keys(id) ON DELETE CASCADE,"
+"  team_id TEXT NOT NULL,"
+"  principal_type TEXT NOT NULL CHECK (principal_type IN ('user','service_account')),"
+"  principal_id TEXT NOT NULL,"
+"  principal_name TEXT NOT NULL,"
+"  max_signatures BIGINT NOT NULL CHECK (max_signatures >= 1),"
+"  used BIGINT NOT NULL DEFAULT 0 CHECK (used >= 0 AND used <= max_signatures),"
+"  created_by TEXT NOT NULL,"
+"  created_by_name TEXT NOT NULL,"
+"  created_at BIGINT NOT NULL,"
+"  expires_at BIGINT NOT NULL,"
+"  revoked_at BIGINT,"
+"  revoked_by TEXT);"
+"CREATE INDEX approval_grants_key ON approval_grants (tenant_id, key_id, principal_id);"
+"CREATE TABLE approval_digests ("
+"  approval_id TEXT NOT NULL REFERENCES approvals(id) ON DELETE CASCADE,"
+"  digest_algorithm TEXT NOT NULL,"
+"  digest TEXT NOT NULL,"
+"  used_at BIGINT,"
+"  PRIMARY KEY (approval_id, digest_algorithm, digest));"
+"CREATE INDEX approval_digests_digest ON approval_digests (digest, digest_algorithm);",
 };
 
 #define SIGNET_SCHEMA_VERSION \
