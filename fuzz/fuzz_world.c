@@ -37,6 +37,9 @@ static struct sn_server srv;
 static int built;
 static char dir[64], livepath[128];
 static sqlite3 *snap, *live;
+static sqlite3_stmt *dv_stmt;
+static int64_t dv_seen;		/* live's data_version after the last restore */
+static int schema_cookie;	/* the world's PRAGMA schema_version */
 static struct {
 	char name[32];
 	char *value;
@@ -88,6 +91,7 @@ cleanup(void)
 {
 	char p[160];
 
+	sqlite3_finalize(dv_stmt);
 	if (live != NULL)
 		sqlite3_close(live);
 	if (snap != NULL)
@@ -303,6 +307,37 @@ mk_tenant(struct db_conn *c, const char *name, char id[64])
 	memcpy(id, t.id, sizeof(t.id));
 }
 
+/*
+ * PRAGMA data_version of the live connection: it changes when another
+ * connection (the server's pool) commits, never for live's own writes.
+ */
+static int64_t
+data_version(void)
+{
+	int64_t v;
+
+	if (sqlite3_reset(dv_stmt) != SQLITE_OK ||
+	    sqlite3_step(dv_stmt) != SQLITE_ROW)
+		die("data_version: %s", sqlite3_errmsg(live));
+	v = sqlite3_column_int64(dv_stmt, 0);
+	sqlite3_reset(dv_stmt);
+	return v;
+}
+
+static int
+pragma_int(const char *sql)
+{
+	sqlite3_stmt *st;
+	int v;
+
+	if (sqlite3_prepare_v2(live, sql, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		die("%s: %s", sql, sqlite3_errmsg(live));
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 static void
 build(void)
 {
@@ -495,6 +530,11 @@ build(void)
 	    sqlite3_backup_finish(b) != SQLITE_OK)
 		die("snapshot: %s", sqlite3_errmsg(live));
 	sqlite3_busy_timeout(live, 5000);
+	if (sqlite3_prepare_v2(live, "PRAGMA data_version", -1, &dv_stmt,
+	    NULL) != SQLITE_OK)
+		die("data_version: %s", sqlite3_errmsg(live));
+	schema_cookie = pragma_int("PRAGMA schema_version");
+	dv_seen = data_version();
 	keeper_double_save();
 	built = 1;
 }
@@ -504,14 +544,31 @@ world_reset(void)
 {
 	sqlite3_backup *b;
 
+	char sql[64];
+
 	if (!built) {
 		build();
 		return &srv;
 	}
-	if ((b = sqlite3_backup_init(live, "main", snap, "main")) == NULL ||
-	    sqlite3_backup_step(b, -1) != SQLITE_DONE ||
-	    sqlite3_backup_finish(b) != SQLITE_OK)
-		die("restore: %s", sqlite3_errmsg(live));
+	/*
+	 * Only an input that committed something needs the copy (about half
+	 * of them only read). The backup API bumps the schema cookie, which
+	 * makes every pool connection parse the schema again and prepare its
+	 * statements anew on the next input: the schema is the snapshot's, so
+	 * the cookie goes back to the world's value and they keep theirs (the
+	 * changed file still empties their page caches).
+	 */
+	if (data_version() != dv_seen) {
+		if ((b = sqlite3_backup_init(live, "main", snap, "main")) ==
+		    NULL || sqlite3_backup_step(b, -1) != SQLITE_DONE ||
+		    sqlite3_backup_finish(b) != SQLITE_OK)
+			die("restore: %s", sqlite3_errmsg(live));
+		snprintf(sql, sizeof(sql), "PRAGMA schema_version=%d",
+		    schema_cookie);
+		if (sqlite3_exec(live, sql, NULL, NULL, NULL) != SQLITE_OK)
+			die("schema_version: %s", sqlite3_errmsg(live));
+		dv_seen = data_version();
+	}
 	keeper_double_restore();
 	crl_invalidate();
 	return &srv;

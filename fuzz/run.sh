@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz/run.sh SECONDS [NAME...] - a fuzzing campaign: every harness in turn
-# (or the NAMEs given), SECONDS each, at nice 19.
+# (or the NAMEs given), SECONDS each, at nice 19 (NICE=N for another level).
 #
 # Builds the libFuzzer binaries into build-fuzz (clang, -DSIGNET_FUZZ=ON)
 # unless BUILD names another build tree. Each harness starts from
@@ -14,12 +14,14 @@
 # $BUILD/fuzz-campaign.tsv.
 #
 # Environment: BUILD (default build-fuzz), FUZZ_ARGS (extra libFuzzer
-# options, e.g. -runs=N).
+# options, e.g. -runs=N: a harness stops at N executions or SECONDS,
+# whichever comes first), NICE (default 19).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:?usage: fuzz/run.sh SECONDS [NAME...]}
 shift
 build=${BUILD:-$top/build-fuzz}
+nice=${NICE:-19}
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
   CC=clang cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -49,7 +51,7 @@ for n in "$@"; do
   # New inputs go to the first directory ($work), so the committed
   # corpus changes only through the merge below.
   set +e
-  nice -n 19 "$bin" -max_total_time="$secs" -print_final_stats=1 \
+  nice -n "$nice" "$bin" -max_total_time="$secs" -print_final_stats=1 \
     -timeout=25 -rss_limit_mb=4096 -artifact_prefix="$top/fuzz/findings/$n-" \
     ${FUZZ_ARGS:-} "${dict[@]}" "$work" "${dirs[@]}" >"$log" 2>&1
   rc=$?
