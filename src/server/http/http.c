@@ -178,6 +178,13 @@ http_parse_form(const char *buf, size_t len, json_t **out)
 			r = SN_ERR_INVALID;
 			goto out;
 		}
+		/* A JSON object's keys are UTF-8 as its strings are: a name
+		 * that is not was an internal error (set_new refused it). */
+		if ((v = json_string(k)) == NULL) {	/* not UTF-8 */
+			r = SN_ERR_INVALID;
+			goto out;
+		}
+		json_decref(v);
 		if ((v = json_string(val)) == NULL) {	/* not UTF-8 */
 			r = SN_ERR_INVALID;
 			goto out;

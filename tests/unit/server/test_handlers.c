@@ -299,6 +299,9 @@ test_pipeline(void **state)
 	assert_int_equal(http_parse_form("a=%zz", 5, &o), SN_ERR_INVALID);
 	assert_int_equal(http_parse_form("noequals", 8, &o), SN_ERR_INVALID);
 	assert_int_equal(http_parse_form("a=%ff", 5, &o), SN_ERR_INVALID);
+	/* a name that is not UTF-8 is the client's error, not a 500 */
+	assert_int_equal(http_parse_form("%ff=1", 5, &o), SN_ERR_INVALID);
+	assert_int_equal(http_parse_form("gr\x90" "nt=1", 7, &o), SN_ERR_INVALID);
 	assert_int_equal(http_parse_form("", 0, &o), 0);
 	json_decref(o);
 
