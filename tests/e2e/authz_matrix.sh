@@ -56,6 +56,10 @@ mk_key() {	# mk_key NAME [EXTRA-JSON-MEMBERS]: sets K_ID
 mk_key k1; KEY_ID=$K_ID
 mk_key k2; KEY2_ID=$K_ID
 mk_key ext1 '"ca":"external","subject":"CN=ext1"'; EXTKEY_ID=$K_ID
+# appr: a key whose policy needs one approval by team t1 (towner, tmember)
+mk_key appr; AKEY_ID=$K_ID
+api_q PUT "/v1/keys/$AKEY_ID/policy" '{"approval":{"team":"t1","approvals":1,"ttl":"1h"}}' "$ADMIN_KEY"
+assert_status 200 "approval policy of appr"
 
 api_q POST "/v1/keys/$EXTKEY_ID/csr" '{}' "$ADMIN_KEY"; assert_status 200 "csr"
 jbody -r .csr >"$E2E_DIR/ext1.csr"
@@ -117,6 +121,16 @@ new_fed() {	# a fresh OIDC federation of {sa}
 	assert_status 201 "fixture: federation"
 	jbody -r .federation.id
 }
+new_grant() {	# a fresh pre-approval grant of appr to plain, by towner
+	api_q POST "/v1/keys/$AKEY_ID/grants" '{"user":"plain@acme.test","max_signatures":1,"duration":"1h"}' "${TOK[towner]}"
+	assert_status 201 "fixture: grant"
+	jbody -r .grant.id
+}
+new_pending() {	# a fresh pending approval of appr, asked for by sa
+	api_q POST "/v1/keys/$AKEY_ID/sign" "{\"mechanism\":\"ecdsa\",\"digest_algorithm\":\"sha256\",\"digest\":\"$(rand_b64 32)\"}" "${TOK[sa]}"
+	assert_status 202 "fixture: pending approval"
+	jbody -r .approval.id
+}
 new_key() {
 	mk_key "victim-k-$(rand_hex)"
 	echo "$K_ID"
@@ -132,6 +146,7 @@ fill() {	# fill TEXT ACTOR: prints TEXT with placeholders substituted
 	s=${s//\{project_name\}/p1}
 	s=${s//\{key\}/$KEY_ID}
 	s=${s//\{key2\}/$KEY2_ID}
+	s=${s//\{akey\}/$AKEY_ID}
 	s=${s//\{extkey\}/$EXTKEY_ID}
 	s=${s//\{sa\}/$SA_ID}
 	s=${s//\{ca\}/$CA_ID}
@@ -144,6 +159,8 @@ fill() {	# fill TEXT ACTOR: prints TEXT with placeholders substituted
 	if [[ $s == *"{new_apikey}"* ]]; then v=$(new_apikey); s=${s//\{new_apikey\}/$v}; fi
 	if [[ $s == *"{new_sa}"* ]]; then v=$(new_sa); s=${s//\{new_sa\}/$v}; fi
 	if [[ $s == *"{new_key}"* ]]; then v=$(new_key); s=${s//\{new_key\}/$v}; fi
+	if [[ $s == *"{new_grant}"* ]]; then v=$(new_grant); s=${s//\{new_grant\}/$v}; fi
+	if [[ $s == *"{pending}"* ]]; then v=$(new_pending); s=${s//\{pending\}/$v}; fi
 	if [[ $s == *"{new_fed}"* ]]; then v=$(new_fed); s=${s//\{new_fed\}/$v}; fi
 	[[ ! $s =~ \{[a-z_]+\} ]] || fail "unknown placeholder in '$s'"
 	printf '%s' "$s"
