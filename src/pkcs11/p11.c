@@ -2,8 +2,9 @@
  * p11.c - the PKCS#11 v2.40 entry points of signet-pkcs11.so.
  *
  * The module shows one slot holding one read-only token, "Signet", whose
- * objects are the keys the configured identity may sign with (fetched once
- * from GET /v1/me/keys at C_Initialize). Signing hashes locally and sends
+ * objects are the keys the configured identity may sign with, fetched from
+ * GET /v1/me/keys when a search first asks for them: the one key the
+ * template names (?key=), or all of them. Signing hashes locally and sends
  * only the digest to signetd (POST /v1/keys/{id}/sign).
  *
  * Concurrency: one global mutex guards the module state (token, sessions,
@@ -305,7 +306,7 @@ state_load(int no_threads)
 	json_t *resp = NULL;
 	uint8_t sha[SHA256_DIGEST_LENGTH];
 	char why[256] = "";
-	size_t skipped = 0;
+	long status = 0;
 	CK_RV rv = CKR_FUNCTION_FAILED;
 	int r;
 
@@ -339,16 +340,21 @@ state_load(int no_threads)
 	}
 	if (no_threads)
 		sn_client_set_no_threads(g.client);
-	if ((r = p11_fetch_keys(g.client, &resp)) != 0) {
-		p11_log("cannot list signing keys at %s: %s", cfg.url,
+	/*
+	 * One request says the service answers and takes the credentials,
+	 * so C_Initialize fails as it always did; the keys come later, the
+	 * one a search names or all of them (C_FindObjectsInit), so a
+	 * process that signs with one key does not pay for the others.
+	 */
+	if ((r = sn_client_json(g.client, "GET", "/v1/me", NULL, &status,
+	    &resp)) != 0) {
+		p11_log("cannot reach the signing service at %s: %s", cfg.url,
 		    sn_client_errmsg(g.client));
 		rv = p11_init_rv(r);
 		goto out;
 	}
-	if ((r = p11_token_from_keys(resp, &g.token, &skipped)) != 0) {
-		p11_log("unexpected key list from %s: %s", cfg.url,
-		    sn_strerror(r));
-		rv = p11_init_rv(r);
+	if ((g.token = p11_token_new()) == NULL) {
+		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
 	/* The token serial names the service, so two services differ. */
@@ -822,11 +828,68 @@ C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 P11_WRITE_REFUSED(C_SetAttributeValue, (CK_SESSION_HANDLE hSession,
     CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount))
 
+/*
+ * Under g_lock, which it drops around the request: brings the key `hint`
+ * names (a key id or PROJECT/KEY) onto the token, or every key (hint NULL,
+ * or a hint the service knows no signable key for: it may name a CA
+ * certificate, which only the full listing has). Counted in flight so
+ * that C_Finalize waits and g.token stays. *s is looked up again: the
+ * session may have been closed meanwhile. Concurrent lookups of the same
+ * key are harmless: p11_token_add_keys adds a key once.
+ */
+static CK_RV
+token_fetch(CK_SESSION_HANDLE hSession, const char *hint,
+    struct p11_session **s)
+{
+	json_t *resp = NULL;
+	size_t skipped = 0;
+	int r = 0, all = hint == NULL;
+	CK_RV rv = CKR_OK;
+
+	g.inflight++;
+	pthread_mutex_unlock(&g_lock);
+	if (hint != NULL && (r = p11_fetch_key(g.client, hint, &resp)) == 0 &&
+	    json_array_size(json_object_get(resp, "keys")) == 0) {
+		json_decref(resp);
+		resp = NULL;
+		all = 1;
+	}
+	if (r == 0 && all)
+		r = p11_fetch_keys(g.client, &resp);
+	if (r != 0) {
+		p11_log("cannot list signing keys: %s",
+		    sn_client_errmsg(g.client));
+		/* A credential refused now was taken at C_Initialize. */
+		if ((rv = p11_init_rv(r)) == CKR_PIN_INCORRECT)
+			rv = CKR_PIN_EXPIRED;
+	}
+	pthread_mutex_lock(&g_lock);
+	if (rv == CKR_OK && (r = p11_token_add_keys(g.token, resp,
+	    &skipped)) != 0) {
+		p11_log("unexpected key list: %s", sn_strerror(r));
+		rv = r == SN_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_FUNCTION_FAILED;
+	}
+	if (rv == CKR_OK && all)
+		g.token->complete = 1;
+	if (--g.inflight == 0)
+		pthread_cond_broadcast(&g_idle);
+	json_decref(resp);
+	if (rv == CKR_OK && !g.initialized)
+		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+	if (rv == CKR_OK && (*s = session_get(hSession)) == NULL)
+		rv = CKR_SESSION_HANDLE_INVALID;
+	if (rv == CKR_OK && (*s)->finding)
+		rv = CKR_OPERATION_ACTIVE;
+	return rv;
+}
+
 P11_EXPORT CK_RV
 C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
     CK_ULONG ulCount)
 {
 	struct p11_session *s;
+	char hint[160];
+	int named;
 	CK_RV rv;
 
 	if ((rv = session_lock(hSession, &s)) != CKR_OK)
@@ -838,6 +901,19 @@ C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	if (s->finding) {
 		rv = CKR_OPERATION_ACTIVE;
 		goto out;
+	}
+	/*
+	 * A signing process pays for the key it uses: a template that names
+	 * a key fetches that key only (once: it stays on the token); one
+	 * that names none lists every key, once.
+	 */
+	if (!g.token->complete) {
+		named = p11_tmpl_key_hint(pTemplate, ulCount, hint,
+		    sizeof(hint));
+		if ((!named || !p11_token_has_key(g.token, hint)) &&
+		    (rv = token_fetch(hSession, named ? hint : NULL, &s)) !=
+		    CKR_OK)
+			goto out;
 	}
 	s->nfound = s->fpos = 0;
 	if (g.token->nobjs > 0 &&

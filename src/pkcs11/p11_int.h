@@ -50,11 +50,17 @@ struct p11_object {
 	CK_ULONG key_bits;	/* modulus bits, or the curve's field bits */
 };
 
-/* The token: every object, built once at C_Initialize. */
+/*
+ * The token: the objects fetched so far. Starts empty at C_Initialize;
+ * C_FindObjectsInit adds the key its template names (CKA_ID, CKA_LABEL),
+ * or every key when it names none (complete is then set). Objects are
+ * appended only, so handles stay valid.
+ */
 struct p11_token {
 	struct p11_object **objs;
 	size_t nobjs;
 	size_t cap;
+	int complete;		/* every key of GET /v1/me/keys is here */
 };
 
 /* ---- p11_obj.c ---- */
@@ -96,6 +102,29 @@ const struct p11_object *p11_token_find(const struct p11_token *t,
  */
 int p11_token_from_keys(json_t *resp, struct p11_token **out, size_t *skipped);
 
+/* An empty token (NULL: out of memory); freed with p11_token_free. */
+struct p11_token *p11_token_new(void);
+
+/*
+ * Adds the keys of a GET /v1/me/keys answer that are not on the token yet
+ * (by server key id: a key already there keeps its objects and handles),
+ * like p11_token_from_keys. On failure the keys added so far stay.
+ */
+int p11_token_add_keys(struct p11_token *t, json_t *resp, size_t *skipped);
+
+/*
+ * The key a C_FindObjectsInit template names, if any: a CKA_ID that is a
+ * key id (the service's characters only), else a CKA_LABEL of the form
+ * PROJECT/KEY. Writes it NUL-terminated to out (outlen >= 130 holds any)
+ * and returns 1; 0 when the template names no key (then every key is
+ * listed).
+ */
+int p11_tmpl_key_hint(const CK_ATTRIBUTE *tmpl, CK_ULONG n, char *out,
+    size_t outlen);
+
+/* 1 if a private key object on t has that key id or label. */
+int p11_token_has_key(const struct p11_token *t, const char *hint);
+
 struct sn_client;
 /*
  * Every page of GET /v1/me/keys merged into *out ({"keys":[...]}, for
@@ -103,6 +132,12 @@ struct sn_client;
  * in sn_client_errmsg), SN_ERR_PROTOCOL or SN_ERR_TOO_LARGE.
  */
 int p11_fetch_keys(struct sn_client *c, json_t **out);
+
+/*
+ * GET /v1/me/keys?key=NAME (a key id or PROJECT/KEY): the answer, with at
+ * most one key, into *out. 0, the client's SN_ERR_* or SN_ERR_PROTOCOL.
+ */
+int p11_fetch_key(struct sn_client *c, const char *name, json_t **out);
 
 /*
  * Extracts the id= component of a PKCS#11 URI (RFC 7512), percent-decoded,

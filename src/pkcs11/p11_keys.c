@@ -1,7 +1,7 @@
 /*
  * p11_keys.c - the module's key listing: every page of GET /v1/me/keys
  * (docs/API.md "Paging"), merged into the one answer p11_token_from_keys
- * reads.
+ * reads; or the one key a search template names (?key=).
  *
  * The server is not trusted to end the walk: a repeated cursor, a page
  * without its "keys" array, or more than P11_KEYS_MAX keys in all stop it
@@ -84,4 +84,33 @@ p11_fetch_keys(struct sn_client *c, json_t **out)
 	json_decref(resp);
 	json_decref(all);
 	return r;
+}
+
+int
+p11_fetch_key(struct sn_client *c, const char *name, json_t **out)
+{
+	json_t *resp = NULL, *keys;
+	char path[512], *e = NULL;
+	long status = 0;
+	int r;
+
+	*out = NULL;
+	if (sn_client_escape(name, &e) != 0)
+		return SN_ERR_NOMEM;
+	if ((size_t)snprintf(path, sizeof(path), "/v1/me/keys?key=%s", e) >=
+	    sizeof(path)) {
+		free(e);
+		return SN_ERR_INVALID;
+	}
+	free(e);
+	if ((r = sn_client_json(c, "GET", path, NULL, &status, &resp)) != 0)
+		return r;
+	/* One key at most: a longer answer is not one we asked for. */
+	if (!json_is_array(keys = json_object_get(resp, "keys")) ||
+	    json_array_size(keys) > 1) {
+		json_decref(resp);
+		return SN_ERR_PROTOCOL;
+	}
+	*out = resp;
+	return 0;
 }

@@ -1,6 +1,8 @@
 /*
- * p11_obj.c - the token's objects: built once from GET /v1/me/keys, then
- * only read (attribute queries, template matching).
+ * p11_obj.c - the token's objects, built from GET /v1/me/keys: the one key
+ * a search template names (?key=), or every key, and then only read
+ * (attribute queries, template matching). Objects are only ever appended,
+ * so a handle, once given out, names the same object until C_Finalize.
  *
  * Per signing key the token holds a private key (CKA_SIGN, sensitive, never
  * extractable; it carries only public components so consumers can learn the
@@ -756,37 +758,141 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	return r;
 }
 
-int
-p11_token_from_keys(json_t *resp, struct p11_token **out, size_t *skipped)
+struct p11_token *
+p11_token_new(void)
 {
-	struct p11_token *t = NULL;
+	return calloc(1, sizeof(struct p11_token));
+}
+
+/* The private key object of server key kid, or NULL. */
+static const struct p11_object *
+token_key_by_id(const struct p11_token *t, const char *kid)
+{
+	for (size_t i = 0; i < t->nobjs; i++) {
+		if (t->objs[i]->key_id != NULL &&
+		    strcmp(t->objs[i]->key_id, kid) == 0)
+			return t->objs[i];
+	}
+	return NULL;
+}
+
+int
+p11_token_add_keys(struct p11_token *t, json_t *resp, size_t *skipped)
+{
 	json_t *keys, *k;
+	const char *kid;
 	size_t i;
 	int r, skip;
 
-	*out = NULL;
 	*skipped = 0;
 	keys = json_object_get(resp, "keys");
 	if (!json_is_array(keys))
 		return SN_ERR_PROTOCOL;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return SN_ERR_NOMEM;
 	/*
-	 * Keys first, CA certificates after them: a key's CA certificates are
-	 * added after its own objects, so the order of handles is stable for
-	 * a given answer.
+	 * A key's objects are added together, its CA certificates after
+	 * them, so the order of handles is stable for a given answer. A key
+	 * already on the token (found by an earlier lookup, or by another
+	 * thread's) keeps its objects: its handles must not change.
 	 */
 	json_array_foreach(keys, i, k) {
+		kid = json_string_value(json_object_get(k, "id"));
+		if (kid != NULL && token_key_by_id(t, kid) != NULL)
+			continue;
 		if ((r = add_key(t, k, &skip)) != 0)
-			goto out;
+			return r;
 		*skipped += (size_t)skip;
 	}
+	return 0;
+}
+
+int
+p11_token_from_keys(json_t *resp, struct p11_token **out, size_t *skipped)
+{
+	struct p11_token *t = NULL;
+	int r;
+
+	*out = NULL;
+	*skipped = 0;
+	if (!json_is_array(json_object_get(resp, "keys")))
+		return SN_ERR_PROTOCOL;
+	if ((t = p11_token_new()) == NULL)
+		return SN_ERR_NOMEM;
+	if ((r = p11_token_add_keys(t, resp, skipped)) != 0) {
+		p11_token_free(t);
+		return r;
+	}
+	t->complete = 1;
 	*out = t;
-	t = NULL;
-	r = 0;
- out:
-	p11_token_free(t);
-	return r;
+	return 0;
+}
+
+/* [A-Za-z0-9._-]: the characters of the service's names and key ids. */
+static int
+name_chars(const uint8_t *v, size_t len)
+{
+	if (len == 0 || len > 64 || v[0] == '.' || v[0] == '-')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (!((v[i] >= 'a' && v[i] <= 'z') ||
+		    (v[i] >= 'A' && v[i] <= 'Z') ||
+		    (v[i] >= '0' && v[i] <= '9') ||
+		    v[i] == '.' || v[i] == '_' || v[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+p11_tmpl_key_hint(const CK_ATTRIBUTE *tmpl, CK_ULONG n, char *out,
+    size_t outlen)
+{
+	const uint8_t *v, *slash;
+	size_t len;
+	int label = -1;
+
+	out[0] = '\0';
+	for (CK_ULONG i = 0; i < n; i++) {
+		if (tmpl[i].pValue == NULL)
+			continue;
+		v = tmpl[i].pValue;
+		len = tmpl[i].ulValueLen;
+		if (tmpl[i].type == CKA_ID && name_chars(v, len) &&
+		    len < outlen) {
+			/* A key's CKA_ID is its id string: the best name. */
+			memcpy(out, v, len);
+			out[len] = '\0';
+			return 1;
+		}
+		if (tmpl[i].type == CKA_LABEL && len < outlen &&
+		    (slash = memchr(v, '/', len)) != NULL &&
+		    name_chars(v, (size_t)(slash - v)) &&
+		    name_chars(slash + 1, len - (size_t)(slash - v) - 1))
+			label = (int)i;
+	}
+	if (label < 0)
+		return 0;
+	memcpy(out, tmpl[label].pValue, tmpl[label].ulValueLen);
+	out[tmpl[label].ulValueLen] = '\0';
+	return 1;
+}
+
+int
+p11_token_has_key(const struct p11_token *t, const char *hint)
+{
+	const struct p11_attr *a;
+	size_t len = strlen(hint);
+
+	for (size_t i = 0; i < t->nobjs; i++) {
+		if (t->objs[i]->cls != CKO_PRIVATE_KEY)
+			continue;
+		if (t->objs[i]->key_id != NULL &&
+		    strcmp(t->objs[i]->key_id, hint) == 0)
+			return 1;
+		if ((a = p11_obj_attr(t->objs[i], CKA_LABEL)) != NULL &&
+		    a->len == len && memcmp(a->val, hint, len) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 void

@@ -1060,10 +1060,47 @@ keys_csr(struct sn_request *req, struct sn_response *resp)
 }
 
 /*
+ * ?key=ID or ?key=PROJECT/KEY of GET /v1/me/keys: which one key the caller
+ * asks for (the PKCS#11 module looks up the key a search template names
+ * instead of listing them all). Fills f; 0, or a 400 set on resp. p and n
+ * hold the two halves of PROJECT/KEY.
+ */
+static int
+me_keys_key_param(struct sn_request *req, struct sn_response *resp,
+    struct store_key_filter *f, char *p, char *n, size_t len)
+{
+	const char *v = api_query(req, "key"), *slash;
+
+	if (v == NULL)
+		return 0;
+	if ((slash = strchr(v, '/')) == NULL) {
+		if (!api_valid_name(v))
+			goto bad;
+		f->key_id = v;
+		return 0;
+	}
+	if ((size_t)(slash - v) >= len || strlen(slash + 1) >= len)
+		goto bad;
+	memcpy(p, v, (size_t)(slash - v));
+	p[slash - v] = '\0';
+	memcpy(n, slash + 1, strlen(slash + 1) + 1);
+	if (!api_valid_name(p) || !api_valid_name(n))
+		goto bad;
+	f->project_name = p;
+	f->name = n;
+	return 0;
+ bad:
+	return api_error(resp, SN_ERR_INVALID, "query 'key' must be a key id "
+	    "or PROJECT/KEY");
+}
+
+/*
  * GET /v1/me/keys: a page of the keys the caller may sign with
  * (AUTHZ_KEY_SIGN's rule, in SQL) and that can sign now (state active,
  * inside its validity, also in SQL), each with its certificate and chain,
- * for the PKCS#11 module and `signet keys`. One query per page.
+ * for the PKCS#11 module and `signet keys`. One query per page; ?key=
+ * narrows it to one key (an empty list when the caller may not sign with
+ * it, as for a key that does not exist: a filter, not a lookup).
  */
 int
 api_me_keys(struct sn_request *req, struct sn_response *resp)
@@ -1076,15 +1113,18 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 	struct store_key *rows = NULL, *k;
 	json_t *arr = NULL, *kj = NULL, *cj = NULL, *next;
 	int64_t now = sn_now(), expiring = -1;
+	char pname[65], kname[65];
 	size_t i, n = 0;
 	int r;
 
+	memset(&f, 0, sizeof(f));
 	if ((r = expiring_param(req, resp, &expiring)) != 0 ||
+	    (r = me_keys_key_param(req, resp, &f, pname, kname,
+	    sizeof(pname))) != 0 ||
 	    (r = api_page_parse(req, resp, API_LIST_ME_KEYS, 2, &pg)) != 0)
 		return r;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
-	memset(&f, 0, sizeof(f));
 	f.sign_only = 1;
 	f.now = now;
 	api_page_viewer(req, &v);
@@ -1125,6 +1165,9 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 		json_array_append_new(arr, kj);
 		kj = NULL;
 	}
+	/* For /metrics: how many key rows the modules and CLIs pull. */
+	__atomic_add_fetch(&req->srv->n_me_keys_rows,
+	    (uint64_t)json_array_size(arr), __ATOMIC_RELAXED);
 	if ((next = keys_next(API_LIST_ME_KEYS, &pg, rows, n)) == NULL) {
 		r = api_store_error(resp, SN_ERR_NOMEM, "key");
 		goto out;

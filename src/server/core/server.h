@@ -64,6 +64,7 @@ struct sn_server {
 	uint64_t n_signatures;
 	uint64_t n_sign_failures;
 	uint64_t n_auth_failures;
+	uint64_t n_me_keys_rows;	/* keys answered by GET /v1/me/keys */
 	int64_t started_at;		/* sn_now() at start, for /metrics uptime */
 };
 

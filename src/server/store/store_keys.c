@@ -510,9 +510,21 @@ store_key_page(struct db_conn *c, const struct store_viewer *v,
 		store_q_sql(&q, " AND p.id = ?");
 		store_q_text(&q, f->project_id);
 	}
+	if (f->project_name != NULL) {
+		store_q_sql(&q, " AND p.name = ?");
+		store_q_text(&q, f->project_name);
+	}
 	if (f->name != NULL) {
 		store_q_sql(&q, " AND k.name = ?");
 		store_q_text(&q, f->name);
+	}
+	if (f->key_id != NULL) {
+		/* The key's project first, so the projects loop probes one
+		 * row instead of walking every project of the tenant. */
+		store_q_sql(&q, " AND p.id = (SELECT project_id FROM "
+		    "signing_keys WHERE id = ?) AND k.id = ?");
+		store_q_text(&q, f->key_id);
+		store_q_text(&q, f->key_id);
 	}
 	if (page->after[0] != NULL && page->after[1] != NULL) {
 		store_q_sql(&q, " AND p.name >= ? AND (p.name > ? OR "

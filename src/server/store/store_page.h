@@ -110,14 +110,17 @@ int store_user_page(struct db_conn *c, const char *tenant_id,
 
 /*
  * Keys in (project name, key name) order; after[0] the project name,
- * after[1] the key name. project_id, name: optional filters (NULL).
+ * after[1] the key name. project_id, project_name, name, key_id:
+ * optional filters (NULL: any).
  * sign_only: only keys the viewer may sign with that are active inside
  * their validity at now (GET /v1/me/keys). *out holds n keys, each cleared
  * with store_key_clear, the array freed by the caller.
  */
 struct store_key_filter {
 	const char *project_id;
+	const char *project_name;	/* p.name =, NULL: any */
 	const char *name;
+	const char *key_id;		/* k.id =, NULL: any */
 	int sign_only;
 	int64_t now;
 };
