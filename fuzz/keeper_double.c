@@ -269,6 +269,34 @@ keeper_sign(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
 	return r;
 }
 
+/* keeper_sign for each digest in turn: the same answers, all or none. */
+int
+keeper_sign_many(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
+    enum sn_hash hash, const uint8_t *const *digests, const size_t *dlens,
+    size_t n, uint8_t **sigs, size_t *siglens)
+{
+	size_t i;
+	int r = 0;
+
+	if (n == 0 || n > KEEPER_SIGN_MANY_MAX)
+		return n == 0 ? SN_ERR_INVALID : SN_ERR_TOO_LARGE;
+	for (i = 0; i < n; i++) {
+		sigs[i] = NULL;
+		siglens[i] = 0;
+	}
+	for (i = 0; i < n && r == 0; i++)
+		r = keeper_sign(k, id, mech, hash, digests[i], dlens[i],
+		    &sigs[i], &siglens[i]);
+	if (r != 0) {
+		for (i = 0; i < n; i++) {
+			free(sigs[i]);
+			sigs[i] = NULL;
+			siglens[i] = 0;
+		}
+	}
+	return r;
+}
+
 int
 keeper_destroy(struct keeper *k, const uint8_t id[16])
 {

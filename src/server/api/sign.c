@@ -8,7 +8,9 @@
  *   3. strict validation of the request (unknown fields, mechanism for the
  *      key's algorithm, digest algorithm and policy, base64, exact length,
  *      batch size) and of the key state (active, inside its validity);
- *   4. keeper_sign for every digest (holding no database connection);
+ *   4. keeper_sign, or for a batch keeper_sign_many: the digests signed
+ *      in parallel across the keeper's workers, all or none (holding no
+ *      database connection);
  *   5. audit_sign_commit (audit/sign_commit.h): in one write transaction,
  *      shared with the tenant's other signers of the moment (group
  *      commit), the caller's credential, the signer link and the key's
@@ -159,6 +161,44 @@ items_free(struct sign_item *items, size_t n)
 		sn_freezero(items[i].sig, items[i].siglen);
 	}
 	free(items);
+}
+
+/*
+ * A batch's digests, signed in parallel across the keeper's workers
+ * (keeper_sign_many): all or none, the first failure the batch's.
+ */
+static int
+sign_batch(struct keeper *kp, const uint8_t hsm_id[KEEPER_ID_LEN],
+    enum sn_mech mech, enum sn_hash hash, struct sign_item *items, size_t n)
+{
+	const uint8_t **dg = NULL;
+	size_t *dl = NULL, *sl = NULL, i;
+	uint8_t **sg = NULL;
+	int r = SN_ERR_NOMEM;
+
+	if ((dg = calloc(n, sizeof(*dg))) == NULL ||
+	    (dl = calloc(n, sizeof(*dl))) == NULL ||
+	    (sg = calloc(n, sizeof(*sg))) == NULL ||
+	    (sl = calloc(n, sizeof(*sl))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		dg[i] = items[i].digest;
+		dl[i] = items[i].dlen;
+	}
+	if ((r = keeper_sign_many(kp, hsm_id, mech, hash, dg, dl, n, sg,
+	    sl)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		items[i].sig = sg[i];
+		items[i].siglen = sl[i];
+	}
+	r = 0;
+ out:
+	free(dg);
+	free(dl);
+	free(sg);
+	free(sl);
+	return r;
 }
 
 int
@@ -320,14 +360,11 @@ api_keys_sign(struct sn_request *req, struct sn_response *resp)
 	db_release(c);
 	c = NULL;
 	t0 = metrics_now_ns();
-	for (i = 0; i < n; i++) {
-		if ((r = keeper_sign(srv->keeper, hsm_id, mech, hash,
-		    items[i].digest, items[i].dlen, &items[i].sig,
-		    &items[i].siglen)) != 0) {
-			r = api_keeper_error(resp, r, "signing");
-			break;
-		}
-	}
+	r = n == 1 ? keeper_sign(srv->keeper, hsm_id, mech, hash,
+	    items[0].digest, items[0].dlen, &items[0].sig, &items[0].siglen) :
+	    sign_batch(srv->keeper, hsm_id, mech, hash, items, n);
+	if (r != 0)
+		r = api_keeper_error(resp, r, "signing");
 	if (r == 0)
 		metrics_observe_sign(k.algorithm, metrics_now_ns() - t0);
 	if (r != 0) {

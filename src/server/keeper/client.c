@@ -370,83 +370,138 @@ ensure_running(struct keeper *k)
 	return spawn(k);
 }
 
+/* With state held: takes c off the pending list if it is still there. */
+static void
+unlink_locked(struct keeper *k, struct call *c)
+{
+	struct call **pp;
+
+	for (pp = &k->pending; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			k->npending--;
+			break;
+		}
+}
+
+/* One request of call_many: body in, answer (status, resp) out. */
+struct call_req {
+	const uint8_t *body;
+	size_t bodylen;
+	int status;		/* 0 or SN_ERR_*, this request's answer */
+	uint8_t *resp;		/* on status 0: the body (caller frees) */
+	size_t resplen;
+};
+
 /*
- * One round trip: sends op with body, waits for the answer. On 0, *resp is
- * the response body (caller frees; may be NULL when empty). probe_ms > 0:
- * wait that long instead of the call timeout, and a keeper that does not
- * answer in time is not declared stuck (a readiness probe must not kill
- * a keeper that is merely busy).
+ * n round trips of one op, pipelined: every request is registered and
+ * written (in one hold of the writer lock) before the first answer is
+ * awaited, so the keeper's workers take them at once. Each rq[i] gets its
+ * own status and response. The wait for all of them ends at one deadline,
+ * the call timeout from now: probe_ms > 0 waits that long instead, and a
+ * keeper that does not answer in time is not declared stuck (a readiness
+ * probe must not kill a keeper that is merely busy); otherwise a timeout
+ * fails every call and has the keeper killed, as for one call. Returns 0
+ * (look at each status), or the error that stopped the requests from
+ * being sent (each status set to it).
  */
 static int
-call_probe(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
-    uint8_t **resp, size_t *resplen, int probe_ms)
+call_many(struct keeper *k, uint8_t op, struct call_req *rq, size_t n,
+    int probe_ms)
 {
-	struct call c;
+	struct call *cs = NULL;
 	pthread_condattr_t ca;
-	uint8_t *frame = NULL;
-	size_t framelen = 0;
+	uint8_t *frame = NULL, *frames = NULL;
+	size_t framelen = 0, flen = 0, i, ninit = 0;
 	struct timespec ts;
 	int64_t deadline;
 	uint64_t gen;
 	int r, fd, ok;
 
-	*resp = NULL;
-	*resplen = 0;
-	memset(&c, 0, sizeof(c));
+	for (i = 0; i < n; i++) {
+		rq[i].status = SN_ERR_UNAVAILABLE;
+		rq[i].resp = NULL;
+		rq[i].resplen = 0;
+	}
+	if (n == 0)
+		return 0;
+	if (n > MAX_PENDING) {
+		r = SN_ERR_INVALID;
+		goto fail;
+	}
+	if ((cs = calloc(n, sizeof(*cs))) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto fail;
+	}
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c.cond, &ca);
+	for (; ninit < n; ninit++)
+		pthread_cond_init(&cs[ninit].cond, &ca);
 	pthread_condattr_destroy(&ca);
 
 	pthread_mutex_lock(&k->life);
 	if ((r = ensure_running(k)) != 0) {
 		pthread_mutex_unlock(&k->life);
-		goto out;
+		goto fail;
 	}
 	pthread_mutex_lock(&k->state);
-	if (k->npending >= MAX_PENDING) {
+	if (k->npending + n > MAX_PENDING) {
 		pthread_mutex_unlock(&k->state);
 		pthread_mutex_unlock(&k->life);
 		r = SN_ERR_UNAVAILABLE;
-		goto out;
+		goto fail;
 	}
-	if (++k->next_id == KEEPER_HELLO_ID)
-		++k->next_id;
-	c.id = k->next_id;
 	gen = k->gen;
-	c.next = k->pending;
-	/* The call lives on this stack frame until the reader thread marks it
-	 * done or we unlink it below: every path out of this function does one
-	 * of the two before returning. */
-	// cppcheck-suppress autoVariables
-	k->pending = &c;
-	k->npending++;
+	/*
+	 * The calls live in cs until the reader thread marks each done or we
+	 * unlink it below: every path out of this function does one of the
+	 * two for every call before freeing cs.
+	 */
+	for (i = 0; i < n; i++) {
+		if (++k->next_id == KEEPER_HELLO_ID)
+			++k->next_id;
+		cs[i].id = k->next_id;
+		cs[i].next = k->pending;
+		k->pending = &cs[i];
+		k->npending++;
+	}
 	pthread_mutex_unlock(&k->state);
 	pthread_mutex_unlock(&k->life);
 
-	if ((r = keeper_encode_request(c.id, op, body, bodylen, &frame,
-	    &framelen)) != 0) {
+	/* All frames in one buffer: one write puts the batch on the wire. */
+	r = 0;
+	for (i = 0; i < n && r == 0; i++) {
+		uint8_t *nf;
+
+		if ((r = keeper_encode_request(cs[i].id, op, rq[i].body,
+		    rq[i].bodylen, &frame, &framelen)) != 0)
+			break;
+		if ((nf = realloc(frames, flen + framelen)) == NULL)
+			r = SN_ERR_NOMEM;
+		else {
+			frames = nf;
+			memcpy(frames + flen, frame, framelen);
+			flen += framelen;
+		}
+		free(frame);
+		frame = NULL;
+	}
+	if (r != 0) {
 		/* cannot happen for bodies the callers build; still unlink */
 		pthread_mutex_lock(&k->state);
-		if (!c.done) {
-			struct call **pp;
-			for (pp = &k->pending; *pp != NULL; pp = &(*pp)->next)
-				if (*pp == &c) {
-					*pp = c.next;
-					k->npending--;
-					break;
-				}
-		}
+		for (i = 0; i < n; i++)
+			if (!cs[i].done)
+				unlink_locked(k, &cs[i]);
 		pthread_mutex_unlock(&k->state);
-		goto out;
+		goto fail;
 	}
 
 	pthread_mutex_lock(&k->wlock);
 	pthread_mutex_lock(&k->state);
-	ok = k->gen == gen && !k->dead && !c.done;
+	ok = k->gen == gen && !k->dead;
 	fd = k->fd;
 	pthread_mutex_unlock(&k->state);
-	if (ok && fdio_write_full(fd, frame, framelen) != 0) {
+	if (ok && fdio_write_full(fd, frames, flen) != 0) {
 		/* Dead now, so that the next call restarts instead of failing. */
 		pthread_mutex_lock(&k->state);
 		if (k->gen == gen && !k->dead) {
@@ -459,23 +514,16 @@ call_probe(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
 
 	pthread_mutex_lock(&k->state);
 	deadline = fdio_now_ms() + (probe_ms > 0 ? probe_ms : k->timeout_ms);
-	pthread_mutex_unlock(&k->state);
 	ts.tv_sec = deadline / 1000;
 	ts.tv_nsec = (deadline % 1000) * 1000000;
-	pthread_mutex_lock(&k->state);
-	while (!c.done) {
-		if (pthread_cond_timedwait(&c.cond, &k->state, &ts) == ETIMEDOUT &&
-		    !c.done) {
-			struct call **pp;
-
-			for (pp = &k->pending; *pp != NULL; pp = &(*pp)->next)
-				if (*pp == &c) {
-					*pp = c.next;
-					k->npending--;
-					break;
-				}
-			c.status = SN_ERR_UNAVAILABLE;
-			c.done = 1;
+	for (i = 0; i < n; i++) {
+		while (!cs[i].done) {
+			if (pthread_cond_timedwait(&cs[i].cond, &k->state,
+			    &ts) != ETIMEDOUT || cs[i].done)
+				continue;
+			unlink_locked(k, &cs[i]);
+			cs[i].status = SN_ERR_UNAVAILABLE;
+			cs[i].done = 1;
 			/*
 			 * A keeper that sits on a request this long is stuck:
 			 * fail everything now (so the next call restarts it
@@ -491,17 +539,53 @@ call_probe(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
 		}
 	}
 	pthread_mutex_unlock(&k->state);
-	r = c.status;
-	if (r == 0) {
-		*resp = c.body;
-		*resplen = c.bodylen;
-		c.body = NULL;
+	for (i = 0; i < n; i++) {
+		rq[i].status = cs[i].status;
+		if (cs[i].status == 0) {
+			rq[i].resp = cs[i].body;
+			rq[i].resplen = cs[i].bodylen;
+			cs[i].body = NULL;
+		}
 	}
+	r = 0;
+	goto out;
+ fail:
+	for (i = 0; i < n; i++)
+		rq[i].status = r;
  out:
-	free(c.body);
-	free(frame);
-	pthread_cond_destroy(&c.cond);
+	for (i = 0; i < ninit; i++) {
+		free(cs[i].body);
+		pthread_cond_destroy(&cs[i].cond);
+	}
+	free(cs);
+	free(frames);
 	return r;
+}
+
+/*
+ * One round trip: sends op with body, waits for the answer. On 0, *resp is
+ * the response body (caller frees; may be NULL when empty). probe_ms as
+ * for call_many.
+ */
+static int
+call_probe(struct keeper *k, uint8_t op, const uint8_t *body, size_t bodylen,
+    uint8_t **resp, size_t *resplen, int probe_ms)
+{
+	struct call_req rq;
+	int r;
+
+	*resp = NULL;
+	*resplen = 0;
+	memset(&rq, 0, sizeof(rq));
+	rq.body = body;
+	rq.bodylen = bodylen;
+	if ((r = call_many(k, op, &rq, 1, probe_ms)) != 0)
+		return r;
+	if (rq.status != 0)
+		return rq.status;
+	*resp = rq.resp;
+	*resplen = rq.resplen;
+	return 0;
 }
 
 static int
@@ -755,52 +839,128 @@ keeper_get_public_key(struct keeper *k, const uint8_t id[16],
 	return r;
 }
 
+/* A SIGN request's body into b; SN_ERR_INVALID for nonsense, which never
+ * reaches the keeper. */
+static int
+sign_request(struct kbuf *b, const uint8_t id[16], enum sn_mech mech,
+    enum sn_hash hash, const uint8_t *digest, size_t dlen)
+{
+	int r;
+
+	if (mech == SN_MECH_EDDSA ? (hash != SN_HASH_NONE || digest == NULL ||
+	    dlen == 0 || dlen > KEEPER_MESSAGE_MAX) :
+	    (sn_mech_name(mech) == NULL || sn_hash_len(hash) == 0 ||
+	    digest == NULL || dlen != sn_hash_len(hash)))
+		return SN_ERR_INVALID;
+	if ((r = kbuf_put(b, id, KEEPER_ID_LEN)) != 0 ||
+	    (r = kbuf_put_u8(b, (uint8_t)mech)) != 0 ||
+	    (r = kbuf_put_u8(b, (uint8_t)hash)) != 0 ||
+	    (r = kbuf_put_bytes(b, digest, dlen)) != 0)
+		return r;
+	return 0;
+}
+
+/* A SIGN answer's signature into a malloc'd *sig. */
+static int
+sign_answer(const uint8_t *resp, size_t resplen, uint8_t **sig,
+    size_t *siglen)
+{
+	struct kcur c;
+	const uint8_t *p;
+	size_t n;
+
+	kcur_init(&c, resp, resplen);
+	if (kcur_get_bytes(&c, KEEPER_SIG_MAX, &p, &n) != 0 ||
+	    kcur_end(&c) != 0 || n == 0)
+		return SN_ERR_PROTOCOL;
+	if ((*sig = malloc(n)) == NULL)
+		return SN_ERR_NOMEM;
+	memcpy(*sig, p, n);
+	*siglen = n;
+	return 0;
+}
+
 int
 keeper_sign(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
     enum sn_hash hash, const uint8_t *digest, size_t dlen,
     uint8_t **sig, size_t *siglen)
 {
 	struct kbuf b;
-	struct kcur c;
-	uint8_t *resp = NULL, *s = NULL;
-	const uint8_t *p;
-	size_t resplen = 0, n;
+	uint8_t *resp = NULL;
+	size_t resplen = 0;
 	int r;
 
 	*sig = NULL;
 	*siglen = 0;
 	kbuf_init(&b, KEEPER_FRAME_MAX);
-	/* Checked here too, so nonsense never reaches the keeper. */
-	if (mech == SN_MECH_EDDSA ? (hash != SN_HASH_NONE || digest == NULL ||
-	    dlen == 0 || dlen > KEEPER_MESSAGE_MAX) :
-	    (sn_mech_name(mech) == NULL || sn_hash_len(hash) == 0 ||
-	    digest == NULL || dlen != sn_hash_len(hash))) {
-		r = SN_ERR_INVALID;
-		goto out;
-	}
-	if ((r = kbuf_put(&b, id, KEEPER_ID_LEN)) != 0 ||
-	    (r = kbuf_put_u8(&b, (uint8_t)mech)) != 0 ||
-	    (r = kbuf_put_u8(&b, (uint8_t)hash)) != 0 ||
-	    (r = kbuf_put_bytes(&b, digest, dlen)) != 0 ||
+	if ((r = sign_request(&b, id, mech, hash, digest, dlen)) != 0 ||
 	    (r = call(k, KEEPER_OP_SIGN, b.data, b.len, &resp, &resplen)) != 0)
 		goto out;
-	kcur_init(&c, resp, resplen);
-	if (kcur_get_bytes(&c, KEEPER_SIG_MAX, &p, &n) != 0 ||
-	    kcur_end(&c) != 0 || n == 0) {
-		r = SN_ERR_PROTOCOL;
-		goto out;
-	}
-	if ((s = malloc(n)) == NULL) {
-		r = SN_ERR_NOMEM;
-		goto out;
-	}
-	memcpy(s, p, n);
-	*sig = s;
-	*siglen = n;
-	r = 0;
+	r = sign_answer(resp, resplen, sig, siglen);
  out:
 	kbuf_free(&b);
 	free(resp);
+	return r;
+}
+
+int
+keeper_sign_many(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
+    enum sn_hash hash, const uint8_t *const *digests, const size_t *dlens,
+    size_t n, uint8_t **sigs, size_t *siglens)
+{
+	struct call_req *rq = NULL;
+	struct kbuf *bufs = NULL;
+	size_t i, nb = 0;
+	int r;
+
+	if (n == 0)
+		return SN_ERR_INVALID;
+	if (n > KEEPER_SIGN_MANY_MAX)
+		return SN_ERR_TOO_LARGE;
+	for (i = 0; i < n; i++) {
+		sigs[i] = NULL;
+		siglens[i] = 0;
+	}
+	if ((rq = calloc(n, sizeof(*rq))) == NULL ||
+	    (bufs = calloc(n, sizeof(*bufs))) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	for (nb = 0; nb < n; nb++) {
+		kbuf_init(&bufs[nb], KEEPER_FRAME_MAX);
+		if ((r = sign_request(&bufs[nb], id, mech, hash, digests[nb],
+		    dlens[nb])) != 0) {
+			nb++;
+			goto out;
+		}
+		rq[nb].body = bufs[nb].data;
+		rq[nb].bodylen = bufs[nb].len;
+	}
+	if ((r = call_many(k, KEEPER_OP_SIGN, rq, n, 0)) != 0)
+		goto out;
+	/* The first failure in index order is the batch's, as if signed one
+	 * after another. */
+	for (i = 0; i < n; i++) {
+		if ((r = rq[i].status) != 0 ||
+		    (r = sign_answer(rq[i].resp, rq[i].resplen, &sigs[i],
+		    &siglens[i])) != 0)
+			goto out;
+	}
+	r = 0;
+ out:
+	for (i = 0; rq != NULL && i < n; i++)
+		free(rq[i].resp);
+	for (i = 0; i < nb; i++)
+		kbuf_free(&bufs[i]);
+	if (r != 0) {
+		for (i = 0; i < n; i++) {
+			sn_freezero(sigs[i], siglens[i]);
+			sigs[i] = NULL;
+			siglens[i] = 0;
+		}
+	}
+	free(bufs);
+	free(rq);
 	return r;
 }
 

@@ -99,6 +99,23 @@ int keeper_sign(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
     uint8_t **sig, size_t *siglen) SN_WUR;
 
 /*
+ * keeper_sign for n digests (1..KEEPER_SIGN_MANY_MAX) with one key, in
+ * parallel: every request is written to the channel before the first
+ * answer is awaited, so the keeper's workers sign them at once; all of
+ * them are answered within one call timeout (the same rules as one call:
+ * a keeper that misses it is stuck and restarted). sigs[i]/siglens[i] get
+ * each signature (caller frees). Returns 0 when every digest was signed;
+ * otherwise the error of the first digest, in index order, that failed
+ * (as keeper_sign in a loop would), and no signature is returned: the
+ * others are wiped and freed. n == 0 is SN_ERR_INVALID and n over the
+ * maximum SN_ERR_TOO_LARGE, before sigs is touched.
+ */
+#define KEEPER_SIGN_MANY_MAX	1024
+int keeper_sign_many(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
+    enum sn_hash hash, const uint8_t *const *digests, const size_t *dlens,
+    size_t n, uint8_t **sigs, size_t *siglens);
+
+/*
  * keeper_sign with SN_MECH_EDDSA (and hash SN_HASH_NONE) signs msg itself,
  * 1..KEEPER_MESSAGE_MAX (512) bytes, with pure Ed25519 (CKM_EDDSA): the
  * audit log key (SN_ALG_ED25519) signs checkpoint notes this way and can do

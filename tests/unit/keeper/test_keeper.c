@@ -552,6 +552,164 @@ sign_ok(void)
 	free(sig);
 }
 
+/* ---- keeper_sign_many ---------------------------------------------------- */
+
+#define MANY	64
+
+/* A batch of MANY digests, signed at once, each verifying over its own. */
+static void
+test_sign_many(void **state)
+{
+	static const struct { int ki; enum sn_mech mech; } cases[] = {
+		{ K_P256, SN_MECH_ECDSA }, { K_RSA2048, SN_MECH_RSA_PKCS },
+		{ K_RSA2048, SN_MECH_RSA_PSS },
+	};
+	uint8_t d[MANY][32], *sigs[MANY];
+	const uint8_t *dp[MANY];
+	size_t dl[MANY], sl[MANY];
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		int ki = cases[c].ki;
+
+		for (int i = 0; i < MANY; i++) {
+			assert_int_equal(RAND_bytes(d[i], 32), 1);
+			dp[i] = d[i];
+			dl[i] = 32;
+		}
+		assert_int_equal(keeper_sign_many(k, keys[ki].id, cases[c].mech,
+		    SN_HASH_SHA256, dp, dl, MANY, sigs, sl), 0);
+		for (int i = 0; i < MANY; i++) {
+			assert_non_null(sigs[i]);
+			assert_true(verify(keys[ki].spki, keys[ki].spkilen,
+			    cases[c].mech, SN_HASH_SHA256, d[i], 32, sigs[i],
+			    sl[i]));
+			/* answers are matched to their own request */
+			assert_false(verify(keys[ki].spki, keys[ki].spkilen,
+			    cases[c].mech, SN_HASH_SHA256, d[(i + 1) % MANY], 32,
+			    sigs[i], sl[i]));
+			free(sigs[i]);
+		}
+	}
+}
+
+/* All or none: one bad digest or an unknown key fails the batch with its
+ * error and returns no signature; bad sizes are refused. */
+static void
+test_sign_many_errors(void **state)
+{
+	uint8_t d[8][32], unknown[KEEPER_ID_LEN], *sigs[8];
+	const uint8_t *dp[8];
+	size_t dl[8], sl[8];
+
+	memset(unknown, 0xee, sizeof(unknown));
+	for (int i = 0; i < 8; i++) {
+		memset(d[i], i + 1, 32);
+		dp[i] = d[i];
+		dl[i] = 32;
+	}
+	dl[5] = 31;
+	assert_int_equal(keeper_sign_many(k, keys[K_P256].id, SN_MECH_ECDSA,
+	    SN_HASH_SHA256, dp, dl, 8, sigs, sl), SN_ERR_INVALID);
+	for (int i = 0; i < 8; i++)
+		assert_null(sigs[i]);
+	dl[5] = 32;
+	assert_int_equal(keeper_sign_many(k, unknown, SN_MECH_ECDSA,
+	    SN_HASH_SHA256, dp, dl, 8, sigs, sl), SN_ERR_NOT_FOUND);
+	for (int i = 0; i < 8; i++)
+		assert_null(sigs[i]);
+	/* the keeper refuses the mechanism for every request */
+	assert_int_equal(keeper_sign_many(k, keys[K_P256].id, SN_MECH_RSA_PSS,
+	    SN_HASH_SHA256, dp, dl, 8, sigs, sl), SN_ERR_INVALID);
+	assert_int_equal(keeper_sign_many(k, keys[K_P256].id, SN_MECH_ECDSA,
+	    SN_HASH_SHA256, dp, dl, 0, sigs, sl), SN_ERR_INVALID);
+	assert_int_equal(keeper_sign_many(k, keys[K_P256].id, SN_MECH_ECDSA,
+	    SN_HASH_SHA256, dp, dl, KEEPER_SIGN_MANY_MAX + 1, sigs, sl),
+	    SN_ERR_TOO_LARGE);
+	sign_ok();
+}
+
+struct many_call {
+	int r;
+	int ok;
+	int64_t ms;
+};
+
+static void *
+many_sign(void *arg)
+{
+	struct many_call *c = arg;
+	uint8_t d[8][32], *sigs[8];
+	const uint8_t *dp[8];
+	size_t dl[8], sl[8];
+	int64_t t0 = mono_ms();
+
+	for (int i = 0; i < 8; i++) {
+		memset(d[i], 0x40 + i, 32);
+		dp[i] = d[i];
+		dl[i] = 32;
+	}
+	c->r = keeper_sign_many(k, keys[K_P256].id, SN_MECH_ECDSA,
+	    SN_HASH_SHA256, dp, dl, 8, sigs, sl);
+	c->ms = mono_ms() - t0;
+	for (int i = 0; c->r == 0 && i < 8; i++) {
+		c->ok += verify(keys[K_P256].spki, keys[K_P256].spkilen,
+		    SN_MECH_ECDSA, SN_HASH_SHA256, d[i], 32, sigs[i], sl[i]);
+		free(sigs[i]);
+	}
+	return NULL;
+}
+
+/*
+ * Pipelined, not one after another: with the keeper stopped, all 8
+ * requests of a batch are on the channel waiting for answers at once
+ * (signed in a loop, only one would be); continued, it answers them all.
+ */
+static void
+test_sign_many_pipelined(void **state)
+{
+	pthread_t t;
+	struct many_call c = { 1, 0, 0 };
+	pid_t pid = keeper_pid(k);
+	size_t most = 0;
+
+	assert_true(pid > 0);	/* never kill(-1, ...) */
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	assert_int_equal(pthread_create(&t, NULL, many_sign, &c), 0);
+	for (int i = 0; i < 500 && most < 8; i++) {
+		if (keeper_pending(k) > most)
+			most = keeper_pending(k);
+		usleep(10000);
+	}
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(most, 8);
+	assert_int_equal(c.r, 0);
+	assert_int_equal(c.ok, 8);
+	assert_int_equal(keeper_pid(k), pid);
+}
+
+/* A stalled keeper fails the whole batch within one call timeout (not one
+ * per digest), and is replaced. */
+static void
+test_sign_many_stalled(void **state)
+{
+	pthread_t t;
+	struct many_call c = { 1, 0, 0 };
+	pid_t pid = keeper_pid(k);
+
+	assert_true(pid > 0);	/* never kill(-1, ...) */
+	keeper_set_call_timeout(k, 500);
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	assert_int_equal(pthread_create(&t, NULL, many_sign, &c), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(c.r, SN_ERR_UNAVAILABLE);
+	assert_true(c.ms >= 400 && c.ms < 3000);
+	keeper_set_call_timeout(k, 30000);
+	sign_ok();
+	assert_int_not_equal(keeper_pid(k), pid);
+	assert_int_equal(kill(pid, 0), -1);
+}
+
 static void
 test_keeper_killed(void **state)
 {
@@ -1226,6 +1384,10 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_keeper_killed),
 		cmocka_unit_test(test_keeper_killed_under_load),
 		cmocka_unit_test(test_keeper_stalled),
+		cmocka_unit_test(test_sign_many),
+		cmocka_unit_test(test_sign_many_errors),
+		cmocka_unit_test(test_sign_many_pipelined),
+		cmocka_unit_test(test_sign_many_stalled),
 		cmocka_unit_test(test_free_reaps),
 	};
 
