@@ -31,7 +31,8 @@ export SIGNET_API_KEY=$U_KEY
 
 # A short GNUPGHOME: gpg-agent's socket path must fit in sun_path.
 export GNUPGHOME=$(mktemp -d /tmp/sgpg.XXXXXX)
-trap 'gpgconf --kill all >/dev/null 2>&1; rm -rf "$GNUPGHOME"; _e2e_cleanup' EXIT
+# keep the script's status: _e2e_cleanup exits with the $? it finds
+trap 'rc=$?; gpgconf --kill all >/dev/null 2>&1; rm -rf "$GNUPGHOME"; (exit $rc); _e2e_cleanup' EXIT
 printf 'scdaemon-program %s\n' "$(command -v gnupg-pkcs11-scd)" >"$GNUPGHOME/gpg-agent.conf"
 printf 'providers signet\nprovider-signet-library %s\n' "$SIGNET_PKCS11" >"$GNUPGHOME/gnupg-pkcs11-scd.conf"
 gpg-connect-agent 'SCD LEARN --force' /bye >learn.out 2>&1

@@ -270,6 +270,107 @@ test_token_objects(void **state)
 }
 
 /*
+ * Lazy lookup: the key a template names, added to a token that has other
+ * keys already, keeps the handles given out before; adding the same key
+ * again (a second lookup, the full listing) adds nothing.
+ */
+static void
+test_token_add_keys(void **state)
+{
+	struct fixture *f = *state;
+	struct p11_token *t;
+	json_t *keys = json_object_get(f->resp, "keys"), *one;
+	const struct p11_object *o;
+	CK_OBJECT_HANDLE h;
+	size_t skipped, n;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE by_label[] = {
+		{ CKA_LABEL, "fw/release-ec", 13 },
+		{ CKA_CLASS, &cls, sizeof(cls) },
+	};
+
+	assert_non_null(t = p11_token_new());
+	assert_int_equal(t->complete, 0);
+	assert_false(p11_token_has_key(t, "fw/release-ec"));
+	/* the answer of ?key=fw/release-ec */
+	one = json_pack("{s:[O]}", "keys", json_array_get(keys, 1));
+	assert_int_equal(p11_token_add_keys(t, one, &skipped), 0);
+	assert_int_equal(t->nobjs, 4);	/* private, public, cert, root */
+	assert_true(p11_token_has_key(t, "fw/release-ec"));
+	assert_true(p11_token_has_key(t,
+	    "skey_ffeeddccbbaa99887766554433221100"));
+	assert_false(p11_token_has_key(t, "fw/release-rsa"));
+	assert_false(p11_token_has_key(t, "fw/release"));
+	assert_int_equal(find_all(t, by_label, 2, &o), 1);
+	h = o->handle;
+	/* the same key again: nothing new */
+	assert_int_equal(p11_token_add_keys(t, one, &skipped), 0);
+	assert_int_equal(t->nobjs, 4);
+	/* every key (the full listing): the others follow, the root once */
+	assert_int_equal(p11_token_add_keys(t, f->resp, &skipped), 0);
+	n = t->nobjs;
+	assert_int_equal(n, 9);
+	assert_int_equal(skipped, 1);
+	assert_int_equal(find_all(t, by_label, 2, &o), 1);
+	assert_int_equal(o->handle, h);
+	assert_ptr_equal(p11_token_find(t, h), o);
+	assert_int_equal(p11_token_add_keys(t, f->resp, &skipped), 0);
+	assert_int_equal(t->nobjs, n);
+	/* a bad answer changes nothing */
+	json_decref(one);
+	one = json_pack("{s:s}", "keys", "no");
+	assert_int_equal(p11_token_add_keys(t, one, &skipped), SN_ERR_PROTOCOL);
+	assert_int_equal(t->nobjs, n);
+	json_decref(one);
+	p11_token_free(t);
+}
+
+/* Which templates name a key: a CKA_ID of the service's characters, a
+ * CKA_LABEL PROJECT/KEY; anything else lists every key. */
+static void
+test_tmpl_key_hint(void **state)
+{
+	char h[160];
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	static const uint8_t bin[16] = { 0x00, 0x11, 0x22 };
+	char longid[100];
+	CK_ATTRIBUTE id[] = { { CKA_CLASS, &cls, sizeof(cls) },
+	    { CKA_ID, "skey_0123abcd", 13 } };
+	CK_ATTRIBUTE label[] = { { CKA_LABEL, "app/release", 11 },
+	    { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_ATTRIBUTE both[] = { { CKA_LABEL, "app/release", 11 },
+	    { CKA_ID, "skey_1", 6 } };
+	CK_ATTRIBUTE cls_only[] = { { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_ATTRIBUTE binid[] = { { CKA_ID, (void *)bin, sizeof(bin) } };
+	CK_ATTRIBUTE ca[] = { { CKA_LABEL, "Signet Issuing CA", 17 } };
+	CK_ATTRIBUTE bad[][1] = {
+		{ { CKA_LABEL, "/release", 8 } }, { { CKA_LABEL, "app/", 4 } },
+		{ { CKA_LABEL, "a/b/c", 5 } }, { { CKA_LABEL, "app/re lease", 12 } },
+		{ { CKA_LABEL, "../x", 4 } }, { { CKA_ID, "", 0 } },
+		{ { CKA_ID, "skey\n1", 6 } }, { { CKA_ID, NULL, 6 } },
+		{ { CKA_ID, longid, sizeof(longid) } },
+		{ { CKA_LABEL, "app/rel\0ease", 12 } },
+	};
+
+	memset(longid, 'a', sizeof(longid));
+	assert_int_equal(p11_tmpl_key_hint(id, 2, h, sizeof(h)), 1);
+	assert_string_equal(h, "skey_0123abcd");
+	assert_int_equal(p11_tmpl_key_hint(label, 2, h, sizeof(h)), 1);
+	assert_string_equal(h, "app/release");
+	/* the id wins: it names the key whatever the label says */
+	assert_int_equal(p11_tmpl_key_hint(both, 2, h, sizeof(h)), 1);
+	assert_string_equal(h, "skey_1");
+	assert_int_equal(p11_tmpl_key_hint(cls_only, 1, h, sizeof(h)), 0);
+	assert_int_equal(p11_tmpl_key_hint(NULL, 0, h, sizeof(h)), 0);
+	assert_int_equal(p11_tmpl_key_hint(binid, 1, h, sizeof(h)), 0);
+	assert_int_equal(p11_tmpl_key_hint(ca, 1, h, sizeof(h)), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(p11_tmpl_key_hint(bad[i], 1, h, sizeof(h)), 0);
+	/* too small an output buffer: no hint rather than a cut one */
+	assert_int_equal(p11_tmpl_key_hint(label, 2, h, 11), 0);
+}
+
+/*
  * Two projects each with a key "release": the labels are PROJECT/KEY, so a
  * lookup by label finds exactly one key, and the CKA_IDs differ. The bare
  * name finds nothing (it used to find both, and consumers took either).
@@ -780,6 +881,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_token_same_name_two_projects,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_add_keys, setup,
+		    teardown),
+		cmocka_unit_test(test_tmpl_key_hint),
 		cmocka_unit_test_setup_teardown(test_verify_digest, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_token_ec_attrs, setup,
