@@ -113,7 +113,7 @@ int keeper_sign(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
 #define KEEPER_SIGN_MANY_MAX	1024
 int keeper_sign_many(struct keeper *k, const uint8_t id[16], enum sn_mech mech,
     enum sn_hash hash, const uint8_t *const *digests, const size_t *dlens,
-    size_t n, uint8_t **sigs, size_t *siglens);
+    size_t n, uint8_t **sigs, size_t *siglens) SN_WUR;
 
 /*
  * keeper_sign with SN_MECH_EDDSA (and hash SN_HASH_NONE) signs msg itself,
