@@ -11,7 +11,8 @@
  * counters). It is never held across a network request or while hashing
  * caller data: a session's operation is marked busy, the work done
  * unlocked, and the result folded back under the lock. C_Finalize waits for
- * requests in flight. The signet client serialises its own requests.
+ * requests in flight. The signet client is thread-safe (a pool of up to 8
+ * kept-alive connections, docs/internals/CLIENT.md).
  *
  * Fork: pthread_atfork keeps the global mutex consistent; a child may keep
  * using the state it inherited (the client opens a fresh connection), and a
