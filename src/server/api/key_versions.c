@@ -250,13 +250,15 @@ keys_rotate(struct sn_request *req, struct sn_response *resp)
 	struct db_conn *c = NULL;
 	EVP_PKEY *pub = NULL;
 	enum sn_key_alg alg;
-	uint8_t new_id[KEEPER_ID_LEN], old_id[KEEPER_ID_LEN], *spki = NULL;
+	uint8_t old_id[KEEPER_ID_LEN], *spki = NULL;
+	struct keygen_run g;
 	size_t spki_len = 0;
-	char *hex = NULL, *old_hex = NULL;
+	char *old_hex = NULL;
 	json_t *d = NULL;
 	int64_t now = sn_now(), started = 0;
-	int have_root = 0, made = 0, pending = 0, gate = 0, builtin, r, r2;
+	int have_root = 0, builtin, r, r2;
 
+	memset(&g, 0, sizeof(g));
 	memset(&k, 0, sizeof(k));
 	memset(&nk, 0, sizeof(nk));
 	memset(&issuing, 0, sizeof(issuing));
@@ -278,8 +280,8 @@ keys_rotate(struct sn_request *req, struct sn_response *resp)
 	}
 	if ((r = new_validity(req, resp, &issuing, builtin, &nk)) != 0)
 		goto out;
-	if (req->srv->keeper == NULL) {
-		r = api_keeper_error(resp, SN_ERR_UNAVAILABLE, "key generation");
+	if ((r = sn_hex_encode(old_id, sizeof(old_id), &old_hex)) != 0) {
+		r = api_error(resp, SN_ERR_INTERNAL, "could not make an HSM id");
 		goto out;
 	}
 	/*
@@ -288,39 +290,11 @@ keys_rotate(struct sn_request *req, struct sn_response *resp)
 	 * nothing in the HSM after the next start's sweep; generation holds
 	 * no pooled connection and takes the tenant's generation slot.
 	 */
-	if ((r = sn_random_bytes(new_id, sizeof(new_id))) != 0 ||
-	    (r = sn_hex_encode(new_id, sizeof(new_id), &hex)) != 0 ||
-	    (r = sn_hex_encode(old_id, sizeof(old_id), &old_hex)) != 0 ||
-	    (r = store_copy(nk.hsm_key_id, sizeof(nk.hsm_key_id), hex)) != 0) {
-		r = api_error(resp, SN_ERR_INTERNAL, "could not make an HSM id");
+	if ((r = keygen_begin(req, resp, &c, alg, &nk, &g, &spki,
+	    &spki_len)) != 0)
 		goto out;
-	}
-	if ((r = api_conn(req, resp, &c)) != 0 || (r = api_begin(c, resp)) != 0)
-		goto out;
-	if ((r = keygen_pending_add(c, req->actor.tenant_id, k.id, hex)) != 0) {
-		r = api_store_error(resp, r, "key");
-		goto out;
-	}
-	if ((r = api_commit(c, resp)) != 0)
-		goto out;
-	pending = 1;
-	db_release(c);
-	c = NULL;
-	if ((r = keygen_enter(req->srv, req->actor.tenant_id)) != 0) {
-		resp->retry_after = 5;
-		r = api_error(resp, SN_ERR_UNAVAILABLE, "too many key "
-		    "generations in progress for this tenant; try again");
-		goto out;
-	}
-	gate = 1;
-	made = 1;	/* from here on the key may exist, even on an error */
-	if ((r = keeper_generate_id(req->srv->keeper, alg, k.id, new_id, &spki,
-	    &spki_len)) != 0) {
-		r = api_keeper_error(resp, r, "key generation");
-		goto out;
-	}
 	keygen_leave(req->actor.tenant_id);
-	gate = 0;
+	g.gate = 0;
 	if ((r = ca_pem_from_spki(spki, spki_len, &nk.public_key_pem)) != 0 ||
 	    (r = ca_pubkey_from_spki(spki, spki_len, &pub)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "unreadable public key "
@@ -352,7 +326,7 @@ keys_rotate(struct sn_request *req, struct sn_response *resp)
 	/* The new key is owned by the row now; the old one becomes pending
 	 * in the same transaction, so that a crash before it is destroyed
 	 * below still destroys it at the next start. */
-	if ((r = keygen_pending_done(c, hex)) != 0 ||
+	if ((r = keygen_pending_done(c, g.hex)) != 0 ||
 	    (r = keygen_pending_add(c, req->actor.tenant_id, k.id,
 	    old_hex)) != 0) {
 		r = r == SN_ERR_NOT_FOUND ? api_error(resp, SN_ERR_CONFLICT,
@@ -366,7 +340,7 @@ keys_rotate(struct sn_request *req, struct sn_response *resp)
 	}
 	if ((r = api_commit(c, resp)) != 0)
 		goto out;
-	made = pending = 0;	/* the row owns the new HSM key */
+	g.made = g.pending = 0;	/* the row owns the new HSM key */
 	db_release(c);
 	c = NULL;
 	/* The old version never signs again: its private key goes. */
@@ -385,26 +359,26 @@ keys_rotate(struct sn_request *req, struct sn_response *resp)
 	}
 	r = reply_key(req, resp, 200);
  out:
-	if (gate)
+	if (g.gate)
 		keygen_leave(req->actor.tenant_id);
-	if (made) {
+	if (g.made) {
 		if (c != NULL)
 			db_rollback(c);
-		if ((r2 = keeper_destroy(req->srv->keeper, new_id)) != 0 &&
+		if ((r2 = keeper_destroy(req->srv->keeper, g.id)) != 0 &&
 		    r2 != SN_ERR_NOT_FOUND)
 			/* the pending row stays: the next start destroys it */
 			fprintf(stderr, "signetd: key rotation failed and the new "
 			    "HSM key %s could not be destroyed: %s\n",
-			    hex != NULL ? hex : "?", sn_strerror(r2));
+			    g.hex != NULL ? g.hex : "?", sn_strerror(r2));
 		else
-			made = 0;
+			g.made = 0;
 	}
-	if (pending && !made) {
+	if (g.pending && !g.made) {
 		if (c == NULL && db_acquire(req->srv->db, &c) != 0)
 			c = NULL;
-		if (c != NULL && keygen_pending_done(c, hex) != 0)
+		if (c != NULL && keygen_pending_done(c, g.hex) != 0)
 			fprintf(stderr, "signetd: hsm_pending row %s left for "
-			    "the next start\n", hex);
+			    "the next start\n", g.hex);
 	}
 	if (r != 0)
 		refused(req, resp, &c, "key.rotate", k.id[0] != '\0' ? k.id :
@@ -412,7 +386,7 @@ keys_rotate(struct sn_request *req, struct sn_response *resp)
 	json_decref(d);
 	EVP_PKEY_free(pub);
 	free(spki);
-	free(hex);
+	free(g.hex);
 	free(old_hex);
 	store_key_clear(&k);
 	store_key_clear(&nk);

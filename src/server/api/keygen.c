@@ -31,6 +31,7 @@
 #include "hsm_signer.h"
 #include "render.h"
 #include "server.h"
+#include "store.h"
 #include "util.h"
 
 #define KEYGEN_PER_TENANT	1
@@ -134,6 +135,54 @@ keygen_pending_done(struct db_conn *c, const char *hsm_hex)
 	/* Gone means a sweep (another instance starting) took the key: the
 	 * creation must fail rather than name a destroyed HSM key. */
 	return store_hsm_pending_take(c, hsm_hex, 0);
+}
+
+int
+keygen_begin(struct sn_request *req, struct sn_response *resp,
+    struct db_conn **c, enum sn_key_alg alg, struct store_key *nk,
+    struct keygen_run *g, uint8_t **spki, size_t *spki_len)
+{
+	int r;
+
+	*spki = NULL;
+	*spki_len = 0;
+	if (req->srv->keeper == NULL)
+		return api_keeper_error(resp, SN_ERR_UNAVAILABLE,
+		    "key generation");
+	/* Rule 2: the CKA_ID is committed before the key exists. */
+	if ((r = sn_random_bytes(g->id, sizeof(g->id))) != 0 ||
+	    (r = sn_hex_encode(g->id, sizeof(g->id), &g->hex)) != 0 ||
+	    (r = store_copy(nk->hsm_key_id, sizeof(nk->hsm_key_id),
+	    g->hex)) != 0)
+		return api_error(resp, SN_ERR_INTERNAL,
+		    "could not make an HSM id");
+	if ((*c == NULL && (r = api_conn(req, resp, c)) != 0) ||
+	    (r = api_begin(*c, resp)) != 0)
+		return r;
+	if ((r = keygen_pending_add(*c, req->actor.tenant_id, nk->id,
+	    g->hex)) != 0)
+		return api_store_error(resp, r, "key");
+	if ((r = api_commit(*c, resp)) != 0)
+		return r;
+	g->pending = 1;
+	/*
+	 * Rule 1: generation (seconds for RSA-4096) holds no pooled database
+	 * connection and takes the tenant's slot, so a tenant flooding key
+	 * creation starves neither the pool nor another tenant's signing.
+	 */
+	db_release(*c);
+	*c = NULL;
+	if ((r = keygen_enter(req->srv, req->actor.tenant_id)) != 0) {
+		resp->retry_after = 5;
+		return api_error(resp, SN_ERR_UNAVAILABLE, "too many key "
+		    "generations in progress for this tenant; try again");
+	}
+	g->gate = 1;
+	g->made = 1;	/* from here on the key may exist, even on an error */
+	if ((r = keeper_generate_id(req->srv->keeper, alg, nk->id, g->id,
+	    spki, spki_len)) != 0)
+		return api_keeper_error(resp, r, "key generation");
+	return 0;
 }
 
 int

@@ -5,10 +5,41 @@
 #ifndef SIGNET_API_KEYGEN_H
 #define SIGNET_API_KEYGEN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "alg.h"
+#include "keeper.h"
+#include "util.h"
+
 struct db_conn;
+struct sn_request;
+struct sn_response;
 struct sn_server;
+struct store_key;
+
+/* What a keygen_begin() has done so far, for its caller's cleanup. */
+struct keygen_run {
+	uint8_t id[KEEPER_ID_LEN];	/* the new key's CKA_ID */
+	char *hex;			/* id as hex (caller frees) */
+	int pending;	/* its hsm_pending row is committed */
+	int gate;	/* the tenant's slot is taken: keygen_leave() it */
+	int made;	/* the key pair may exist in the HSM: destroy id */
+};
+
+/*
+ * The HSM half of a new key (keys.c) or a new key version (key_versions.c),
+ * in the order of keygen.c's two rules: a random CKA_ID (into
+ * nk->hsm_key_id) committed to hsm_pending under nk->id, the pooled
+ * connection given back (*c, or one taken if *c is NULL, is released and
+ * NULL from there on), the tenant's generation slot taken, and the key pair
+ * generated with that CKA_ID and the label nk->id. g, zeroed by the caller,
+ * says at every return what exists. 0 with *spki (DER SubjectPublicKeyInfo,
+ * caller frees) and the slot still held, or the error response's status.
+ */
+int keygen_begin(struct sn_request *req, struct sn_response *resp,
+    struct db_conn **c, enum sn_key_alg alg, struct store_key *nk,
+    struct keygen_run *g, uint8_t **spki, size_t *spki_len) SN_WUR;
 
 /*
  * Waits (up to a minute, holding nothing else) for a key generation slot of

@@ -160,18 +160,18 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	const char *project = NULL, *name = NULL, *algname = NULL,
 	    *camode = NULL, *subject = NULL;
 	char tenant_name[STORE_NAME_MAX + 192];
-	char *id = NULL, *hex = NULL;
-	uint8_t hsm_id[KEEPER_ID_LEN];
+	char *id = NULL;
+	struct keygen_run g;
 	uint8_t *spki = NULL;
 	size_t spki_len = 0;
 	int64_t validity = 0, ca_na = 0;
 	enum sn_key_alg alg;
 	EVP_PKEY *pub = NULL;
 	X509_NAME *dn = NULL;
-	int allow_sha1 = 0, exists = 0, hsm_made = 0, have_root = 0, r, r2;
-	int pending = 0, gate = 0;
+	int allow_sha1 = 0, exists = 0, have_root = 0, r, r2;
 	json_t *d = NULL;
 
+	memset(&g, 0, sizeof(g));
 	memset(&p, 0, sizeof(p));
 	memset(&k, 0, sizeof(k));
 	memset(&issuing, 0, sizeof(issuing));
@@ -297,53 +297,14 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	}
 	k.allow_sha1 = allow_sha1;
 
-	/* Validation is over: create the key pair in the HSM. */
-	if (req->srv->keeper == NULL) {
-		r = api_keeper_error(resp, SN_ERR_UNAVAILABLE, "key generation");
-		goto out;
-	}
 	/*
-	 * The CKA_ID is chosen here and committed to hsm_pending before the
-	 * key exists: if signetd dies before the key's row commits, the
-	 * sweep at the next start destroys the HSM object (keygen.c).
+	 * Validation is over: create the key pair in the HSM (keygen.c). The
+	 * certificate's signature below also holds no pooled connection and
+	 * keeps the tenant's generation slot.
 	 */
-	if ((r = sn_random_bytes(hsm_id, sizeof(hsm_id))) != 0 ||
-	    (r = sn_hex_encode(hsm_id, sizeof(hsm_id), &hex)) != 0 ||
-	    (r = store_copy(k.hsm_key_id, sizeof(k.hsm_key_id), hex)) != 0) {
-		r = api_error(resp, SN_ERR_INTERNAL, "could not make an HSM id");
+	if ((r = keygen_begin(req, resp, &c, alg, &k, &g, &spki,
+	    &spki_len)) != 0)
 		goto out;
-	}
-	if ((r = api_begin(c, resp)) != 0)
-		goto out;
-	if ((r = keygen_pending_add(c, req->actor.tenant_id, k.id,
-	    hex)) != 0) {
-		r = api_store_error(resp, r, "key");
-		goto out;
-	}
-	if ((r = api_commit(c, resp)) != 0)
-		goto out;
-	pending = 1;
-	/*
-	 * Generation (seconds for RSA-4096) and the certificate's signature
-	 * hold no pooled database connection, and at most one generation
-	 * per tenant runs at a time (keygen.c): a tenant flooding key
-	 * creation starves neither the pool nor another tenant's signing.
-	 */
-	db_release(c);
-	c = NULL;
-	if ((r = keygen_enter(req->srv, req->actor.tenant_id)) != 0) {
-		resp->retry_after = 5;
-		r = api_error(resp, SN_ERR_UNAVAILABLE, "too many key "
-		    "generations in progress for this tenant; try again");
-		goto out;
-	}
-	gate = 1;
-	hsm_made = 1;	/* from here on the key may exist, even on an error */
-	if ((r = keeper_generate_id(req->srv->keeper, alg, k.id, hsm_id, &spki,
-	    &spki_len)) != 0) {
-		r = api_keeper_error(resp, r, "key generation");
-		goto out;
-	}
 	if ((r = ca_pem_from_spki(spki, spki_len, &k.public_key_pem)) != 0 ||
 	    (r = ca_pubkey_from_spki(spki, spki_len, &pub)) != 0) {
 		r = api_error(resp, SN_ERR_INTERNAL, "unreadable public key "
@@ -355,7 +316,7 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	    pub, &k)) != 0)
 		goto out;
 	keygen_leave(req->actor.tenant_id);
-	gate = 0;
+	g.gate = 0;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		goto out;
 
@@ -376,7 +337,7 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 		    api_store_error(resp, r, "key");
 		goto out;
 	}
-	if ((r = keygen_pending_done(c, hex)) != 0) {
+	if ((r = keygen_pending_done(c, g.hex)) != 0) {
 		r = r == SN_ERR_NOT_FOUND ? api_error(resp, SN_ERR_CONFLICT,
 		    "the unfinished HSM key was reclaimed by a starting "
 		    "instance; create the key again") :
@@ -389,27 +350,27 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	}
 	if ((r = api_commit(c, resp)) != 0)
 		goto out;
-	hsm_made = pending = 0;	/* the row owns the HSM key now */
+	g.made = g.pending = 0;	/* the row owns the HSM key now */
 	r = key_reply(resp, 201, &k);
  out:
-	if (gate)
+	if (g.gate)
 		keygen_leave(req->actor.tenant_id);
 	if (c != NULL)
 		db_rollback(c);
 	r2 = 0;
-	if (hsm_made && (r2 = keeper_destroy(req->srv->keeper, hsm_id)) != 0 &&
+	if (g.made && (r2 = keeper_destroy(req->srv->keeper, g.id)) != 0 &&
 	    r2 != SN_ERR_NOT_FOUND)
 		/* No HSM object may outlive a failed create: the pending
 		 * row stays, and the next start's sweep destroys it. */
 		fprintf(stderr, "signetd: key create failed and the HSM key %s "
-		    "could not be destroyed: %s\n", hex != NULL ? hex : "?",
+		    "could not be destroyed: %s\n", g.hex != NULL ? g.hex : "?",
 		    sn_strerror(r2));
-	else if (pending) {
+	else if (g.pending) {
 		if (c == NULL && db_acquire(req->srv->db, &c) != 0)
 			c = NULL;
-		if (c != NULL && keygen_pending_done(c, hex) != 0)
+		if (c != NULL && keygen_pending_done(c, g.hex) != 0)
 			fprintf(stderr, "signetd: hsm_pending row %s left for "
-			    "the next start\n", hex);
+			    "the next start\n", g.hex);
 	}
 	if (r != 0) {
 		if (c == NULL && db_acquire(req->srv->db, &c) != 0)
@@ -420,7 +381,7 @@ keys_create(struct sn_request *req, struct sn_response *resp)
 	X509_NAME_free(dn);
 	EVP_PKEY_free(pub);
 	free(spki);
-	free(hex);
+	free(g.hex);
 	free(id);
 	store_key_clear(&k);
 	store_ca_clear(&issuing);
