@@ -63,13 +63,9 @@ int
 store_project_owner(struct db_conn *c, const char *tenant_id,
     const char *project_id, const char *user_id)
 {
-	return exists(c,
-	    "SELECT 1 FROM project_owners o WHERE o.project_id = ? AND ("
-	    " (o.principal_type = 'user' AND o.principal_id = ?) OR"
-	    " (o.principal_type = 'team' AND o.principal_id IN ("
-	    "   SELECT m.team_id FROM team_members m JOIN teams t"
-	    "   ON t.id = m.team_id WHERE m.user_id = ? AND t.tenant_id = ?)))",
-	    "tttt", project_id, user_id, user_id, tenant_id);
+	return exists(c, "SELECT 1 FROM project_owners o WHERE "
+	    "o.project_id = ? AND " STORE_PRINCIPAL_USER("o"), "tttt",
+	    project_id, user_id, user_id, tenant_id);
 }
 
 int

@@ -18,16 +18,26 @@
 struct db_conn;
 
 /*
+ * "Is the user this row's principal, itself or through a team of the
+ * tenant it is a member of?", as a condition on a row a of project_owners
+ * or project_signers (the string literal a is the table's alias). Binds the
+ * user id twice and the tenant id.
+ */
+#define STORE_PRINCIPAL_USER(a) \
+	"((" a ".principal_type = 'user' AND " a ".principal_id = ?) OR " \
+	"(" a ".principal_type = 'team' AND " a ".principal_id IN (" \
+	"SELECT m.team_id FROM team_members m JOIN teams t " \
+	"ON t.id = m.team_id WHERE m.user_id = ? AND t.tenant_id = ?)))"
+
+/*
  * "Is the principal an authorized signer of the project?", as a condition
  * on project_signers s whose project id is the SQL expression before it
  * (`s.project_id = <expr> AND ` STORE_SIGNER_*). The user form binds the
  * user id twice and the tenant id; the service account form binds its id.
+ * The one text of the rule: authz_check (store_project_signer), the
+ * signing re-check (store_sign_check) and the lists (store_page.c).
  */
-#define STORE_SIGNER_USER \
-	"((s.principal_type = 'user' AND s.principal_id = ?) OR " \
-	"(s.principal_type = 'team' AND s.principal_id IN (" \
-	"SELECT m.team_id FROM team_members m JOIN teams t " \
-	"ON t.id = m.team_id WHERE m.user_id = ? AND t.tenant_id = ?)))"
+#define STORE_SIGNER_USER	STORE_PRINCIPAL_USER("s")
 #define STORE_SIGNER_SA \
 	"(s.principal_type = 'service_account' AND s.principal_id = ?)"
 

@@ -17,6 +17,7 @@
 #include "db.h"
 #include "err.h"
 #include "sn_assert.h"
+#include "store_auth.h"
 #include "store_page.h"
 
 void
@@ -85,29 +86,21 @@ store_q_run(struct db_conn *c, struct store_q *q, struct db_stmt **out)
 	return r;
 }
 
-/* The teams of the tenant the user is a member of (binds user, tenant). */
-static void
-member_teams(struct store_q *q, const struct store_viewer *v)
-{
-	store_q_sql(q, "SELECT m.team_id FROM team_members m JOIN teams t "
-	    "ON t.id = m.team_id WHERE m.user_id = ? AND t.tenant_id = ?");
-	store_q_text(q, v->id);
-	store_q_text(q, v->tenant_id);
-}
-
-/* Projects where the user, or a team it is a member of, is in table. */
+/*
+ * Projects where the user, or a team it is a member of, is in table
+ * (project_owners or project_signers): the rule of authz_check in the same
+ * SQL text (store_auth.h).
+ */
 static void
 user_links(struct store_q *q, const char *table,
     const struct store_viewer *v)
 {
 	store_q_sql(q, "SELECT x.project_id FROM ");
 	store_q_sql(q, table);
-	store_q_sql(q, " x WHERE (x.principal_type = 'user' AND "
-	    "x.principal_id = ?) OR (x.principal_type = 'team' AND "
-	    "x.principal_id IN (");
+	store_q_sql(q, " x WHERE " STORE_PRINCIPAL_USER("x"));
 	store_q_text(q, v->id);
-	member_teams(q, v);
-	store_q_sql(q, "))");
+	store_q_text(q, v->id);
+	store_q_text(q, v->tenant_id);
 }
 
 void
@@ -134,9 +127,8 @@ store_q_projects_visible(struct store_q *q, const char *col,
 	case STORE_VIEW_SERVICE_ACCOUNT:
 		store_q_sql(q, " AND ");
 		store_q_sql(q, col);
-		store_q_sql(q, " IN (SELECT x.project_id FROM project_signers x "
-		    "WHERE x.principal_type = 'service_account' AND "
-		    "x.principal_id = ?)");
+		store_q_sql(q, " IN (SELECT s.project_id FROM project_signers s "
+		    "WHERE " STORE_SIGNER_SA ")");
 		store_q_text(q, v->id);
 		return;
 	}
