@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "db.h"
+#include "db_contract.h"
 #include "err.h"
 #include "schema.sql.h"
 #include "sn_never_test.h"
@@ -78,26 +79,9 @@ test_error_mapping(void **state)
 
 	db = tu_db_open(1, dir);
 	assert_int_equal(db_acquire(db, &c), 0);
-	assert_int_equal(db_execf(c, "INSERT INTO tenants VALUES (?, ?, ?)",
-	    "tti", "ten_1", "one", (int64_t)1), 0);
-	assert_int_equal(db_changes(c), 1);
-	/* UNIQUE and PRIMARY KEY -> conflict */
-	assert_int_equal(db_execf(c, "INSERT INTO tenants VALUES (?, ?, ?)",
-	    "tti", "ten_2", "one", (int64_t)1), SN_ERR_CONFLICT);
-	assert_int_equal(db_execf(c, "INSERT INTO tenants VALUES (?, ?, ?)",
-	    "tti", "ten_1", "two", (int64_t)1), SN_ERR_CONFLICT);
-	/* NOT NULL, CHECK, FOREIGN KEY -> invalid */
-	assert_int_equal(db_execf(c, "INSERT INTO tenants VALUES (?, ?, ?)",
-	    "tni", "ten_3", (int64_t)1), SN_ERR_INVALID);
-	assert_int_equal(db_execf(c, "INSERT INTO users (id, tenant_id, email,"
-	    " role, created_at) VALUES ('u', 'ten_1', 'a@b', 'king', 1)", ""),
-	    SN_ERR_INVALID);
-	assert_int_equal(db_execf(c, "INSERT INTO users (id, tenant_id, email,"
-	    " role, created_at) VALUES ('u', 'ten_nope', 'a@b', 'user', 1)", ""),
-	    SN_ERR_INVALID);
-	/* SQL errors -> db; a wrong type string is the caller's bug: it traps
-	 * in a debug build, is internal in a release build */
-	assert_int_equal(db_execf(c, "SELEKT 1", ""), SN_ERR_DB);
+	dbc_error_mapping(c);
+	/* a wrong type string is the caller's bug: it traps in a debug
+	 * build, is internal in a release build */
 	assert_never(db_execf(c, "SELECT ?", ""), SN_ERR_INTERNAL);
 	assert_never(db_execf(c, "SELECT ?", "x", 1), SN_ERR_INTERNAL);
 	db_release(c);
@@ -255,7 +239,7 @@ test_statement_cache(void **state)
 	char dir[256];
 	struct db *db;
 	struct db_conn *c;
-	struct db_stmt *a, *b;
+	struct db_stmt *a;
 	uint64_t prepared, reused;
 
 	db = tu_db_open(1, dir);
@@ -276,16 +260,7 @@ test_statement_cache(void **state)
 		assert_true(p2 - prepared == 1);	/* prepared once */
 		assert_true(r2 - reused == 4);		/* reused, reset */
 	}
-	/* the same text open twice at once: two statements, each its row */
-	assert_int_equal(db_queryf(c, &a, "SELECT ? + 1", "i", (int64_t)1),
-	    DB_ROW);
-	assert_int_equal(db_queryf(c, &b, "SELECT ? + 1", "i", (int64_t)2),
-	    DB_ROW);
-	assert_ptr_not_equal(a, b);
-	assert_int_equal(db_col_int64(a, 0), 2);
-	assert_int_equal(db_col_int64(b, 0), 3);
-	db_finalize(a);
-	db_finalize(b);
+	dbc_same_text_twice(c);
 	/* a cached statement comes back with no bindings left over */
 	assert_int_equal(db_prepare(c, "SELECT ? IS NULL", &a), 0);
 	assert_int_equal(db_bind_text(a, 1, "x"), 0);

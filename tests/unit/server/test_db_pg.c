@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "db.h"
+#include "db_contract.h"
 #include "err.h"
 #include "schema.sql.h"
 #include "sn_never_test.h"
@@ -185,22 +186,7 @@ test_error_mapping(void **state)
 	db = open_db(1);
 	assert_int_equal(db_acquire(db, &c), 0);
 	assert_int_equal(db_execf(c, "DELETE FROM tenants", ""), 0);
-	assert_int_equal(db_execf(c, "INSERT INTO tenants VALUES (?, ?, ?)",
-	    "tti", "ten_1", "one", (int64_t)1), 0);
-	assert_int_equal(db_changes(c), 1);
-	assert_int_equal(db_execf(c, "INSERT INTO tenants VALUES (?, ?, ?)",
-	    "tti", "ten_2", "one", (int64_t)1), SN_ERR_CONFLICT);
-	assert_int_equal(db_execf(c, "INSERT INTO tenants VALUES (?, ?, ?)",
-	    "tti", "ten_1", "two", (int64_t)1), SN_ERR_CONFLICT);
-	assert_int_equal(db_execf(c, "INSERT INTO tenants VALUES (?, ?, ?)",
-	    "tni", "ten_3", (int64_t)1), SN_ERR_INVALID);
-	assert_int_equal(db_execf(c, "INSERT INTO users (id, tenant_id, email,"
-	    " role, created_at) VALUES ('u', 'ten_1', 'a@b', 'king', 1)", ""),
-	    SN_ERR_INVALID);
-	assert_int_equal(db_execf(c, "INSERT INTO users (id, tenant_id, email,"
-	    " role, created_at) VALUES ('u', 'ten_nope', 'a@b', 'user', 1)", ""),
-	    SN_ERR_INVALID);
-	assert_int_equal(db_execf(c, "SELEKT 1", ""), SN_ERR_DB);
+	dbc_error_mapping(c);
 	/* a wrong type string is the caller's bug: traps in debug */
 	assert_never(execf_mismatch_own_conn(), SN_ERR_INTERNAL);
 	/* INSERT ... ON CONFLICT DO NOTHING: no error, no row */
@@ -364,7 +350,7 @@ test_statement_cache(void **state)
 {
 	struct db *db;
 	struct db_conn *c;
-	struct db_stmt *a, *b;
+	struct db_stmt *a;
 	uint64_t prepared, reused, p2, r2;
 
 	(void)state;
@@ -377,16 +363,7 @@ test_statement_cache(void **state)
 		assert_int_equal(db_col_int64(a, 0), i + 1);
 		db_finalize(a);
 	}
-	/* the same text open twice at once: two statements */
-	assert_int_equal(db_queryf(c, &a, "SELECT ? + 1", "i", (int64_t)10),
-	    DB_ROW);
-	assert_int_equal(db_queryf(c, &b, "SELECT ? + 1", "i", (int64_t)20),
-	    DB_ROW);
-	assert_ptr_not_equal(a, b);
-	assert_int_equal(db_col_int64(a, 0), 11);
-	assert_int_equal(db_col_int64(b, 0), 21);
-	db_finalize(a);
-	db_finalize(b);
+	dbc_same_text_twice(c);
 	/* other bind types on a cached statement: prepared again, right */
 	assert_int_equal(db_queryf(c, &a, "SELECT CAST(? AS TEXT) IS NULL",
 	    "n"), DB_ROW);
