@@ -8,9 +8,12 @@
  * (builtin CA, external CA, RSA), service accounts with real keys
  * (fuzz/keys/sa_*.pem) and an access token, a console session. It is built
  * once per process through the real handlers (http_process) over the keeper
- * double (keeper_double.c), then kept as an in-memory snapshot that
- * world_reset() copies back before every input (SQLite backup API), so no
- * input sees what an earlier one did. The files live in a fresh directory
+ * double (keeper_double.c), then kept as an in-memory snapshot of every
+ * table; world_reset() puts back, before every input, the tables the
+ * previous input wrote (triggers name them in a fuzz_dirty table), so no
+ * input sees what an earlier one did. With FUZZ_WORLD_CHECK set (the ctest
+ * replays set it) every table is compared with the snapshot after each
+ * restore, and a difference aborts. The files live in a fresh directory
  * under /dev/shm (or /tmp) that is removed at exit.
  *
  * Inputs name the world's objects with placeholders, replaced before the
@@ -43,7 +46,8 @@ struct http_input;
 struct sn_response;
 
 /* Builds the world on first call (aborts if it cannot), then restores the
- * snapshot. Returns the server every input runs against. */
+ * tables the last input changed. Returns the server every input runs
+ * against. */
 struct sn_server *world_reset(void);
 
 /* Replaces the placeholders in in[0..len): a malloc'd NUL-terminated copy,
