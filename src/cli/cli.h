@@ -224,6 +224,7 @@ int cmd_key(struct cli *cli, int argc, char **argv);
 int cmd_keys(struct cli *cli, int argc, char **argv);
 int cmd_policy(struct cli *cli, int argc, char **argv);	/* cmd_policy.c */
 int cmd_approval(struct cli *cli, int argc, char **argv);	/* cmd_approval.c */
+int cmd_webhook(struct cli *cli, int argc, char **argv);	/* cmd_webhook.c */
 int cmd_cert(struct cli *cli, int argc, char **argv);
 int cmd_sign(struct cli *cli, int argc, char **argv);
 int cmd_pkcs11_module(struct cli *cli, int argc, char **argv);

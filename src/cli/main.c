@@ -26,6 +26,7 @@ static const struct {
 	{ "key", cmd_key, "signing keys: create, list, show, csr, certificates" },
 	{ "approval", cmd_approval, "approve or deny signing requests" },
 	{ "policy", cmd_policy, "signing policies of keys: rules, quotas" },
+	{ "webhook", cmd_webhook, "notify HTTPS receivers of approvals (admin)" },
 	{ "keys", cmd_keys, "the keys I may sign with, with PKCS#11 URIs" },
 	{ "cert", cmd_cert, "a key's certificate (PEM)" },
 	{ "sign", cmd_sign, "sign a file remotely (raw or CMS signature)" },

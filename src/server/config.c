@@ -65,6 +65,8 @@ server_config_defaults(struct sn_config *cfg, const char *data_dir)
 	cfg->max_body = SN_DEFAULT_MAX_BODY;
 	cfg->max_json_depth = SN_DEFAULT_JSON_DEPTH;
 	cfg->max_batch = SN_DEFAULT_MAX_BATCH;
+	cfg->webhook_retry_base = 30;
+	cfg->webhook_max_attempts = 8;
 	cfg->oidc_fetch_timeout = 5;
 	cfg->session_idle_timeout = SN_DEFAULT_SESSION_IDLE_TIMEOUT;
 	cfg->session_lifetime = SN_DEFAULT_SESSION_LIFETIME;
@@ -94,6 +96,7 @@ server_config_free(struct sn_config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->oidc_ca_file);
+	free(cfg->webhook_ca_file);
 	free(cfg->http_public_url);
 	free(cfg->tsa_policy);
 	sn_strfreezero(cfg->metrics_token);
@@ -182,6 +185,14 @@ apply(struct sn_config *cfg, const char *k, const char *v)
 	 * (default: the system store) and the wait for their keys. */
 	if (strcmp(k, "oidc_ca_file") == 0)
 		return server_config_set(&cfg->oidc_ca_file, *v ? v : NULL);
+	/* Webhooks (api/webhooks.c): the CA bundle receivers' HTTPS must
+	 * chain to (default: the system store), and the retries. */
+	if (strcmp(k, "webhook_ca_file") == 0)
+		return server_config_set(&cfg->webhook_ca_file, *v ? v : NULL);
+	if (strcmp(k, "webhook_retry_base") == 0)
+		return set_int(&cfg->webhook_retry_base, v, 1, 3600);
+	if (strcmp(k, "webhook_max_attempts") == 0)
+		return set_int(&cfg->webhook_max_attempts, v, 1, 50);
 	if (strcmp(k, "oidc_fetch_timeout") == 0)
 		return set_int(&cfg->oidc_fetch_timeout, v, 1, 60);
 	if (strcmp(k, "session_idle_timeout") == 0)

@@ -48,6 +48,7 @@
 #include "ratelimit.h"
 #include "server.h"
 #include "tlog_checkpoint.h"
+#include "webhooks.h"
 #include "store.h"
 #include "util.h"
 
@@ -839,6 +840,14 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	if (tlog_checkpointer_start(&srv) != 0)
 		goto out;
+	if (srv.cfg.webhook_ca_file != NULL &&
+	    access(srv.cfg.webhook_ca_file, R_OK) != 0) {
+		fprintf(stderr, "signetd: cannot read webhook_ca_file %s\n",
+		    srv.cfg.webhook_ca_file);
+		goto out;
+	}
+	if (webhooks_start(&srv) != 0)
+		goto out;
 	lfd = -1;			/* the daemon's now */
 	if (plfd >= 0) {
 		if (http_start_plain(&srv, http_plain_route_tables, plfd,
@@ -882,6 +891,7 @@ cmd_serve(int argc, char **argv)
  out:
 	http_stop(hp, SHUTDOWN_GRACE_SECS);
 	http_stop(h, SHUTDOWN_GRACE_SECS);
+	webhooks_stop();
 	tlog_checkpointer_stop();
 	ratelimit_free(srv.auth_limiter);
 	srv.auth_limiter = NULL;

@@ -56,6 +56,9 @@ mk_key() {	# mk_key NAME [EXTRA-JSON-MEMBERS]: sets K_ID
 mk_key k1; KEY_ID=$K_ID
 mk_key k2; KEY2_ID=$K_ID
 mk_key ext1 '"ca":"external","subject":"CN=ext1"'; EXTKEY_ID=$K_ID
+api_q POST /v1/webhooks '{"url":"https://127.0.0.1:9/hook","events":["approval.requested"]}' "$ADMIN_KEY"
+assert_status 201 "create webhook"
+WEBHOOK_ID=$(jbody -r .webhook.id)
 # appr: a key whose policy needs one approval by team t1 (towner, tmember)
 mk_key appr; AKEY_ID=$K_ID
 api_q PUT "/v1/keys/$AKEY_ID/policy" '{"approval":{"team":"t1","approvals":1,"ttl":"1h"}}' "$ADMIN_KEY"
@@ -131,6 +134,11 @@ new_pending() {	# a fresh pending approval of appr, asked for by sa
 	assert_status 202 "fixture: pending approval"
 	jbody -r .approval.id
 }
+new_webhook() {	# a fresh webhook of acme (to a port nothing listens on)
+	api_q POST /v1/webhooks '{"url":"https://127.0.0.1:9/victim","events":["approval.decided"]}' "$ADMIN_KEY"
+	assert_status 201 "fixture: webhook"
+	jbody -r .webhook.id
+}
 new_key() {
 	mk_key "victim-k-$(rand_hex)"
 	echo "$K_ID"
@@ -159,6 +167,8 @@ fill() {	# fill TEXT ACTOR: prints TEXT with placeholders substituted
 	if [[ $s == *"{new_apikey}"* ]]; then v=$(new_apikey); s=${s//\{new_apikey\}/$v}; fi
 	if [[ $s == *"{new_sa}"* ]]; then v=$(new_sa); s=${s//\{new_sa\}/$v}; fi
 	if [[ $s == *"{new_key}"* ]]; then v=$(new_key); s=${s//\{new_key\}/$v}; fi
+	if [[ $s == *"{new_webhook}"* ]]; then v=$(new_webhook); s=${s//\{new_webhook\}/$v}; fi
+	s=${s//\{webhook\}/$WEBHOOK_ID}
 	if [[ $s == *"{new_grant}"* ]]; then v=$(new_grant); s=${s//\{new_grant\}/$v}; fi
 	if [[ $s == *"{pending}"* ]]; then v=$(new_pending); s=${s//\{pending\}/$v}; fi
 	if [[ $s == *"{new_fed}"* ]]; then v=$(new_fed); s=${s//\{new_fed\}/$v}; fi

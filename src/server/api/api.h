@@ -92,6 +92,7 @@ extern const struct api_route api_routes_key_versions[];
 extern const struct api_route api_routes_policies[];	/* api/policies.c */
 extern const struct api_route api_routes_approvals[];	/* api/approvals.c */
 extern const struct api_route api_routes_approval_grants[]; /* approval_grants.c */
+extern const struct api_route api_routes_webhooks[];	/* api/webhooks.c */
 
 /* HTTP status for an SN_ERR_* code (0 -> 200). */
 int api_status_for(int err);

@@ -37,6 +37,7 @@
 #include "store_approvals_grants.h"
 #include "store_resources.h"
 #include "util.h"
+#include "webhooks.h"
 
 #define GRANT_MAX_SIGNATURES	1000000
 #define GRANT_MIN_DURATION	60
@@ -639,9 +640,15 @@ declare(struct sn_request *req, struct sn_response *resp)
 			r = api_store_error(resp, r, "approval");
 			goto out;
 		}
+	if ((r = approvals_notify(c, req->actor.tenant_id, a.id,
+	    "approval.requested")) != 0) {
+		r = api_store_error(resp, r, "approval");
+		goto out;
+	}
 	if ((r = api_commit_audited(c, req, resp, "approval.request",
 	    "approval", a.id, d)) != 0)
 		goto out;
+	webhooks_kick();
 	if ((r = approvals_object(c, req->actor.tenant_id, &a, &aj)) != 0) {
 		r = api_store_error(resp, r, "approval");
 		goto out;

@@ -39,6 +39,7 @@
 #include "store_approvals_grants.h"
 #include "store_resources.h"
 #include "util.h"
+#include "webhooks.h"
 
 #define APPROVAL_TEXT_MAX	1024
 #define APPROVAL_LIST_MAX	1000
@@ -191,6 +192,32 @@ reply(struct db_conn *c, struct sn_response *resp, const char *tenant_id,
 	return api_json(resp, status, json_pack("{s:o}", "approval", aj));
 }
 
+/* Queues event (approval.requested / approval.decided) with approval id
+ * as it now stands in this transaction. */
+static int
+notify(struct db_conn *c, const char *tenant_id, const char *id,
+    const char *event)
+{
+	struct store_approval a;
+	json_t *aj = NULL;
+	int r;
+
+	if ((r = store_approval_get(c, tenant_id, id, &a)) != 0)
+		return r;
+	if ((r = approval_json(c, tenant_id, &a, sn_now(), &aj)) == 0)
+		r = webhooks_notify(c, tenant_id, event, aj);
+	json_decref(aj);
+	store_approval_clear(&a);
+	return r;
+}
+
+int
+approvals_notify(struct db_conn *c, const char *tenant_id, const char *id,
+    const char *event)
+{
+	return notify(c, tenant_id, id, event);
+}
+
 /* A new pending approval for this request, committed with its event. */
 static int
 request_approval(struct db_conn *c, struct sn_request *req,
@@ -241,12 +268,14 @@ request_approval(struct db_conn *c, struct sn_request *req,
 		goto out;
 	if ((r = store_approval_insert(c, req->actor.tenant_id, &a)) != 0 ||
 	    (r = audit_req(c, req, "approval.request", "approval", a.id, "ok",
-	    ev)) != 0) {
+	    ev)) != 0 || (r = notify(c, req->actor.tenant_id, a.id,
+	    "approval.requested")) != 0) {
 		r = api_store_error(resp, r, "approval");
 		goto out;
 	}
 	if ((r = api_commit(c, resp)) != 0)
 		goto out;
+	webhooks_kick();
 	r = reply(c, resp, req->actor.tenant_id, &a, 202);
 	if (r == 0)
 		r = POLICIES_ANSWERED;
@@ -577,9 +606,15 @@ decide(struct sn_request *req, struct sn_response *resp, int deny)
 		r = api_store_error(resp, r, "audit event");
 		goto out;
 	}
+	if ((deny || n >= a.required) && (r = notify(c, req->actor.tenant_id,
+	    a.id, "approval.decided")) != 0) {
+		r = api_store_error(resp, r, "approval");
+		goto out;
+	}
 	if ((r = api_commit(c, resp)) != 0)
 		goto out;
 	decided_notify();	/* wakes the long-polls of this request */
+	webhooks_kick();
 	store_approval_clear(&a);
 	if ((r = store_approval_get(c, req->actor.tenant_id, req->params[0],
 	    &a)) != 0) {

@@ -88,6 +88,10 @@ int approvals_cover(struct db_conn *c, struct sn_request *req,
     const struct policy_verdict *v, json_t *d);
 int approvals_cover_claim(struct db_conn *c, struct sn_request *req,
     struct sn_response *resp, const struct policy_verdict *v, json_t *d);
+/* Queues the webhook event ("approval.requested", "approval.decided")
+ * of approval id in the caller's transaction (approvals.c). */
+int approvals_notify(struct db_conn *c, const char *tenant_id,
+    const char *id, const char *event);
 /* The approval object of a (approvals.c). 0 or SN_ERR_*. */
 struct store_approval;
 int approvals_object(struct db_conn *c, const char *tenant_id,

@@ -48,6 +48,9 @@ struct sn_config {
 	int tsa_rate_limit;		/* TSA + OCSP requests per address per minute; 0 = off */
 	int ocsp_cache_ttl;		/* seconds an OCSP answer without nonce is reused; 0 = never */
 	char *metrics_token;		/* operator bearer token for /metrics; NULL = /metrics off */
+	char *webhook_ca_file;		/* PEM bundle webhook receivers chain to; NULL = system store */
+	int webhook_retry_base;		/* s before the first retry (doubling) */
+	int webhook_max_attempts;	/* attempts before a delivery fails */
 };
 
 struct sn_server {

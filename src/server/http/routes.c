@@ -22,6 +22,7 @@ const struct api_route *const http_route_tables[] = {
 	api_routes_policies,
 	api_routes_approvals,
 	api_routes_approval_grants,
+	api_routes_webhooks,
 	api_routes_ca,
 	api_routes_oauth,
 	api_routes_tlog,

@@ -393,6 +393,48 @@ static const char *const signet_migrations[] = {
 "  used_at BIGINT,"
 "  PRIMARY KEY (approval_id, digest_algorithm, digest));"
 "CREATE INDEX approval_digests_digest ON approval_digests (digest, digest_algorithm);",
+/*
+ * 14 (issue 11): webhooks per tenant and their delivery queue. A delivery
+ * is one event for one webhook; an instance claims it (claimed_by,
+ * claimed_until: a guarded UPDATE, so two instances never send the same
+ * attempt), POSTs it and records the attempt. approvals.expiry_notified:
+ * the approval.expired event was queued (once, by whichever instance saw
+ * the expiry first).
+ */
+"CREATE TABLE webhooks ("
+"  id TEXT PRIMARY KEY,"
+"  tenant_id TEXT NOT NULL,"
+"  url TEXT NOT NULL,"
+"  events TEXT NOT NULL,"
+"  secret TEXT NOT NULL,"
+"  created_by TEXT NOT NULL,"
+"  created_at BIGINT NOT NULL);"
+"CREATE INDEX webhooks_tenant ON webhooks (tenant_id);"
+"CREATE TABLE webhook_deliveries ("
+"  id TEXT PRIMARY KEY,"
+"  tenant_id TEXT NOT NULL,"
+"  webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,"
+"  event_id TEXT NOT NULL,"
+"  event_type TEXT NOT NULL,"
+"  payload TEXT NOT NULL,"
+"  state TEXT NOT NULL CHECK (state IN ('pending','delivered','failed')),"
+"  attempts INTEGER NOT NULL DEFAULT 0,"
+"  next_attempt_at BIGINT NOT NULL,"
+"  claimed_by TEXT,"
+"  claimed_until BIGINT,"
+"  created_at BIGINT NOT NULL,"
+"  finished_at BIGINT);"
+"CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);"
+"CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, created_at);"
+"CREATE TABLE webhook_attempts ("
+"  delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,"
+"  attempt INTEGER NOT NULL,"
+"  at BIGINT NOT NULL,"
+"  http_status INTEGER NOT NULL,"
+"  error TEXT,"
+"  duration_ms BIGINT NOT NULL,"
+"  PRIMARY KEY (delivery_id, attempt));"
+"ALTER TABLE approvals ADD COLUMN expiry_notified INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SIGNET_SCHEMA_VERSION \
