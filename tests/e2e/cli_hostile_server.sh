@@ -33,7 +33,8 @@ stop_fake() {
 	[[ -n $FAKE_PID ]] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
 	FAKE_PID=
 }
-trap 'stop_fake; _e2e_cleanup' EXIT
+# keep the script's status: _e2e_cleanup exits with the $? it finds
+trap 'rc=$?; stop_fake; (exit $rc); _e2e_cleanup' EXIT
 
 # ---- audit verify: an event with a negative seq is a failure, not a skip
 # (the real log key and signed checkpoint are served alongside, so the
@@ -47,8 +48,10 @@ fake_routes() {	# fake_routes AUDIT_JSON
 	    '{"/v1/audit": [200, $a[0]], "/v1/audit/log-key": [200, $k[0]], "/v1/audit/checkpoint": [200, $c[0]]}' \
 	    >"$FAKE_DIR/routes.json"
 }
-jq -s '{events: (.[0:1] | map(.seq = -5 | .action = "forged")) + .[1:], next_after: null}' \
-	"$E2E_DIR/events.jsonl" >"$FAKE_DIR/audit.json"
+# (an object value that is a sum needs its own parentheses in jq 1.6: without
+# them jq failed, audit.json was empty and the scripted server answered null)
+jq -s '{events: ((.[0:1] | map(.seq = -5 | .action = "forged")) + .[1:]), next_after: null}' \
+	"$E2E_DIR/events.jsonl" >"$FAKE_DIR/audit.json" || fail "forging the events"
 fake_routes "$FAKE_DIR/audit.json"
 start_fake
 SIGNET_URL=$FAKE_URL run_signet 1 audit verify
@@ -58,7 +61,7 @@ expect_eq "$(jq -r .ok <<<"$OUT")" false "audit verify --json .ok with a forged 
 expect_eq "$(jq -r .first_bad_seq <<<"$OUT")" -5 "audit verify --json .first_bad_seq"
 stop_fake
 # the untouched chain from the same source still verifies
-jq -s '{events: ., next_after: null}' "$E2E_DIR/events.jsonl" >"$FAKE_DIR/audit.json"
+jq -s '{events: ., next_after: null}' "$E2E_DIR/events.jsonl" >"$FAKE_DIR/audit.json" || fail "the events"
 fake_routes "$FAKE_DIR/audit.json"
 start_fake
 SIGNET_URL=$FAKE_URL run_signet 0 audit verify
