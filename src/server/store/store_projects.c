@@ -12,36 +12,13 @@
 #include "store_page.h"
 #include "store_resources.h"
 
-static int
-project_row(struct db_stmt *st, struct store_project *out)
-{
-	int r;
-
-	if ((r = store_copy(out->id, sizeof(out->id), db_col_text(st, 0))) != 0 ||
-	    (r = store_copy(out->name, sizeof(out->name), db_col_text(st, 1))) != 0)
-		return r;
-	out->created_at = db_col_int64(st, 2);
-	return 0;
-}
-
 int
 store_project_get(struct db_conn *c, const char *tenant_id,
     const char *id_or_name, struct store_project *out)
 {
-	struct db_stmt *st = NULL;
-	int r;
-
 	memset(out, 0, sizeof(*out));
-	r = db_queryf(c, &st, "SELECT id, name, created_at FROM projects "
-	    "WHERE tenant_id = ? AND (id = ? OR name = ?) "
-	    "ORDER BY (id = ?) DESC LIMIT 1", "tttt", tenant_id, id_or_name,
-	    id_or_name, id_or_name);
-	if (r == DB_DONE)
-		r = SN_ERR_NOT_FOUND;
-	else if (r == DB_ROW)
-		r = project_row(st, out);
-	db_finalize(st);
-	return r;
+	return store_named_get(c, "projects", tenant_id, id_or_name, out->id,
+	    out->name, &out->created_at);
 }
 
 int

@@ -43,6 +43,16 @@ int store_copy(char *dst, size_t dstsz, const char *src);
 /* strdup of a nullable column: *out NULL for NULL. SN_ERR_NOMEM. */
 int store_dup(const char *src, char **out);
 
+/*
+ * Teams and projects: objects named inside a tenant, found by id or name
+ * (an id that is also another object's name finds the id). table is one
+ * of the callers' constants; id, name and *created_at are filled. 0,
+ * SN_ERR_NOT_FOUND or SN_ERR_DB.
+ */
+int store_named_get(struct db_conn *c, const char *table,
+    const char *tenant_id, const char *id_or_name, char id[STORE_ID_MAX],
+    char name[STORE_NAME_MAX], int64_t *created_at);
+
 /* The tenant's name (for default certificate subjects). */
 int store_tenant_name(struct db_conn *c, const char *tenant_id,
     char name[STORE_NAME_MAX + 192]);

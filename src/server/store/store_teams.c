@@ -4,11 +4,13 @@
  *
  * Every query carries the tenant id; nothing here decides permissions.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
 #include "err.h"
+#include "sn_assert.h"
 #include "store_page.h"
 #include "store_resources.h"
 
@@ -40,6 +42,32 @@ store_copy(char *dst, size_t dstsz, const char *src)
 	}
 	memcpy(dst, src, l + 1);
 	return 0;
+}
+
+int
+store_named_get(struct db_conn *c, const char *table, const char *tenant_id,
+    const char *id_or_name, char id[STORE_ID_MAX], char name[STORE_NAME_MAX],
+    int64_t *created_at)
+{
+	struct db_stmt *st = NULL;
+	char sql[256];
+	int r;
+
+	/* table is one of the callers' constants, never input */
+	if (SN_NEVER((size_t)snprintf(sql, sizeof(sql), "SELECT id, name, "
+	    "created_at FROM %s WHERE tenant_id = ? AND (id = ? OR name = ?) "
+	    "ORDER BY (id = ?) DESC LIMIT 1", table) >= sizeof(sql)))
+		return SN_ERR_INTERNAL;
+	r = db_queryf(c, &st, sql, "tttt", tenant_id, id_or_name, id_or_name,
+	    id_or_name);
+	if (r == DB_DONE)
+		r = SN_ERR_NOT_FOUND;
+	else if (r == DB_ROW &&
+	    (r = store_copy(id, STORE_ID_MAX, db_col_text(st, 0))) == 0 &&
+	    (r = store_copy(name, STORE_NAME_MAX, db_col_text(st, 1))) == 0)
+		*created_at = db_col_int64(st, 2);
+	db_finalize(st);
+	return r;
 }
 
 int
@@ -176,36 +204,13 @@ store_principal_name(struct db_conn *c, const char *tenant_id,
 	return r == SN_ERR_NOT_FOUND ? 0 : r;
 }
 
-static int
-team_row(struct db_stmt *st, struct store_team *out)
-{
-	int r;
-
-	if ((r = store_copy(out->id, sizeof(out->id), db_col_text(st, 0))) != 0 ||
-	    (r = store_copy(out->name, sizeof(out->name), db_col_text(st, 1))) != 0)
-		return r;
-	out->created_at = db_col_int64(st, 2);
-	return 0;
-}
-
 int
 store_team_get(struct db_conn *c, const char *tenant_id,
     const char *id_or_name, struct store_team *out)
 {
-	struct db_stmt *st = NULL;
-	int r;
-
 	memset(out, 0, sizeof(*out));
-	r = db_queryf(c, &st, "SELECT id, name, created_at FROM teams "
-	    "WHERE tenant_id = ? AND (id = ? OR name = ?) "
-	    "ORDER BY (id = ?) DESC LIMIT 1", "tttt", tenant_id, id_or_name,
-	    id_or_name, id_or_name);
-	if (r == DB_DONE)
-		r = SN_ERR_NOT_FOUND;
-	else if (r == DB_ROW)
-		r = team_row(st, out);
-	db_finalize(st);
-	return r;
+	return store_named_get(c, "teams", tenant_id, id_or_name, out->id,
+	    out->name, &out->created_at);
 }
 
 int
