@@ -62,6 +62,9 @@ struct sn_client_config {
 	/* the PKCS#11 module: how long C_Sign waits for an approval the
 	 * key's policy asks for (a duration; NULL or "0": fail at once) */
 	char *approval_wait;
+	/* the PKCS#11 module: how long processes share one token listing
+	 * (a duration up to 1h; NULL or "0": no cache; docs/PKCS11.md) */
+	char *listing_cache_ttl;
 };
 
 /*
@@ -69,7 +72,8 @@ struct sn_client_config {
  * ~/.config/signet/config (key = value lines: url, api_key, ca_file,
  * service_account, service_account_id, key_file, log_file, oidc_token_file,
  * oidc_token_env, oidc_github, oidc_audience, oidc_ca_file,
- * require_inclusion_proof (yes|no), log_key, approval_wait (a duration)),
+ * require_inclusion_proof (yes|no), log_key, approval_wait (a duration),
+ * listing_cache_ttl (a duration)),
  * then applies the
  * environment overrides SIGNET_URL, SIGNET_API_KEY, SIGNET_CA_FILE. A missing
  * file is not an error. Returns 0, SN_ERR_INVALID (bad line) or SN_ERR_IO.

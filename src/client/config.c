@@ -59,6 +59,7 @@ sn_config_clear(struct sn_client_config *cfg)
 	free(cfg->require_inclusion_proof);
 	free(cfg->log_key);
 	free(cfg->approval_wait);
+	free(cfg->listing_cache_ttl);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -107,7 +108,9 @@ sn_config_copy(const struct sn_client_config *src, struct sn_client_config *dst)
 	    (r = dup_opt(&dst->require_inclusion_proof,
 	    src->require_inclusion_proof)) != 0 ||
 	    (r = dup_opt(&dst->log_key, src->log_key)) != 0 ||
-	    (r = dup_opt(&dst->approval_wait, src->approval_wait)) != 0) {
+	    (r = dup_opt(&dst->approval_wait, src->approval_wait)) != 0 ||
+	    (r = dup_opt(&dst->listing_cache_ttl,
+	    src->listing_cache_ttl)) != 0) {
 		sn_config_clear(dst);
 		return r;
 	}
@@ -163,6 +166,8 @@ field_for(struct sn_client_config *cfg, const char *key, int *secret)
 		return &cfg->log_key;
 	if (strcmp(key, "approval_wait") == 0)
 		return &cfg->approval_wait;
+	if (strcmp(key, "listing_cache_ttl") == 0)
+		return &cfg->listing_cache_ttl;
 	return NULL;
 }
 
@@ -232,6 +237,19 @@ sn_config_parse(const char *text, struct sn_client_config *cfg, char *why,
 			    secs > 7 * 86400)) {
 				why_set(why, whylen, "line %d: approval_wait must "
 				    "be a duration up to 7d (0, 90s, 10m)", lineno);
+				r = SN_ERR_INVALID;
+				goto out;
+			}
+		}
+		if (dst == &cfg->listing_cache_ttl) {
+			int64_t secs = 0;
+
+			if (strcmp(val, "0") != 0 &&
+			    (sn_parse_duration(val, &secs) != 0 || secs < 0 ||
+			    secs > 3600)) {
+				why_set(why, whylen, "line %d: listing_cache_ttl "
+				    "must be a duration up to 1h (0, 30s, 5m)",
+				    lineno);
 				r = SN_ERR_INVALID;
 				goto out;
 			}
@@ -378,8 +396,8 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	    "service_account", "service_account_id", "key_file", "log_file",
 	    "oidc_token_file", "oidc_token_env", "oidc_github", "oidc_audience",
 	    "oidc_ca_file", "require_inclusion_proof", "log_key",
-	    "approval_wait" };
-	const char *vals[15];
+	    "approval_wait", "listing_cache_ttl" };
+	const char *vals[16];
 	char *buf = NULL;
 	size_t cap = 256, used = 0;
 	int i, n;
@@ -400,7 +418,8 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	vals[12] = cfg->require_inclusion_proof;
 	vals[13] = cfg->log_key;
 	vals[14] = cfg->approval_wait;
-	for (i = 0; i < 15; i++) {
+	vals[15] = cfg->listing_cache_ttl;
+	for (i = 0; i < 16; i++) {
 		if (!valid_value(vals[i]))
 			return SN_ERR_INVALID;
 		if (vals[i] != NULL) {
@@ -414,7 +433,7 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	n = snprintf(buf, cap, "# signet client configuration "
 	    "(written by signet login; keep it 0600)\n");
 	used = (size_t)n;
-	for (i = 0; i < 15; i++) {
+	for (i = 0; i < 16; i++) {
 		if (vals[i] == NULL || *vals[i] == '\0')
 			continue;
 		n = snprintf(buf + used, cap - used, "%s = %s\n", names[i],

@@ -95,6 +95,8 @@ static struct {
 /* Written only by C_Initialize/C_Finalize with no request in flight. */
 static char g_log_path[PATH_MAX];
 static int64_t g_approval_wait;	/* approval_wait, seconds (0: never) */
+static int64_t g_cache_ttl;	/* listing_cache_ttl, seconds (0: none) */
+static char g_cache_name[P11_CACHE_NAME_LEN];	/* "": no cache */
 
 static CK_FUNCTION_LIST function_list;
 
@@ -297,6 +299,7 @@ state_free(void)
 	g.initialized = 0;
 	g.logged_in = 0;
 	g_log_path[0] = '\0';
+	g_cache_name[0] = '\0';
 }
 
 /* Loads config, connects, builds the token. Under g_lock. */
@@ -323,6 +326,12 @@ state_load(int no_threads)
 	if (cfg.approval_wait != NULL && strcmp(cfg.approval_wait, "0") != 0 &&
 	    sn_parse_duration(cfg.approval_wait, &g_approval_wait) != 0)
 		g_approval_wait = 0;
+	g_cache_ttl = P11_CACHE_TTL_DEFAULT;	/* checked by the parser too */
+	if (cfg.listing_cache_ttl != NULL && (strcmp(cfg.listing_cache_ttl,
+	    "0") == 0 || sn_parse_duration(cfg.listing_cache_ttl,
+	    &g_cache_ttl) != 0))
+		g_cache_ttl = 0;
+	g_cache_name[0] = '\0';
 	if (cfg.url == NULL) {
 		p11_log("no service URL configured: run `signet login` or "
 		    "set SIGNET_URL");
@@ -354,6 +363,11 @@ state_load(int no_threads)
 		rv = p11_init_rv(r);
 		goto out;
 	}
+	/* who the service says we are names the shared listing (no cache
+	 * when the answer does not say) */
+	if (g_cache_ttl > 0 &&
+	    p11_cache_name(cfg.url, resp, g_cache_name) != 0)
+		g_cache_name[0] = '\0';
 	if ((g.token = p11_token_new()) == NULL) {
 		rv = CKR_HOST_MEMORY;
 		goto out;
@@ -855,8 +869,20 @@ token_fetch(CK_SESSION_HANDLE hSession, const char *hint,
 		resp = NULL;
 		all = 1;
 	}
-	if (r == 0 && all)
-		r = p11_fetch_keys(g.client, &resp);
+	/*
+	 * Every key: the listing another process of this user fetched
+	 * moments ago if there is one (p11_cache.c), else the service's,
+	 * which is then shared. A cache that cannot be read or written is
+	 * only a request not saved.
+	 */
+	if (r == 0 && all && p11_cache_load(g_cache_name, g_cache_ttl,
+	    &resp) != 0) {
+		if ((r = p11_fetch_keys(g.client, &resp)) == 0 &&
+		    g_cache_name[0] != '\0' &&
+		    p11_cache_store(g_cache_name, resp) != 0)
+			p11_log("cannot save the key listing in the cache "
+			    "directory (ignored)");
+	}
 	if (r != 0) {
 		p11_log("cannot list signing keys: %s",
 		    sn_client_errmsg(g.client));
@@ -1266,6 +1292,10 @@ sign_finish(CK_SESSION_HANDLE hSession, int single, const uint8_t *data,
 		    digest, dlen, &sig, &siglen);
 	if (r != 0) {
 		rv = p11_sign_rv(r);
+		/* the listing showed a key the service no longer signs with:
+		 * the next process asks again */
+		if (rv == CKR_FUNCTION_REJECTED)
+			p11_cache_drop(g_cache_name);
 		p11_log("signing with key %s failed: %s", op.key->key_id,
 		    why[0] != '\0' ? why : sn_client_errmsg(g.client));
 		goto done;

@@ -139,6 +139,44 @@ int p11_fetch_keys(struct sn_client *c, json_t **out);
  */
 int p11_fetch_key(struct sn_client *c, const char *name, json_t **out);
 
+/* ---- p11_cache.c: the listing shared between processes ---- */
+
+#define P11_CACHE_NAME_LEN	41	/* 40 hex digits and a NUL */
+/* off unless configured, until the service can say the listing changed
+ * (an ETag to revalidate with): a class-only search would otherwise miss a
+ * key created less than a TTL ago */
+#define P11_CACHE_TTL_DEFAULT	0	/* seconds */
+
+/*
+ * The caller's private cache directory ($XDG_RUNTIME_DIR/signet, else
+ * ~/.cache/signet), created 0700 if missing, into buf. 0, or SN_ERR_INVALID
+ * when it is not a directory owned by euid without group/other bits (it is
+ * then never used), SN_ERR_NOT_FOUND (no HOME), SN_ERR_IO, SN_ERR_TOO_LARGE.
+ */
+int p11_cache_dir(char *buf, size_t len);
+
+/*
+ * The cache entry's name: a hash of the service URL and the identity the
+ * service answered GET /v1/me with (tenant, type, id, credential_id), so
+ * two users, two credentials or two services never share one. 0 or
+ * SN_ERR_PROTOCOL (an answer without tenant.id, type or id).
+ */
+int p11_cache_name(const char *url, json_t *me, char out[P11_CACHE_NAME_LEN]);
+
+/*
+ * The listing saved under name less than ttl seconds ago, into *out
+ * ({"keys":[...]}, the caller's). 0; SN_ERR_NOT_FOUND (none, or too old);
+ * any other SN_ERR_* for a file or directory that is not used (foreign,
+ * corrupt). Every failure means: ask the service.
+ */
+int p11_cache_load(const char *name, int64_t ttl, json_t **out);
+
+/* Saves keys ({"keys":[...]}) under name, atomically. 0 or SN_ERR_*. */
+int p11_cache_store(const char *name, json_t *keys);
+
+/* Removes the entry (a key it listed failed to sign). */
+void p11_cache_drop(const char *name);
+
 /*
  * Extracts the id= component of a PKCS#11 URI (RFC 7512), percent-decoded,
  * into a malloc'd buffer. Returns 0, SN_ERR_NOT_FOUND or SN_ERR_INVALID.
