@@ -48,6 +48,7 @@ test_config_parse_ok(void **state)
 	    "service_account = builder\n"
 	    "service_account_id = sac_1\n"
 	    "key_file = /k.pem\n"
+	    "listing_cache_ttl = 30s\n"
 	    "log_file = /tmp/log";
 
 	(void)state;
@@ -59,8 +60,17 @@ test_config_parse_ok(void **state)
 	assert_string_equal(c.sa_id, "sac_1");
 	assert_string_equal(c.sa_key_file, "/k.pem");
 	assert_string_equal(c.log_file, "/tmp/log");
+	assert_string_equal(c.listing_cache_ttl, "30s");
 	sn_config_clear(&c);
 	assert_null(c.url);
+	assert_null(c.listing_cache_ttl);
+	assert_int_equal(sn_config_parse("listing_cache_ttl = 0\n", &c, why,
+	    sizeof(why)), 0);
+	assert_string_equal(c.listing_cache_ttl, "0");
+	sn_config_clear(&c);
+	assert_int_equal(sn_config_parse("listing_cache_ttl = 1h\n", &c, why,
+	    sizeof(why)), 0);
+	sn_config_clear(&c);
 }
 
 static void
@@ -72,6 +82,11 @@ test_config_parse_garbage(void **state)
 		"= x\n",			/* empty key */
 		"colour = blue\n",		/* unknown key */
 		"url = https://x\ngarbage\n",	/* garbage on line 2 */
+		"listing_cache_ttl = abc\n",	/* not a duration */
+		"listing_cache_ttl = -5s\n",
+		"listing_cache_ttl = 61m\n",	/* over 1h */
+		"listing_cache_ttl = 10x\n",
+		"listing_cache_ttl = 99999999999999999999s\n",
 	};
 	struct sn_client_config c = { 0 };
 	char why[256];
@@ -118,6 +133,7 @@ test_config_file_permissions(void **state)
 	snprintf(path, sizeof(path), "%s/config", dir);
 	c.url = strdup("https://h:1");
 	c.api_key = strdup("snk_secret");
+	c.listing_cache_ttl = strdup("2m");
 	assert_int_equal(sn_config_save_path(&c, path), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
@@ -127,6 +143,7 @@ test_config_file_permissions(void **state)
 	assert_int_equal(sn_config_load_file(path, &d, why, sizeof(why)), 0);
 	assert_string_equal(d.url, "https://h:1");
 	assert_string_equal(d.api_key, "snk_secret");
+	assert_string_equal(d.listing_cache_ttl, "2m");
 	sn_config_clear(&d);
 	/* Readable by others: refused. */
 	assert_int_equal(chmod(path, 0644), 0);
