@@ -7,7 +7,7 @@ usage: webhooks_receiver.py DIR NAME MODE
   request, and appends one JSON line per request to DIR/NAME.log:
   {"n","event","event_id","delivery","sig_ok","status","body"}.
   MODE: "ok" (204), "fail:N" (500 for the first N requests, then 200),
-  "hang" (sleeps 15 s before answering).
+  "hang" (sleeps 15 s before answering), "slow" (0.3 s, then 204).
 """
 import hashlib
 import hmac
@@ -47,6 +47,8 @@ class H(http.server.BaseHTTPRequestHandler):
             status = 500
         if MODE == "hang":
             time.sleep(15)
+        if MODE == "slow":
+            time.sleep(0.3)
         try:
             parsed = json.loads(body)
         except ValueError:
