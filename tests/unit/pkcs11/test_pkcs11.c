@@ -8,8 +8,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -532,6 +536,180 @@ test_token_ec_attrs(void **state)
 	p11_token_free(t);
 }
 
+/* ---- the listing cache (p11_cache.c) ---- */
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *b;
+	long n;
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	rewind(fp);
+	b = malloc((size_t)n + 1);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
+	b[n] = '\0';
+	fclose(fp);
+	*len = (size_t)n;
+	return b;
+}
+
+static void
+spit(const char *path, const char *a, size_t alen, const char *b, size_t blen)
+{
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(a, 1, alen, fp), alen);
+	if (blen > 0)
+		assert_int_equal(fwrite(b, 1, blen, fp), blen);
+	fclose(fp);
+	assert_int_equal(chmod(path, 0600), 0);
+}
+
+static void
+test_listing_cache(void **state)
+{
+	struct fixture *f = *state;
+	char tmp[] = "/tmp/p11cacheXXXXXX", dir[600], path[700];
+	char name[P11_CACHE_NAME_LEN], other[P11_CACHE_NAME_LEN];
+	char hdr[300], *text, *nl, *body, *copy;
+	json_t *me, *me2, *good, *out = NULL;
+	size_t len, hlen, blen;
+	char fetched[32], blens[32], sha[65];
+
+	assert_non_null(mkdtemp(tmp));
+	assert_int_equal(setenv("XDG_RUNTIME_DIR", tmp, 1), 0);
+	me = json_pack("{s:s,s:s,s:s,s:{s:s}}", "type", "user", "id", "usr_1",
+	    "credential_id", "apk_1", "tenant", "id", "ten_1");
+	assert_int_equal(p11_cache_name("https://a:1", me, name), 0);
+	assert_int_equal(strlen(name), 40);
+	/* another credential, user, tenant or service: another entry */
+	me2 = json_deep_copy(me);
+	json_object_set_new(me2, "credential_id", json_string("apk_2"));
+	assert_int_equal(p11_cache_name("https://a:1", me2, other), 0);
+	assert_string_not_equal(name, other);
+	assert_int_equal(p11_cache_name("https://a:2", me, other), 0);
+	assert_string_not_equal(name, other);
+	json_object_set_new(me2, "tenant", json_pack("{s:s}", "id", "ten_2"));
+	json_object_set_new(me2, "credential_id", json_string("apk_1"));
+	assert_int_equal(p11_cache_name("https://a:1", me2, other), 0);
+	assert_string_not_equal(name, other);
+	json_object_del(me2, "tenant");
+	assert_int_equal(p11_cache_name("https://a:1", me2, other),
+	    SN_ERR_PROTOCOL);
+	json_decref(me2);
+	json_decref(me);
+
+	/* the fixture less its disabled key (the token would skip it) */
+	good = json_deep_copy(f->resp);
+	json_array_remove(json_object_get(good, "keys"), 2);
+	assert_int_equal(p11_cache_load(name, 60, &out), SN_ERR_NOT_FOUND);
+	assert_int_equal(p11_cache_store(name, good), 0);
+	assert_int_equal(p11_cache_dir(dir, sizeof(dir)), 0);
+	snprintf(path, sizeof(path), "%s/keys-%s.json", dir, name);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(dir, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0700);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+	}
+	assert_int_equal(p11_cache_load(name, 60, &out), 0);
+	assert_true(json_equal(out, good));
+	json_decref(out);
+	assert_int_equal(p11_cache_load(name, 0, &out), SN_ERR_NOT_FOUND);
+	assert_int_equal(p11_cache_load(other, 60, &out) != 0, 1);
+
+	/* header variants: each is a miss */
+	text = slurp(path, &len);
+	nl = strchr(text, '\n');
+	assert_non_null(nl);
+	hlen = (size_t)(nl - text) + 1;
+	body = nl + 1;
+	blen = len - hlen;
+	assert_int_equal(sscanf(text, "signet-listing-cache 1 %*40s %31s %31s "
+	    "%64s", fetched, blens, sha), 3);
+	{
+		const char *fmts[] = {
+			"signet-listing-cache 1 %s +%s %s %s\n",
+			"signet-listing-cache 1 %s %s0 %s %s\n",
+			"signet-listing-cache 1 %s %s %s1 %s\n",
+			"signet-listing-cache 1 %s %s %s %s \n",
+			"signet-listing-cache 1 %s %s %s %s x\n",
+			"signet-listing-cache 1 %s %s  %s %s\n",
+			"signet-listing-cache 2 %s %s %s %s\n",
+			"signet-listing-cache 1 %s-%s %s %s\n",
+			"signet-listing-cache 1 %s %s %s\n%s\n",
+		};
+		for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+/* the variants are the formats: a table of literals, each with 4 %s */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+			snprintf(hdr, sizeof(hdr), fmts[i], name, fetched, blens,
+			    sha);
+#pragma GCC diagnostic pop
+			spit(path, hdr, strlen(hdr), body, blen);
+			assert_int_not_equal(p11_cache_load(name, 60, &out), 0);
+			assert_null(out);
+		}
+		/* upper-case digest, one digit off, the body one byte short */
+		copy = strdup(sha);
+		for (char *c = copy; *c; c++)
+			if (*c >= 'a' && *c <= 'f')
+				*c = (char)(*c - 32);
+		snprintf(hdr, sizeof(hdr), "signet-listing-cache 1 %s %s %s %s\n",
+		    name, fetched, blens, copy);
+		spit(path, hdr, strlen(hdr), body, blen);
+		assert_int_not_equal(p11_cache_load(name, 60, &out), 0);
+		free(copy);
+		snprintf(hdr, sizeof(hdr), "signet-listing-cache 1 %s %s %s %s\n",
+		    name, fetched, blens, sha);
+		spit(path, hdr, strlen(hdr), body, blen - 1);
+		assert_int_not_equal(p11_cache_load(name, 60, &out), 0);
+		/* the same bytes again: a hit (the variants were the cause) */
+		spit(path, hdr, strlen(hdr), body, blen);
+		assert_int_equal(p11_cache_load(name, 60, &out), 0);
+		json_decref(out);
+		out = NULL;
+		/* old: fetched an hour ago */
+		snprintf(hdr, sizeof(hdr), "signet-listing-cache 1 %s %lld %s %s\n",
+		    name, (long long)time(NULL) - 3600, blens, sha);
+		spit(path, hdr, strlen(hdr), body, blen);
+		assert_int_equal(p11_cache_load(name, 60, &out),
+		    SN_ERR_NOT_FOUND);
+		assert_int_equal(p11_cache_load(name, 3601, &out), 0);
+		json_decref(out);
+		out = NULL;
+	}
+	free(text);
+	/* a listing with a key the token would skip is not used */
+	assert_int_equal(p11_cache_store(name, f->resp), 0);
+	assert_int_not_equal(p11_cache_load(name, 60, &out), 0);
+	/* dropped: a miss; a group-writable directory: neither read nor
+	 * written */
+	assert_int_equal(p11_cache_store(name, good), 0);
+	p11_cache_drop(name);
+	assert_int_equal(p11_cache_load(name, 60, &out), SN_ERR_NOT_FOUND);
+	assert_int_equal(p11_cache_store(name, good), 0);
+	assert_int_equal(chmod(dir, 0770), 0);
+	assert_int_equal(p11_cache_load(name, 60, &out), SN_ERR_INVALID);
+	assert_int_equal(p11_cache_store(name, good), SN_ERR_INVALID);
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(p11_cache_load(name, 60, &out), 0);
+	json_decref(out);
+	json_decref(good);
+	unlink(path);
+	rmdir(dir);
+	rmdir(tmp);
+	unsetenv("XDG_RUNTIME_DIR");
+}
+
 static void
 test_token_bad_answer(void **state)
 {
@@ -889,6 +1067,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_token_ec_attrs, setup,
 		    teardown),
 		cmocka_unit_test(test_token_bad_answer),
+		cmocka_unit_test_setup_teardown(test_listing_cache, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_token_bad_chain_cert, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_get_attributes, setup,
