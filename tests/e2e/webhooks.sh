@@ -126,6 +126,8 @@ AP3=$(jbody -r .approval.id)
 db_exec "UPDATE approvals SET expires_at = 1 WHERE id = '$AP3'"
 wait_log a ".event == \"approval.expired\" and .body.data.id == \"$AP3\"" 1
 expect_eq "$(jq -r "select(.event == \"approval.expired\") | .body.data.id" <"$R/a.log" | grep -c "$AP3")" 1 "expired notified once"
+expect_eq "$(jq -c "select(.event == \"approval.expired\") | [.sig_ok, .body.data.state, .body.data.key.name, .body.data.requested_by.name]" <"$R/a.log")" \
+    '[true,"expired","k","s@acme.test"]' "expired: the approval object"
 
 # ---- the queue survives a restart: queued while signetd is down
 e2e_stop_server

@@ -35,8 +35,10 @@
 #include "db.h"
 #include "encode.h"
 #include "err.h"
+#include "policies.h"
 #include "server.h"
 #include "store.h"
+#include "store_approvals.h"
 #include "store_webhooks.h"
 #include "util.h"
 #include "webhooks.h"
@@ -251,15 +253,17 @@ sweep_expired(struct sn_server *srv)
 		const char *id = json_string_value(json_object_get(a, "id"));
 		const char *tenant = json_string_value(json_object_get(a,
 		    "tenant_id"));
-		json_t *data;
+		struct store_approval ap;
+		json_t *data = NULL;
 
 		if (id == NULL || tenant == NULL || db_begin(c) != 0)
 			continue;
-		data = json_pack("{s:s, s:s, s:O?, s:{s:O?, s:O?}, s:O?}", "id", id,
-		    "state", "expired", "key", json_object_get(a, "key_id"),
-		    "requested_by", "id", json_object_get(a, "requester_id"),
-		    "name", json_object_get(a, "requester_name"), "previous_state",
-		    json_object_get(a, "state"));
+		/* The approval object as GET /v1/approvals/{id} shows it. */
+		if (store_approval_get(c, tenant, id, &ap) == 0) {
+			if (approvals_object(c, tenant, &ap, &data) != 0)
+				data = NULL;
+			store_approval_clear(&ap);
+		}
 		if (data == NULL || store_approval_expiry_notified(c, id) != 0 ||
 		    webhooks_notify(c, tenant, "approval.expired", data) != 0 ||
 		    db_commit(c) != 0)
