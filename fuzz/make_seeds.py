@@ -243,6 +243,12 @@ def http_seeds(good_jwts, chain_pem):
           "grant_type=%zz&assertion=a", "application/x-www-form-urlencoded"))
     write("http", "form_dup", request("POST", "/v1/oauth/token", "none",
           "a=1&a=2", "application/x-www-form-urlencoded; charset=utf-8"))
+    write("http", "form_many_fields", request("POST", "/v1/oauth/token", "none",
+          "&".join("f%d=1" % i for i in range(65)),
+          "application/x-www-form-urlencoded"))
+    write("http", "form_name_not_utf8", request("POST", "/v1/oauth/token", "none",
+          b"gr\x90nt_type=x&assertion=a".decode("latin-1"),
+          "application/x-www-form-urlencoded").encode("latin-1"))
     write("http", "queries", request("GET", "/v1/audit?since=2026-01-01T00:00:00Z&limit=5&after=3&key={key}", "admin"))
     write("http", "query_escapes", request("GET", "/v1/keys?project=%7Bproject%7D&expiring=1d", "admin"))
     write("http", "raw_auth", "GET /v1/me\nAuthorization: Basic Zm9vOmJhcg==\n\n")
