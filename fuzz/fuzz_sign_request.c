@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -23,15 +24,33 @@
 
 static struct sn_server srv;
 static struct sn_actor signer, outsider;
+static char dir[] = "/tmp/signet-fuzz-sign-XXXXXX";
+
+/* The database goes with the process (a finding's abort leaves it). */
+static void
+cleanup(void)
+{
+	char p[64];
+
+	db_close(srv.db);
+	srv.db = NULL;
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/f.db%s", dir,
+		    i == 0 ? "" : i == 1 ? "-wal" : "-shm");
+		unlink(p);
+	}
+	rmdir(dir);
+}
 
 static void
 seed(void)
 {
-	char dir[] = "/tmp/signet-fuzz-sign-XXXXXX", url[256];
+	char url[256];
 	struct db_conn *c = NULL;
 
 	if (mkdtemp(dir) == NULL)
 		abort();
+	atexit(cleanup);
 	snprintf(url, sizeof(url), "sqlite:%s/f.db", dir);
 	srv.cfg.max_batch = 8;
 	if (db_open(url, 2, &srv.db) != 0 || db_acquire(srv.db, &c) != 0)
