@@ -5,6 +5,9 @@
  * the caller (an authorized signer, or a user who is not one); the rest is
  * the JSON body. The database holds real rows; there is no keeper, so a
  * request that passes every check must end in 503 — never in a signature.
+ * What an input writes (the audit events of refusals) is put back before
+ * the next one (fuzz_snapshot.h), so no input depends on an earlier one and
+ * the database does not grow.
  *
  * Invariants: the handler fails, the status is 400..599, the body is the
  * JSON error shape and carries no "signature"/"signatures" member.
@@ -19,6 +22,7 @@
 
 #include "api.h"
 #include "db.h"
+#include "fuzz_snapshot.h"
 #include "render.h"
 #include "server.h"
 
@@ -32,6 +36,7 @@ cleanup(void)
 {
 	char p[64];
 
+	snapshot_close();
 	db_close(srv.db);
 	srv.db = NULL;
 	for (int i = 0; i < 3; i++) {
@@ -77,6 +82,8 @@ seed(void)
 	    "") != 0)
 		abort();
 	db_release(c);
+	snprintf(url, sizeof(url), "%s/f.db", dir);
+	snapshot_take(url);
 	signer.type = outsider.type = SN_ACTOR_USER;
 	snprintf(signer.id, sizeof(signer.id), "usr_s");
 	snprintf(outsider.id, sizeof(outsider.id), "usr_o");
@@ -95,6 +102,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (srv.db == NULL)
 		seed();
+	else
+		(void)snapshot_restore();
 	if (size < 1)
 		return 0;
 	memset(&req, 0, sizeof(req));

@@ -16,7 +16,6 @@
 
 #include <jansson.h>
 #include <openssl/pem.h>
-#include <sqlite3.h>
 
 #include "api.h"
 #include "ca_builtin.h"
@@ -24,6 +23,7 @@
 #include "crl.h"
 #include "db.h"
 #include "encode.h"
+#include "fuzz_snapshot.h"
 #include "fuzz_world.h"
 #include "http.h"
 #include "keeper.h"
@@ -36,22 +36,6 @@
 static struct sn_server srv;
 static int built;
 static char dir[64], livepath[128];
-/*
- * live: a connection of our own to the server's database, triggers and
- * foreign keys off, with the snapshot attached as "snap" (an in-memory
- * copy of every table). Each table carries fuzz_dirty_* triggers that name
- * it in fuzz_dirty when a statement of the server's writes it.
- */
-static sqlite3 *live;
-static sqlite3_stmt *dv_stmt, *dirty_stmt;
-static int64_t dv_seen;		/* live's data_version after the last restore */
-static int check;		/* FUZZ_WORLD_CHECK: compare after each restore */
-#define MAX_TABLES	128
-static struct {
-	char name[64];
-	char *restore;		/* DELETE + INSERT ... SELECT from snap */
-} tables[MAX_TABLES];
-static int ntables;
 static struct {
 	char name[32];
 	char *value;
@@ -103,13 +87,7 @@ cleanup(void)
 {
 	char p[160];
 
-	sqlite3_finalize(dv_stmt);
-	sqlite3_finalize(dirty_stmt);
-	if (live != NULL)
-		sqlite3_close(live);
-	for (int i = 0; i < ntables; i++) {
-		free(tables[i].restore);
-	}
+	snapshot_close();
 	db_close(srv.db);
 	srv.db = NULL;
 	for (int i = 0; i < 3; i++) {
@@ -321,115 +299,6 @@ mk_tenant(struct db_conn *c, const char *name, char id[64])
 	memcpy(id, t.id, sizeof(t.id));
 }
 
-/*
- * PRAGMA data_version of the live connection: it changes when another
- * connection (the server's pool) commits, never for live's own writes.
- */
-static int64_t
-data_version(void)
-{
-	int64_t v;
-
-	if (sqlite3_reset(dv_stmt) != SQLITE_OK ||
-	    sqlite3_step(dv_stmt) != SQLITE_ROW)
-		die("data_version: %s", sqlite3_errmsg(live));
-	v = sqlite3_column_int64(dv_stmt, 0);
-	sqlite3_reset(dv_stmt);
-	return v;
-}
-
-static void
-exec_live(const char *sql)
-{
-	if (sqlite3_exec(live, sql, NULL, NULL, NULL) != SQLITE_OK)
-		die("%.80s: %s", sql, sqlite3_errmsg(live));
-}
-
-/*
- * The snapshot: opens live, copies every table into the attached in-memory
- * "snap" and puts the dirty-marking triggers on it. The triggers change the
- * schema once, here, before any input.
- */
-static void
-take_snapshot(void)
-{
-	sqlite3_stmt *st;
-	char *sql;
-	int on = 0;
-
-	if (sqlite3_open(livepath, &live) != SQLITE_OK ||
-	    sqlite3_db_config(live, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0,
-	    &on) != SQLITE_OK || on != 0)
-		die("snapshot: %s", sqlite3_errmsg(live));
-	sqlite3_busy_timeout(live, 5000);
-	exec_live("PRAGMA foreign_keys=OFF; PRAGMA synchronous=OFF; ATTACH ':memory:' AS snap; "
-	    "CREATE TABLE main.fuzz_dirty (name TEXT PRIMARY KEY)");
-	if (sqlite3_prepare_v2(live, "SELECT name FROM main.sqlite_master "
-	    "WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND "
-	    "name <> 'fuzz_dirty' ORDER BY name", -1, &st, NULL) != SQLITE_OK)
-		die("snapshot: %s", sqlite3_errmsg(live));
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
-
-		if (ntables == MAX_TABLES || strlen(t) >= sizeof(tables[0].name) ||
-		    strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
-		    strlen(t))
-			die("table %s", t);
-		snprintf(tables[ntables].name, sizeof(tables[0].name), "%s", t);
-		tables[ntables].restore = fmt("DELETE FROM main.%s; INSERT INTO "
-		    "main.%s SELECT * FROM snap.%s;", t, t, t);
-		ntables++;
-	}
-	sqlite3_finalize(st);
-	exec_live("BEGIN");
-	for (int i = 0; i < ntables; i++) {
-		const char *t = tables[i].name;
-
-		sql = fmt("CREATE TABLE snap.%s AS SELECT * FROM main.%s;"
-		    "CREATE TRIGGER main.fuzz_dirty_i_%s AFTER INSERT ON %s BEGIN "
-		    "INSERT OR IGNORE INTO fuzz_dirty VALUES ('%s'); END;"
-		    "CREATE TRIGGER main.fuzz_dirty_u_%s AFTER UPDATE ON %s BEGIN "
-		    "INSERT OR IGNORE INTO fuzz_dirty VALUES ('%s'); END;"
-		    "CREATE TRIGGER main.fuzz_dirty_d_%s AFTER DELETE ON %s BEGIN "
-		    "INSERT OR IGNORE INTO fuzz_dirty VALUES ('%s'); END;",
-		    t, t, t, t, t, t, t, t, t, t, t);
-		exec_live(sql);
-		free(sql);
-	}
-	exec_live("COMMIT");
-	if (sqlite3_prepare_v2(live, "PRAGMA data_version", -1, &dv_stmt,
-	    NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(live, "SELECT name FROM main.fuzz_dirty", -1,
-	    &dirty_stmt, NULL) != SQLITE_OK)
-		die("snapshot: %s", sqlite3_errmsg(live));
-	dv_seen = data_version();
-	check = getenv("FUZZ_WORLD_CHECK") != NULL;
-}
-
-/* FUZZ_WORLD_CHECK: every table holds exactly the snapshot's rows. */
-static void
-check_restored(void)
-{
-	for (int i = 0; i < ntables; i++) {
-		sqlite3_stmt *st;
-		char *sql = fmt("SELECT (SELECT count(*) FROM (SELECT * FROM "
-		    "main.%s EXCEPT SELECT * FROM snap.%s)) + (SELECT count(*) "
-		    "FROM (SELECT * FROM snap.%s EXCEPT SELECT * FROM main.%s)) + "
-		    "abs((SELECT count(*) FROM main.%s) - (SELECT count(*) FROM "
-		    "snap.%s))", tables[i].name, tables[i].name, tables[i].name,
-		    tables[i].name, tables[i].name, tables[i].name);
-
-		if (sqlite3_prepare_v2(live, sql, -1, &st, NULL) != SQLITE_OK ||
-		    sqlite3_step(st) != SQLITE_ROW)
-			die("check %s: %s", tables[i].name, sqlite3_errmsg(live));
-		if (sqlite3_column_int64(st, 0) != 0)
-			die("table %s differs from the snapshot after the "
-			    "restore", tables[i].name);
-		sqlite3_finalize(st);
-		free(sql);
-	}
-}
-
 static void
 build(void)
 {
@@ -612,7 +481,7 @@ build(void)
 	free(s);
 
 	/* the snapshot every input starts from */
-	take_snapshot();
+	snapshot_take(livepath);
 	keeper_double_save();
 	built = 1;
 }
@@ -624,40 +493,8 @@ world_reset(void)
 		build();
 		return &srv;
 	}
-	/*
-	 * Only an input that committed something needs a restore (about half
-	 * of them only read: PRAGMA data_version moves when another
-	 * connection commits), and only the tables it wrote (fuzz_dirty):
-	 * each is emptied and refilled from the snapshot in one transaction.
-	 * The schema is never touched, so the pool's connections keep their
-	 * parsed schema and prepared statements.
-	 */
-	if (data_version() != dv_seen) {
-		int n = 0;
-
-		exec_live("BEGIN IMMEDIATE");
-		while (sqlite3_step(dirty_stmt) == SQLITE_ROW) {
-			const char *t = (const char *)sqlite3_column_text(
-			    dirty_stmt, 0);
-			int i;
-
-			for (i = 0; i < ntables; i++)
-				if (strcmp(tables[i].name, t) == 0)
-					break;
-			if (i == ntables)
-				die("dirty table %s is not in the snapshot", t);
-			exec_live(tables[i].restore);
-			n++;
-		}
-		if (sqlite3_reset(dirty_stmt) != SQLITE_OK)
-			die("fuzz_dirty: %s", sqlite3_errmsg(live));
-		if (n > 0)
-			exec_live("DELETE FROM main.fuzz_dirty");
-		exec_live("COMMIT");
-		dv_seen = data_version();
-		if (check)
-			check_restored();
-	}
+	/* the tables the last input wrote (fuzz_snapshot.h) */
+	(void)snapshot_restore();
 	keeper_double_restore();
 	crl_invalidate();
 	return &srv;
