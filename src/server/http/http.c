@@ -44,6 +44,7 @@
 
 #define HTTP_MEMORY_LIMIT	(64 * 1024)	/* per connection: headers */
 #define HTTP_CONN_TIMEOUT	30		/* seconds idle */
+#define HTTP_BODY_OUT_MAX	((size_t)1 << 30)	/* a JSON answer at most */
 /* Total deadlines (conntrack.c): TLS handshake + headers of the first
  * request, a request body, and idle between requests (the next request's
  * headers included); a trickle of bytes does not extend them. */
@@ -633,6 +634,13 @@ elapsed_ms(const struct timespec *start)
 	    (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
+/* json_dump_callback's writer: appends to a kbuf (-1 stops the dump). */
+static int
+dump_to_kbuf(const char *p, size_t n, void *arg)
+{
+	return kbuf_put(arg, p, n) == 0 ? 0 : -1;
+}
+
 /* MHD free callback for JSON bodies, which may hold a new credential. */
 static void
 sn_strfreezero_cb(void *p)
@@ -700,17 +708,23 @@ send_response(struct http_server *h, struct MHD_Connection *conn,
 			ct = resp.content_type;
 	} else {
 		/*
-		 * Dumped once into a buffer of the exact size (no growing
-		 * copies left behind): the body may carry a new API key or
-		 * access token, and is wiped when MHD frees it.
+		 * Dumped once (jansson's dump is a large share of a
+		 * signature's CPU) into a secret kbuf: the body may carry a
+		 * new API key or access token, so every copy left behind
+		 * when the buffer grows is wiped, and so is the body when
+		 * MHD frees it.
 		 */
-		size_t n = json_dumpb(resp.body, NULL, 0, JSON_COMPACT);
-		if (n > 0 && (out = malloc(n + 2)) != NULL) {
-			outlen = json_dumpb(resp.body, out, n, JSON_COMPACT);
-			out[outlen++] = '\n';	/* for humans with curl */
-			out[outlen] = '\0';
+		struct kbuf kb;
+
+		kbuf_init_secret(&kb, HTTP_BODY_OUT_MAX);
+		if (json_dump_callback(resp.body, dump_to_kbuf, &kb,
+		    JSON_COMPACT) == 0 &&
+		    kbuf_put(&kb, "\n", 1) == 0 &&	/* for humans with curl */
+		    kbuf_steal_str(&kb, &out, &outlen) == 0)
 			free_body = sn_strfreezero_cb;
-		}
+		else
+			out = NULL;
+		kbuf_free(&kb);
 	}
 	if (out == NULL) {
 		status = 500;
