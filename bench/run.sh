@@ -36,6 +36,11 @@ for alg in ecdsa-p256 rsa-2048; do
   SOFTHSM2_CONF=$work/d/hsm/softhsm2.conf "$build/bench/p11_sign_bench" \
       --module /usr/lib/softhsm/libsofthsm2.so --token signet --pin "$pin" \
       --label "$(id_of "$alg")" --mech "$mech" --seconds "$secs" --name "softhsm2 $alg"
+  # issue 18's HTTPS yardstick: raw C_Sign with 2 threads in process
+  SOFTHSM2_CONF=$work/d/hsm/softhsm2.conf "$build/bench/p11_sign_bench" \
+      --module /usr/lib/softhsm/libsofthsm2.so --token signet --pin "$pin" \
+      --label "$(id_of "$alg")" --mech "$mech" --threads 2 --seconds "$secs" \
+      --name "softhsm2 $alg"
 done
 if [ -x "$build/bench/hsm_bench" ]; then
   echo "## the keeper round trip (socketpair + keeper process) vs SoftHSM2 in-process"
