@@ -7,14 +7,23 @@
  * only passes the PIN file's path on the keeper's command line.
  *
  * Concurrency: any number of threads call keeper_* at once. Each call
- * registers a waiter (request id + condition variable), writes its frame
- * under the writer lock and sleeps; one reader thread per keeper process
- * reads response frames and wakes the waiter with that id. When the channel
- * fails (EOF, bad frame, write error, timeout), every waiter fails with
- * SN_ERR_UNAVAILABLE, the reader reaps the child, and the next call starts a
- * new keeper.
+ * registers a waiter (request id + its thread's condition variable) and
+ * writes its frame under the writer lock. Then, leader/follower: when
+ * nobody is reading the socket, the waiting caller reads it itself (after a
+ * short bounded spin, ANSWER_SPIN_NS), so its own answer needs no hand-off
+ * to another thread; an answer for another caller is handed to that caller
+ * (its condition variable), and a reader whose own calls are answered wakes
+ * one remaining waiter to take over. When the channel fails (EOF, bad
+ * frame, write error, timeout), every waiter fails with SN_ERR_UNAVAILABLE
+ * and the next call starts a new keeper. A watcher thread per keeper
+ * process sleeps in poll() for the keeper's end of the socket to close
+ * (never for data: it is not on the path of an answer), fails the channel
+ * if the keeper dies while nobody is reading, and reaps the child.
  *
- * Lock order: life -> wlock -> state. The reader thread takes only state.
+ * Lock order: life -> wlock -> state. The watcher takes only state. The
+ * socket is read outside every lock by the one caller with k->reading set,
+ * and polled by the watcher; teardown closes it only after the channel is
+ * dead (no new reader), the reader has left and the watcher is joined.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +32,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -44,10 +54,24 @@
 #define EXIT_GRACE_MS		3000	/* after EOF, before SIGTERM */
 #define TERM_GRACE_MS		2000	/* after SIGTERM, before SIGKILL */
 
+/*
+ * How long a caller that reads the socket for its own call in flight polls
+ * it without blocking (recv(MSG_PEEK | MSG_DONTWAIT), sched_yield() between
+ * tries) before it sleeps in poll(). On the 2-core VM of
+ * docs/PERFORMANCE.md a wake-up from a blocking read costs about 27 us of
+ * latency (a socketpair ping-pong between two processes: 52-62 us per round
+ * trip blocking, 4.0-4.5 us spinning), and the keeper answers an ECDSA
+ * P-256 SIGN in about 0.1 ms, so the spin is long enough for that answer
+ * to be found without a wake-up; an RSA signature (~0.6 ms) outlasts it and
+ * the caller sleeps as before, having spent at most this much CPU. It never
+ * runs with nothing in flight.
+ */
+#define ANSWER_SPIN_NS		(200 * 1000)
+
 struct call {
 	struct call *next;
 	uint32_t id;
-	pthread_cond_t cond;
+	pthread_cond_t *cond;	/* its caller's: one per call_many */
 	int done;
 	int status;
 	uint8_t *body;		/* response bytes after id and status */
@@ -64,8 +88,12 @@ struct keeper {
 
 	int fd;			/* our end of the socketpair, -1 if none */
 	pid_t pid;		/* keeper process, -1 if none */
-	int reader_running;	/* reader thread created and not yet joined */
-	pthread_t reader;
+	int watcher_running;	/* watcher thread created and not yet joined */
+	pthread_t watcher;
+	int reading;		/* a caller reads the socket (the leader) */
+	pthread_cond_t chan;	/* reading ended, or the channel died */
+	size_t inflight;	/* requests sent whose answers are not read yet,
+				 * including those of callers that timed out */
 	int dead;		/* channel failed: restart on the next call */
 	uint64_t gen;		/* connection generation */
 	int64_t started_ms;
@@ -132,72 +160,175 @@ fail_all_locked(struct keeper *k)
 		c->next = NULL;
 		c->status = SN_ERR_UNAVAILABLE;
 		c->done = 1;
-		pthread_cond_signal(&c->cond);
+		pthread_cond_signal(c->cond);
 	}
 	k->npending = 0;
+	k->inflight = 0;
+	pthread_cond_broadcast(&k->chan);
 }
 
-struct reader_arg {
+/*
+ * With state held and nobody reading: wakes one waiting caller to take
+ * over the socket, so that waiters never all sleep while answers wait.
+ */
+static void
+handoff_locked(struct keeper *k)
+{
+	if (!k->reading && !k->dead && k->pending != NULL)
+		pthread_cond_signal(k->pending->cond);
+}
+
+/*
+ * With state held: the answer frame (len bytes after the length prefix)
+ * goes to the call with its id, which is woken.
+ */
+static void
+dispatch_locked(struct keeper *k, const uint8_t *frame, uint32_t len)
+{
+	struct call *c, **pp;
+	uint32_t id = be32(frame);
+
+	if (k->inflight > 0)
+		k->inflight--;
+	for (pp = &k->pending; (c = *pp) != NULL; pp = &c->next)
+		if (c->id == id)
+			break;
+	if (c == NULL)
+		return;		/* its caller timed out and left; drop the answer */
+	*pp = c->next;
+	k->npending--;
+	c->next = NULL;
+	c->status = (int32_t)be32(frame + 4);
+	if (c->status > 0 || c->status < -1000)
+		c->status = SN_ERR_PROTOCOL;
+	if (c->status == 0 && len > 8) {
+		if ((c->body = malloc(len - 8)) == NULL)
+			c->status = SN_ERR_NOMEM;
+		else {
+			memcpy(c->body, frame + 8, len - 8);
+			c->bodylen = len - 8;
+		}
+	}
+	c->done = 1;
+	k->failures = 0;
+	pthread_cond_signal(c->cond);
+}
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * Without locks, by the one reading caller: one answer frame from fd.
+ * Spins for ANSWER_SPIN_NS, then sleeps in poll() until deadline_ms for
+ * the frame to start; once it has, the rest must come within frame_ms.
+ * Returns 0 with *frame (the len bytes after the length prefix, at least
+ * 8; caller frees), 1 when the deadline passed before the frame started
+ * (nothing was consumed), -1 when the channel failed (EOF, error, a bad
+ * length, a frame cut short).
+ */
+static int
+read_answer(int fd, int64_t deadline_ms, int frame_ms, uint8_t **frame,
+    uint32_t *lenp)
+{
+	uint8_t hdr[KEEPER_HDR_LEN], *f, b;
+	int64_t until = now_ns() + ANSWER_SPIN_NS;
+	uint32_t len;
+
+	*frame = NULL;
+	*lenp = 0;
+	if (deadline_ms <= fdio_now_ms())
+		return 1;
+	for (;;) {
+		ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+			goto ready;	/* data, EOF or an error: read() tells */
+		if (now_ns() >= until)
+			break;
+		sched_yield();
+	}
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		int64_t left = deadline_ms - fdio_now_ms();
+		int pr;
+
+		if (left <= 0)
+			return 1;
+		pr = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+		if (pr < 0 && errno != EINTR)
+			return -1;
+		if (pr > 0)
+			break;
+	}
+ ready:
+	if (fdio_read_full(fd, hdr, sizeof(hdr), fdio_now_ms() + frame_ms) != 0)
+		return -1;
+	len = be32(hdr);
+	if (len < 8 || len > KEEPER_FRAME_MAX)
+		return -1;		/* the keeper is confused: drop it */
+	if ((f = malloc(len)) == NULL)
+		return -1;
+	if (fdio_read_full(fd, f, len, fdio_now_ms() + frame_ms) != 0) {
+		free(f);
+		return -1;
+	}
+	*frame = f;
+	*lenp = len;
+	return 0;
+}
+
+struct watcher_arg {
 	struct keeper *k;
 	int fd;
 	pid_t pid;
 };
 
+/*
+ * One per keeper process: sleeps until the keeper's end of the socket
+ * closes (POLLRDHUP; data does not wake it) or the channel dies. A keeper
+ * that died while callers wait is theirs to notice: they read what it sent
+ * before it went, then its EOF. One that died while nobody waits fails the
+ * channel here, so the next call starts a new keeper. Then the child is
+ * reaped, with the exit grace unless it was stuck.
+ */
 static void *
-reader_main(void *arg)
+watcher_main(void *arg)
 {
-	struct reader_arg *ra = arg;
-	struct keeper *k = ra->k;
-	uint8_t hdr[KEEPER_HDR_LEN], *frame = NULL;
-	uint32_t len, id;
-	int fd = ra->fd, stuck;
-	pid_t pid = ra->pid;
+	struct watcher_arg *wa = arg;
+	struct keeper *k = wa->k;
+	int fd = wa->fd, stuck, hup = 0;
+	pid_t pid = wa->pid;
 
-	free(ra);
-	for (;;) {
-		struct call *c, **pp;
-
-		if (fdio_read_full(fd, hdr, sizeof(hdr), -1) != 0)
-			break;
-		len = be32(hdr);
-		if (len < 8 || len > KEEPER_FRAME_MAX)
-			break;		/* the keeper is confused: drop it */
-		if ((frame = malloc(len)) == NULL)
-			break;
-		if (fdio_read_full(fd, frame, len, -1) != 0)
-			break;
-		id = be32(frame);
-		pthread_mutex_lock(&k->state);
-		for (pp = &k->pending; (c = *pp) != NULL; pp = &c->next)
-			if (c->id == id)
-				break;
-		if (c != NULL) {
-			*pp = c->next;
-			k->npending--;
-			c->next = NULL;
-			c->status = (int32_t)be32(frame + 4);
-			if (c->status > 0 || c->status < -1000)
-				c->status = SN_ERR_PROTOCOL;
-			if (c->status == 0 && len > 8) {
-				if ((c->body = malloc(len - 8)) == NULL)
-					c->status = SN_ERR_NOMEM;
-				else {
-					memcpy(c->body, frame + 8, len - 8);
-					c->bodylen = len - 8;
-				}
-			}
-			c->done = 1;
-			k->failures = 0;
-			pthread_cond_signal(&c->cond);
-		}
-		/* else: its caller timed out and left; drop the answer */
-		pthread_mutex_unlock(&k->state);
-		free(frame);
-		frame = NULL;
-	}
-	free(frame);
+	free(wa);
 	pthread_mutex_lock(&k->state);
-	fail_all_locked(k);
+	while (!k->dead) {
+		struct pollfd pfd = { fd, POLLRDHUP, 0 };
+		struct timespec ts;
+		int pr;
+
+		if (hup && k->npending == 0 && !k->reading) {
+			fail_all_locked(k);
+			shutdown(fd, SHUT_RDWR);
+			break;
+		}
+		if (hup) {
+			/* the waiting callers read the rest, then EOF */
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&k->chan, &k->state, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&k->state);
+		pr = poll(&pfd, 1, 1000);
+		pthread_mutex_lock(&k->state);
+		hup = pr > 0;
+	}
 	stuck = k->stuck;
 	k->stuck = 0;
 	pthread_mutex_unlock(&k->state);
@@ -223,7 +354,7 @@ spawn(struct keeper *k)
 	char *argv[20];
 	int sv[2] = { -1, -1 }, devnull = -1, n = 0, r = SN_ERR_UNAVAILABLE;
 	uint8_t hello[12];
-	struct reader_arg *ra = NULL;
+	struct watcher_arg *wa = NULL;
 	sigset_t all, old;
 	pid_t pid = -1;
 
@@ -284,29 +415,30 @@ spawn(struct keeper *k)
 	    be32(hello) != 8 || be32(hello + 4) != KEEPER_HELLO_ID ||
 	    be32(hello + 8) != 0)
 		goto out;
-	if ((ra = malloc(sizeof(*ra))) == NULL)
+	if ((wa = malloc(sizeof(*wa))) == NULL)
 		goto out;
-	ra->k = k;
-	ra->fd = sv[0];
-	ra->pid = pid;
+	wa->k = k;
+	wa->fd = sv[0];
+	wa->pid = pid;
 	pthread_mutex_lock(&k->state);
 	k->fd = sv[0];
 	k->pid = pid;
 	k->dead = 0;
 	k->stuck = 0;
+	k->inflight = 0;
 	k->gen++;
 	k->started_ms = fdio_now_ms();
 	pthread_mutex_unlock(&k->state);
-	if (pthread_create(&k->reader, NULL, reader_main, ra) != 0) {
+	if (pthread_create(&k->watcher, NULL, watcher_main, wa) != 0) {
 		pthread_mutex_lock(&k->state);
 		k->fd = -1;
 		k->pid = -1;
 		k->dead = 1;
 		pthread_mutex_unlock(&k->state);
-		free(ra);
+		free(wa);
 		goto out;
 	}
-	k->reader_running = 1;
+	k->watcher_running = 1;
 	sv[0] = -1;
 	pid = -1;
 	r = 0;
@@ -331,17 +463,26 @@ spawn(struct keeper *k)
 	return r;
 }
 
-/* With life held: waits for the reader to finish and closes the socket. */
+/*
+ * With life held: ends the channel (a live one as if the keeper had gone:
+ * every waiter fails), waits for the reading caller to leave the socket
+ * and for the watcher to reap the child, and closes the socket.
+ */
 static void
 teardown(struct keeper *k)
 {
-	if (k->reader_running) {
-		pthread_mutex_lock(&k->state);
-		if (k->fd >= 0)
-			shutdown(k->fd, SHUT_RDWR);
-		pthread_mutex_unlock(&k->state);
-		pthread_join(k->reader, NULL);
-		k->reader_running = 0;
+	pthread_mutex_lock(&k->state);
+	if (k->fd >= 0) {
+		if (!k->dead)
+			fail_all_locked(k);
+		shutdown(k->fd, SHUT_RDWR);
+	}
+	while (k->reading)
+		pthread_cond_wait(&k->chan, &k->state);
+	pthread_mutex_unlock(&k->state);
+	if (k->watcher_running) {
+		pthread_join(k->watcher, NULL);
+		k->watcher_running = 0;
 	}
 	pthread_mutex_lock(&k->wlock);
 	pthread_mutex_lock(&k->state);
@@ -353,7 +494,12 @@ teardown(struct keeper *k)
 	pthread_mutex_unlock(&k->wlock);
 }
 
-/* With life held: a live channel, restarting the keeper if needed. */
+/*
+ * With life held: a live channel, restarting the keeper if needed. With no
+ * caller waiting, a keeper that died may not have been noticed yet (the
+ * watcher may not have run): the socket says so, since the keeper never
+ * sends a frame nobody asked for.
+ */
 static int
 ensure_running(struct keeper *k)
 {
@@ -361,6 +507,17 @@ ensure_running(struct keeper *k)
 
 	pthread_mutex_lock(&k->state);
 	alive = k->fd >= 0 && !k->dead;
+	if (alive && !k->reading && k->npending == 0) {
+		struct pollfd pfd = { k->fd, POLLIN | POLLRDHUP, 0 };
+
+		if (poll(&pfd, 1, 0) > 0 &&
+		    ((pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) ||
+		    k->inflight == 0)) {
+			fail_all_locked(k);
+			shutdown(k->fd, SHUT_RDWR);
+			alive = 0;
+		}
+	}
 	pthread_mutex_unlock(&k->state);
 	if (alive)
 		return 0;
@@ -394,6 +551,54 @@ struct call_req {
 };
 
 /*
+ * With state held: call c of generation gen got no answer by its deadline.
+ * A keeper that sits on a request this long is stuck: unless this is a
+ * probe, fail everything now (so the next call restarts it rather than
+ * queueing behind it) and have the watcher kill it without the usual exit
+ * grace.
+ */
+static void
+timed_out_locked(struct keeper *k, struct call *c, uint64_t gen, int probe_ms)
+{
+	unlink_locked(k, c);
+	c->status = SN_ERR_UNAVAILABLE;
+	c->done = 1;
+	if (probe_ms <= 0 && k->gen == gen && !k->dead && k->fd >= 0) {
+		k->stuck = 1;
+		fail_all_locked(k);
+		shutdown(k->fd, SHUT_RDWR);
+	}
+}
+
+/*
+ * With state held, as the reading caller of generation gen: reads one
+ * answer frame with state let go, and hands it to its call. Returns 1 when
+ * the deadline passed before an answer started, else 0.
+ */
+static int
+read_one_locked(struct keeper *k, uint64_t gen, int64_t deadline)
+{
+	uint8_t *frame = NULL;
+	uint32_t len = 0;
+	int fd = k->fd, frame_ms = k->timeout_ms, r;
+
+	k->reading = 1;
+	pthread_mutex_unlock(&k->state);
+	r = read_answer(fd, deadline, frame_ms, &frame, &len);
+	pthread_mutex_lock(&k->state);
+	k->reading = 0;
+	pthread_cond_broadcast(&k->chan);
+	if (r == 0)
+		dispatch_locked(k, frame, len);
+	else if (r < 0 && k->gen == gen && !k->dead) {
+		fail_all_locked(k);
+		shutdown(fd, SHUT_RDWR);
+	}
+	free(frame);
+	return r == 1;
+}
+
+/*
  * n round trips of one op, pipelined: every request is registered and
  * written (in one hold of the writer lock) before the first answer is
  * awaited, so the keeper's workers take them at once. Each rq[i] gets its
@@ -411,12 +616,13 @@ call_many(struct keeper *k, uint8_t op, struct call_req *rq, size_t n,
 {
 	struct call *cs = NULL;
 	pthread_condattr_t ca;
+	pthread_cond_t cond;
 	uint8_t *frame = NULL, *frames = NULL;
-	size_t framelen = 0, flen = 0, i, ninit = 0;
+	size_t framelen = 0, flen = 0, i;
 	struct timespec ts;
 	int64_t deadline;
 	uint64_t gen;
-	int r, fd, ok;
+	int r, fd, ok, have_cond = 0;
 
 	for (i = 0; i < n; i++) {
 		rq[i].status = SN_ERR_UNAVAILABLE;
@@ -435,16 +641,22 @@ call_many(struct keeper *k, uint8_t op, struct call_req *rq, size_t n,
 	}
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	for (; ninit < n; ninit++)
-		pthread_cond_init(&cs[ninit].cond, &ca);
+	pthread_cond_init(&cond, &ca);
 	pthread_condattr_destroy(&ca);
+	have_cond = 1;
 
 	pthread_mutex_lock(&k->life);
-	if ((r = ensure_running(k)) != 0) {
-		pthread_mutex_unlock(&k->life);
-		goto fail;
+	/* A keeper that dies between the two is restarted once more. */
+	for (int tries = 0;; tries++) {
+		if ((r = ensure_running(k)) != 0) {
+			pthread_mutex_unlock(&k->life);
+			goto fail;
+		}
+		pthread_mutex_lock(&k->state);
+		if (!k->dead || tries > 0)
+			break;
+		pthread_mutex_unlock(&k->state);
 	}
-	pthread_mutex_lock(&k->state);
 	if (k->npending + n > MAX_PENDING) {
 		pthread_mutex_unlock(&k->state);
 		pthread_mutex_unlock(&k->life);
@@ -453,17 +665,25 @@ call_many(struct keeper *k, uint8_t op, struct call_req *rq, size_t n,
 	}
 	gen = k->gen;
 	/*
-	 * The calls live in cs until the reader thread marks each done or we
-	 * unlink it below: every path out of this function does one of the
-	 * two for every call before freeing cs.
+	 * The calls live in cs until an answer or a failure marks each done
+	 * or we unlink it below: every path out of this function does one of
+	 * the two for every call before freeing cs. A call on a channel that
+	 * is already dead is simply not sent and fails below.
 	 */
 	for (i = 0; i < n; i++) {
 		if (++k->next_id == KEEPER_HELLO_ID)
 			++k->next_id;
 		cs[i].id = k->next_id;
+		cs[i].cond = &cond;
+		if (k->dead) {
+			cs[i].status = SN_ERR_UNAVAILABLE;
+			cs[i].done = 1;
+			continue;
+		}
 		cs[i].next = k->pending;
 		k->pending = &cs[i];
 		k->npending++;
+		k->inflight++;
 	}
 	pthread_mutex_unlock(&k->state);
 	pthread_mutex_unlock(&k->life);
@@ -490,8 +710,12 @@ call_many(struct keeper *k, uint8_t op, struct call_req *rq, size_t n,
 		/* cannot happen for bodies the callers build; still unlink */
 		pthread_mutex_lock(&k->state);
 		for (i = 0; i < n; i++)
-			if (!cs[i].done)
+			if (!cs[i].done) {
 				unlink_locked(k, &cs[i]);
+				if (k->gen == gen && k->inflight > 0)
+					k->inflight--;
+			}
+		handoff_locked(k);
 		pthread_mutex_unlock(&k->state);
 		goto fail;
 	}
@@ -512,32 +736,31 @@ call_many(struct keeper *k, uint8_t op, struct call_req *rq, size_t n,
 	}
 	pthread_mutex_unlock(&k->wlock);
 
+	/*
+	 * Leader/follower: with nobody reading, read yourself (your answer
+	 * then needs no hand-off); else sleep until the reader hands you your
+	 * answer or the socket.
+	 */
 	pthread_mutex_lock(&k->state);
 	deadline = fdio_now_ms() + (probe_ms > 0 ? probe_ms : k->timeout_ms);
 	ts.tv_sec = deadline / 1000;
 	ts.tv_nsec = (deadline % 1000) * 1000000;
 	for (i = 0; i < n; i++) {
 		while (!cs[i].done) {
-			if (pthread_cond_timedwait(&cs[i].cond, &k->state,
+			if (!k->reading && k->gen == gen && !k->dead) {
+				if (read_one_locked(k, gen, deadline) &&
+				    !cs[i].done)
+					timed_out_locked(k, &cs[i], gen,
+					    probe_ms);
+				continue;
+			}
+			if (pthread_cond_timedwait(&cond, &k->state,
 			    &ts) != ETIMEDOUT || cs[i].done)
 				continue;
-			unlink_locked(k, &cs[i]);
-			cs[i].status = SN_ERR_UNAVAILABLE;
-			cs[i].done = 1;
-			/*
-			 * A keeper that sits on a request this long is stuck:
-			 * fail everything now (so the next call restarts it
-			 * rather than queueing behind it) and let the reader
-			 * kill it without the usual exit grace.
-			 */
-			if (probe_ms <= 0 && k->gen == gen && !k->dead &&
-			    k->fd >= 0) {
-				k->stuck = 1;
-				fail_all_locked(k);
-				shutdown(k->fd, SHUT_RDWR);
-			}
+			timed_out_locked(k, &cs[i], gen, probe_ms);
 		}
 	}
+	handoff_locked(k);
 	pthread_mutex_unlock(&k->state);
 	for (i = 0; i < n; i++) {
 		rq[i].status = cs[i].status;
@@ -553,10 +776,10 @@ call_many(struct keeper *k, uint8_t op, struct call_req *rq, size_t n,
 	for (i = 0; i < n; i++)
 		rq[i].status = r;
  out:
-	for (i = 0; i < ninit; i++) {
+	for (i = 0; cs != NULL && i < n; i++)
 		free(cs[i].body);
-		pthread_cond_destroy(&cs[i].cond);
-	}
+	if (have_cond)
+		pthread_cond_destroy(&cond);
 	free(cs);
 	free(frames);
 	return r;
@@ -633,6 +856,7 @@ int
 keeper_start(const struct keeper_config *cfg, struct keeper **out)
 {
 	struct keeper *k = NULL;
+	pthread_condattr_t ca;
 	int fail = 0, r;
 
 	*out = NULL;
@@ -655,6 +879,10 @@ keeper_start(const struct keeper_config *cfg, struct keeper **out)
 	pthread_mutex_init(&k->life, NULL);
 	pthread_mutex_init(&k->wlock, NULL);
 	pthread_mutex_init(&k->state, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->chan, &ca);
+	pthread_condattr_destroy(&ca);
 	if (fail) {
 		keeper_free(k);
 		return SN_ERR_NOMEM;
@@ -676,11 +904,12 @@ keeper_free(struct keeper *k)
 	if (k == NULL)
 		return;
 	pthread_mutex_lock(&k->life);
-	teardown(k);		/* the reader reaps the keeper on its way out */
+	teardown(k);		/* the watcher reaps the keeper on its way out */
 	pthread_mutex_unlock(&k->life);
 	pthread_mutex_destroy(&k->life);
 	pthread_mutex_destroy(&k->wlock);
 	pthread_mutex_destroy(&k->state);
+	pthread_cond_destroy(&k->chan);
 	free(k->module_path);
 	free(k->token_label);
 	free(k->pin_file);

@@ -3,8 +3,9 @@
  *
  * Reads the token PIN, logs in, wipes the PIN, then serves request frames on
  * the inherited socket with one thread per PKCS#11 session, so several
- * signatures are in flight at once; responses go back in completion order,
- * matched by request id. The process exits when the socket closes, when the
+ * signatures are in flight at once; each worker reads its next frame itself
+ * (leader/follower, no reader thread or queue in between), and responses go
+ * back in completion order, matched by request id. The process exits when the socket closes, when the
  * peer breaks the protocol, or when the token session becomes unusable (the
  * PIN is gone, so it cannot log in again; signetd starts a fresh keeper).
  *
@@ -22,7 +23,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -32,31 +35,45 @@
 #include "util.h"
 
 #define PIN_MAX		256
-#define QUEUE_MAX	256	/* frames read but not yet handled */
 
-struct job {
-	struct job *next;
-	uint8_t *frame;
-	size_t len;
-};
+/*
+ * How long the reading worker polls the socket without blocking, right
+ * after an answer went out, before it sleeps in read(). A wake-up from a
+ * blocking read costs about 27 us on the 2-core VM of docs/PERFORMANCE.md
+ * (a socketpair ping-pong between two processes: 52-62 us per round trip
+ * blocking, 4.0-4.5 us spinning on recv(MSG_DONTWAIT)); a caller that signs
+ * in a loop sends its next request a few microseconds after it got the
+ * last answer, so a spin this long catches it without a wake-up, and the
+ * spin ends as soon as nothing is answered any more (an idle keeper never
+ * spins). sched_yield() in the loop hands the core to any runnable thread.
+ */
+#define SPIN_AFTER_ANSWER_NS	(150 * 1000)
 
 struct server {
 	int fd;
 	struct keeper_hsm *h;
-	pthread_mutex_t qlock;
-	pthread_cond_t qnonempty;
-	pthread_cond_t qspace;
-	struct job *head, *tail;
-	size_t qlen;
-	int closing;
-	pthread_mutex_t wlock;
+	pthread_mutex_t rlock;	/* one reader at a time; guards eof and rstatus */
+	int eof;		/* the channel is finished: every worker exits */
+	int rstatus;		/* 0: clean end (EOF, or a failure already logged) */
+	pthread_mutex_t wlock;	/* one writer at a time */
 	atomic_int failed;
+	atomic_int busy;	/* frames read, not yet answered */
+	atomic_llong answered_ns;	/* CLOCK_MONOTONIC of the last answer */
 };
 
 struct worker_arg {
 	struct server *s;
 	struct keeper_worker *w;
 };
+
+static long long
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static void
 die_line(const char *what, const char *why)
@@ -85,90 +102,115 @@ send_frame(struct server *s, const uint8_t *p, size_t len)
 	return r;
 }
 
+/*
+ * With rlock held: spins (bounded) while a request may be about to come,
+ * that is while another worker is handling one or within
+ * SPIN_AFTER_ANSWER_NS of the last answer. Returns at once when data (or
+ * EOF) is there or the window closed; the blocking read follows either way.
+ */
+static void
+spin_for_request(struct server *s)
+{
+	uint8_t b;
+
+	for (;;) {
+		ssize_t n = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+			return;
+		if (atomic_load(&s->busy) == 0 && now_ns() -
+		    atomic_load(&s->answered_ns) > SPIN_AFTER_ANSWER_NS)
+			return;
+		sched_yield();
+	}
+}
+
+/*
+ * With rlock held: reads one whole request frame. Returns 0 with *frame
+ * (caller frees), or 1 when the conversation is over (EOF, a failure, a
+ * framing error: s->eof and s->rstatus are set).
+ */
+static int
+read_request(struct server *s, uint8_t **frame, size_t *flen)
+{
+	uint8_t hdr[KEEPER_HDR_LEN], *f;
+	uint32_t len;
+	int r;
+
+	*frame = NULL;
+	*flen = 0;
+	spin_for_request(s);
+	if ((r = fdio_read_full(s->fd, hdr, sizeof(hdr), -1)) != 0) {
+		s->rstatus = r == 1 || atomic_load(&s->failed) ? 0 : -1;
+		goto over;
+	}
+	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+	    (uint32_t)hdr[2] << 8 | hdr[3];
+	if (len > KEEPER_FRAME_MAX || len < 5) {
+		fail_connection(s, "bad frame length from signetd");
+		s->rstatus = -1;
+		goto over;
+	}
+	if ((f = malloc(KEEPER_HDR_LEN + (size_t)len)) == NULL) {
+		die_line("out of memory", NULL);
+		s->rstatus = -1;
+		goto over;
+	}
+	memcpy(f, hdr, sizeof(hdr));
+	if (fdio_read_full(s->fd, f + KEEPER_HDR_LEN, len, -1) != 0) {
+		free(f);
+		s->rstatus = atomic_load(&s->failed) ? 0 : -1;
+		goto over;
+	}
+	*frame = f;
+	*flen = KEEPER_HDR_LEN + (size_t)len;
+	return 0;
+ over:
+	/* the others wait for rlock, not in read(): they see eof and exit */
+	s->eof = 1;
+	return 1;
+}
+
+/*
+ * Leader/follower: the worker holding rlock reads the next frame itself,
+ * lets go of rlock (the next worker reads the frame after) and handles the
+ * frame, so a request reaches the worker that signs it without a hand-off
+ * to another thread. Answers go out under wlock in completion order.
+ */
 static void *
 worker_main(void *arg)
 {
 	struct worker_arg *wa = arg;
 	struct server *s = wa->s;
-	struct job *j;
-	uint8_t *out;
-	size_t outlen;
+	uint8_t *frame, *out;
+	size_t flen, outlen;
 
 	for (;;) {
-		pthread_mutex_lock(&s->qlock);
-		while (s->head == NULL && !s->closing)
-			pthread_cond_wait(&s->qnonempty, &s->qlock);
-		if ((j = s->head) == NULL) {
-			pthread_mutex_unlock(&s->qlock);
+		pthread_mutex_lock(&s->rlock);
+		if (s->eof || read_request(s, &frame, &flen) != 0) {
+			pthread_mutex_unlock(&s->rlock);
 			break;
 		}
-		if ((s->head = j->next) == NULL)
-			s->tail = NULL;
-		s->qlen--;
-		pthread_cond_signal(&s->qspace);
-		pthread_mutex_unlock(&s->qlock);
+		atomic_fetch_add(&s->busy, 1);
+		pthread_mutex_unlock(&s->rlock);
 
 		if (atomic_load(&s->failed)) {
 			/* answering after a protocol failure is pointless */
-		} else if (keeper_handle(wa->w, j->frame, j->len, &out, &outlen) != 0) {
+		} else if (keeper_handle(wa->w, frame, flen, &out, &outlen) != 0) {
 			fail_connection(s, "protocol error from signetd");
 		} else {
 			if (send_frame(s, out, outlen) != 0)
 				fail_connection(s, NULL);
 			free(out);
 		}
+		atomic_store(&s->answered_ns, now_ns());
+		atomic_fetch_sub(&s->busy, 1);
 		/* Requests carry no secrets, but digests need not linger. */
-		sn_freezero(j->frame, j->len);
-		free(j);
+		sn_freezero(frame, flen);
 		if (keeper_hsm_broken(s->h))
 			fail_connection(s, "token session failed; exiting");
 	}
 	return NULL;
-}
-
-/* Reads frames and queues them until EOF or a framing error. */
-static int
-serve(struct server *s)
-{
-	uint8_t hdr[KEEPER_HDR_LEN];
-	struct job *j;
-	uint32_t len;
-	int r;
-
-	for (;;) {
-		if ((r = fdio_read_full(s->fd, hdr, sizeof(hdr), -1)) != 0)
-			return r == 1 || atomic_load(&s->failed) ? 0 : -1;
-		len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-		    (uint32_t)hdr[2] << 8 | hdr[3];
-		if (len > KEEPER_FRAME_MAX || len < 5) {
-			fail_connection(s, "bad frame length from signetd");
-			return -1;
-		}
-		if ((j = calloc(1, sizeof(*j))) == NULL ||
-		    (j->frame = malloc(KEEPER_HDR_LEN + (size_t)len)) == NULL) {
-			free(j);
-			die_line("out of memory", NULL);
-			return -1;
-		}
-		j->len = KEEPER_HDR_LEN + (size_t)len;
-		memcpy(j->frame, hdr, sizeof(hdr));
-		if (fdio_read_full(s->fd, j->frame + KEEPER_HDR_LEN, len, -1) != 0) {
-			free(j->frame);
-			free(j);
-			return atomic_load(&s->failed) ? 0 : -1;
-		}
-		pthread_mutex_lock(&s->qlock);
-		while (s->qlen >= QUEUE_MAX)
-			pthread_cond_wait(&s->qspace, &s->qlock);
-		if (s->tail != NULL)
-			s->tail->next = j;
-		else
-			s->head = j;
-		s->tail = j;
-		s->qlen++;
-		pthread_cond_signal(&s->qnonempty);
-		pthread_mutex_unlock(&s->qlock);
-	}
 }
 
 /* Reads the PIN into pin (NUL-terminated), without a trailing newline. */
@@ -313,11 +355,11 @@ keeper_process_main(int argc, char **argv)
 		goto out;
 	}
 
-	pthread_mutex_init(&s.qlock, NULL);
-	pthread_cond_init(&s.qnonempty, NULL);
-	pthread_cond_init(&s.qspace, NULL);
+	pthread_mutex_init(&s.rlock, NULL);
 	pthread_mutex_init(&s.wlock, NULL);
 	atomic_init(&s.failed, 0);
+	atomic_init(&s.busy, 0);
+	atomic_init(&s.answered_ns, 0);
 	if ((threads = calloc((size_t)a.workers, sizeof(*threads))) == NULL ||
 	    (wargs = calloc((size_t)a.workers, sizeof(*wargs))) == NULL) {
 		die_line("out of memory", NULL);
@@ -332,25 +374,23 @@ keeper_process_main(int argc, char **argv)
 		}
 		nthreads++;
 	}
-	/* Ready frame: length 8, request id 0, status 0. */
+	/*
+	 * Ready frame: length 8, request id 0, status 0. The workers already
+	 * wait in read(); signetd sends nothing before this frame.
+	 */
 	memset(hello, 0, sizeof(hello));
 	hello[3] = 8;
 	if (send_frame(&s, hello, sizeof(hello)) != 0)
 		goto stop;
-	ret = serve(&s) == 0 ? 0 : 1;
- stop:
-	pthread_mutex_lock(&s.qlock);
-	s.closing = 1;
-	pthread_cond_broadcast(&s.qnonempty);
-	pthread_mutex_unlock(&s.qlock);
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(threads[i], NULL);
-	while (s.head != NULL) {
-		struct job *j = s.head;
-		s.head = j->next;
-		free(j->frame);
-		free(j);
-	}
+	nthreads = 0;
+	ret = s.rstatus == 0 ? 0 : 1;
+ stop:
+	/* on a failed start: wake the workers out of read() */
+	shutdown(s.fd, SHUT_RDWR);
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
 	free(threads);
 	free(wargs);
  out:

@@ -75,6 +75,38 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * SIGSTOP and wait until it took effect: kill() only queues the signal, and
+ * the keeper stops when its main thread next runs, which on a loaded
+ * machine can be after a worker already read and answered a request that
+ * was sent right after kill(). Once the main thread shows 'T' in
+ * /proc/PID/stat, no thread of the keeper runs user code any more.
+ */
+static void
+stop_process(pid_t pid)
+{
+	char path[64], buf[512], *p;
+
+	assert_true(pid > 0);	/* never kill(-1, ...) */
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 2000; i++) {
+		FILE *f = fopen(path, "r");
+		size_t n = 0;
+
+		if (f != NULL) {
+			n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+		}
+		buf[n] = '\0';
+		/* "pid (comm) S ...": the state follows the last ')' */
+		if ((p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] == 'T')
+			return;
+		usleep(1000);
+	}
+	fail_msg("pid %d did not stop", (int)pid);
+}
+
 static void
 random_digest(enum sn_hash h, uint8_t *d, size_t *dlen)
 {
@@ -673,7 +705,7 @@ test_sign_many_pipelined(void **state)
 	size_t most = 0;
 
 	assert_true(pid > 0);	/* never kill(-1, ...) */
-	assert_int_equal(kill(pid, SIGSTOP), 0);
+	stop_process(pid);
 	assert_int_equal(pthread_create(&t, NULL, many_sign, &c), 0);
 	for (int i = 0; i < 500 && most < 8; i++) {
 		if (keeper_pending(k) > most)
@@ -699,7 +731,7 @@ test_sign_many_stalled(void **state)
 
 	assert_true(pid > 0);	/* never kill(-1, ...) */
 	keeper_set_call_timeout(k, 500);
-	assert_int_equal(kill(pid, SIGSTOP), 0);
+	stop_process(pid);
 	assert_int_equal(pthread_create(&t, NULL, many_sign, &c), 0);
 	pthread_join(t, NULL);
 	assert_int_equal(c.r, SN_ERR_UNAVAILABLE);
@@ -722,7 +754,7 @@ test_keeper_killed(void **state)
 	 * Deterministic "in flight": stop the keeper, send a request (it sits
 	 * in the socket), then kill the keeper.
 	 */
-	assert_int_equal(kill(pid, SIGSTOP), 0);
+	stop_process(pid);
 	assert_int_equal(pthread_create(&t, NULL, one_sign, &c), 0);
 	usleep(200 * 1000);
 	assert_int_equal(kill(pid, SIGKILL), 0);
@@ -777,7 +809,7 @@ test_keeper_stalled(void **state)
 	/* a failed earlier test may leave no keeper: never kill(-1, ...) */
 	assert_true(pid > 0);
 	keeper_set_call_timeout(k, 500);
-	assert_int_equal(kill(pid, SIGSTOP), 0);
+	stop_process(pid);
 	assert_int_equal(pthread_create(&t, NULL, one_sign, &c), 0);
 	pthread_join(t, NULL);
 	assert_int_equal(c.r, SN_ERR_UNAVAILABLE);
