@@ -799,6 +799,116 @@ test_keeper_killed_under_load(void **state)
 	sign_ok();
 }
 
+/*
+ * 1 when pid is gone, or a zombie with no thread left: its sockets are
+ * closed (a thread group leader is a zombie while its other threads may
+ * still hold the file table).
+ */
+static int
+exited(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	struct dirent *de;
+	FILE *f;
+	DIR *d;
+	size_t n;
+	int threads = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return 1;
+	while ((de = readdir(d)) != NULL)
+		threads += de->d_name[0] != '.';
+	closedir(d);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return threads <= 1 && (p = strrchr(buf, ')')) != NULL &&
+	    p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/*
+ * A keeper that dies while idle is noticed and reaped without any call
+ * (the watcher), and the next call succeeds at once on a new keeper.
+ */
+static void
+test_keeper_killed_idle(void **state)
+{
+	pid_t pid = keeper_pid(k), pid2;
+
+	assert_true(pid > 0);	/* never kill(-1, ...) */
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
+		usleep(10 * 1000);
+	assert_int_equal(kill(pid, 0), -1);
+	sign_ok();
+	assert_true((pid2 = keeper_pid(k)) > 0);
+	assert_int_not_equal(pid2, pid);
+
+	/* and the very next call after the death, before anyone reaped it */
+	assert_int_equal(kill(pid2, SIGKILL), 0);
+	for (int i = 0; i < 2000 && !exited(pid2); i++)
+		usleep(100);
+	sign_ok();
+	assert_int_not_equal(keeper_pid(k), pid2);
+	assert_int_equal(keeper_pending(k), 0);
+}
+
+/*
+ * A readiness probe against a keeper that does not answer in time fails,
+ * but does not have it killed; the answer that comes later is dropped by
+ * the next caller, which succeeds on the same keeper.
+ */
+static void
+test_probe_busy(void **state)
+{
+	pid_t pid = keeper_pid(k);
+	int64_t t0;
+
+	stop_process(pid);
+	t0 = mono_ms();
+	assert_int_equal(keeper_ping(k, 200), SN_ERR_UNAVAILABLE);
+	assert_true(mono_ms() - t0 >= 150 && mono_ms() - t0 < 3000);
+	assert_int_equal(keeper_pending(k), 0);
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	usleep(50 * 1000);	/* the late answer is now in the socket */
+	sign_ok();
+	sign_ok();
+	assert_int_equal(keeper_pid(k), pid);
+	assert_int_equal(keeper_ping(k, 5000), 0);
+}
+
+/*
+ * Many threads, many calls, RSA and ECDSA mixed so answers overtake each
+ * other: each caller gets its own answer (the signature verifies over its
+ * own digest), whoever read it.
+ */
+#define MANY_THREADS	32
+static void
+test_concurrent_many(void **state)
+{
+	pthread_t t[MANY_THREADS];
+	struct tharg a[MANY_THREADS];
+
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < MANY_THREADS; i++) {
+			memset(&a[i], 0, sizeof(a[i]));
+			a[i].idx = i + round;
+			assert_int_equal(pthread_create(&t[i], NULL,
+			    sign_thread, &a[i]), 0);
+		}
+		for (int i = 0; i < MANY_THREADS; i++) {
+			pthread_join(t[i], NULL);
+			assert_int_equal(a[i].err, 0);
+			assert_int_equal(a[i].ok, PER_THREAD);
+		}
+	}
+	assert_int_equal(keeper_pending(k), 0);
+}
+
 static void
 test_keeper_stalled(void **state)
 {
@@ -1416,6 +1526,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_keeper_killed),
 		cmocka_unit_test(test_keeper_killed_under_load),
 		cmocka_unit_test(test_keeper_stalled),
+		cmocka_unit_test(test_keeper_killed_idle),
+		cmocka_unit_test(test_probe_busy),
+		cmocka_unit_test(test_concurrent_many),
 		cmocka_unit_test(test_sign_many),
 		cmocka_unit_test(test_sign_many_errors),
 		cmocka_unit_test(test_sign_many_pipelined),
