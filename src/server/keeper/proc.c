@@ -103,23 +103,29 @@ send_frame(struct server *s, const uint8_t *p, size_t len)
 }
 
 /*
- * With rlock held: spins (bounded) while a request may be about to come,
- * that is while another worker is handling one or within
- * SPIN_AFTER_ANSWER_NS of the last answer. Returns at once when data (or
+ * With rlock held: spins (bounded) while a request may be about to come
+ * from a caller that signs in a loop, that is while one other worker is
+ * handling a frame or within SPIN_AFTER_ANSWER_NS of the last answer; not
+ * while two or more are (many callers: frames come often anyway, and the
+ * cores are needed for signing and for signetd). Returns at once when data (or
  * EOF) is there or the window closed; the blocking read follows either way.
  */
 static void
 spin_for_request(struct server *s)
 {
 	uint8_t b;
+	int busy;
 
 	for (;;) {
 		ssize_t n = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
 		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
 			return;
-		if (atomic_load(&s->busy) == 0 && now_ns() -
-		    atomic_load(&s->answered_ns) > SPIN_AFTER_ANSWER_NS)
+		busy = atomic_load(&s->busy);
+		/* with two or more in hand the next frame comes soon anyway,
+		 * and the cores are needed for signing */
+		if (busy > 1 || (busy == 0 && now_ns() -
+		    atomic_load(&s->answered_ns) > SPIN_AFTER_ANSWER_NS))
 			return;
 		sched_yield();
 	}
