@@ -931,6 +931,95 @@ test_keeper_stalled(void **state)
 	assert_int_equal(kill(pid, 0), -1);
 }
 
+/*
+ * A keeper that answers garbage, for the client's read path: run instead
+ * of the keeper when the token label names a mode. It sends the ready
+ * frame, reads one request, answers with a frame too short (mode
+ * "fake-short"), too long ("fake-huge") or cut off after its first bytes
+ * ("fake-cut"), then waits for EOF.
+ */
+static int
+fake_keeper_main(int argc, char **argv)
+{
+	const char *mode = NULL;
+	uint8_t hello[12] = { 0, 0, 0, 8 }, hdr[4], buf[4096];
+	uint8_t shortf[7] = { 0, 0, 0, 3, 0, 0, 0 };
+	uint8_t huge[8] = { 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 1 };
+	uint8_t cut[14] = { 0, 0, 0, 100, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+	size_t len;
+
+	for (int i = 2; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--token") == 0)
+			mode = argv[i + 1];
+	if (write(3, hello, sizeof(hello)) != (ssize_t)sizeof(hello) ||
+	    read(3, hdr, 4) != 4)
+		return 1;
+	len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
+	    (size_t)hdr[2] << 8 | hdr[3];
+	if (len > sizeof(buf) || read(3, buf, len) != (ssize_t)len)
+		return 1;
+	if (strcmp(mode, "fake-short") == 0) {
+		if (write(3, shortf, sizeof(shortf)) < 0)
+			return 1;
+	} else if (strcmp(mode, "fake-huge") == 0) {
+		if (write(3, huge, sizeof(huge)) < 0)
+			return 1;
+	} else if (write(3, cut, sizeof(cut)) < 0)
+		return 1;
+	while (read(3, buf, sizeof(buf)) > 0)
+		;
+	return 0;
+}
+
+static int
+is_fake(int argc, char **argv)
+{
+	for (int i = 2; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--token") == 0 &&
+		    strncmp(argv[i + 1], "fake-", 5) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Garbage from the keeper (a frame too short, too long, or cut off) fails
+ * the call with SN_ERR_UNAVAILABLE within the call timeout, never a hang
+ * or a crash, and the child is reaped.
+ */
+static void
+test_keeper_garbage(void **state)
+{
+	static const char *modes[] = { "fake-short", "fake-huge", "fake-cut" };
+
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		struct keeper_config cfg = config(pin_path);
+		struct keeper *fk = NULL;
+		uint8_t d[32] = { 3 }, *sig = NULL;
+		size_t siglen = 0;
+		int64_t t0;
+		pid_t pid;
+
+		cfg.token_label = modes[m];
+		assert_int_equal(keeper_start(&cfg, &fk), 0);
+		keeper_set_call_timeout(fk, 500);
+		assert_true((pid = keeper_pid(fk)) > 0);
+		t0 = mono_ms();
+		assert_int_equal(keeper_sign(fk, keys[K_P256].id, SN_MECH_ECDSA,
+		    SN_HASH_SHA256, d, 32, &sig, &siglen), SN_ERR_UNAVAILABLE);
+		/* a bad length is seen at once (the fake then waits for EOF,
+		 * so missing it would take the whole timeout); a cut frame
+		 * waits out the call timeout for its rest */
+		if (m < 2)
+			assert_true(mono_ms() - t0 < 400);
+		else
+			assert_true(mono_ms() - t0 >= 400 && mono_ms() - t0 < 3000);
+		assert_null(sig);
+		assert_int_equal(keeper_pending(fk), 0);
+		keeper_free(fk);
+		assert_int_equal(kill(pid, 0), -1);
+	}
+}
+
 /* ---- direct PKCS#11 access, as an attacker with the PIN would have ------- */
 
 struct direct {
@@ -1529,6 +1618,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_keeper_killed_idle),
 		cmocka_unit_test(test_probe_busy),
 		cmocka_unit_test(test_concurrent_many),
+		cmocka_unit_test(test_keeper_garbage),
 		cmocka_unit_test(test_sign_many),
 		cmocka_unit_test(test_sign_many_errors),
 		cmocka_unit_test(test_sign_many_pipelined),
@@ -1537,7 +1627,8 @@ main(int argc, char **argv)
 	};
 
 	if (argc > 1 && strcmp(argv[1], "keeper") == 0)
-		return keeper_process_main(argc, argv);
+		return is_fake(argc, argv) ? fake_keeper_main(argc, argv) :
+		    keeper_process_main(argc, argv);
 	alarm(170);	/* a hang is a failure, not a stuck CI run */
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
