@@ -46,6 +46,10 @@ if [ -x "$build/bench/hsm_bench" ]; then
   echo "## the keeper round trip (socketpair + keeper process) vs SoftHSM2 in-process"
   "$build/bench/hsm_bench" --seconds "$secs"
 fi
+echo "## signetd: an authenticated GET /v1/me over HTTPS keep-alive (the floor a signature pays; 'sigs/s' = requests/s)"
+for t in 1 16; do
+  "$build/bench/sign_bench" --get /v1/me --threads "$t" --seconds "$secs" --label "signetd GET /v1/me"
+done
 echo "## signetd: POST /v1/keys/{id}/sign over HTTPS keep-alive"
 for alg in ecdsa-p256 rsa-2048; do
   mech=ecdsa; [ "$alg" = rsa-2048 ] && mech=rsa-pkcs1

@@ -6,6 +6,11 @@
  * duration. Prints signatures per second and p50/p99 latency on one line:
  *
  *   sign_bench --key ID --mech ecdsa|rsa-pkcs1 --threads N --seconds S [--label L]
+ *   sign_bench --get PATH --threads N --seconds S [--label L]
+ *
+ * --get times an authenticated GET of PATH instead (for example /v1/me):
+ * the HTTPS + authentication floor every signature pays, measured in the
+ * same run as the signatures.
  *
  * The service URL, credentials and CA file come from the usual client
  * configuration (SIGNET_URL, SIGNET_API_KEY, SIGNET_CA_FILE).
@@ -27,6 +32,7 @@ struct worker {
 	pthread_t th;
 	struct sn_client *client;
 	const char *key_id;
+	const char *get_path;	/* --get: GET this instead of signing */
 	enum sn_mech mech;
 	double deadline;
 	double *lat;		/* seconds per request */
@@ -56,8 +62,16 @@ run(void *arg)
 	while ((t0 = now_s()) < w->deadline) {
 		if (sn_random_bytes(digest, sizeof(digest)) != 0)
 			break;
-		r = sn_client_sign(w->client, w->key_id, w->mech, SN_HASH_SHA256,
-		    digest, sizeof(digest), &sig, &siglen);
+		if (w->get_path != NULL) {
+			json_t *resp = NULL;
+
+			r = sn_client_json(w->client, "GET", w->get_path, NULL,
+			    NULL, &resp);
+			json_decref(resp);
+		} else
+			r = sn_client_sign(w->client, w->key_id, w->mech,
+			    SN_HASH_SHA256, digest, sizeof(digest), &sig,
+			    &siglen);
 		t1 = now_s();
 		free(sig);
 		sig = NULL;
@@ -84,7 +98,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: sign_bench --key ID --mech ecdsa|rsa-pkcs1|rsa-pss "
-	    "--threads N --seconds S [--label TEXT]\n");
+	    "--threads N --seconds S [--label TEXT]\n"
+	    "       sign_bench --get PATH --threads N --seconds S [--label TEXT]\n");
 	exit(2);
 }
 
@@ -93,7 +108,7 @@ main(int argc, char **argv)
 {
 	struct sn_client_config cfg;
 	struct worker w[MAX_THREADS];
-	const char *key = NULL, *label = "";
+	const char *key = NULL, *label = "", *get_path = NULL;
 	enum sn_mech mech = SN_MECH_NONE;
 	long long threads = 1, seconds = 5;
 	double *all = NULL, t_start, elapsed;
@@ -115,10 +130,13 @@ main(int argc, char **argv)
 				usage();
 		} else if (strcmp(argv[i], "--label") == 0)
 			label = argv[++i];
+		else if (strcmp(argv[i], "--get") == 0)
+			get_path = argv[++i];
 		else
 			usage();
 	}
-	if (key == NULL || mech == SN_MECH_NONE)
+	if (get_path != NULL ? key != NULL || get_path[0] != '/' :
+	    key == NULL || mech == SN_MECH_NONE)
 		usage();
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -130,6 +148,7 @@ main(int argc, char **argv)
 	t_start = now_s();
 	for (long long i = 0; i < threads; i++) {
 		w[i].key_id = key;
+		w[i].get_path = get_path;
 		w[i].mech = mech;
 		w[i].deadline = t_start + (double)seconds;
 		w[i].cap = MAX_SAMPLES / (size_t)threads;
