@@ -83,6 +83,50 @@ extern const struct api_route api_routes_tlog[];	/* api/tlog.c */
  * (sign.c) and GET /v1/me/keys (keys.c), both in api_routes_keys. */
 int api_keys_sign(struct sn_request *req, struct sn_response *resp);
 int api_me_keys(struct sn_request *req, struct sn_response *resp);
+
+/*
+ * The validator of GET /v1/me/keys (me.c; docs/API.md "/v1/me/keys"):
+ * a weak ETag W/"T-H" of the caller's whole listing as made at time T,
+ * H = 128 bits of SHA-256 over the caller (tenant, type, id), the
+ * tenant's listing generation (store_listing.h) and T. It still holds at
+ * now when the generation is the same and no key's validity started or
+ * ended in [T, now] (store_listing_validity_moved).
+ */
+#define API_ETAG_MAX		64	/* W/"T-H" and its NUL */
+#define API_INM_MAX_LEN		2048	/* bytes of If-None-Match */
+#define API_INM_MAX_TAGS	32	/* entity tags in it */
+
+/* An If-None-Match field value, parsed (RFC 9110 13.1.2). */
+struct api_inm {
+	int star;			/* "*" */
+	size_t n;			/* entity tags, weak or strong */
+	struct {
+		const char *opaque;	/* inside the quotes, in the value */
+		size_t len;
+	} tag[API_INM_MAX_TAGS];
+};
+/*
+ * Parses v: "*", or a comma-separated list of entity tags ("x" or W/"x",
+ * etagc = 0x21, 0x23-0x7e, 0x80-0xff), with optional spaces and tabs and
+ * empty elements. 0; SN_ERR_INVALID (not that grammar), SN_ERR_TOO_LARGE
+ * (longer than API_INM_MAX_LEN or more than API_INM_MAX_TAGS elements).
+ */
+int api_inm_parse(const char *v, struct api_inm *out);
+/* The listing ETag of (tenant, type, id) at generation gen and time t. */
+void api_listing_etag(const struct sn_actor *a, int64_t gen, int64_t t,
+    char out[API_ETAG_MAX]);
+/*
+ * GET /v1/me/keys's conditional part, with c held: reads the tenant's
+ * generation (before the listing is read, so a change that commits
+ * between the two only makes the ETag older than the rows: refused at the
+ * next revalidation, never a change missed). unfiltered: a full listing's
+ * page (no ?key=, no ?expiring=), the only answer with an ETag. Then: a
+ * malformed If-None-Match is a 400 (set on resp, its code returned); a
+ * matching one (or "*") a 304 on resp with *done = 1; else 0 with
+ * resp->etag set for the 200 (unfiltered only).
+ */
+int api_me_keys_precondition(struct sn_request *req, struct sn_response *resp,
+    struct db_conn *c, int unfiltered, int64_t now, int *done);
 extern const struct api_route api_routes_tsa[];
 /* What the plain-HTTP listener serves: signed answers only (TSA, CRL). */
 extern const struct api_route api_routes_tsa_public[];

@@ -85,6 +85,10 @@ metrics(struct sn_request *req, struct sn_response *resp)
 	    "/v1/me/keys.\n"
 	    "# TYPE signet_me_keys_rows_total counter\n"
 	    "signet_me_keys_rows_total %llu\n"
+	    "# HELP signet_me_keys_not_modified_total GET /v1/me/keys "
+	    "answered 304 (If-None-Match).\n"
+	    "# TYPE signet_me_keys_not_modified_total counter\n"
+	    "signet_me_keys_not_modified_total %llu\n"
 	    "# HELP signet_uptime_seconds Seconds since signetd started.\n"
 	    "# TYPE signet_uptime_seconds gauge\n"
 	    "signet_uptime_seconds %lld\n",
@@ -97,6 +101,8 @@ metrics(struct sn_request *req, struct sn_response *resp)
 	    (unsigned long long)__atomic_load_n(&s->n_auth_failures,
 	    __ATOMIC_RELAXED),
 	    (unsigned long long)__atomic_load_n(&s->n_me_keys_rows,
+	    __ATOMIC_RELAXED),
+	    (unsigned long long)__atomic_load_n(&s->n_me_keys_not_modified,
 	    __ATOMIC_RELAXED),
 	    (long long)up);
 	/* OIDC federation: how often issuers' keys were fetched (a rising

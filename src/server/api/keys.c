@@ -1062,6 +1062,8 @@ me_keys_key_param(struct sn_request *req, struct sn_response *resp,
  * for the PKCS#11 module and `signet keys`. One query per page; ?key=
  * narrows it to one key (an empty list when the caller may not sign with
  * it, as for a key that does not exist: a filter, not a lookup).
+ * A page of the full listing carries the listing's ETag and answers a
+ * matching If-None-Match with 304 (api_me_keys_precondition, me.c).
  */
 int
 api_me_keys(struct sn_request *req, struct sn_response *resp)
@@ -1076,7 +1078,7 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 	int64_t now = sn_now(), expiring = -1;
 	char pname[65], kname[65];
 	size_t i, n = 0;
-	int r;
+	int r, done = 0;
 
 	memset(&f, 0, sizeof(f));
 	if ((r = expiring_param(req, resp, &expiring)) != 0 ||
@@ -1086,6 +1088,10 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 		return r;
 	if ((r = api_conn(req, resp, &c)) != 0)
 		return r;
+	/* the generation before the rows (api_me_keys_precondition) */
+	if ((r = api_me_keys_precondition(req, resp, c, f.key_id == NULL &&
+	    f.name == NULL && expiring < 0, now, &done)) != 0 || done)
+		goto out;
 	f.sign_only = 1;
 	f.now = now;
 	api_page_viewer(req, &v);
@@ -1137,6 +1143,8 @@ api_me_keys(struct sn_request *req, struct sn_response *resp)
 	    "next_cursor", next));
 	arr = NULL;
  out:
+	if (r != 0)
+		resp->etag = NULL;	/* an error validates nothing */
 	keys_free(rows, n);
 	json_decref(kj);
 	json_decref(arr);

@@ -248,10 +248,11 @@ principal_change(struct sn_request *req, struct sn_response *resp,
 	if ((r = api_begin(c, resp)) != 0)
 		goto out;
 	if (add)
-		r = store_project_principal_add(c, p.id, signers, type, pid,
-		    sn_now());
+		r = store_project_principal_add(c, req->actor.tenant_id, p.id,
+		    signers, type, pid, sn_now());
 	else
-		r = store_project_principal_remove(c, p.id, signers, type, pid);
+		r = store_project_principal_remove(c, req->actor.tenant_id,
+		    p.id, signers, type, pid);
 	if (r != 0) {
 		if (r == SN_ERR_CONFLICT)
 			r = api_error(resp, r, "%s %s is already %s of project %s",

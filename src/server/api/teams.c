@@ -172,8 +172,8 @@ teams_member_add(struct sn_request *req, struct sn_response *resp)
 		json_object_set_new(d, "owner", json_boolean(owner));
 	if ((r = api_begin(c, resp)) != 0)
 		goto out;
-	if ((r = store_team_member_set(c, t.id, uid, owner, sn_now(),
-	    &created)) != 0) {
+	if ((r = store_team_member_set(c, req->actor.tenant_id, t.id,
+	    uid, owner, sn_now(), &created)) != 0) {
 		r = api_store_error(resp, r, "team member");
 		goto out;
 	}
@@ -220,7 +220,8 @@ teams_member_remove(struct sn_request *req, struct sn_response *resp)
 	d = json_pack("{s:s, s:s}", "user", uid, "email", email);
 	if ((r = api_begin(c, resp)) != 0)
 		goto out;
-	if ((r = store_team_member_remove(c, t.id, uid)) != 0) {
+	if ((r = store_team_member_remove(c, req->actor.tenant_id, t.id,
+	    uid)) != 0) {
 		r = r == SN_ERR_NOT_FOUND ? api_error(resp, r,
 		    "%s is not a member of team %s", email, t.name) :
 		    api_store_error(resp, r, "team member");

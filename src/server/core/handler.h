@@ -73,6 +73,7 @@ struct sn_response {
 	const char *location;		/* static Location (303), or NULL */
 	const char *cache_control;	/* static; NULL = "no-store" */
 	const char *etag;		/* static ETag value, or NULL */
+	char etag_buf[64];		/* where a computed etag points */
 };
 
 /*

@@ -68,6 +68,7 @@ struct sn_server {
 	uint64_t n_sign_failures;
 	uint64_t n_auth_failures;
 	uint64_t n_me_keys_rows;	/* keys answered by GET /v1/me/keys */
+	uint64_t n_me_keys_not_modified;	/* ... 304s of it */
 	int64_t started_at;		/* sn_now() at start, for /metrics uptime */
 };
 

@@ -435,6 +435,19 @@ static const char *const signet_migrations[] = {
 "  duration_ms BIGINT NOT NULL,"
 "  PRIMARY KEY (delivery_id, attempt));"
 "ALTER TABLE approvals ADD COLUMN expiry_notified INTEGER NOT NULL DEFAULT 0;",
+/*
+ * 16: the listing generation of each tenant (store_listing.c): a random
+ * value replaced, in the same transaction, by every change that can alter
+ * what GET /v1/me/keys shows; its ETag is derived from it. A tenant
+ * without a row has generation 0. The two indexes let the validator ask
+ * "did a key's validity start or end since the listing was made" with two
+ * index probes instead of a scan of the tenant's keys.
+ */
+"CREATE TABLE listing_generations ("
+"  tenant_id TEXT PRIMARY KEY,"
+"  gen BIGINT NOT NULL);"
+"CREATE INDEX signing_keys_not_after ON signing_keys (tenant_id, not_after);"
+"CREATE INDEX signing_keys_not_before ON signing_keys (tenant_id, not_before);",
 };
 
 #define SIGNET_SCHEMA_VERSION \

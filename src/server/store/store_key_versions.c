@@ -10,6 +10,7 @@
 #include "db.h"
 #include "err.h"
 #include "store.h"
+#include "store_listing.h"
 #include "store_resources.h"
 
 /* 0 if the guarded UPDATE changed the row, else SN_ERR_CONFLICT (revoked,
@@ -38,12 +39,16 @@ int
 store_key_renew(struct db_conn *c, const char *tenant_id,
     const struct store_key *k)
 {
-	return changed_one(c, db_execf(c, "UPDATE signing_keys SET "
+	int r;
+
+	if ((r = changed_one(c, db_execf(c, "UPDATE signing_keys SET "
 	    "cert_pem = ?, chain_pem = ?, cert_serial = ?, ca_id = ?, "
 	    "not_after = ? WHERE tenant_id = ? AND id = ? AND "
 	    "state <> 'revoked' AND version = ?", "ttttitti", k->cert_pem,
 	    k->chain_pem, k->cert_serial, k->ca_id[0] != '\0' ? k->ca_id : NULL,
-	    k->not_after, tenant_id, k->id, k->version));
+	    k->not_after, tenant_id, k->id, k->version))) != 0)
+		return r;
+	return store_listing_changed(c, tenant_id);
 }
 
 int
@@ -61,14 +66,18 @@ int
 store_key_rotate(struct db_conn *c, const char *tenant_id,
     const struct store_key *k)
 {
-	return changed_one(c, db_execf(c, "UPDATE signing_keys SET "
+	int r;
+
+	if ((r = changed_one(c, db_execf(c, "UPDATE signing_keys SET "
 	    "version = ?, hsm_key_id = ?, public_key_pem = ?, cert_pem = ?, "
 	    "chain_pem = ?, cert_serial = ?, ca_id = ?, not_after = ? WHERE "
 	    "tenant_id = ? AND id = ? AND state <> 'revoked' AND version = ?",
 	    "ittttttitti", k->version, k->hsm_key_id, k->public_key_pem,
 	    k->cert_pem, k->chain_pem, k->cert_serial,
 	    k->ca_id[0] != '\0' ? k->ca_id : NULL, k->not_after, tenant_id,
-	    k->id, k->version - 1));
+	    k->id, k->version - 1))) != 0)
+		return r;
+	return store_listing_changed(c, tenant_id);
 }
 
 int

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "err.h"
 #include "sn_assert.h"
+#include "store_listing.h"
 #include "store_page.h"
 #include "store_resources.h"
 #include "util.h"
@@ -93,7 +94,9 @@ store_key_set_revocation(struct db_conn *c, const char *tenant_id,
 		    "ttt", reason, tenant_id, id);
 	if (r != 0)
 		return r;
-	return db_changes(c) == 1 ? 0 : SN_ERR_NOT_FOUND;
+	if (db_changes(c) != 1)
+		return SN_ERR_NOT_FOUND;
+	return store_listing_changed(c, tenant_id);
 }
 
 int
@@ -229,7 +232,9 @@ int
 store_key_insert(struct db_conn *c, const char *tenant_id,
     const struct store_key *k)
 {
-	return db_execf(c, "INSERT INTO signing_keys (id, tenant_id, project_id, "
+	int r;
+
+	if ((r = db_execf(c, "INSERT INTO signing_keys (id, tenant_id, project_id, "
 	    "name, algorithm, state, not_before, not_after, ca_mode, ca_id, "
 	    "subject, allow_sha1, hsm_key_id, public_key_pem, cert_pem, "
 	    "chain_pem, cert_serial, created_at) VALUES "
@@ -239,7 +244,9 @@ store_key_insert(struct db_conn *c, const char *tenant_id,
 	    k->not_before, k->not_after, k->ca_mode,
 	    k->ca_id[0] != '\0' ? k->ca_id : NULL, k->subject,
 	    (int64_t)(k->allow_sha1 != 0), k->hsm_key_id, k->public_key_pem,
-	    k->cert_pem, k->chain_pem, k->cert_serial, k->created_at);
+	    k->cert_pem, k->chain_pem, k->cert_serial, k->created_at)) != 0)
+		return r;
+	return store_listing_changed(c, tenant_id);
 }
 
 int
@@ -302,7 +309,9 @@ store_key_set_state(struct db_conn *c, const char *tenant_id, const char *id,
 		r = db_execf(c, "UPDATE signing_keys SET state = ? "
 		    "WHERE tenant_id = ? AND id = ? AND state <> 'revoked'",
 		    "ttt", state, tenant_id, id);
-	return guarded_result(c, r, tenant_id, id);
+	if ((r = guarded_result(c, r, tenant_id, id)) != 0)
+		return r;
+	return store_listing_changed(c, tenant_id);
 }
 
 int
@@ -316,7 +325,9 @@ store_key_set_cert(struct db_conn *c, const char *tenant_id, const char *id,
 	    "chain_pem = ?, cert_serial = ?, subject = ? "
 	    "WHERE tenant_id = ? AND id = ? AND state <> 'revoked'", "ttttttt",
 	    ca_mode, cert_pem, chain_pem, serial, subject, tenant_id, id);
-	return guarded_result(c, r, tenant_id, id);
+	if ((r = guarded_result(c, r, tenant_id, id)) != 0)
+		return r;
+	return store_listing_changed(c, tenant_id);
 }
 
 int
@@ -365,7 +376,9 @@ store_key_delete(struct db_conn *c, const char *tenant_id, const char *id,
 		*cert_revoked = 1;
 	r = db_execf(c, "DELETE FROM signing_keys WHERE tenant_id = ? AND "
 	    "id = ?", "tt", tenant_id, id);
-	return guarded_result(c, r, tenant_id, id);
+	if ((r = guarded_result(c, r, tenant_id, id)) != 0)
+		return r;
+	return store_listing_changed(c, tenant_id);
 }
 
 int

@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "store_listing.h"
 #include "store_policies.h"
 
 void
@@ -60,11 +61,16 @@ store_policy_put(struct db_conn *c, const char *tenant_id,
     const char *key_id, const char *policy_json, int64_t now,
     const char *actor_id)
 {
-	return db_execf(c, "INSERT INTO key_policies (tenant_id, key_id, "
+	int r;
+
+	/* has_policy and approval_required are in the listing */
+	if ((r = db_execf(c, "INSERT INTO key_policies (tenant_id, key_id, "
 	    "policy, updated_at, updated_by) VALUES (?, ?, ?, ?, ?) "
 	    "ON CONFLICT (key_id) DO UPDATE SET policy = excluded.policy, "
 	    "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-	    "tttit", tenant_id, key_id, policy_json, now, actor_id);
+	    "tttit", tenant_id, key_id, policy_json, now, actor_id)) != 0)
+		return r;
+	return store_listing_changed(c, tenant_id);
 }
 
 int
@@ -78,6 +84,8 @@ store_policy_delete(struct db_conn *c, const char *tenant_id,
 		return r;
 	if (db_changes(c) == 0)
 		return SN_ERR_NOT_FOUND;
+	if ((r = store_listing_changed(c, tenant_id)) != 0)
+		return r;
 	/* A later policy counts afresh. */
 	return db_execf(c, "DELETE FROM key_sign_counts WHERE tenant_id = ? "
 	    "AND key_id = ?", "tt", tenant_id, key_id);

@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "store_listing.h"
 #include "store_page.h"
 #include "store_resources.h"
 
@@ -25,9 +26,15 @@ int
 store_project_insert(struct db_conn *c, const char *tenant_id,
     const struct store_project *p)
 {
-	return db_execf(c, "INSERT INTO projects (id, tenant_id, name, "
+	int r;
+
+	/* (a project without keys lists nothing; bumped all the same, so
+	 * that every write to a table the listing reads bumps) */
+	if ((r = db_execf(c, "INSERT INTO projects (id, tenant_id, name, "
 	    "created_at) VALUES (?, ?, ?, ?)", "ttti", p->id, tenant_id,
-	    p->name, p->created_at);
+	    p->name, p->created_at)) != 0)
+		return r;
+	return store_listing_changed(c, tenant_id);
 }
 
 int
@@ -100,20 +107,26 @@ store_project_principals(struct db_conn *c, const char *tenant_id,
 }
 
 int
-store_project_principal_add(struct db_conn *c, const char *project_id,
-    int signers, const char *type, const char *principal_id, int64_t now)
+store_project_principal_add(struct db_conn *c, const char *tenant_id,
+    const char *project_id, int signers, const char *type,
+    const char *principal_id, int64_t now)
 {
-	return db_execf(c, signers ?
+	int r;
+
+	if ((r = db_execf(c, signers ?
 	    "INSERT INTO project_signers (project_id, principal_type, "
 	    "principal_id, created_at) VALUES (?, ?, ?, ?)" :
 	    "INSERT INTO project_owners (project_id, principal_type, "
 	    "principal_id, created_at) VALUES (?, ?, ?, ?)",
-	    "ttti", project_id, type, principal_id, now);
+	    "ttti", project_id, type, principal_id, now)) != 0)
+		return r;
+	return store_listing_changed(c, tenant_id);
 }
 
 int
-store_project_principal_remove(struct db_conn *c, const char *project_id,
-    int signers, const char *type, const char *principal_id)
+store_project_principal_remove(struct db_conn *c, const char *tenant_id,
+    const char *project_id, int signers, const char *type,
+    const char *principal_id)
 {
 	int r;
 
@@ -125,7 +138,9 @@ store_project_principal_remove(struct db_conn *c, const char *project_id,
 	    "ttt", project_id, type, principal_id);
 	if (r != 0)
 		return r;
-	return db_changes(c) > 0 ? 0 : SN_ERR_NOT_FOUND;
+	if (db_changes(c) == 0)
+		return SN_ERR_NOT_FOUND;
+	return store_listing_changed(c, tenant_id);
 }
 
 /* An owner {"type","id","name"} of a page row; none for a project without. */

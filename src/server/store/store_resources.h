@@ -85,10 +85,11 @@ int store_team_members(struct db_conn *c, const char *team_id, json_t **out);
 /* Inserts the member or updates its owner flag (owner < 0: not given, an
  * existing member keeps its flag, a new one is not an owner); *created = 1
  * if new. */
-int store_team_member_set(struct db_conn *c, const char *team_id,
-    const char *user_id, int owner, int64_t now, int *created);
-int store_team_member_remove(struct db_conn *c, const char *team_id,
-    const char *user_id);
+int store_team_member_set(struct db_conn *c, const char *tenant_id,
+    const char *team_id, const char *user_id, int owner, int64_t now,
+    int *created);
+int store_team_member_remove(struct db_conn *c, const char *tenant_id,
+    const char *team_id, const char *user_id);
 
 /* ---- service accounts (store_serviceaccounts.c) ---- */
 struct store_sa {
@@ -140,12 +141,15 @@ int store_project_insert(struct db_conn *c, const char *tenant_id,
 /* [{"type","id","name"}] of owners (table "project_owners") or signers. */
 int store_project_principals(struct db_conn *c, const char *tenant_id,
     const char *project_id, int signers, json_t **out);
-/* SN_ERR_CONFLICT if the link exists. */
-int store_project_principal_add(struct db_conn *c, const char *project_id,
-    int signers, const char *type, const char *principal_id, int64_t now);
+/* SN_ERR_CONFLICT if the link exists. tenant_id: the project's (whose
+ * listing generation a signer link changes, store_listing.h). */
+int store_project_principal_add(struct db_conn *c, const char *tenant_id,
+    const char *project_id, int signers, const char *type,
+    const char *principal_id, int64_t now);
 /* SN_ERR_NOT_FOUND if the link does not exist. */
-int store_project_principal_remove(struct db_conn *c, const char *project_id,
-    int signers, const char *type, const char *principal_id);
+int store_project_principal_remove(struct db_conn *c, const char *tenant_id,
+    const char *project_id, int signers, const char *type,
+    const char *principal_id);
 
 /* ---- signing keys (store_keys.c) ---- */
 struct store_key {

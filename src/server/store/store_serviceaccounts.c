@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "store_listing.h"
 #include "store_page.h"
 #include "store_resources.h"
 
@@ -182,7 +183,10 @@ store_sa_delete(struct db_conn *c, const char *tenant_id, const char *id)
 	if ((r = db_execf(c, "DELETE FROM service_accounts WHERE tenant_id = ? "
 	    "AND id = ?", "tt", tenant_id, id)) != 0)
 		return r;
-	return db_changes(c) == 1 ? 0 : SN_ERR_NOT_FOUND;
+	if (db_changes(c) != 1)
+		return SN_ERR_NOT_FOUND;
+	/* its signer links went above */
+	return store_listing_changed(c, tenant_id);
 }
 
 /* store_page_rows' element callbacks. */

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "err.h"
 #include "sn_assert.h"
+#include "store_listing.h"
 #include "store_page.h"
 #include "store_resources.h"
 
@@ -217,9 +218,15 @@ int
 store_team_insert(struct db_conn *c, const char *tenant_id,
     const struct store_team *t)
 {
-	return db_execf(c, "INSERT INTO teams (id, tenant_id, name, created_at) "
-	    "VALUES (?, ?, ?, ?)", "ttti", t->id, tenant_id, t->name,
-	    t->created_at);
+	int r;
+
+	/* (a new team has no members: bumped so that every write to a
+	 * table the listing reads bumps) */
+	if ((r = db_execf(c, "INSERT INTO teams (id, tenant_id, name, "
+	    "created_at) VALUES (?, ?, ?, ?)", "ttti", t->id, tenant_id,
+	    t->name, t->created_at)) != 0)
+		return r;
+	return store_listing_changed(c, tenant_id);
 }
 
 int
@@ -255,8 +262,9 @@ store_team_members(struct db_conn *c, const char *team_id, json_t **out)
 }
 
 int
-store_team_member_set(struct db_conn *c, const char *team_id,
-    const char *user_id, int owner, int64_t now, int *created)
+store_team_member_set(struct db_conn *c, const char *tenant_id,
+    const char *team_id, const char *user_id, int owner, int64_t now,
+    int *created)
 {
 	int r;
 
@@ -277,19 +285,20 @@ store_team_member_set(struct db_conn *c, const char *team_id,
 		if (r != 0)
 			return r;
 		if (db_changes(c) > 0)
-			return 0;
+			return store_listing_changed(c, tenant_id);
 	}
 	r = db_execf(c, "INSERT INTO team_members (team_id, user_id, is_owner, "
 	    "created_at) VALUES (?, ?, ?, ?)", "ttii", team_id, user_id,
 	    (int64_t)(owner > 0), now);
-	if (r == 0)
-		*created = 1;
-	return r;
+	if (r != 0)
+		return r;
+	*created = 1;
+	return store_listing_changed(c, tenant_id);
 }
 
 int
-store_team_member_remove(struct db_conn *c, const char *team_id,
-    const char *user_id)
+store_team_member_remove(struct db_conn *c, const char *tenant_id,
+    const char *team_id, const char *user_id)
 {
 	int r;
 
@@ -297,7 +306,9 @@ store_team_member_remove(struct db_conn *c, const char *team_id,
 	    "user_id = ?", "tt", team_id, user_id);
 	if (r != 0)
 		return r;
-	return db_changes(c) > 0 ? 0 : SN_ERR_NOT_FOUND;
+	if (db_changes(c) == 0)
+		return SN_ERR_NOT_FOUND;
+	return store_listing_changed(c, tenant_id);
 }
 
 /* A member {"id","email","owner"} of a page row; none for an empty team

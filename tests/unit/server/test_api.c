@@ -274,6 +274,81 @@ test_names_emails(void **state)
 	assert_false(api_valid_email(longmail));
 }
 
+/* If-None-Match of GET /v1/me/keys (me.c): the grammar, its bounds. */
+static void
+test_inm_parse(void **state)
+{
+	struct api_inm m;
+	struct sn_actor a;
+	char e1[API_ETAG_MAX], e2[API_ETAG_MAX], big[API_INM_MAX_LEN + 2];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(api_inm_parse("*", &m), 0);
+	assert_true(m.star);
+	assert_int_equal(api_inm_parse(" \t* ", &m), 0);
+	assert_true(m.star);
+	assert_int_equal(api_inm_parse("W/\"a\", \"b\",,", &m), 0);
+	assert_false(m.star);
+	assert_int_equal(m.n, 2);
+	assert_int_equal(m.tag[0].len, 1);
+	assert_memory_equal(m.tag[0].opaque, "a", 1);
+	assert_memory_equal(m.tag[1].opaque, "b", 1);
+	assert_int_equal(api_inm_parse("\"\"", &m), 0);	/* empty tag */
+	assert_int_equal(m.n, 1);
+	assert_int_equal(m.tag[0].len, 0);
+	assert_int_equal(api_inm_parse("\"\xc3\xa9\"", &m), 0);	/* obs-text */
+	assert_int_equal(api_inm_parse("", &m), 0);
+	assert_int_equal(m.n, 0);
+	/* not the grammar */
+	const char *bad[] = { "w/\"a\"", "W/", "W/\"a", "a", "\"a\" \"b\"",
+	    "*, \"a\"", "**", "\"a\"b", "\"a\x01\"", "\"a\"\"b\"", "\xc3\xa9",
+	    "W /\"a\"", "\"a\" ;", NULL };
+	for (i = 0; bad[i] != NULL; i++)
+		assert_int_equal(api_inm_parse(bad[i], &m), SN_ERR_INVALID);
+	assert_int_equal(api_inm_parse(NULL, &m), SN_ERR_INVALID);
+	/* bounds */
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '"';
+	big[sizeof(big) - 2] = '"';
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(api_inm_parse(big, &m), SN_ERR_TOO_LARGE);
+	big[0] = '\0';
+	for (i = 0; i < API_INM_MAX_TAGS; i++)
+		strcat(big, "\"x\",");
+	big[strlen(big) - 1] = '\0';
+	assert_int_equal(api_inm_parse(big, &m), 0);
+	assert_int_equal(m.n, API_INM_MAX_TAGS);
+	strcat(big, ",\"y\"");
+	assert_int_equal(api_inm_parse(big, &m), SN_ERR_TOO_LARGE);
+
+	/* the ETag: weak, bound to the caller, the generation and the time */
+	memset(&a, 0, sizeof(a));
+	a.type = SN_ACTOR_USER;
+	strcpy(a.tenant_id, "ten_1");
+	strcpy(a.id, "usr_1");
+	api_listing_etag(&a, 7, 1000, e1);
+	assert_int_equal(strncmp(e1, "W/\"1000-", 8), 0);
+	assert_int_equal(strlen(e1), 8 + 32 + 1);
+	api_listing_etag(&a, 7, 1000, e2);
+	assert_string_equal(e1, e2);
+	api_listing_etag(&a, 8, 1000, e2);
+	assert_string_not_equal(e1, e2);
+	api_listing_etag(&a, 7, 1001, e2);
+	assert_string_not_equal(e1, e2);
+	strcpy(a.id, "usr_2");
+	api_listing_etag(&a, 7, 1000, e2);
+	assert_string_not_equal(e1, e2);
+	strcpy(a.id, "usr_1");
+	a.type = SN_ACTOR_SERVICE_ACCOUNT;
+	api_listing_etag(&a, 7, 1000, e2);
+	assert_string_not_equal(e1, e2);
+	a.type = SN_ACTOR_USER;
+	strcpy(a.tenant_id, "ten_2");
+	api_listing_etag(&a, 7, 1000, e2);
+	assert_string_not_equal(e1, e2);
+}
+
 int
 main(void)
 {
@@ -285,6 +360,7 @@ main(void)
 		cmocka_unit_test(test_reject_unknown),
 		cmocka_unit_test(test_require_body),
 		cmocka_unit_test(test_names_emails),
+		cmocka_unit_test(test_inm_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
