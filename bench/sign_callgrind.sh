@@ -86,7 +86,8 @@ echo "# callgrind: thousands of instructions per signature in signetd (inclusive
 printf '%-22s' "function"
 for b in "$@"; do
 	label=$(basename "$(dirname "$b")")/$(basename "$b")
-	printf ' %14s' "${label: -14}"
+	[ ${#label} -gt 14 ] && label=${label: -14}
+	printf ' %14s' "$label"
 done
 echo
 for name in signatures total $funcs; do
