@@ -5,9 +5,10 @@
  * the inherited socket with one thread per PKCS#11 session, so several
  * signatures are in flight at once; each worker reads its next frame itself
  * (leader/follower, no reader thread or queue in between), and responses go
- * back in completion order, matched by request id. The process exits when the socket closes, when the
- * peer breaks the protocol, or when the token session becomes unusable (the
- * PIN is gone, so it cannot log in again; signetd starts a fresh keeper).
+ * back in completion order, matched by request id. The process exits when
+ * the socket closes, when the peer breaks the protocol, or when the token
+ * session becomes unusable (the PIN is gone, so it cannot log in again;
+ * signetd starts a fresh keeper).
  *
  * It never writes to stdout (fd 1 is /dev/null) and is not dumpable, so
  * neither a core file nor ptrace by the same user reveals the PIN or the
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,7 +25,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
