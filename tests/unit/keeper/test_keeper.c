@@ -46,6 +46,7 @@
 #include "kbuf.h"
 #include "keeper.h"
 #include "keeper_int.h"
+#include "stop_process.h"
 
 #define TOKEN	"signet-test"
 #define NALGS	5
@@ -75,37 +76,6 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * SIGSTOP and wait until it took effect: kill() only queues the signal, and
- * the keeper stops when its main thread next runs, which on a loaded
- * machine can be after a worker already read and answered a request that
- * was sent right after kill(). Once the main thread shows 'T' in
- * /proc/PID/stat, no thread of the keeper runs user code any more.
- */
-static void
-stop_process(pid_t pid)
-{
-	char path[64], buf[512], *p;
-
-	assert_true(pid > 0);	/* never kill(-1, ...) */
-	assert_int_equal(kill(pid, SIGSTOP), 0);
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	for (int i = 0; i < 2000; i++) {
-		FILE *f = fopen(path, "r");
-		size_t n = 0;
-
-		if (f != NULL) {
-			n = fread(buf, 1, sizeof(buf) - 1, f);
-			fclose(f);
-		}
-		buf[n] = '\0';
-		/* "pid (comm) S ...": the state follows the last ')' */
-		if ((p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] == 'T')
-			return;
-		usleep(1000);
-	}
-	fail_msg("pid %d did not stop", (int)pid);
-}
 
 static void
 random_digest(enum sn_hash h, uint8_t *d, size_t *dlen)

@@ -47,6 +47,7 @@
 #include "err.h"
 #include "keeper.h"
 #include "server.h"
+#include "stop_process.h"
 #include "util.h"
 
 #define TOKEN "Signet"
@@ -1424,7 +1425,7 @@ test_sign_keeper_stalled(void **state)
 	sign_body(body, sizeof(body), "ecdsa", "sha384", 48);
 	assert_true(pid > 0);
 	keeper_set_call_timeout(srv.keeper, 300);
-	assert_int_equal(kill(pid, SIGSTOP), 0);
+	stop_process(pid);
 	assert_int_equal(CALL1(&A_bob, "POST", "/v1/keys/{id}/sign", body,
 	    key_ids[4]), 503);
 	assert_true(R.retry_after > 0);
@@ -1570,7 +1571,7 @@ test_sign_disabled_while_signing(void **state)
 	given_world();
 	given_keys(K_RSA2048);
 	assert_true(pid > 0);
-	assert_int_equal(kill(pid, SIGSTOP), 0);
+	stop_process(pid);
 	assert_int_equal(pthread_create(&th, NULL, one_sign_main, &o), 0);
 	usleep(500 * 1000);	/* the request is waiting for the keeper */
 	assert_int_equal(CALL1(&A_admin, "POST", "/v1/keys/{id}/disable", NULL,
@@ -1607,7 +1608,7 @@ test_sign_does_not_hold_db(void **state)
 	given_keys(K_RSA2048);
 	assert_true(pid > 0);
 	keeper_set_call_timeout(srv.keeper, 60000);
-	assert_int_equal(kill(pid, SIGSTOP), 0);
+	stop_process(pid);
 	for (int i = 0; i < 4; i++) {
 		o[i].key = key_ids[0];
 		o[i].status = o[i].has_sig = 0;
