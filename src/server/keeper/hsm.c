@@ -72,6 +72,17 @@ struct keeper_hsm {
 	atomic_int broken;
 	int verify_handles;		/* the module may reuse handles */
 	pthread_mutex_t cache_lock;	/* the cache and tick */
+	/*
+	 * Key pairs are created and destroyed one at a time (signing is not
+	 * held up: it never takes this lock). SoftHSM2 2.6's file object
+	 * store is not safe for a C_GenerateKeyPair in one session while
+	 * another session creates or destroys objects: under
+	 * tests/e2e/robustness.sh's racing creates (each loser destroys its
+	 * new key while the next creation generates), about one run in 30
+	 * got CKR_TEMPLATE_INCONSISTENT from C_GenerateKeyPair or a
+	 * CKR_GENERAL_ERROR that ends the keeper's login.
+	 */
+	pthread_mutex_t store_lock;
 	uint64_t tick;
 	struct key_cache_ent cache[KEY_CACHE_SIZE];
 };
@@ -241,6 +252,7 @@ keeper_hsm_open(const char *module_path, const char *token_label,
 	h->nworkers = nworkers;
 	atomic_init(&h->broken, 0);
 	pthread_mutex_init(&h->cache_lock, NULL);
+	pthread_mutex_init(&h->store_lock, NULL);
 	h->verify_handles = 1;
 	if ((h->dl = dlopen(module_path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		*why = "cannot load the PKCS#11 module";
@@ -310,6 +322,7 @@ keeper_hsm_close(struct keeper_hsm *h)
 	if (h->dl != NULL)
 		dlclose(h->dl);
 	pthread_mutex_destroy(&h->cache_lock);
+	pthread_mutex_destroy(&h->store_lock);
 	free(h->workers);
 	free(h);
 }
@@ -1006,8 +1019,11 @@ h_generate(struct keeper_worker *w, struct kcur *c, struct kbuf *rb)
 		return SN_ERR_INVALID;
 	if (given != NULL)
 		memcpy(id, given, sizeof(id));
-	if ((r = op_generate(w, (enum sn_key_alg)alg, label, labellen,
-	    given != NULL, id, &spki, &spkilen)) != 0)
+	pthread_mutex_lock(&w->h->store_lock);
+	r = op_generate(w, (enum sn_key_alg)alg, label, labellen,
+	    given != NULL, id, &spki, &spkilen);
+	pthread_mutex_unlock(&w->h->store_lock);
+	if (r != 0)
 		return r;
 	if ((r = kbuf_put(rb, id, sizeof(id))) != 0 ||
 	    (r = kbuf_put_bytes(rb, spki, spkilen)) != 0)
@@ -1066,7 +1082,10 @@ h_destroy(struct keeper_worker *w, struct kcur *c, struct kbuf *rb)
 	if ((r = kcur_get_raw(c, KEEPER_ID_LEN, &id)) != 0 ||
 	    (r = kcur_end(c)) != 0)
 		return r;
-	return op_destroy(w, id);
+	pthread_mutex_lock(&w->h->store_lock);
+	r = op_destroy(w, id);
+	pthread_mutex_unlock(&w->h->store_lock);
+	return r;
 }
 
 int
