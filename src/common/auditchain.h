@@ -32,6 +32,15 @@ int sn_audit_canonical(json_t *ev, char **out);
 int sn_audit_hash(json_t *ev, char out[65]);
 
 /*
+ * sn_audit_hash, for a writer that has already dumped ev's "details" with
+ * the canonical flags (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII):
+ * details_text is used instead of dumping it again. It must be exactly
+ * that dump of ev's "details", or the hash is not the event's. NULL: the
+ * same as sn_audit_hash.
+ */
+int sn_audit_hash_with(json_t *ev, const char *details_text, char out[65]);
+
+/*
  * Checks one event of a chain read in order: its prev_hash must equal
  * expected_prev, its "hash" member must equal the recomputed hash. On success
  * copies the hash to next_prev (may alias expected_prev). Returns 0, or

@@ -27,8 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
-
 #include "api.h"
 #include "audit.h"
 #include "oauth_exchange.h"
@@ -41,6 +39,7 @@
 #include "sign_commit.h"
 #include "render.h"
 #include "server.h"
+#include "sha256.h"
 #include "util.h"
 
 #define SIGN_DEFAULT_BATCH	64
@@ -59,14 +58,17 @@ static int
 add_signature_hashes(json_t *d, const struct sign_item *items, size_t n,
     int batch)
 {
-	uint8_t md[SHA256_DIGEST_LENGTH];
+	uint8_t md[SN_SHA256_LEN];
 	json_t *a = json_array();
 	char *hex = NULL;
 
 	if (a == NULL)
 		return SN_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
-		SHA256(items[i].sig, items[i].siglen, md);
+		if (sn_sha256(items[i].sig, items[i].siglen, md) != 0) {
+			json_decref(a);
+			return SN_ERR_CRYPTO;
+		}
 		if (sn_hex_encode(md, sizeof(md), &hex) != 0 ||
 		    json_array_append_new(a, json_string(hex)) != 0) {
 			free(hex);

@@ -30,6 +30,8 @@
 #include "tlog.h"
 #include "util.h"
 
+/* The stored details text is reused as the canonical form's "details"
+ * (sn_audit_hash_with): these must stay auditchain.h's canonical flags. */
 #define AUDIT_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
 
 static const char *
@@ -125,12 +127,14 @@ audit_append_at(struct db_conn *c, const struct audit_event *ev,
 		r = SN_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = sn_audit_hash(e, hash)) != 0)
-		goto out;
+	/* details are dumped once: the stored text is also the canonical
+	 * form's "details" member */
 	if ((dtext = json_dumps(details, AUDIT_JSON_FLAGS)) == NULL) {
 		r = SN_ERR_NOMEM;
 		goto out;
 	}
+	if ((r = sn_audit_hash_with(e, dtext, hash)) != 0)
+		goto out;
 	row.seq = seq;
 	row.tenant_id = ev->tenant_id;
 	row.id = id;

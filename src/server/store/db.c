@@ -409,20 +409,19 @@ db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out)
 	int r;
 
 	*out = NULL;
+	/* Almost every statement is a string literal, passed by the same
+	 * pointer each time: look for that first, which spares hashing the
+	 * text. The text is still compared (a caller's buffer may be reused
+	 * for other SQL at the same address). */
+	for (pp = &c->cache; (st = *pp) != NULL; pp = &st->next)
+		if (!st->busy && st->src == sql && strcmp(st->sql, sql) == 0)
+			goto hit;
 	h = sql_hash(sql);
-	for (pp = &c->cache; (st = *pp) != NULL; pp = &st->next) {
-		if (st->busy || st->hash != h || strcmp(st->sql, sql) != 0)
-			continue;
-		/* Most recently used first: the hot path's few statements
-		 * stay at the front. */
-		*pp = st->next;
-		st->next = c->cache;
-		c->cache = st;
-		st->busy = 1;
-		c->nreused++;
-		*out = st;
-		return 0;
-	}
+	for (pp = &c->cache; (st = *pp) != NULL; pp = &st->next)
+		if (!st->busy && st->hash == h && strcmp(st->sql, sql) == 0) {
+			st->src = sql;
+			goto hit;
+		}
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
 	    (st->sql = strdup(sql)) == NULL) {
 		free(st);
@@ -430,6 +429,7 @@ db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out)
 	}
 	st->c = c;
 	st->hash = h;
+	st->src = sql;
 	if ((r = c->db->ops->prepare(c, sql, &st->b)) != 0) {
 		free(st->sql);
 		free(st);
@@ -441,6 +441,16 @@ db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out)
 	c->cache = st;
 	c->ncached++;
 	cache_trim(c);
+	*out = st;
+	return 0;
+ hit:
+	/* Most recently used first: the hot path's few statements stay at
+	 * the front. */
+	*pp = st->next;
+	st->next = c->cache;
+	c->cache = st;
+	st->busy = 1;
+	c->nreused++;
 	*out = st;
 	return 0;
 }

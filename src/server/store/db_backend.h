@@ -67,6 +67,7 @@ struct db_stmt {
 	struct db_conn *c;
 	void *b;			/* the backend's statement */
 	char *sql;			/* the cache key */
+	const char *src;		/* the caller's text it was last found by */
 	uint32_t hash;
 	int busy;			/* handed out, not yet finalized */
 	struct db_stmt *next;		/* the connection's cache, newest first */

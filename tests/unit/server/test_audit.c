@@ -282,6 +282,117 @@ test_canonical(void **state)
 	json_decref(e);
 }
 
+/*
+ * The canonical form as it was first defined (auditchain.h): the members
+ * copied into a new object, dumped by jansson with the keys sorted. The
+ * writer that emits them in order must give the same bytes, or every
+ * chain written before it stops verifying.
+ */
+static char *
+reference_canonical(json_t *ev)
+{
+	static const char *const m[] = { "seq", "tenant_id", "id", "time",
+	    "actor_type", "actor_id", "action", "object_type", "object_id",
+	    "result", "details", "source_ip", "prev_hash" };
+	json_t *c = json_object();
+	char *out;
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		assert_int_equal(json_object_set(c, m[i],
+		    json_object_get(ev, m[i])), 0);
+	out = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	json_decref(c);
+	assert_non_null(out);
+	return out;
+}
+
+/* A string with quotes, backslashes, control bytes and 1-4 byte UTF-8. */
+static json_t *
+random_string(void)
+{
+	static const char *const parts[] = { "a", "Z", "\"", "\\", "/", "\n",
+	    "\x01", "\x1f", "\x7f", " ", "caf\xc3\xa9", "\xe2\x82\xac",
+	    "\xf0\x9f\x94\x91", "seq", "{", "}", ":", "," };
+	char buf[256] = "";
+	int n = rand() % 12;
+
+	for (int i = 0; i < n; i++)
+		strcat(buf, parts[rand() % (sizeof(parts) / sizeof(parts[0]))]);
+	return json_string(buf);
+}
+
+static json_t *
+random_value(int depth)
+{
+	json_t *o;
+
+	switch (rand() % (depth > 2 ? 4 : 6)) {
+	case 0:
+		return random_string();
+	case 1:
+		return json_integer((json_int_t)rand() * (rand() % 2 ? -1 : 1));
+	case 2:
+		return rand() % 2 ? json_true() : json_null();
+	case 3:
+		return json_real((double)rand() / 7.0);
+	case 4:
+		o = json_array();
+		for (int i = rand() % 4; i > 0; i--)
+			json_array_append_new(o, random_value(depth + 1));
+		return o;
+	default:
+		o = json_object();
+		for (int i = rand() % 5; i > 0; i--) {
+			json_t *k = random_string();
+			json_object_set_new(o, json_string_value(k),
+			    random_value(depth + 1));
+			json_decref(k);
+		}
+		return o;
+	}
+}
+
+static void
+test_canonical_writer(void **state)
+{
+	static const char *const strs[] = { "tenant_id", "id", "time",
+	    "actor_type", "actor_id", "action", "object_type", "object_id",
+	    "result", "source_ip", "prev_hash", "hash", "zzz_extra" };
+	char h1[65], h2[65], *ref, *canon, *dtext;
+	json_t *e, *d;
+
+	(void)state;
+	srand(18);
+	for (int i = 0; i < 500; i++) {
+		e = json_object();
+		for (size_t j = 0; j < sizeof(strs) / sizeof(strs[0]); j++)
+			json_object_set_new(e, strs[j], random_string());
+		json_object_set_new(e, "seq", json_integer(i % 3 == 0 ?
+		    (json_int_t)INT64_MAX - i : i));
+		d = json_object();
+		for (int k = rand() % 6; k > 0; k--) {
+			json_t *key = random_string();
+			json_object_set_new(d, json_string_value(key),
+			    random_value(0));
+			json_decref(key);
+		}
+		json_object_set_new(e, "details", d);
+		ref = reference_canonical(e);
+		assert_int_equal(sn_audit_canonical(e, &canon), 0);
+		assert_string_equal(canon, ref);
+		/* the appender's path: details dumped once, reused */
+		dtext = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS |
+		    JSON_ENSURE_ASCII);
+		assert_int_equal(sn_audit_hash(e, h1), 0);
+		assert_int_equal(sn_audit_hash_with(e, dtext, h2), 0);
+		assert_string_equal(h1, h2);
+		free(dtext);
+		free(canon);
+		free(ref);
+		json_decref(e);
+	}
+}
+
 int
 main(void)
 {
@@ -290,6 +401,7 @@ main(void)
 		cmocka_unit_test(test_tamper_variants),
 		cmocka_unit_test(test_tree),
 		cmocka_unit_test(test_canonical),
+		cmocka_unit_test(test_canonical_writer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
