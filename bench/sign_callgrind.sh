@@ -12,6 +12,8 @@
 # below (the HTTP thread's path: request handling, the signing handler,
 # the signing commit and its parts, the response).
 #   bench/sign_callgrind.sh [seconds] BUILD [BUILD...]
+# SIGNET_CALLGRIND_KEEP=DIR keeps each build's whole profile there
+# (DIR/PARENT-BUILD.cg, for callgrind_annotate) beside the table.
 set -euo pipefail
 secs=${1:-10}
 shift || true
@@ -19,7 +21,7 @@ shift || true
 command -v valgrind >/dev/null || { echo "sign_callgrind: valgrind is not installed" >&2; exit 2; }
 
 funcs="access_cb http_process api_keys_sign audit_sign_commit audit_append_at
-sn_audit_hash tlog_append store_audit_insert sq_commit store_sign_check
+sn_audit_hash sn_audit_hash_with tlog_append store_audit_insert sq_commit store_sign_check
 keeper_sign json_dumpb json_dump_callback"
 
 work=$(mktemp -d)
@@ -58,8 +60,12 @@ one() {	# build-dir out-file
 	callgrind_control -d "$spid" >/dev/null 2>&1
 	kill "$spid"; wait "$spid" 2>/dev/null || true
 	spid=
-	callgrind_annotate --inclusive=yes "$(ls -t "$work"/cg.*.1 | head -n1)" \
-	    2>/dev/null >"$work/annot"
+	prof=$(ls -t "$work"/cg.*.1 | head -n1)
+	callgrind_annotate --inclusive=yes "$prof" 2>/dev/null >"$work/annot"
+	if [ -n "${SIGNET_CALLGRIND_KEEP:-}" ]; then
+		mkdir -p "$SIGNET_CALLGRIND_KEEP"
+		cp "$prof" "$SIGNET_CALLGRIND_KEEP/$(basename "$(dirname "$build")")-$(basename "$build").cg"
+	fi
 	{
 		echo "signatures $n"
 		awk -v n="$n" -v list="$funcs" '

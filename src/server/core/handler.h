@@ -73,6 +73,8 @@ struct sn_response {
 	const char *location;		/* static Location (303), or NULL */
 	const char *cache_control;	/* static; NULL = "no-store" */
 	const char *etag;		/* static ETag value, or NULL */
+	/* RFC 7240 Preference-Applied value (static), or NULL */
+	const char *preference_applied;
 	char etag_buf[64];		/* where a computed etag points */
 };
 

@@ -750,6 +750,9 @@ send_response(struct http_server *h, struct MHD_Connection *conn,
 	    "same-origin");
 	if (resp.etag != NULL)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_ETAG, resp.etag);
+	if (resp.preference_applied != NULL)
+		MHD_add_response_header(mr, "Preference-Applied",
+		    resp.preference_applied);
 	if (resp.location != NULL)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION,
 		    resp.location);

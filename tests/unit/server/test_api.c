@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "err.h"
+#include "prefer.h"
 
 static json_t *
 parse(const char *s)
@@ -349,6 +350,46 @@ test_inm_parse(void **state)
 	assert_string_not_equal(e1, e2);
 }
 
+/* Prefer (RFC 7240): return=minimal found in every legal spelling, and
+ * never in garbage, another preference, or after a malformed element. */
+static void
+test_prefer(void **state)
+{
+	static const char *const yes[] = {
+		"return=minimal", "RETURN=Minimal", "return = minimal",
+		"return=\"minimal\"", "respond-async, return=minimal",
+		"return=minimal; foo=bar", "return=minimal;;x",
+		"return=minimal ;a=\"b;c,d\"", ", ,return=minimal,",
+		"wait=10, return=minimal, handling=lenient",
+		"a=\"x\\\"y\", return=minimal", "\treturn=minimal\t",
+		"return=representation, return=minimal",
+	};
+	static const char *const no[] = {
+		"", "return", "return=", "return=representation",
+		"return=minimally", "return=minima", "xreturn=minimal",
+		"return=\"minimal", "return=mini mal", "foo=minimal",
+		"\"return\"=minimal", "return=minimal\"", "(return=minimal)",
+		"bad@, return=minimal", "a=\"unterminated, return=minimal",
+		"a=\"ctl\x01\", return=minimal", "return:minimal",
+		"return=\xc3\xa9", "; return=minimal", "==, return=minimal",
+	};
+	char big[4096];
+
+	(void)state;
+	assert_int_equal(prefer_has(NULL, "return", "minimal"), 0);
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!prefer_has(yes[i], "return", "minimal"))
+			fail_msg("not found in '%s'", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (prefer_has(no[i], "return", "minimal"))
+			fail_msg("found in '%s'", no[i]);
+	/* too long to look at */
+	memset(big, ' ', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "return=minimal", 14);
+	assert_int_equal(prefer_has(big, "return", "minimal"), 0);
+}
+
 int
 main(void)
 {
@@ -361,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_require_body),
 		cmocka_unit_test(test_names_emails),
 		cmocka_unit_test(test_inm_parse),
+		cmocka_unit_test(test_prefer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
