@@ -87,6 +87,12 @@ struct resp_buf {
 
 /* One message per thread: the last error of this thread's last call. */
 static __thread char client_errmsg[ERRMSG_MAX];
+/*
+ * The Prefer field (RFC 7240) of this thread's request being sent, or NULL:
+ * set by sn_client_sign around its one call, so that a signature's answer
+ * leaves out the audit event nobody here checks (docs/API.md "Sign").
+ */
+static __thread const char *client_prefer;
 /* Seconds from this thread's last 429 answer (Retry-After), or 0. */
 static __thread long client_retry_after;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -585,6 +591,14 @@ do_http(struct sn_client *c, const char *method, const char *path,
 			goto out;
 		}
 		hdrs = t;
+		if (client_prefer != NULL) {
+			if ((t = curl_slist_append(hdrs, client_prefer)) ==
+			    NULL) {
+				r = SN_ERR_NOMEM;
+				goto out;
+			}
+			hdrs = t;
+		}
 		if (curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)bodylen) != CURLE_OK ||
 		    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) != CURLE_OK) {
@@ -1115,6 +1129,14 @@ sn_client_await_approval(struct sn_client *c, const char *id, int64_t until,
 	return r;
 }
 
+/* require_inclusion_proof = yes: every signature's event is checked. */
+static int
+inclusion_required(const struct sn_client *c)
+{
+	return c->cfg.require_inclusion_proof != NULL &&
+	    strcmp(c->cfg.require_inclusion_proof, "yes") == 0;
+}
+
 int
 sn_client_sign(struct sn_client *c, const char *key_id, enum sn_mech mech,
     enum sn_hash hash, const uint8_t *digest, size_t dlen,
@@ -1153,8 +1175,12 @@ sn_client_sign(struct sn_client *c, const char *key_id, enum sn_mech mech,
 		r = SN_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = sn_client_json(c, "POST", path, req, NULL, &resp)) != 0 ||
-	    (r = approval_answer(resp)) != 0)
+	/* The event in the answer is only read to prove its inclusion. */
+	if (!inclusion_required(c))
+		client_prefer = "Prefer: return=minimal";
+	r = sn_client_json(c, "POST", path, req, NULL, &resp);
+	client_prefer = NULL;
+	if (r != 0 || (r = approval_answer(resp)) != 0)
 		goto out;
 	if ((js = json_object_get(resp, "signature")) == NULL ||
 	    (s = json_string_value(js)) == NULL ||
@@ -1163,8 +1189,7 @@ sn_client_sign(struct sn_client *c, const char *key_id, enum sn_mech mech,
 		r = SN_ERR_PROTOCOL;
 		goto out;
 	}
-	if (c->cfg.require_inclusion_proof != NULL &&
-	    strcmp(c->cfg.require_inclusion_proof, "yes") == 0) {
+	if (inclusion_required(c)) {
 		char why[256];
 
 		if ((r = sn_client_check_inclusion(c, c->cfg.log_key, resp,
@@ -1208,9 +1233,7 @@ sn_client_sign_batch(struct sn_client *c, const char *key_id,
 	 * its own audit event is proven in the log, which sn_client_sign
 	 * checks per answer; so sign one digest per request then.
 	 */
-	if (c->cfg.require_inclusion_proof != NULL &&
-	    strcmp(c->cfg.require_inclusion_proof, "yes") == 0 && n > 0 &&
-	    n <= SN_CLIENT_BATCH_MAX) {
+	if (inclusion_required(c) && n > 0 && n <= SN_CLIENT_BATCH_MAX) {
 		for (i = 0; i < n; i++) {
 			if ((r = sn_client_sign(c, key_id, mech, hash,
 			    digests[i], dlen, &sigs[i], &siglens[i])) != 0) {
@@ -1258,8 +1281,11 @@ sn_client_sign_batch(struct sn_client *c, const char *key_id,
 	    "digest_algorithm", sn_hash_name(hash),
 	    "digests", arr, "client", cl)) == NULL)
 		goto out;
-	if ((r = sn_client_json(c, "POST", path, req, NULL, &resp)) != 0 ||
-	    (r = approval_answer(resp)) != 0)
+	if (!inclusion_required(c))
+		client_prefer = "Prefer: return=minimal";
+	r = sn_client_json(c, "POST", path, req, NULL, &resp);
+	client_prefer = NULL;
+	if (r != 0 || (r = approval_answer(resp)) != 0)
 		goto out;
 	js = json_object_get(resp, "signatures");
 	if (!json_is_array(js) || json_array_size(js) != n) {

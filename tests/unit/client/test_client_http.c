@@ -47,6 +47,7 @@ static EVP_PKEY *sa_key;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int connections, token_requests, reject_tokens_below;
 static char last_auth[512], last_body[4096], last_path[256], last_ctype[128];
+static char last_prefer[128];
 static long token_ttl = 900;
 
 static void
@@ -219,7 +220,7 @@ conn_main(void *arg)
 	for (;;) {
 		size_t used = 0, clen = 0, hlen;
 		char *end, *p, method[16] = "", path[256] = "", auth[512] = "";
-		char ctype[128] = "";
+		char ctype[128] = "", prefer[128] = "";
 		int n;
 
 		while ((end = memmem(buf, used, "\r\n\r\n", 4)) == NULL) {
@@ -259,6 +260,9 @@ conn_main(void *arg)
 			else if (strncasecmp(line, "Content-Type: ", 14) == 0)
 				snprintf(ctype, sizeof(ctype), "%.*s",
 				    (int)(ll - 14), line + 14);
+			else if (strncasecmp(line, "Prefer: ", 8) == 0)
+				snprintf(prefer, sizeof(prefer), "%.*s",
+				    (int)(ll - 8), line + 8);
 		}
 		if (clen > sizeof(buf) - hlen - 1)
 			goto out;
@@ -274,6 +278,7 @@ conn_main(void *arg)
 		snprintf(last_body, sizeof(last_body), "%s", buf + hlen);
 		snprintf(last_path, sizeof(last_path), "%s", path);
 		snprintf(last_ctype, sizeof(last_ctype), "%s", ctype);
+		snprintf(last_prefer, sizeof(last_prefer), "%s", prefer);
 		pthread_mutex_unlock(&mu);
 		handle(ssl, method, path, auth, buf + hlen);
 		/* Keep-alive: anything after this request starts the next. */
@@ -565,6 +570,8 @@ test_sign_request(void **state)
 	/* The key id is escaped into one path segment. */
 	assert_string_equal(last_path, "/v1/keys/skey_1%2Fx/sign");
 	assert_string_equal(last_ctype, "application/json");
+	/* the answer's audit event is not checked: asked to be left out */
+	assert_string_equal(last_prefer, "return=minimal");
 	assert_non_null(b = json_loads(last_body, 0, NULL));
 	assert_string_equal(json_string_value(json_object_get(b, "mechanism")),
 	    "ecdsa");
@@ -578,6 +585,13 @@ test_sign_request(void **state)
 	    program_invocation_short_name);
 	assert_true(json_is_string(json_object_get(cl, "user")));
 	json_decref(b);
+	/* only the signature asks for it, not the next request */
+	assert_non_null(cl = json_object());
+	assert_int_equal(sn_client_json(c, "POST", "/v1/me", cl, NULL, &b), 0);
+	json_decref(cl);
+	json_decref(b);
+	assert_string_equal(last_path, "/v1/me");
+	assert_string_equal(last_prefer, "");
 	/* A digest of the wrong length never leaves the machine. */
 	assert_int_equal(sn_client_sign(c, "skey_1/x", SN_MECH_ECDSA,
 	    SN_HASH_SHA384, digest, sizeof(digest), &sig, &siglen),
