@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "sn_assert.h"
 #include "credential.h"
 #include "encode.h"
