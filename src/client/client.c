@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -83,6 +84,17 @@ struct sn_client {
 struct resp_buf {
 	struct kbuf k;
 	int err;		/* SN_ERR_TOO_LARGE or SN_ERR_NOMEM */
+};
+
+/*
+ * What a conditional GET adds to one exchange (sn_client_get_cond): the
+ * validator sent as If-None-Match, and the answer's ETag copied back ("" when
+ * it has none, or one too long or with bytes no validator has).
+ */
+struct http_cond {
+	const char *if_none_match;
+	char etag[SN_CLIENT_ETAG_MAX + 1];
+	int etags;		/* ETag fields in the answer */
 };
 
 /* One message per thread: the last error of this thread's last call. */
@@ -489,6 +501,77 @@ error_from_body(long status, const struct resp_buf *b, long retry_after)
 }
 
 /*
+ * Appends "If-None-Match: V" (cond->if_none_match, if set) to *hdrs; *line
+ * is the caller's to free. A value with a byte outside printable ASCII or
+ * longer than SN_CLIENT_ETAG_MAX is refused (SN_ERR_INVALID): it could
+ * only split the header.
+ */
+static int
+add_if_none_match(struct curl_slist **hdrs, const struct http_cond *cond,
+    char **line)
+{
+	const char *v = cond->if_none_match;
+	struct curl_slist *t;
+	size_t len;
+
+	if (v == NULL)
+		return 0;
+	len = strlen(v);
+	if (len == 0 || len > SN_CLIENT_ETAG_MAX)
+		return SN_ERR_INVALID;
+	for (size_t i = 0; i < len; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e)
+			return SN_ERR_INVALID;
+	if ((*line = malloc(len + sizeof("If-None-Match: "))) == NULL)
+		return SN_ERR_NOMEM;
+	snprintf(*line, len + sizeof("If-None-Match: "), "If-None-Match: %s", v);
+	if ((t = curl_slist_append(*hdrs, *line)) == NULL)
+		return SN_ERR_NOMEM;
+	*hdrs = t;
+	return 0;
+}
+
+/*
+ * libcurl's header callback with cond: keeps the value of the answer's
+ * ETag field. A status line starts a new answer (an interim 1xx, or the
+ * retry after a 401). More than one ETag, or one too long or with a byte
+ * outside printable ASCII, leaves none: the caller would only send it back.
+ */
+static size_t
+header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct http_cond *cond = arg;
+	size_t n = size * nmemb, len;	/* size is always 1 (libcurl) */
+	const char *v = ptr + 5;
+
+	if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+		cond->etag[0] = '\0';
+		cond->etags = 0;
+		return n;
+	}
+	if (n < 5 || strncasecmp(ptr, "etag:", 5) != 0)
+		return n;
+	cond->etags++;
+	cond->etag[0] = '\0';
+	len = n - 5;
+	while (len > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		len--;
+	}
+	while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' ||
+	    v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len > SN_CLIENT_ETAG_MAX)
+		return n;
+	for (size_t i = 0; i < len; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e)
+			return n;
+	memcpy(cond->etag, v, len);
+	cond->etag[len] = '\0';
+	return n;
+}
+
+/*
  * One HTTP exchange, lock held on entry and on return; it is let go
  * while the request runs on a handle of the pool, so other threads' requests
  * run at the same time. bearer may be NULL (public endpoints); the caller
@@ -497,10 +580,10 @@ error_from_body(long status, const struct resp_buf *b, long retry_after)
 static int
 do_http(struct sn_client *c, const char *method, const char *path,
     const char *ctype, const char *body, size_t bodylen, const char *bearer,
-    long *status, struct resp_buf *b)
+    struct http_cond *cond, long *status, struct resp_buf *b)
 {
 	struct curl_slist *hdrs = NULL, *t;
-	char *url = NULL, *auth = NULL, *ct = NULL;
+	char *url = NULL, *auth = NULL, *ct = NULL, *inm = NULL;
 	size_t ulen, alen = 0;
 	CURLcode cc;
 	CURL *h;
@@ -572,6 +655,14 @@ do_http(struct sn_client *c, const char *method, const char *path,
 		goto out;
 	}
 	hdrs = t;
+	if (cond != NULL && ((r = add_if_none_match(&hdrs, cond, &inm)) != 0 ||
+	    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb) !=
+	    CURLE_OK || curl_easy_setopt(h, CURLOPT_HEADERDATA, cond) !=
+	    CURLE_OK)) {
+		if (r == 0)
+			r = SN_ERR_INTERNAL;
+		goto out;
+	}
 	/* No "Expect: 100-continue" round trip. */
 	if ((t = curl_slist_append(hdrs, "Expect:")) == NULL) {
 		r = SN_ERR_NOMEM;
@@ -648,6 +739,8 @@ do_http(struct sn_client *c, const char *method, const char *path,
 		    ra > 0 && ra < 86400)
 			client_retry_after = (long)ra;
 	}
+	if (cond != NULL && cond->etags != 1)
+		cond->etag[0] = '\0';
 	r = 0;
  out:
 	/* The header list held the secret: wipe the copies we made. */
@@ -661,6 +754,7 @@ do_http(struct sn_client *c, const char *method, const char *path,
 	if (auth != NULL)
 		sn_freezero(auth, alen);
 	free(ct);
+	free(inm);
 	free(url);
 	if (r != 0)
 		resp_free(b);
@@ -702,7 +796,7 @@ post_token_form(struct sn_client *c, const char *form)
 
 	if ((r = do_http(c, "POST", "/v1/oauth/token",
 	    "application/x-www-form-urlencoded", form, strlen(form), NULL,
-	    &status, &b)) != 0)
+	    NULL, &status, &b)) != 0)
 		goto out;
 	if (status < 200 || status > 299) {
 		error_from_body(status, &b, client_retry_after);
@@ -865,8 +959,8 @@ bearer_for(struct sn_client *c, int force_refresh, const char **out)
 /* An authenticated exchange with one token refresh after a 401. */
 static int
 authed_http(struct sn_client *c, const char *method, const char *path,
-    const char *ctype, const char *body, size_t bodylen, long *status,
-    struct resp_buf *b)
+    const char *ctype, const char *body, size_t bodylen,
+    struct http_cond *cond, long *status, struct resp_buf *b)
 {
 	const char *bearer;
 	int r, attempt;
@@ -875,7 +969,7 @@ authed_http(struct sn_client *c, const char *method, const char *path,
 		if ((r = bearer_for(c, attempt > 0, &bearer)) != 0)
 			return r;
 		if ((r = do_http(c, method, path, ctype, body, bodylen,
-		    bearer, status, b)) != 0)
+		    bearer, cond, status, b)) != 0)
 			return r;
 		if (*status == 401 && attempt == 0 && use_service_account(c)) {
 			resp_free(b);
@@ -886,9 +980,14 @@ authed_http(struct sn_client *c, const char *method, const char *path,
 	return 0;
 }
 
-int
-sn_client_json(struct sn_client *c, const char *method, const char *path,
-    json_t *body, long *status, json_t **resp)
+/*
+ * sn_client_json and sn_client_get_cond: one JSON exchange. With cond, a
+ * 304 is the answer asked for (the caller's copy is current), not an
+ * error: 0 with *status 304 and no *resp.
+ */
+static int
+json_exchange(struct sn_client *c, const char *method, const char *path,
+    json_t *body, struct http_cond *cond, long *status, json_t **resp)
 {
 	struct resp_buf b = { 0 };
 	char *text = NULL;
@@ -906,7 +1005,7 @@ sn_client_json(struct sn_client *c, const char *method, const char *path,
 		return SN_ERR_NOMEM;
 	lock_client(c);
 	r = authed_http(c, method, path, "application/json", text,
-	    text != NULL ? strlen(text) : 0, &st, &b);
+	    text != NULL ? strlen(text) : 0, cond, &st, &b);
 	ra = client_retry_after;
 	pthread_mutex_unlock(&c->lock);
 	if (text != NULL)
@@ -915,6 +1014,10 @@ sn_client_json(struct sn_client *c, const char *method, const char *path,
 		goto out;
 	if (status != NULL)
 		*status = st;
+	if (st == 304 && cond != NULL && cond->if_none_match != NULL) {
+		r = 0;
+		goto out;
+	}
 	if (st < 200 || st > 299) {
 		error_from_body(st, &b, ra);
 		r = map_status(st);
@@ -938,6 +1041,33 @@ sn_client_json(struct sn_client *c, const char *method, const char *path,
 }
 
 int
+sn_client_json(struct sn_client *c, const char *method, const char *path,
+    json_t *body, long *status, json_t **resp)
+{
+	return json_exchange(c, method, path, body, NULL, status, resp);
+}
+
+int
+sn_client_get_cond(struct sn_client *c, const char *path,
+    const char *if_none_match, char *etag, size_t etaglen, long *status,
+    json_t **resp)
+{
+	struct http_cond cond;
+	int r;
+
+	if (etag != NULL && etaglen > 0)
+		etag[0] = '\0';
+	memset(&cond, 0, sizeof(cond));
+	cond.if_none_match = if_none_match;
+	if ((r = json_exchange(c, "GET", path, NULL, &cond, status,
+	    resp)) != 0)
+		return r;
+	if (etag != NULL && etaglen > strlen(cond.etag))
+		memcpy(etag, cond.etag, strlen(cond.etag) + 1);
+	return 0;
+}
+
+int
 sn_client_get_raw(struct sn_client *c, const char *path, char **out,
     size_t *len)
 {
@@ -949,7 +1079,7 @@ sn_client_get_raw(struct sn_client *c, const char *path, char **out,
 	*len = 0;
 	client_errmsg[0] = '\0';
 	lock_client(c);
-	r = authed_http(c, "GET", path, NULL, NULL, 0, &st, &b);
+	r = authed_http(c, "GET", path, NULL, NULL, 0, NULL, &st, &b);
 	ra = client_retry_after;
 	pthread_mutex_unlock(&c->lock);
 	if (r != 0)
@@ -981,7 +1111,7 @@ sn_client_post_public(struct sn_client *c, const char *path, const char *ctype,
 		return SN_ERR_INVALID;
 	lock_client(c);
 	r = do_http(c, "POST", path, ctype, (const char *)body, bodylen, NULL,
-	    status, &b);
+	    NULL, status, &b);
 	ra = client_retry_after;
 	pthread_mutex_unlock(&c->lock);
 	if (r != 0)

@@ -62,8 +62,12 @@ struct sn_client_config {
 	/* the PKCS#11 module: how long C_Sign waits for an approval the
 	 * key's policy asks for (a duration; NULL or "0": fail at once) */
 	char *approval_wait;
-	/* the PKCS#11 module: how long processes share one token listing
-	 * (a duration up to 1h; NULL or "0": no cache; docs/PKCS11.md) */
+	/* the PKCS#11 module's listing cache shared by the processes of one
+	 * user (docs/PKCS11.md "Listing cache"): "on" (NULL: the default) or
+	 * "off" (no file read or written) */
+	char *listing_cache;
+	/* how long an entry is used without asking the service whether it
+	 * is current (a duration up to 1h; NULL or "0": ask every time) */
 	char *listing_cache_ttl;
 };
 
@@ -73,7 +77,7 @@ struct sn_client_config {
  * service_account, service_account_id, key_file, log_file, oidc_token_file,
  * oidc_token_env, oidc_github, oidc_audience, oidc_ca_file,
  * require_inclusion_proof (yes|no), log_key, approval_wait (a duration),
- * listing_cache_ttl (a duration)),
+ * listing_cache (on|off), listing_cache_ttl (a duration)),
  * then applies the
  * environment overrides SIGNET_URL, SIGNET_API_KEY, SIGNET_CA_FILE. A missing
  * file is not an error. Returns 0, SN_ERR_INVALID (bad line) or SN_ERR_IO.
@@ -114,6 +118,21 @@ int sn_client_await_approval(struct sn_client *c, const char *id,
 
 int sn_client_json(struct sn_client *c, const char *method, const char *path,
     json_t *body, long *status, json_t **resp);
+/*
+ * A conditional GET (RFC 9110 If-None-Match), for a caller that keeps an
+ * answer and its validator: sends If-None-Match: if_none_match (NULL:
+ * none; a value with a byte outside printable ASCII or longer than
+ * SN_CLIENT_ETAG_MAX is SN_ERR_INVALID) and copies the answer's ETag into
+ * etag ("" when it has none or one that does not fit etaglen, is longer
+ * than SN_CLIENT_ETAG_MAX or has such a byte; etag may be NULL). 0 with
+ * *status 304 and *resp NULL when the server says the copy is current
+ * (only when if_none_match was sent: a 304 is then not an error); else as
+ * sn_client_json.
+ */
+#define SN_CLIENT_ETAG_MAX	256
+int sn_client_get_cond(struct sn_client *c, const char *path,
+    const char *if_none_match, char *etag, size_t etaglen, long *status,
+    json_t **resp);
 /* Raw GET (PEM/DER/text): *out malloc'd, NUL-terminated, *len its length. */
 int sn_client_get_raw(struct sn_client *c, const char *path, char **out,
     size_t *len);

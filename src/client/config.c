@@ -60,6 +60,7 @@ sn_config_clear(struct sn_client_config *cfg)
 	free(cfg->log_key);
 	free(cfg->approval_wait);
 	free(cfg->listing_cache_ttl);
+	free(cfg->listing_cache);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -110,7 +111,8 @@ sn_config_copy(const struct sn_client_config *src, struct sn_client_config *dst)
 	    (r = dup_opt(&dst->log_key, src->log_key)) != 0 ||
 	    (r = dup_opt(&dst->approval_wait, src->approval_wait)) != 0 ||
 	    (r = dup_opt(&dst->listing_cache_ttl,
-	    src->listing_cache_ttl)) != 0) {
+	    src->listing_cache_ttl)) != 0 ||
+	    (r = dup_opt(&dst->listing_cache, src->listing_cache)) != 0) {
 		sn_config_clear(dst);
 		return r;
 	}
@@ -168,6 +170,8 @@ field_for(struct sn_client_config *cfg, const char *key, int *secret)
 		return &cfg->approval_wait;
 	if (strcmp(key, "listing_cache_ttl") == 0)
 		return &cfg->listing_cache_ttl;
+	if (strcmp(key, "listing_cache") == 0)
+		return &cfg->listing_cache;
 	return NULL;
 }
 
@@ -226,6 +230,13 @@ sn_config_parse(const char *text, struct sn_client_config *cfg, char *why,
 		    strcmp(val, "yes") != 0 && strcmp(val, "no") != 0) {
 			why_set(why, whylen, "line %d: require_inclusion_proof "
 			    "must be yes or no", lineno);
+			r = SN_ERR_INVALID;
+			goto out;
+		}
+		if (dst == &cfg->listing_cache &&
+		    strcmp(val, "on") != 0 && strcmp(val, "off") != 0) {
+			why_set(why, whylen, "line %d: listing_cache must be "
+			    "on or off", lineno);
 			r = SN_ERR_INVALID;
 			goto out;
 		}
@@ -396,8 +407,8 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	    "service_account", "service_account_id", "key_file", "log_file",
 	    "oidc_token_file", "oidc_token_env", "oidc_github", "oidc_audience",
 	    "oidc_ca_file", "require_inclusion_proof", "log_key",
-	    "approval_wait", "listing_cache_ttl" };
-	const char *vals[16];
+	    "approval_wait", "listing_cache_ttl", "listing_cache" };
+	const char *vals[17];
 	char *buf = NULL;
 	size_t cap = 256, used = 0;
 	int i, n;
@@ -419,7 +430,8 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	vals[13] = cfg->log_key;
 	vals[14] = cfg->approval_wait;
 	vals[15] = cfg->listing_cache_ttl;
-	for (i = 0; i < 16; i++) {
+	vals[16] = cfg->listing_cache;
+	for (i = 0; i < 17; i++) {
 		if (!valid_value(vals[i]))
 			return SN_ERR_INVALID;
 		if (vals[i] != NULL) {
@@ -433,7 +445,7 @@ sn_config_format(const struct sn_client_config *cfg, char **out)
 	n = snprintf(buf, cap, "# signet client configuration "
 	    "(written by signet login; keep it 0600)\n");
 	used = (size_t)n;
-	for (i = 0; i < 16; i++) {
+	for (i = 0; i < 17; i++) {
 		if (vals[i] == NULL || *vals[i] == '\0')
 			continue;
 		n = snprintf(buf + used, cap - used, "%s = %s\n", names[i],

@@ -95,7 +95,8 @@ static struct {
 /* Written only by C_Initialize/C_Finalize with no request in flight. */
 static char g_log_path[PATH_MAX];
 static int64_t g_approval_wait;	/* approval_wait, seconds (0: never) */
-static int64_t g_cache_ttl;	/* listing_cache_ttl, seconds (0: none) */
+static int g_cache_on;		/* listing_cache (default on) */
+static int64_t g_cache_ttl;	/* listing_cache_ttl: seconds used unasked */
 static char g_cache_name[P11_CACHE_NAME_LEN];	/* "": no cache */
 
 static CK_FUNCTION_LIST function_list;
@@ -326,7 +327,10 @@ state_load(int no_threads)
 	if (cfg.approval_wait != NULL && strcmp(cfg.approval_wait, "0") != 0 &&
 	    sn_parse_duration(cfg.approval_wait, &g_approval_wait) != 0)
 		g_approval_wait = 0;
-	g_cache_ttl = P11_CACHE_TTL_DEFAULT;	/* checked by the parser too */
+	/* both checked by the config parser too */
+	g_cache_on = cfg.listing_cache == NULL ||
+	    strcmp(cfg.listing_cache, "off") != 0;
+	g_cache_ttl = P11_CACHE_TTL_DEFAULT;
 	if (cfg.listing_cache_ttl != NULL && (strcmp(cfg.listing_cache_ttl,
 	    "0") == 0 || sn_parse_duration(cfg.listing_cache_ttl,
 	    &g_cache_ttl) != 0))
@@ -365,7 +369,7 @@ state_load(int no_threads)
 	}
 	/* who the service says we are names the shared listing (no cache
 	 * when the answer does not say) */
-	if (g_cache_ttl > 0 &&
+	if (g_cache_on &&
 	    p11_cache_name(cfg.url, resp, g_cache_name) != 0)
 		g_cache_name[0] = '\0';
 	if ((g.token = p11_token_new()) == NULL) {
@@ -843,6 +847,69 @@ C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 P11_WRITE_REFUSED(C_SetAttributeValue, (CK_SESSION_HANDLE hSession,
     CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount))
 
+/* Shares what the service sent; a cache that cannot be written is only
+ * a request not saved. */
+static void
+cache_save(json_t *keys, const char *etag)
+{
+	if (g_cache_name[0] != '\0' &&
+	    p11_cache_store(g_cache_name, keys, etag) != 0)
+		p11_log("cannot save the key listing in the cache directory "
+		    "(ignored)");
+}
+
+/*
+ * Every key, outside g_lock: through the listing cache (p11_cache.c) when
+ * it is on. An entry younger than listing_cache_ttl is used without
+ * asking; an older one is revalidated with one conditional request for
+ * the first page (If-None-Match: its ETag). A 304 uses the entry, and with
+ * a TTL rewrites it as fetched now, so the next processes trust it for
+ * another TTL (with none, its fetch time is never read: no write); a 200
+ * is the first page of a fresh listing, fetched to the end and saved with
+ * its ETag. No usable entry, or any error revalidating: the whole listing,
+ * as without a cache, then saved.
+ */
+static int
+fetch_listing(json_t **out)
+{
+	struct p11_cache_entry e;
+	char etag[P11_ETAG_MAX + 1];
+	int64_t now = (int64_t)time(NULL);
+	int r;
+
+	*out = NULL;
+	if (g_cache_name[0] == '\0')
+		return p11_fetch_keys(g.client, NULL, etag, out);
+	if (p11_cache_load(g_cache_name, &e) == 0) {
+		if (now - e.fetched < g_cache_ttl) {
+			*out = e.keys;
+			e.keys = NULL;
+			r = 0;
+			goto out;
+		}
+		if (e.etag[0] != '\0' && p11_fetch_keys(g.client, e.etag, etag,
+		    out) == 0) {
+			if (*out != NULL)
+				cache_save(*out, etag);
+			else {
+				*out = e.keys;
+				e.keys = NULL;
+				if (g_cache_ttl > 0 &&
+				    p11_cache_touch(g_cache_name, &e) != 0)
+					p11_log("cannot refresh the key listing "
+					    "in the cache directory (ignored)");
+			}
+			r = 0;
+			goto out;
+		}
+	}
+	if ((r = p11_fetch_keys(g.client, NULL, etag, out)) == 0)
+		cache_save(*out, etag);
+ out:
+	p11_cache_entry_clear(&e);
+	return r;
+}
+
 /*
  * Under g_lock, which it drops around the request: brings the key `hint`
  * names (a key id or PROJECT/KEY) onto the token, or every key (hint NULL,
@@ -869,20 +936,8 @@ token_fetch(CK_SESSION_HANDLE hSession, const char *hint,
 		resp = NULL;
 		all = 1;
 	}
-	/*
-	 * Every key: the listing another process of this user fetched
-	 * moments ago if there is one (p11_cache.c), else the service's,
-	 * which is then shared. A cache that cannot be read or written is
-	 * only a request not saved.
-	 */
-	if (r == 0 && all && p11_cache_load(g_cache_name, g_cache_ttl,
-	    &resp) != 0) {
-		if ((r = p11_fetch_keys(g.client, &resp)) == 0 &&
-		    g_cache_name[0] != '\0' &&
-		    p11_cache_store(g_cache_name, resp) != 0)
-			p11_log("cannot save the key listing in the cache "
-			    "directory (ignored)");
-	}
+	if (r == 0 && all)
+		r = fetch_listing(&resp);
 	if (r != 0) {
 		p11_log("cannot list signing keys: %s",
 		    sn_client_errmsg(g.client));

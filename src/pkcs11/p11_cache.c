@@ -14,14 +14,19 @@
  * It must never trust a file it did not make: the directory must be the
  * caller's own (owner = euid, not a symlink, no group/other bits), the file
  * too (regular, not a symlink, 0600, ours), and the header names the cache
- * entry, its age, and the length and SHA-256 of the body. Anything else -
- * truncated, corrupt, foreign, from the future, older than the TTL - is a
- * miss, never an error: the caller then asks the service.
+ * entry, its age, the listing's ETag, and the length and SHA-256 of the
+ * body. Anything else - truncated, corrupt, foreign, from the future, of
+ * another format version, with a stored ETag that is not one - is a miss,
+ * never an error: the caller then asks the service. How long an entry is
+ * trusted without asking, and the conditional request that revalidates it
+ * after that, are the caller's (p11.c fetch_listing): this file only keeps
+ * entries.
  *
- * File: "signet-listing-cache 1 NAME FETCHED_AT LEN SHA256HEX\n" + body,
- * body = {"keys":[...]} as the service's pages merged. Written to a
- * temporary file in the same directory and renamed over, so a reader sees
- * the old file or the new one, never half of one.
+ * File: "signet-listing-cache 2 NAME FETCHED_AT ETAG LEN SHA256HEX\n" +
+ * body, body = {"keys":[...]} as the service's pages merged, ETAG the weak
+ * validator of the first page (W/"..."), or "-" when the service sent
+ * none. Written to a temporary file in the same directory and renamed
+ * over, so a reader sees the old file or the new one, never half of one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,9 +44,10 @@
 #include "err.h"
 #include "p11_int.h"
 
-#define CACHE_MAGIC	"signet-listing-cache 1 "
+#define CACHE_MAGIC	"signet-listing-cache 2 "
 #define CACHE_MAX	(64u * 1024 * 1024)	/* bytes of one file */
-#define CACHE_HDR_MAX	256
+#define CACHE_HDR_MAX	512
+#define NO_ETAG		"-"	/* the service sent no validator */
 
 static void
 hex(const uint8_t *in, size_t n, char *out)
@@ -165,86 +171,131 @@ read_all(int fd, size_t size, char **out)
 	return 0;
 }
 
+int
+p11_etag_valid(const char *etag)
+{
+	size_t len;
+
+	if (etag == NULL || (len = strlen(etag)) < 5 || len > P11_ETAG_MAX ||
+	    strncmp(etag, "W/\"", 3) != 0 || etag[len - 1] != '"')
+		return 0;
+	/* RFC 9110 etagc without obs-text: no space, no quote inside */
+	for (size_t i = 3; i < len - 1; i++)
+		if (etag[i] < 0x21 || etag[i] > 0x7e || etag[i] == '"')
+			return 0;
+	return 1;
+}
+
+/* One decimal field without sign or leading garbage, then a space. */
+static int
+get_decimal(const char **h, unsigned long long max, unsigned long long *v)
+{
+	char *end;
+
+	if (**h < '0' || **h > '9')
+		return SN_ERR_INVALID;
+	errno = 0;
+	*v = strtoull(*h, &end, 10);
+	if (errno != 0 || *end != ' ' || *v > max)
+		return SN_ERR_INVALID;
+	*h = end + 1;
+	return 0;
+}
+
 /*
- * Parses "NAME FETCHED_AT LEN SHA256HEX" after the magic: every field
- * present, decimal without sign or leading garbage, nothing after.
+ * Parses "NAME FETCHED_AT ETAG LEN SHA256HEX" after the magic: every field
+ * present, decimals without sign or leading garbage, an ETag that is one
+ * (or "-": e->etag ""), nothing after.
  */
 static int
-parse_header(const char *h, const char *name, int64_t *fetched,
+parse_header(const char *h, const char *name, struct p11_cache_entry *e,
     size_t *blen, char sha[65])
 {
-	size_t nl = strlen(name);
-	char *end;
+	size_t nl = strlen(name), tl;
 	unsigned long long v;
+	const char *sp;
 
 	if (strncmp(h, name, nl) != 0 || h[nl] != ' ')
 		return SN_ERR_INVALID;
 	h += nl + 1;
-	if (*h < '0' || *h > '9')
+	if (get_decimal(&h, INT64_MAX, &v) != 0)
 		return SN_ERR_INVALID;
-	errno = 0;
-	v = strtoull(h, &end, 10);
-	if (errno != 0 || *end != ' ' || v > INT64_MAX)
+	e->fetched = (int64_t)v;
+	if ((sp = strchr(h, ' ')) == NULL || (tl = (size_t)(sp - h)) == 0 ||
+	    tl > P11_ETAG_MAX)
 		return SN_ERR_INVALID;
-	*fetched = (int64_t)v;
-	h = end + 1;
-	if (*h < '0' || *h > '9')
+	memcpy(e->etag, h, tl);
+	e->etag[tl] = '\0';
+	if (strcmp(e->etag, NO_ETAG) == 0)
+		e->etag[0] = '\0';
+	else if (!p11_etag_valid(e->etag))
 		return SN_ERR_INVALID;
-	v = strtoull(h, &end, 10);
-	if (errno != 0 || *end != ' ' || v > CACHE_MAX)
+	h = sp + 1;
+	if (get_decimal(&h, CACHE_MAX, &v) != 0)
 		return SN_ERR_INVALID;
 	*blen = (size_t)v;
-	h = end + 1;
 	if (strlen(h) != 64 || strspn(h, "0123456789abcdef") != 64)
 		return SN_ERR_INVALID;
 	memcpy(sha, h, 65);
 	return 0;
 }
 
+void
+p11_cache_entry_clear(struct p11_cache_entry *e)
+{
+	json_decref(e->keys);
+	free(e->body);
+	memset(e, 0, sizeof(*e));
+}
+
+/* Opens the entry's file if it is one we may trust: 0 or SN_ERR_*. */
+static int
+open_own(const char *path, int *fd, struct stat *st)
+{
+	if ((*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK)) < 0)
+		return errno == ENOENT ? SN_ERR_NOT_FOUND : SN_ERR_INVALID;
+	if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode) ||
+	    st->st_uid != geteuid() || (st->st_mode & 077) != 0 ||
+	    st->st_size <= 0 || (uint64_t)st->st_size > CACHE_MAX)
+		return SN_ERR_INVALID;
+	return 0;
+}
+
 int
-p11_cache_load(const char *name, int64_t ttl, json_t **out)
+p11_cache_load(const char *name, struct p11_cache_entry *e)
 {
 	char path[PATH_MAX], sha[65], got[65], *text = NULL, *nl;
 	uint8_t md[SHA256_DIGEST_LENGTH];
 	struct p11_token *scratch = NULL;
 	struct stat st;
 	json_t *body = NULL;
-	int64_t fetched, now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL);
 	size_t blen, hlen, skipped;
 	int fd = -1, r;
 
-	*out = NULL;
-	if (ttl <= 0 || name == NULL || name[0] == '\0')
+	memset(e, 0, sizeof(*e));
+	if (name == NULL || name[0] == '\0')
 		return SN_ERR_NOT_FOUND;
 	if ((r = cache_path(name, path, sizeof(path))) != 0)
 		return r;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-	    O_NONBLOCK)) < 0) {
-		r = errno == ENOENT ? SN_ERR_NOT_FOUND : SN_ERR_INVALID;
-		goto out;
-	}
-	r = SN_ERR_INVALID;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & 077) != 0 ||
-	    st.st_size <= 0 || (uint64_t)st.st_size > CACHE_MAX)
-		goto out;
-	if ((r = read_all(fd, (size_t)st.st_size, &text)) != 0)
+	if ((r = open_own(path, &fd, &st)) != 0 ||
+	    (r = read_all(fd, (size_t)st.st_size, &text)) != 0)
 		goto out;
 	r = SN_ERR_INVALID;
+	/* another version (1: no ETag) is a miss, rewritten by the caller */
 	if (strncmp(text, CACHE_MAGIC, strlen(CACHE_MAGIC)) != 0 ||
 	    (nl = memchr(text, '\n', (size_t)st.st_size < CACHE_HDR_MAX ?
 	    (size_t)st.st_size : CACHE_HDR_MAX)) == NULL)
 		goto out;
 	*nl = '\0';
 	hlen = (size_t)(nl - text) + 1;
-	if (parse_header(text + strlen(CACHE_MAGIC), name, &fetched, &blen,
+	if (parse_header(text + strlen(CACHE_MAGIC), name, e, &blen,
 	    sha) != 0 || blen != (size_t)st.st_size - hlen)
 		goto out;
-	/* too old, or from a clock that went back: ask the service */
-	if (fetched > now || now - fetched >= ttl) {
-		r = SN_ERR_NOT_FOUND;
+	/* from a clock that went back: its age means nothing */
+	if (e->fetched > now)
 		goto out;
-	}
 	SHA256((const unsigned char *)nl + 1, blen, md);
 	hex(md, sizeof(md), got);
 	if (strcmp(got, sha) != 0)
@@ -256,10 +307,20 @@ p11_cache_load(const char *name, int64_t ttl, json_t **out)
 	 * it would skip is a listing the service did not send us */
 	if (p11_token_from_keys(body, &scratch, &skipped) != 0 || skipped != 0)
 		goto out;
-	*out = body;
+	/* the body text stays, so a refresh rewrites the same bytes */
+	memmove(text, nl + 1, blen);
+	text[blen] = '\0';
+	e->body = text;
+	e->blen = blen;
+	text = NULL;
+	e->keys = body;
 	body = NULL;
 	r = 0;
  out:
+	if (r != 0) {
+		free(e->body);
+		memset(e, 0, sizeof(*e));
+	}
 	p11_token_free(scratch);
 	json_decref(body);
 	free(text);
@@ -268,63 +329,92 @@ p11_cache_load(const char *name, int64_t ttl, json_t **out)
 	return r;
 }
 
-int
-p11_cache_store(const char *name, json_t *keys)
+/*
+ * Writes header + body to a mkstemp file beside path and renames it over
+ * path: 0 or SN_ERR_*.
+ */
+static int
+write_file(const char *path, const char *hdr, size_t hn, const char *body,
+    size_t blen)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 16], hdr[CACHE_HDR_MAX], sha[65];
-	uint8_t md[SHA256_DIGEST_LENGTH];
-	char *body = NULL;
-	size_t blen, off;
+	char tmp[PATH_MAX + 16];
+	size_t off;
 	ssize_t n;
-	int fd = -1, r, hn;
+	int fd;
 
-	if (name == NULL || name[0] == '\0')
-		return SN_ERR_INVALID;
-	if ((r = cache_path(name, path, sizeof(path))) != 0)
-		return r;
-	if ((body = json_dumps(keys, JSON_COMPACT)) == NULL)
-		return SN_ERR_NOMEM;
-	if ((blen = strlen(body)) > CACHE_MAX - CACHE_HDR_MAX) {
-		r = SN_ERR_TOO_LARGE;
-		goto out;
-	}
-	SHA256((const unsigned char *)body, blen, md);
-	hex(md, sizeof(md), sha);
-	hn = snprintf(hdr, sizeof(hdr), CACHE_MAGIC "%s %" PRId64 " %zu %s\n",
-	    name, (int64_t)time(NULL), blen, sha);
-	if (hn < 0 || (size_t)hn >= sizeof(hdr) ||
-	    snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
-		r = SN_ERR_TOO_LARGE;
-		goto out;
-	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+	    sizeof(tmp))
+		return SN_ERR_TOO_LARGE;
 	/* mkstemp: O_EXCL, 0600 */
-	if ((fd = mkstemp(tmp)) < 0) {
-		r = SN_ERR_IO;
-		goto out;
-	}
-	r = SN_ERR_IO;
-	for (off = 0; off < (size_t)hn; off += (size_t)n)
-		if ((n = write(fd, hdr + off, (size_t)hn - off)) <= 0)
-			goto unlink;
+	if ((fd = mkstemp(tmp)) < 0)
+		return SN_ERR_IO;
+	for (off = 0; off < hn; off += (size_t)n)
+		if ((n = write(fd, hdr + off, hn - off)) <= 0)
+			goto fail;
 	for (off = 0; off < blen; off += (size_t)n)
 		if ((n = write(fd, body + off, blen - off)) <= 0)
-			goto unlink;
+			goto fail;
 	if (close(fd) != 0) {
 		fd = -1;
-		goto unlink;
+		goto fail;
 	}
 	fd = -1;
 	if (rename(tmp, path) != 0)
-		goto unlink;
-	r = 0;
-	goto out;
- unlink:
-	(void)unlink(tmp);
- out:
+		goto fail;
+	return 0;
+ fail:
 	if (fd >= 0)
 		close(fd);
+	(void)unlink(tmp);
+	return SN_ERR_IO;
+}
+
+/* The entry's file for body (blen bytes) with etag, fetched now. */
+static int
+write_entry(const char *name, const char *etag, const char *body,
+    size_t blen)
+{
+	char path[PATH_MAX], hdr[CACHE_HDR_MAX], sha[65];
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	int r, hn;
+
+	if (name == NULL || name[0] == '\0')
+		return SN_ERR_INVALID;
+	if (blen > CACHE_MAX - CACHE_HDR_MAX)
+		return SN_ERR_TOO_LARGE;
+	if ((r = cache_path(name, path, sizeof(path))) != 0)
+		return r;
+	/* a validator we would not read back is none */
+	if (etag == NULL || !p11_etag_valid(etag))
+		etag = NO_ETAG;
+	SHA256((const unsigned char *)body, blen, md);
+	hex(md, sizeof(md), sha);
+	hn = snprintf(hdr, sizeof(hdr), CACHE_MAGIC "%s %" PRId64 " %s %zu %s\n",
+	    name, (int64_t)time(NULL), etag, blen, sha);
+	if (hn < 0 || (size_t)hn >= sizeof(hdr))
+		return SN_ERR_TOO_LARGE;
+	return write_file(path, hdr, (size_t)hn, body, blen);
+}
+
+int
+p11_cache_store(const char *name, json_t *keys, const char *etag)
+{
+	char *body;
+	int r;
+
+	if ((body = json_dumps(keys, JSON_COMPACT)) == NULL)
+		return SN_ERR_NOMEM;
+	r = write_entry(name, etag, body, strlen(body));
 	free(body);
 	return r;
+}
+
+int
+p11_cache_touch(const char *name, const struct p11_cache_entry *e)
+{
+	if (e->body == NULL)
+		return SN_ERR_INVALID;
+	return write_entry(name, e->etag, e->body, e->blen);
 }
 
 void

@@ -29,6 +29,7 @@
 #define P11_MAX_OBJECTS		4096	/* keys * 3 + CA certificates */
 #define P11_MAX_ATTR_LEN	(64 * 1024)	/* one certificate */
 #define P11_MAX_RAW_INPUT	512	/* CKM_RSA_PKCS/ECDSA/PSS input buffer */
+#define P11_ETAG_MAX		128	/* a listing's ETag (W/"T-H" is ~50) */
 
 /* One attribute value, owned by its object. */
 struct p11_attr {
@@ -128,10 +129,15 @@ int p11_token_has_key(const struct p11_token *t, const char *hint);
 struct sn_client;
 /*
  * Every page of GET /v1/me/keys merged into *out ({"keys":[...]}, for
- * p11_token_from_keys; p11_keys.c). 0, the client's SN_ERR_* (its message
- * in sn_client_errmsg), SN_ERR_PROTOCOL or SN_ERR_TOO_LARGE.
+ * p11_token_from_keys; p11_keys.c), and the first page's ETag into etag
+ * ("" if none): the oldest of the pages', so a change made while paging
+ * only makes it older. With inm (a cached listing's ETag) the first
+ * request is conditional: a 304 is 0 with *out NULL (the cached listing is
+ * current). 0, the client's SN_ERR_* (its message in sn_client_errmsg),
+ * SN_ERR_PROTOCOL or SN_ERR_TOO_LARGE.
  */
-int p11_fetch_keys(struct sn_client *c, json_t **out);
+int p11_fetch_keys(struct sn_client *c, const char *inm,
+    char etag[P11_ETAG_MAX + 1], json_t **out);
 
 /*
  * GET /v1/me/keys?key=NAME (a key id or PROJECT/KEY): the answer, with at
@@ -142,10 +148,28 @@ int p11_fetch_key(struct sn_client *c, const char *name, json_t **out);
 /* ---- p11_cache.c: the listing shared between processes ---- */
 
 #define P11_CACHE_NAME_LEN	41	/* 40 hex digits and a NUL */
-/* off unless configured, until the service can say the listing changed
- * (an ETag to revalidate with): a class-only search would otherwise miss a
- * key created less than a TTL ago */
+/*
+ * listing_cache_ttl: how long an entry is used without asking the service.
+ * 0: every process asks, with one conditional request (If-None-Match: the
+ * entry's ETag) that the service answers 304 while the listing is current,
+ * so a key added or disabled shows to the very next process.
+ */
 #define P11_CACHE_TTL_DEFAULT	0	/* seconds */
+
+/* One entry as read back (p11_cache_load). */
+struct p11_cache_entry {
+	json_t *keys;			/* {"keys":[...]} */
+	char etag[P11_ETAG_MAX + 1];	/* the listing's ETag; "": none */
+	int64_t fetched;	/* when the service sent or last confirmed it */
+	char *body;		/* the body's bytes, for p11_cache_touch */
+	size_t blen;
+};
+
+/*
+ * 1 if etag is a weak entity tag this cache keeps: W/"...", 5 to
+ * P11_ETAG_MAX bytes, printable ASCII without space or quote inside.
+ */
+int p11_etag_valid(const char *etag);
 
 /*
  * The caller's private cache directory ($XDG_RUNTIME_DIR/signet, else
@@ -164,15 +188,24 @@ int p11_cache_dir(char *buf, size_t len);
 int p11_cache_name(const char *url, json_t *me, char out[P11_CACHE_NAME_LEN]);
 
 /*
- * The listing saved under name less than ttl seconds ago, into *out
- * ({"keys":[...]}, the caller's). 0; SN_ERR_NOT_FOUND (none, or too old);
- * any other SN_ERR_* for a file or directory that is not used (foreign,
- * corrupt). Every failure means: ask the service.
+ * The entry saved under name, whatever its age, into *e (clear it with
+ * p11_cache_entry_clear; it is zeroed on failure). 0; SN_ERR_NOT_FOUND
+ * (none); any other SN_ERR_* for a file or directory that is not used
+ * (foreign, corrupt, another version, a bad ETag, fetched in the future).
+ * Every failure means: ask the service.
  */
-int p11_cache_load(const char *name, int64_t ttl, json_t **out);
+int p11_cache_load(const char *name, struct p11_cache_entry *e);
+void p11_cache_entry_clear(struct p11_cache_entry *e);	/* zeroed ok */
 
-/* Saves keys ({"keys":[...]}) under name, atomically. 0 or SN_ERR_*. */
-int p11_cache_store(const char *name, json_t *keys);
+/*
+ * Saves keys ({"keys":[...]}) with the listing's etag (NULL, or one
+ * p11_etag_valid refuses: saved as none) under name, fetched now,
+ * atomically. 0 or SN_ERR_*.
+ */
+int p11_cache_store(const char *name, json_t *keys, const char *etag);
+
+/* Saves e again as fetched now (the service said it is current). */
+int p11_cache_touch(const char *name, const struct p11_cache_entry *e);
 
 /* Removes the entry (a key it listed failed to sign). */
 void p11_cache_drop(const char *name);

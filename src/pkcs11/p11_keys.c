@@ -3,6 +3,10 @@
  * (docs/API.md "Paging"), merged into the one answer p11_token_from_keys
  * reads; or the one key a search template names (?key=).
  *
+ * The first page may be a revalidation of a cached listing (If-None-Match,
+ * docs/API.md "Revalidation"): its 304 ends the walk with nothing fetched,
+ * its 200 starts a fresh listing whose ETag is that first page's.
+ *
  * The server is not trusted to end the walk: a repeated cursor, a page
  * without its "keys" array, or more than P11_KEYS_MAX keys in all stop it
  * (SN_ERR_PROTOCOL, SN_ERR_TOO_LARGE) rather than loop or grow forever.
@@ -18,7 +22,8 @@
 #define P11_KEYS_MAX	100000	/* keys on one token */
 
 int
-p11_fetch_keys(struct sn_client *c, json_t **out)
+p11_fetch_keys(struct sn_client *c, const char *inm,
+    char etag[P11_ETAG_MAX + 1], json_t **out)
 {
 	json_t *all = NULL, *resp = NULL, *keys, *next;
 	char path[1400], *cur = NULL, *e = NULL;
@@ -27,6 +32,7 @@ p11_fetch_keys(struct sn_client *c, json_t **out)
 	int r;
 
 	*out = NULL;
+	etag[0] = '\0';
 	if ((all = json_array()) == NULL)
 		return SN_ERR_NOMEM;
 	for (;;) {
@@ -45,9 +51,19 @@ p11_fetch_keys(struct sn_client *c, json_t **out)
 		free(e);
 		json_decref(resp);
 		resp = NULL;
-		if ((r = sn_client_json(c, "GET", path, NULL, &status,
-		    &resp)) != 0)
+		if (cur == NULL)
+			r = sn_client_get_cond(c, path, inm, etag,
+			    P11_ETAG_MAX + 1, &status, &resp);
+		else
+			r = sn_client_json(c, "GET", path, NULL, &status,
+			    &resp);
+		if (r != 0)
 			goto out;
+		if (status == 304) {
+			/* only a conditional first page answers so */
+			r = 0;
+			goto out;
+		}
 		if (!json_is_array(keys = json_object_get(resp, "keys"))) {
 			r = SN_ERR_PROTOCOL;
 			goto out;

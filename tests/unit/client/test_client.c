@@ -71,6 +71,15 @@ test_config_parse_ok(void **state)
 	assert_int_equal(sn_config_parse("listing_cache_ttl = 1h\n", &c, why,
 	    sizeof(why)), 0);
 	sn_config_clear(&c);
+	assert_int_equal(sn_config_parse("listing_cache = off\n", &c, why,
+	    sizeof(why)), 0);
+	assert_string_equal(c.listing_cache, "off");
+	sn_config_clear(&c);
+	assert_null(c.listing_cache);
+	assert_int_equal(sn_config_parse("listing_cache = on\n", &c, why,
+	    sizeof(why)), 0);
+	assert_string_equal(c.listing_cache, "on");
+	sn_config_clear(&c);
 }
 
 static void
@@ -87,6 +96,10 @@ test_config_parse_garbage(void **state)
 		"listing_cache_ttl = 61m\n",	/* over 1h */
 		"listing_cache_ttl = 10x\n",
 		"listing_cache_ttl = 99999999999999999999s\n",
+		"listing_cache = yes\n",	/* on or off only */
+		"listing_cache = ON\n",
+		"listing_cache = 0\n",
+		"listing_cache = off x\n",
 	};
 	struct sn_client_config c = { 0 };
 	char why[256];
@@ -134,6 +147,7 @@ test_config_file_permissions(void **state)
 	c.url = strdup("https://h:1");
 	c.api_key = strdup("snk_secret");
 	c.listing_cache_ttl = strdup("2m");
+	c.listing_cache = strdup("off");
 	assert_int_equal(sn_config_save_path(&c, path), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
@@ -144,6 +158,7 @@ test_config_file_permissions(void **state)
 	assert_string_equal(d.url, "https://h:1");
 	assert_string_equal(d.api_key, "snk_secret");
 	assert_string_equal(d.listing_cache_ttl, "2m");
+	assert_string_equal(d.listing_cache, "off");
 	sn_config_clear(&d);
 	/* Readable by others: refused. */
 	assert_int_equal(chmod(path, 0644), 0);

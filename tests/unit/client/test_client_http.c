@@ -48,6 +48,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int connections, token_requests, reject_tokens_below;
 static char last_auth[512], last_body[4096], last_path[256], last_ctype[128];
 static char last_prefer[128];
+static char last_inm[512];
 static long token_ttl = 900;
 
 static void
@@ -119,9 +120,57 @@ assertion_ok(const char *jwt)
 	return ok;
 }
 
+/* An answer with the given extra header lines (each ending in CRLF). */
+static void
+reply_hdrs(SSL *ssl, int status, const char *extra, const char *body)
+{
+	char hdr[1024];
+	int n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d X\r\n%s"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	    status, extra, strlen(body), body);
+
+	SSL_write(ssl, hdr, n);
+}
+
+/*
+ * GET /v1/listing: a resource whose current validator is W/"v1" (304 to
+ * an If-None-Match that names it). /v1/etags/...: odd ETag fields.
+ */
+static int
+handle_cond(SSL *ssl, const char *path, const char *inm)
+{
+	if (strcmp(path, "/v1/listing") == 0) {
+		if (strcmp(inm, "W/\"v1\"") == 0) {
+			static const char m[] = "HTTP/1.1 304 Not Modified\r\n"
+			    "ETag: W/\"v1\"\r\n\r\n";
+
+			SSL_write(ssl, m, (int)strlen(m));
+			return 1;
+		}
+		reply_hdrs(ssl, 200, "ETag: W/\"v1\"\r\n", "{\"keys\":[]}");
+		return 1;
+	}
+	if (strcmp(path, "/v1/etags/two") == 0) {
+		reply_hdrs(ssl, 200, "ETag: W/\"a\"\r\nETag: W/\"b\"\r\n",
+		    "{}");
+		return 1;
+	}
+	if (strcmp(path, "/v1/etags/none") == 0) {
+		reply_hdrs(ssl, 200, "", "{}");
+		return 1;
+	}
+	if (strcmp(path, "/v1/etags/304") == 0) {
+		static const char m[] = "HTTP/1.1 304 Not Modified\r\n\r\n";
+
+		SSL_write(ssl, m, (int)strlen(m));
+		return 1;
+	}
+	return 0;
+}
+
 static void
 handle(SSL *ssl, const char *method, const char *path, const char *auth,
-    const char *body)
+    const char *inm, const char *body)
 {
 	const char *bearer = strncmp(auth, "Bearer ", 7) == 0 ? auth + 7 : "";
 
@@ -162,6 +211,8 @@ handle(SSL *ssl, const char *method, const char *path, const char *auth,
 			    "\"unauthenticated\",\"message\":\"bad credentials\"}}");
 		return;
 	}
+	if (handle_cond(ssl, path, inm))
+		return;
 	if (strcmp(path, "/v1/forbidden") == 0) {
 		reply_str(ssl, 403, "{\"error\":{\"code\":\"forbidden\","
 		    "\"message\":\"not allowed to key.sign\"}}");
@@ -220,7 +271,7 @@ conn_main(void *arg)
 	for (;;) {
 		size_t used = 0, clen = 0, hlen;
 		char *end, *p, method[16] = "", path[256] = "", auth[512] = "";
-		char ctype[128] = "", prefer[128] = "";
+		char ctype[128] = "", prefer[128] = "", inm[512] = "";
 		int n;
 
 		while ((end = memmem(buf, used, "\r\n\r\n", 4)) == NULL) {
@@ -263,6 +314,9 @@ conn_main(void *arg)
 			else if (strncasecmp(line, "Prefer: ", 8) == 0)
 				snprintf(prefer, sizeof(prefer), "%.*s",
 				    (int)(ll - 8), line + 8);
+			else if (strncasecmp(line, "If-None-Match: ", 15) == 0)
+				snprintf(inm, sizeof(inm), "%.*s",
+				    (int)(ll - 15), line + 15);
 		}
 		if (clen > sizeof(buf) - hlen - 1)
 			goto out;
@@ -279,8 +333,9 @@ conn_main(void *arg)
 		snprintf(last_path, sizeof(last_path), "%s", path);
 		snprintf(last_ctype, sizeof(last_ctype), "%s", ctype);
 		snprintf(last_prefer, sizeof(last_prefer), "%s", prefer);
+		snprintf(last_inm, sizeof(last_inm), "%s", inm);
 		pthread_mutex_unlock(&mu);
-		handle(ssl, method, path, auth, buf + hlen);
+		handle(ssl, method, path, auth, inm, buf + hlen);
 		/* Keep-alive: anything after this request starts the next. */
 		memmove(buf, buf + hlen + clen, used - hlen - clen);
 		used -= hlen + clen;
@@ -446,6 +501,80 @@ test_keepalive_and_auth(void **state)
 	assert_string_equal(last_auth, "Bearer snk_good");
 	/* One kept-alive connection for all five requests. */
 	assert_int_equal(get_conns() - before, 1);
+	sn_client_free(c);
+}
+
+/* sn_client_get_cond: If-None-Match out, ETag back, 304 not an error */
+static void
+test_conditional_get(void **state)
+{
+	struct sn_client *c = new_client("snk_good", ca_path);
+	char etag[64] = "x", small[4] = "x";
+	json_t *r = NULL;
+	long st = 0;
+	int before;
+
+	(void)state;
+	/* unconditional: no If-None-Match sent, the ETag kept */
+	assert_int_equal(sn_client_get_cond(c, "/v1/listing", NULL, etag,
+	    sizeof(etag), &st, &r), 0);
+	assert_int_equal(st, 200);
+	assert_string_equal(last_inm, "");
+	assert_string_equal(etag, "W/\"v1\"");
+	assert_true(json_is_array(json_object_get(r, "keys")));
+	json_decref(r);
+	r = NULL;
+	/* current: 304, success, no body, the same ETag; the connection
+	 * stays usable for the next request */
+	before = get_conns();
+	assert_int_equal(sn_client_get_cond(c, "/v1/listing", "W/\"v1\"", etag,
+	    sizeof(etag), &st, &r), 0);
+	assert_int_equal(st, 304);
+	assert_null(r);
+	assert_string_equal(last_inm, "W/\"v1\"");
+	assert_string_equal(etag, "W/\"v1\"");
+	assert_int_equal(sn_client_get_cond(c, "/v1/listing", "W/\"old\"",
+	    etag, sizeof(etag), &st, &r), 0);
+	assert_int_equal(st, 200);
+	assert_non_null(r);
+	json_decref(r);
+	r = NULL;
+	assert_int_equal(get_conns(), before);
+	/* an ETag that does not fit the caller's buffer: none */
+	assert_int_equal(sn_client_get_cond(c, "/v1/listing", NULL, small,
+	    sizeof(small), &st, &r), 0);
+	assert_string_equal(small, "");
+	json_decref(r);
+	r = NULL;
+	/* two ETag fields, or none: none */
+	assert_int_equal(sn_client_get_cond(c, "/v1/etags/two", NULL, etag,
+	    sizeof(etag), &st, &r), 0);
+	assert_string_equal(etag, "");
+	json_decref(r);
+	r = NULL;
+	assert_int_equal(sn_client_get_cond(c, "/v1/etags/none", NULL, etag,
+	    sizeof(etag), &st, &r), 0);
+	assert_string_equal(etag, "");
+	json_decref(r);
+	r = NULL;
+	/* a 304 nobody asked for is not an answer */
+	assert_int_equal(sn_client_get_cond(c, "/v1/etags/304", NULL, etag,
+	    sizeof(etag), &st, &r), SN_ERR_PROTOCOL);
+	assert_int_equal(sn_client_json(c, "GET", "/v1/etags/304", NULL, &st,
+	    &r), SN_ERR_PROTOCOL);
+	assert_null(r);
+	/* a value that would split the header is refused, not sent */
+	snprintf(last_path, sizeof(last_path), "none");
+	assert_int_equal(sn_client_get_cond(c, "/v1/listing",
+	    "W/\"a\"\r\nX-Evil: 1", etag, sizeof(etag), &st, &r),
+	    SN_ERR_INVALID);
+	assert_int_equal(sn_client_get_cond(c, "/v1/listing", "", etag,
+	    sizeof(etag), &st, &r), SN_ERR_INVALID);
+	assert_string_equal(last_path, "none");
+	/* errors stay errors */
+	assert_int_equal(sn_client_get_cond(c, "/v1/forbidden", "W/\"v1\"",
+	    etag, sizeof(etag), &st, &r), SN_ERR_FORBIDDEN);
+	assert_string_equal(sn_client_errmsg(c), "not allowed to key.sign");
 	sn_client_free(c);
 }
 
@@ -701,6 +830,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_tls_verification),
 		cmocka_unit_test(test_fork),
+		cmocka_unit_test(test_conditional_get),
 		cmocka_unit_test(test_sign_request),
 		cmocka_unit_test(test_sign_odd_process_name),
 		cmocka_unit_test(test_service_account),

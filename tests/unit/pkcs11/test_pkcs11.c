@@ -571,16 +571,67 @@ spit(const char *path, const char *a, size_t alen, const char *b, size_t blen)
 	assert_int_equal(chmod(path, 0600), 0);
 }
 
+/* p11_cache_load, the entry cleared again: its result */
+static int
+load(const char *name)
+{
+	struct p11_cache_entry e;
+	int r = p11_cache_load(name, &e);
+
+	if (r != 0) {
+		assert_null(e.keys);
+		assert_null(e.body);
+	}
+	p11_cache_entry_clear(&e);
+	return r;
+}
+
+#define ETAG	"W/\"1764700000-0123456789abcdef0123456789abcdef\""
+
+static void
+test_etag_valid(void **state)
+{
+	char big[P11_ETAG_MAX + 2];
+
+	(void)state;
+	assert_true(p11_etag_valid(ETAG));
+	assert_true(p11_etag_valid("W/\"x\""));
+	assert_true(p11_etag_valid("W/\"!#~\""));
+	assert_false(p11_etag_valid(NULL));
+	assert_false(p11_etag_valid(""));
+	assert_false(p11_etag_valid("-"));
+	assert_false(p11_etag_valid("W/\"\""));		/* empty tag */
+	assert_false(p11_etag_valid("\"abc\""));	/* strong */
+	assert_false(p11_etag_valid("w/\"abc\""));
+	assert_false(p11_etag_valid("W/abc"));
+	assert_false(p11_etag_valid("W/\"abc"));
+	assert_false(p11_etag_valid("W/\"a\"b\""));	/* quote inside */
+	assert_false(p11_etag_valid("W/\"a b\""));	/* space */
+	assert_false(p11_etag_valid("W/\"a\tb\""));
+	assert_false(p11_etag_valid("W/\"a\x7f\""));
+	assert_false(p11_etag_valid("W/\"\xc3\xa9\""));	/* not ASCII */
+	assert_false(p11_etag_valid("W/\"abc\" "));
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "W/\"", 3);
+	big[sizeof(big) - 2] = '"';
+	assert_false(p11_etag_valid(big));		/* one byte too long */
+	big[sizeof(big) - 2] = '\0';
+	big[sizeof(big) - 3] = '"';
+	assert_true(p11_etag_valid(big));
+}
+
 static void
 test_listing_cache(void **state)
 {
 	struct fixture *f = *state;
+	struct p11_cache_entry e;
 	char tmp[] = "/tmp/p11cacheXXXXXX", dir[600], path[700];
 	char name[P11_CACHE_NAME_LEN], other[P11_CACHE_NAME_LEN];
-	char hdr[300], *text, *nl, *body, *copy;
-	json_t *me, *me2, *good, *out = NULL;
+	char hdr[1024], *text, *nl, *body, *copy, longtag[P11_ETAG_MAX];
+	json_t *me, *me2, *good;
 	size_t len, hlen, blen;
-	char fetched[32], blens[32], sha[65];
+	char fetched[32], etag[160], blens[32], sha[65];
 
 	assert_non_null(mkdtemp(tmp));
 	assert_int_equal(setenv("XDG_RUNTIME_DIR", tmp, 1), 0);
@@ -608,8 +659,8 @@ test_listing_cache(void **state)
 	/* the fixture less its disabled key (the token would skip it) */
 	good = json_deep_copy(f->resp);
 	json_array_remove(json_object_get(good, "keys"), 2);
-	assert_int_equal(p11_cache_load(name, 60, &out), SN_ERR_NOT_FOUND);
-	assert_int_equal(p11_cache_store(name, good), 0);
+	assert_int_equal(load(name), SN_ERR_NOT_FOUND);
+	assert_int_equal(p11_cache_store(name, good, ETAG), 0);
 	assert_int_equal(p11_cache_dir(dir, sizeof(dir)), 0);
 	snprintf(path, sizeof(path), "%s/keys-%s.json", dir, name);
 	{
@@ -620,11 +671,24 @@ test_listing_cache(void **state)
 		assert_int_equal(stat(path, &st), 0);
 		assert_int_equal(st.st_mode & 0777, 0600);
 	}
-	assert_int_equal(p11_cache_load(name, 60, &out), 0);
-	assert_true(json_equal(out, good));
-	json_decref(out);
-	assert_int_equal(p11_cache_load(name, 0, &out), SN_ERR_NOT_FOUND);
-	assert_int_equal(p11_cache_load(other, 60, &out) != 0, 1);
+	/* any age is read back, with its ETag and fetch time */
+	assert_int_equal(p11_cache_load(name, &e), 0);
+	assert_true(json_equal(e.keys, good));
+	assert_string_equal(e.etag, ETAG);
+	assert_true(e.fetched <= (int64_t)time(NULL) &&
+	    e.fetched > (int64_t)time(NULL) - 60);
+	p11_cache_entry_clear(&e);
+	assert_int_not_equal(load(other), 0);
+	/* no validator, or one we would not send back: saved as none */
+	assert_int_equal(p11_cache_store(name, good, NULL), 0);
+	assert_int_equal(p11_cache_load(name, &e), 0);
+	assert_string_equal(e.etag, "");
+	p11_cache_entry_clear(&e);
+	assert_int_equal(p11_cache_store(name, good, "\"strong\""), 0);
+	assert_int_equal(p11_cache_load(name, &e), 0);
+	assert_string_equal(e.etag, "");
+	p11_cache_entry_clear(&e);
+	assert_int_equal(p11_cache_store(name, good, ETAG), 0);
 
 	/* header variants: each is a miss */
 	text = slurp(path, &len);
@@ -633,76 +697,118 @@ test_listing_cache(void **state)
 	hlen = (size_t)(nl - text) + 1;
 	body = nl + 1;
 	blen = len - hlen;
-	assert_int_equal(sscanf(text, "signet-listing-cache 1 %*40s %31s %31s "
-	    "%64s", fetched, blens, sha), 3);
+	assert_int_equal(sscanf(text, "signet-listing-cache 2 %*40s %31s %159s "
+	    "%31s %64s", fetched, etag, blens, sha), 4);
+	assert_string_equal(etag, ETAG);
+	/* W/"longtag" is over P11_ETAG_MAX bytes */
+	memset(longtag, 'a', sizeof(longtag) - 1);
+	longtag[sizeof(longtag) - 1] = '\0';
 	{
 		const char *fmts[] = {
-			"signet-listing-cache 1 %s +%s %s %s\n",
-			"signet-listing-cache 1 %s %s0 %s %s\n",
-			"signet-listing-cache 1 %s %s %s1 %s\n",
-			"signet-listing-cache 1 %s %s %s %s \n",
-			"signet-listing-cache 1 %s %s %s %s x\n",
-			"signet-listing-cache 1 %s %s  %s %s\n",
-			"signet-listing-cache 2 %s %s %s %s\n",
-			"signet-listing-cache 1 %s-%s %s %s\n",
-			"signet-listing-cache 1 %s %s %s\n%s\n",
+			"signet-listing-cache 2 %s +%s %s %s %s\n",
+			"signet-listing-cache 2 %s %s0 %s %s %s\n",
+			"signet-listing-cache 2 %s %s %s %s1 %s\n",
+			"signet-listing-cache 2 %s %s %s %s %s \n",
+			"signet-listing-cache 2 %s %s %s %s %s x\n",
+			"signet-listing-cache 2 %s %s  %s %s %s\n",
+			"signet-listing-cache 2 %s %s %s  %s %s\n",
+			"signet-listing-cache 1 %s %s %s %s %s\n",
+			"signet-listing-cache 3 %s %s %s %s %s\n",
+			"signet-listing-cache 2 %s-%s %s %s %s\n",
+			"signet-listing-cache 2 %s %s %s %s\n%s\n",
+			/* stored ETags that are not ones */
+			"signet-listing-cache 2 %s %s x%s %s %s\n",
+			"signet-listing-cache 2 %s %s %sx %s %s\n",
+			"signet-listing-cache 2 %s %s W/\"\"%.0s %s %s\n",
+			"signet-listing-cache 2 %s %s \"x\"%.0s %s %s\n",
+			"signet-listing-cache 2 %s %s W/\"a\"b\"%.0s %s %s\n",
+			"signet-listing-cache 2 %s %s W/\"\x01\"%.0s %s %s\n",
+			"signet-listing-cache 2 %s %s W/\"\xc3\xa9\"%.0s %s %s\n",
+			"signet-listing-cache 2 %s %s --%.0s %s %s\n",
+			"signet-listing-cache 2 %s %s W/\"%s\" %s %s\n",
 		};
 		for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
-/* the variants are the formats: a table of literals, each with 4 %s */
+/* the variants are the formats: a table of literals */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-			snprintf(hdr, sizeof(hdr), fmts[i], name, fetched, blens,
-			    sha);
+#pragma GCC diagnostic ignored "-Wformat-extra-args"
+			if (i == sizeof(fmts) / sizeof(fmts[0]) - 1)
+				/* an ETag over P11_ETAG_MAX bytes */
+				snprintf(hdr, sizeof(hdr), fmts[i], name, fetched,
+				    longtag, blens, sha);
+			else
+				snprintf(hdr, sizeof(hdr), fmts[i], name, fetched,
+				    etag, blens, sha);
 #pragma GCC diagnostic pop
 			spit(path, hdr, strlen(hdr), body, blen);
-			assert_int_not_equal(p11_cache_load(name, 60, &out), 0);
-			assert_null(out);
+			if (load(name) == 0)
+				fail_msg("header variant %zu was used: %s", i, hdr);
 		}
 		/* upper-case digest, one digit off, the body one byte short */
 		copy = strdup(sha);
 		for (char *c = copy; *c; c++)
 			if (*c >= 'a' && *c <= 'f')
 				*c = (char)(*c - 32);
-		snprintf(hdr, sizeof(hdr), "signet-listing-cache 1 %s %s %s %s\n",
-		    name, fetched, blens, copy);
+		snprintf(hdr, sizeof(hdr), "signet-listing-cache 2 %s %s %s %s %s\n",
+		    name, fetched, etag, blens, copy);
 		spit(path, hdr, strlen(hdr), body, blen);
-		assert_int_not_equal(p11_cache_load(name, 60, &out), 0);
+		assert_int_not_equal(load(name), 0);
 		free(copy);
-		snprintf(hdr, sizeof(hdr), "signet-listing-cache 1 %s %s %s %s\n",
-		    name, fetched, blens, sha);
+		snprintf(hdr, sizeof(hdr), "signet-listing-cache 2 %s %s %s %s %s\n",
+		    name, fetched, etag, blens, sha);
 		spit(path, hdr, strlen(hdr), body, blen - 1);
-		assert_int_not_equal(p11_cache_load(name, 60, &out), 0);
+		assert_int_not_equal(load(name), 0);
 		/* the same bytes again: a hit (the variants were the cause) */
 		spit(path, hdr, strlen(hdr), body, blen);
-		assert_int_equal(p11_cache_load(name, 60, &out), 0);
-		json_decref(out);
-		out = NULL;
-		/* old: fetched an hour ago */
-		snprintf(hdr, sizeof(hdr), "signet-listing-cache 1 %s %lld %s %s\n",
-		    name, (long long)time(NULL) - 3600, blens, sha);
+		assert_int_equal(load(name), 0);
+		/* "-": no ETag, still an entry */
+		snprintf(hdr, sizeof(hdr), "signet-listing-cache 2 %s %s - %s %s\n",
+		    name, fetched, blens, sha);
 		spit(path, hdr, strlen(hdr), body, blen);
-		assert_int_equal(p11_cache_load(name, 60, &out),
-		    SN_ERR_NOT_FOUND);
-		assert_int_equal(p11_cache_load(name, 3601, &out), 0);
-		json_decref(out);
-		out = NULL;
+		assert_int_equal(load(name), 0);
+		/* fetched in the future: a miss; an hour ago: its age is told */
+		snprintf(hdr, sizeof(hdr), "signet-listing-cache 2 %s %lld %s %s %s\n",
+		    name, (long long)time(NULL) + 100, etag, blens, sha);
+		spit(path, hdr, strlen(hdr), body, blen);
+		assert_int_not_equal(load(name), 0);
+		snprintf(hdr, sizeof(hdr), "signet-listing-cache 2 %s %lld %s %s %s\n",
+		    name, (long long)time(NULL) - 3600, etag, blens, sha);
+		spit(path, hdr, strlen(hdr), body, blen);
+		assert_int_equal(p11_cache_load(name, &e), 0);
+		assert_true(e.fetched <= (int64_t)time(NULL) - 3600);
+		/* touched: the same body and ETag, fetched now */
+		assert_int_equal(p11_cache_touch(name, &e), 0);
+		p11_cache_entry_clear(&e);
+		assert_int_equal(p11_cache_load(name, &e), 0);
+		assert_true(e.fetched > (int64_t)time(NULL) - 60);
+		assert_string_equal(e.etag, ETAG);
+		assert_true(json_equal(e.keys, good));
+		p11_cache_entry_clear(&e);
+		{
+			size_t l2;
+			char *t2 = slurp(path, &l2);
+
+			assert_int_equal(l2 - (size_t)(strchr(t2, '\n') + 1 - t2),
+			    blen);
+			assert_memory_equal(strchr(t2, '\n') + 1, body, blen);
+			free(t2);
+		}
 	}
 	free(text);
 	/* a listing with a key the token would skip is not used */
-	assert_int_equal(p11_cache_store(name, f->resp), 0);
-	assert_int_not_equal(p11_cache_load(name, 60, &out), 0);
+	assert_int_equal(p11_cache_store(name, f->resp, ETAG), 0);
+	assert_int_not_equal(load(name), 0);
 	/* dropped: a miss; a group-writable directory: neither read nor
 	 * written */
-	assert_int_equal(p11_cache_store(name, good), 0);
+	assert_int_equal(p11_cache_store(name, good, ETAG), 0);
 	p11_cache_drop(name);
-	assert_int_equal(p11_cache_load(name, 60, &out), SN_ERR_NOT_FOUND);
-	assert_int_equal(p11_cache_store(name, good), 0);
+	assert_int_equal(load(name), SN_ERR_NOT_FOUND);
+	assert_int_equal(p11_cache_store(name, good, ETAG), 0);
 	assert_int_equal(chmod(dir, 0770), 0);
-	assert_int_equal(p11_cache_load(name, 60, &out), SN_ERR_INVALID);
-	assert_int_equal(p11_cache_store(name, good), SN_ERR_INVALID);
+	assert_int_equal(load(name), SN_ERR_INVALID);
+	assert_int_equal(p11_cache_store(name, good, ETAG), SN_ERR_INVALID);
 	assert_int_equal(chmod(dir, 0700), 0);
-	assert_int_equal(p11_cache_load(name, 60, &out), 0);
-	json_decref(out);
+	assert_int_equal(load(name), 0);
 	json_decref(good);
 	unlink(path);
 	rmdir(dir);
@@ -1067,6 +1173,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_token_ec_attrs, setup,
 		    teardown),
 		cmocka_unit_test(test_token_bad_answer),
+		cmocka_unit_test(test_etag_valid),
 		cmocka_unit_test_setup_teardown(test_listing_cache, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_token_bad_chain_cert, setup,
