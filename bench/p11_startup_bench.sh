@@ -10,6 +10,13 @@
 #   libp11     openssl + the libp11 engine (osslsigncode's path): it
 #              searches by class alone, so every key is listed
 #   list all   pkcs11-tool --list-objects (a template that names no key)
+# These run with the listing cache off (listing_cache = off). A second
+# table runs the two class-only searches (libp11, list all) three ways:
+#   off        listing_cache = off: every process lists every key
+#   revalid.   the default (cache on, listing_cache_ttl 0): the entry a
+#              previous process saved, revalidated with one conditional
+#              request (a 304)
+#   in TTL     listing_cache_ttl = 1h: the entry used without asking
 # Prints the median and p90 wall time of RUNS processes per case.
 #   bench/p11_startup_bench.sh [build-dir] [runs]
 set -euo pipefail
@@ -28,6 +35,18 @@ key=$("$signetd" init --data-dir "$work/d" --tenant bench --admin bench@example.
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 export SIGNET_URL=https://127.0.0.1:$(cat "$work/port")
 export SIGNET_API_KEY=$key SIGNET_CA_FILE=$work/d/server-ca.pem SIGNET_CONFIG=$work/client.conf
+export XDG_RUNTIME_DIR=$work/run	# the listing cache's directory
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+# cache MODE: the client config for off | revalid. | in TTL
+cache() {
+	case $1 in
+	off) echo "listing_cache = off" ;;
+	revalid.) echo "listing_cache = on" ;;
+	"in TTL") printf 'listing_cache = on\nlisting_cache_ttl = 1h\n' ;;
+	esac >"$SIGNET_CONFIG"
+	chmod 600 "$SIGNET_CONFIG"
+}
+cache off
 "$signet" project create rel >/dev/null
 "$signet" project add-signer rel --user bench@example.test >/dev/null
 "$signet" key create rel zz --algorithm ecdsa-p256 >/dev/null
@@ -90,18 +109,37 @@ one() {
 	esac
 }
 
+# time N CASE [LABEL]: one warm-up process (it fails the bench if it
+# fails, and fills the cache when one is on), then RUNS timed ones
+time_case() {
+	one "$2" >/dev/null 2>"$work/err" || { echo "$2 at $1 keys failed: $(cat "$work/err")" >&2; exit 1; }
+	for _ in $(seq "$runs"); do
+		s=$(date +%s%N)
+		one "$2" >/dev/null 2>&1
+		echo $(( ($(date +%s%N) - s) / 1000 ))
+	done | sort -n | awk -v n="$1" -v c="${3:-$2}" '{ v[NR] = $1 }
+	    END { printf "| %d | %s | %.1f | %.1f |\n", n, c, v[int((NR + 1) / 2)] / 1000, v[int(NR * 0.9 + 0.5)] / 1000 }'
+}
+
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, $runs processes per case"
 echo "| keys | case | p50 ms | p90 ms |"
 echo "|---:|---|---:|---:|"
 for n in 10 1000; do
 	seed "$n"
 	for c in "by id" "by URI" libp11 "list all"; do
-		one "$c" >/dev/null 2>"$work/err" || { echo "$c at $n keys failed: $(cat "$work/err")" >&2; exit 1; }
-		for _ in $(seq "$runs"); do
-			s=$(date +%s%N)
-			one "$c" >/dev/null 2>&1
-			echo $(( ($(date +%s%N) - s) / 1000 ))
-		done | sort -n | awk -v n="$n" -v c="$c" '{ v[NR] = $1 }
-		    END { printf "| %d | %s | %.1f | %.1f |\n", n, c, v[int((NR + 1) / 2)] / 1000, v[int(NR * 0.9 + 0.5)] / 1000 }'
+		time_case "$n" "$c"
+	done
+done
+echo
+echo "| keys | class-only search, listing cache | p50 ms | p90 ms |"
+echo "|---:|---|---:|---:|"
+for n in 10 1000; do
+	seed "$n"
+	for c in libp11 "list all"; do
+		for m in off revalid. "in TTL"; do
+			cache "$m"
+			rm -f "$XDG_RUNTIME_DIR"/signet/keys-*.json
+			time_case "$n" "$c" "$c, $m"
+		done
 	done
 done

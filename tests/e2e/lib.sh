@@ -56,6 +56,9 @@ D=$E2E_DIR/data
 mkdir -p "$E2E_DIR/work"
 # the CLI's state (audit log checkpoints it verified) stays in the test
 export SIGNET_STATE_DIR=$E2E_DIR/state
+# and so does the PKCS#11 module's listing cache (on by default)
+export XDG_RUNTIME_DIR=$E2E_DIR/xdg-runtime
+mkdir -m 700 "$XDG_RUNTIME_DIR"
 : >"$E2E_DIR/responses.log"
 
 _e2e_log_tail() {
