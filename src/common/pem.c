@@ -95,6 +95,40 @@ pem_read_x509_pubkey(const char *pem, size_t len, EVP_PKEY **out)
 }
 
 int
+pem_read_der(const char *pem, size_t len, const char *type, uint8_t **der,
+    size_t *derlen)
+{
+	char *name = NULL, *header = NULL;
+	unsigned char *data = NULL;
+	long n = 0;
+	BIO *b;
+	int r = SN_ERR_INVALID;
+
+	*der = NULL;
+	*derlen = 0;
+	if (pem == NULL)
+		return SN_ERR_INVALID;
+	if (len > INT_MAX)
+		return SN_ERR_TOO_LARGE;
+	if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return SN_ERR_NOMEM;
+	/* the first block, whatever its type: a later block of the wanted
+	 * type is not looked for (as the typed readers above) */
+	if (PEM_read_bio(b, &name, &header, &data, &n) == 1 &&
+	    strcmp(name, type) == 0 && header[0] == '\0' && n > 0) {
+		*der = data;
+		*derlen = (size_t)n;
+		data = NULL;
+		r = 0;
+	}
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(data);
+	BIO_free(b);
+	return r;
+}
+
+int
 pem_cert_blocks(const char *pem, json_t **out)
 {
 	json_t *arr = NULL;

@@ -13,6 +13,7 @@
 #define SIGNET_PEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -28,6 +29,17 @@ int pem_read_x509(const char *pem, size_t len, X509 **out) SN_WUR;
 int pem_read_x509_pubkey(const char *pem, size_t len, EVP_PKEY **out) SN_WUR;
 /* The first unencrypted private key block (PKCS#8 or traditional). */
 int pem_read_private_key(const char *pem, size_t len, EVP_PKEY **out) SN_WUR;
+
+/*
+ * The DER bytes of the first PEM block, which must be of type `type`
+ * ("PUBLIC KEY", "CERTIFICATE") and have no headers (no encryption):
+ * *der is OPENSSL_malloc'd (OPENSSL_free it). Only base64 is undone, no
+ * object is made (cheap next to making one: OpenSSL 3's d2i_X509 is
+ * about 1.5 million instructions, PEM_read_bio_PUBKEY's decoder search
+ * about 4 million), so a caller can compare bytes first.
+ */
+int pem_read_der(const char *pem, size_t len, const char *type,
+    uint8_t **der, size_t *derlen) SN_WUR;
 
 /*
  * The "CERTIFICATE" blocks of a NUL-terminated chain, in order, as a JSON

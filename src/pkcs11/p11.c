@@ -867,10 +867,11 @@ cache_save(json_t *keys, const char *etag)
  * another TTL (with none, its fetch time is never read: no write); a 200
  * is the first page of a fresh listing, fetched to the end and saved with
  * its ETag. No usable entry, or any error revalidating: the whole listing,
- * as without a cache, then saved.
+ * as without a cache, then saved. An entry used comes with the token its
+ * check made of it (*built, else NULL), so the keys are not parsed twice.
  */
 static int
-fetch_listing(json_t **out)
+fetch_listing(json_t **out, struct p11_token **built)
 {
 	struct p11_cache_entry e;
 	char etag[P11_ETAG_MAX + 1];
@@ -878,12 +879,15 @@ fetch_listing(json_t **out)
 	int r;
 
 	*out = NULL;
+	*built = NULL;
 	if (g_cache_name[0] == '\0')
 		return p11_fetch_keys(g.client, NULL, etag, out);
 	if (p11_cache_load(g_cache_name, &e) == 0) {
 		if (now - e.fetched < g_cache_ttl) {
 			*out = e.keys;
 			e.keys = NULL;
+			*built = e.token;
+			e.token = NULL;
 			r = 0;
 			goto out;
 		}
@@ -894,6 +898,8 @@ fetch_listing(json_t **out)
 			else {
 				*out = e.keys;
 				e.keys = NULL;
+				*built = e.token;
+				e.token = NULL;
 				if (g_cache_ttl > 0 &&
 				    p11_cache_touch(g_cache_name, &e) != 0)
 					p11_log("cannot refresh the key listing "
@@ -924,6 +930,7 @@ token_fetch(CK_SESSION_HANDLE hSession, const char *hint,
     struct p11_session **s)
 {
 	json_t *resp = NULL;
+	struct p11_token *built = NULL;
 	size_t skipped = 0;
 	int r = 0, all = hint == NULL;
 	CK_RV rv = CKR_OK;
@@ -937,7 +944,7 @@ token_fetch(CK_SESSION_HANDLE hSession, const char *hint,
 		all = 1;
 	}
 	if (r == 0 && all)
-		r = fetch_listing(&resp);
+		r = fetch_listing(&resp, &built);
 	if (r != 0) {
 		p11_log("cannot list signing keys: %s",
 		    sn_client_errmsg(g.client));
@@ -946,7 +953,11 @@ token_fetch(CK_SESSION_HANDLE hSession, const char *hint,
 			rv = CKR_PIN_EXPIRED;
 	}
 	pthread_mutex_lock(&g_lock);
-	if (rv == CKR_OK && (r = p11_token_add_keys(g.token, resp,
+	/* a cached listing's token, if nothing is on ours yet; else (keys
+	 * another lookup added meanwhile) added key by key */
+	if (rv == CKR_OK && built != NULL && p11_token_take(g.token, built))
+		built = NULL;
+	else if (rv == CKR_OK && (r = p11_token_add_keys(g.token, resp,
 	    &skipped)) != 0) {
 		p11_log("unexpected key list: %s", sn_strerror(r));
 		rv = r == SN_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_FUNCTION_FAILED;
@@ -955,6 +966,7 @@ token_fetch(CK_SESSION_HANDLE hSession, const char *hint,
 		g.token->complete = 1;
 	if (--g.inflight == 0)
 		pthread_cond_broadcast(&g_idle);
+	p11_token_free(built);
 	json_decref(resp);
 	if (rv == CKR_OK && !g.initialized)
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;

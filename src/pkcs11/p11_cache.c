@@ -245,6 +245,7 @@ p11_cache_entry_clear(struct p11_cache_entry *e)
 {
 	json_decref(e->keys);
 	free(e->body);
+	p11_token_free(e->token);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -315,6 +316,9 @@ p11_cache_load(const char *name, struct p11_cache_entry *e)
 	text = NULL;
 	e->keys = body;
 	body = NULL;
+	/* the check's token is the one the caller needs: kept, not rebuilt */
+	e->token = scratch;
+	scratch = NULL;
 	r = 0;
  out:
 	if (r != 0) {

@@ -112,6 +112,13 @@ struct p11_token *p11_token_new(void);
  * like p11_token_from_keys. On failure the keys added so far stay.
  */
 int p11_token_add_keys(struct p11_token *t, json_t *resp, size_t *skipped);
+/*
+ * Moves every object of src into dst if dst has none yet (the handles stay
+ * valid: both count 1..n in creation order) and frees src: 1. Else 0 and
+ * both are left as they are. For a listing already made into a token
+ * (p11_cache_load checks an entry that way), so it is not built twice.
+ */
+int p11_token_take(struct p11_token *dst, struct p11_token *src);
 
 /*
  * The key a C_FindObjectsInit template names, if any: a CKA_ID that is a
@@ -163,6 +170,8 @@ struct p11_cache_entry {
 	int64_t fetched;	/* when the service sent or last confirmed it */
 	char *body;		/* the body's bytes, for p11_cache_touch */
 	size_t blen;
+	/* keys made into a token, as the load checked them (complete) */
+	struct p11_token *token;
 };
 
 /*

@@ -528,12 +528,49 @@ test_token_ec_attrs(void **state)
 	assert_int_equal(a->val[0], 0x04);
 	assert_int_equal(a->val[1], 65);
 	assert_int_equal(a->val[2], 0x04);
+	/* the SubjectPublicKeyInfo as the service sent it */
+	{
+		uint8_t *der = NULL;
+		int dlen = i2d_PUBKEY(f->ec, &der);
+
+		assert_true(dlen > 0);
+		a = p11_obj_attr(o, CKA_PUBLIC_KEY_INFO);
+		assert_non_null(a);
+		assert_int_equal(a->len, (size_t)dlen);
+		assert_memory_equal(a->val, der, (size_t)dlen);
+		OPENSSL_free(der);
+	}
 	/* Fallback CKA_ID: the hex part of the key id. */
 	a = p11_obj_attr(o, CKA_ID);
 	assert_int_equal(a->len, 16);
 	assert_int_equal(a->val[0], 0xff);
 	assert_int_equal(p11_sig_len(o), 64);
 	p11_token_free(t);
+}
+
+/* A checked listing's token moves into an empty token only, handles intact. */
+static void
+test_token_take(void **state)
+{
+	struct fixture *f = *state;
+	struct p11_token *src = NULL, *src2 = NULL, *dst = p11_token_new();
+	size_t skipped, n;
+
+	assert_non_null(dst);
+	assert_int_equal(p11_token_from_keys(f->resp, &src, &skipped), 0);
+	n = src->nobjs;
+	assert_true(n > 0);
+	assert_int_equal(p11_token_take(dst, src), 1);	/* src is freed */
+	assert_int_equal(dst->nobjs, n);
+	for (size_t i = 0; i < n; i++)
+		assert_ptr_equal(p11_token_find(dst, i + 1), dst->objs[i]);
+	/* a token with objects keeps its own */
+	assert_int_equal(p11_token_from_keys(f->resp, &src2, &skipped), 0);
+	assert_int_equal(p11_token_take(dst, src2), 0);
+	assert_int_equal(dst->nobjs, n);
+	assert_int_equal(src2->nobjs, n);
+	p11_token_free(src2);
+	p11_token_free(dst);
 }
 
 /* ---- the listing cache (p11_cache.c) ---- */
@@ -1171,6 +1208,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_verify_digest, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_token_ec_attrs, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_token_take, setup,
 		    teardown),
 		cmocka_unit_test(test_token_bad_answer),
 		cmocka_unit_test(test_etag_valid),
