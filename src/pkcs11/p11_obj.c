@@ -316,95 +316,207 @@ key_ckaid(json_t *key, const char *key_id, uint8_t **id, size_t *idlen)
 	return 0;
 }
 
-static int
-set_bn(struct p11_object *o, CK_ATTRIBUTE_TYPE type, const EVP_PKEY *pk,
-    const char *param)
-{
-	BIGNUM *bn = NULL;
-	uint8_t *buf = NULL;
-	int len, r = SN_ERR_CRYPTO;
+/*
+ * What a token needs of a public key, read from its SubjectPublicKeyInfo
+ * DER with OpenSSL's ASN.1 types, no key object made: OpenSSL 3 makes one
+ * through a provider decoder search (about 4 million instructions, paid by
+ * every key of a listing), and in a process with an ENGINE (libp11's)
+ * the cheaper d2i_PUBKEY makes an engine key whose parameters cannot be
+ * read. For RSA a, b = modulus, public exponent (big-endian, no leading
+ * zero); for EC a = the curve's OID (CKA_EC_PARAMS), b = the DER OCTET
+ * STRING of the X9.62 uncompressed point (CKA_EC_POINT).
+ */
+struct spki_attrs {
+	CK_KEY_TYPE kt;
+	CK_ULONG bits;
+	uint8_t *a, *b;		/* OPENSSL_malloc'd */
+	size_t alen, blen;
+};
 
-	if (!EVP_PKEY_get_bn_param(pk, param, &bn))
+static void
+spki_attrs_clear(struct spki_attrs *sa)
+{
+	OPENSSL_free(sa->a);
+	OPENSSL_free(sa->b);
+	memset(sa, 0, sizeof(*sa));
+}
+
+/* The unsigned big-endian bytes of a positive INTEGER. */
+static int
+int_bytes(const ASN1_INTEGER *ai, uint8_t **out, size_t *len, int *bits)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(ai, NULL);
+	int n, r = SN_ERR_INVALID;
+
+	if (bn == NULL || BN_is_negative(bn) || BN_is_zero(bn) ||
+	    (n = BN_num_bytes(bn)) <= 0)
 		goto out;
-	len = BN_num_bytes(bn);
-	if (len <= 0 || (buf = malloc((size_t)len)) == NULL) {
-		r = len <= 0 ? SN_ERR_CRYPTO : SN_ERR_NOMEM;
+	r = SN_ERR_NOMEM;
+	if ((*out = OPENSSL_malloc((size_t)n)) == NULL)
+		goto out;
+	BN_bn2bin(bn, *out);
+	*len = (size_t)n;
+	if (bits != NULL)
+		*bits = BN_num_bits(bn);
+	r = 0;
+ out:
+	BN_free(bn);
+	return r;
+}
+
+/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } */
+static int
+spki_rsa(const uint8_t *p, size_t len, struct spki_attrs *sa)
+{
+	const unsigned char *q = p, *end = p + len;
+	ASN1_INTEGER *n = NULL, *e = NULL;
+	long slen;
+	int tag, cls, bits = 0, r = SN_ERR_INVALID;
+
+	if (len > LONG_MAX || (ASN1_get_object(&q, &slen, &tag, &cls,
+	    (long)len) & 0x80) != 0 || tag != V_ASN1_SEQUENCE ||
+	    cls != V_ASN1_UNIVERSAL || q + slen != end)
+		goto out;
+	if ((n = d2i_ASN1_INTEGER(NULL, &q, end - q)) == NULL ||
+	    (e = d2i_ASN1_INTEGER(NULL, &q, end - q)) == NULL || q != end)
+		goto out;
+	if ((r = int_bytes(n, &sa->a, &sa->alen, &bits)) != 0 ||
+	    (r = int_bytes(e, &sa->b, &sa->blen, NULL)) != 0)
+		goto out;
+	/* what the service makes: 2048 to 4096 bits */
+	if (bits < 1024 || bits > 16384) {
+		r = SN_ERR_INVALID;
 		goto out;
 	}
-	BN_bn2bin(bn, buf);
-	r = p11_obj_set(o, type, buf, (size_t)len);
+	sa->kt = CKK_RSA;
+	sa->bits = (CK_ULONG)bits;
+	r = 0;
  out:
-	free(buf);
-	BN_free(bn);
+	ASN1_INTEGER_free(n);
+	ASN1_INTEGER_free(e);
+	return r;
+}
+
+/* A named curve's OID and an uncompressed point of its size. */
+static int
+spki_ec(const ASN1_OBJECT *curve, const uint8_t *p, size_t len,
+    struct spki_attrs *sa)
+{
+	ASN1_OCTET_STRING *os = NULL;
+	uint8_t *d;
+	int bits, n, r = SN_ERR_INVALID;
+
+	switch (OBJ_obj2nid(curve)) {
+	case NID_X9_62_prime256v1:
+		bits = 256;
+		break;
+	case NID_secp384r1:
+		bits = 384;
+		break;
+	case NID_secp521r1:
+		bits = 521;
+		break;
+	default:
+		return SN_ERR_INVALID;
+	}
+	if (len != 1 + 2 * (size_t)((bits + 7) / 8) || p[0] != 0x04)
+		return SN_ERR_INVALID;
+	r = SN_ERR_NOMEM;
+	if ((n = i2d_ASN1_OBJECT(curve, NULL)) <= 0 ||
+	    (sa->a = OPENSSL_malloc((size_t)n)) == NULL)
+		goto out;
+	d = sa->a;
+	i2d_ASN1_OBJECT(curve, &d);
+	sa->alen = (size_t)n;
+	d = NULL;
+	if ((os = ASN1_OCTET_STRING_new()) == NULL ||
+	    !ASN1_OCTET_STRING_set(os, p, (int)len) ||
+	    (n = i2d_ASN1_OCTET_STRING(os, &d)) <= 0)
+		goto out;
+	sa->b = d;
+	sa->blen = (size_t)n;
+	sa->kt = CKK_EC;
+	sa->bits = (CK_ULONG)bits;
+	r = 0;
+ out:
+	ASN1_OCTET_STRING_free(os);
+	return r;
+}
+
+/*
+ * SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier,
+ * subjectPublicKey BIT STRING }, every byte consumed. SN_ERR_INVALID for
+ * anything but an RSA key or an EC key on P-256, P-384 or P-521.
+ */
+static int
+spki_parse(const uint8_t *der, size_t len, struct spki_attrs *sa)
+{
+	const unsigned char *q = der, *end = der + len;
+	X509_ALGOR *alg = NULL;
+	ASN1_BIT_STRING *bs = NULL;
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	long slen;
+	int ptype, tag, cls, r = SN_ERR_INVALID;
+
+	memset(sa, 0, sizeof(*sa));
+	if (len > LONG_MAX || (ASN1_get_object(&q, &slen, &tag, &cls,
+	    (long)len) & 0x80) != 0 || tag != V_ASN1_SEQUENCE ||
+	    cls != V_ASN1_UNIVERSAL || q + slen != end)
+		goto out;
+	if ((alg = d2i_X509_ALGOR(NULL, &q, end - q)) == NULL ||
+	    (bs = d2i_ASN1_BIT_STRING(NULL, &q, end - q)) == NULL || q != end ||
+	    (bs->flags & 0x07) != 0)	/* whole bytes only */
+		goto out;
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	switch (OBJ_obj2nid(obj)) {
+	case NID_rsaEncryption:
+		r = ptype == V_ASN1_NULL ? spki_rsa(ASN1_STRING_get0_data(bs),
+		    (size_t)ASN1_STRING_length(bs), sa) : SN_ERR_INVALID;
+		break;
+	case NID_X9_62_id_ecPublicKey:
+		r = ptype == V_ASN1_OBJECT ? spki_ec(pval,
+		    ASN1_STRING_get0_data(bs), (size_t)ASN1_STRING_length(bs),
+		    sa) : SN_ERR_INVALID;
+		break;
+	default:
+		break;
+	}
+ out:
+	if (r != 0)
+		spki_attrs_clear(sa);
+	X509_ALGOR_free(alg);
+	ASN1_BIT_STRING_free(bs);
 	return r;
 }
 
 /*
  * Attributes that describe a public key, set on key and public key objects;
- * spki is the key's SubjectPublicKeyInfo DER as the service sent it.
+ * spki is the key's SubjectPublicKeyInfo DER as the service sent it, sa
+ * what spki_parse read of it.
  */
 static int
-set_pubkey_attrs(struct p11_object *o, EVP_PKEY *pk, const uint8_t *spki,
-    size_t spkilen, CK_KEY_TYPE *kt, CK_ULONG *bits)
+set_pubkey_attrs(struct p11_object *o, const uint8_t *spki, size_t spkilen,
+    const struct spki_attrs *sa)
 {
-	uint8_t *der = NULL, *p;
-	uint8_t point[256];
-	char group[64];
-	ASN1_OCTET_STRING *os = NULL;
-	ASN1_OBJECT *oid;
-	size_t plen;
-	int len, nid, r = SN_ERR_CRYPTO;
+	int r;
 
-	*bits = (CK_ULONG)EVP_PKEY_get_bits(pk);
-	/* not encoded again: i2d_PUBKEY is an encoder search in OpenSSL 3
-	 * (about 750 thousand instructions a call) */
 	if ((r = p11_obj_set(o, CKA_PUBLIC_KEY_INFO, spki, spkilen)) != 0)
-		goto out;
-	r = SN_ERR_CRYPTO;
-	if (EVP_PKEY_is_a(pk, "RSA")) {
-		*kt = CKK_RSA;
-		if ((r = set_bn(o, CKA_MODULUS, pk, OSSL_PKEY_PARAM_RSA_N)) != 0 ||
-		    (r = set_bn(o, CKA_PUBLIC_EXPONENT, pk,
-		    OSSL_PKEY_PARAM_RSA_E)) != 0)
-			goto out;
+		return r;
+	if (sa->kt == CKK_RSA) {
+		if ((r = p11_obj_set(o, CKA_MODULUS, sa->a, sa->alen)) != 0 ||
+		    (r = p11_obj_set(o, CKA_PUBLIC_EXPONENT, sa->b,
+		    sa->blen)) != 0)
+			return r;
 		if (o->cls == CKO_PUBLIC_KEY &&
-		    (r = p11_obj_set_ulong(o, CKA_MODULUS_BITS, *bits)) != 0)
-			goto out;
-	} else if (EVP_PKEY_is_a(pk, "EC")) {
-		*kt = CKK_EC;
-		if (!EVP_PKEY_get_utf8_string_param(pk,
-		    OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) ||
-		    (nid = OBJ_sn2nid(group)) == NID_undef ||
-		    (oid = OBJ_nid2obj(nid)) == NULL ||
-		    (len = i2d_ASN1_OBJECT(oid, NULL)) <= 0 ||
-		    (der = OPENSSL_malloc((size_t)len)) == NULL)
-			goto out;
-		p = der;
-		i2d_ASN1_OBJECT(oid, &p);
-		if ((r = p11_obj_set(o, CKA_EC_PARAMS, der, (size_t)len)) != 0)
-			goto out;
-		OPENSSL_free(der);
-		der = NULL;
-		r = SN_ERR_CRYPTO;
-		/* CKA_EC_POINT is the DER OCTET STRING of the X9.62 point. */
-		if (!EVP_PKEY_get_octet_string_param(pk,
-		    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof(point),
-		    &plen) ||
-		    (os = ASN1_OCTET_STRING_new()) == NULL ||
-		    !ASN1_OCTET_STRING_set(os, point, (int)plen) ||
-		    (len = i2d_ASN1_OCTET_STRING(os, &der)) <= 0)
-			goto out;
-		if ((r = p11_obj_set(o, CKA_EC_POINT, der, (size_t)len)) != 0)
-			goto out;
+		    (r = p11_obj_set_ulong(o, CKA_MODULUS_BITS, sa->bits)) != 0)
+			return r;
 	} else {
-		r = SN_ERR_INVALID;
-		goto out;
+		if ((r = p11_obj_set(o, CKA_EC_PARAMS, sa->a, sa->alen)) != 0 ||
+		    (r = p11_obj_set(o, CKA_EC_POINT, sa->b, sa->blen)) != 0)
+			return r;
 	}
-	r = p11_obj_set_ulong(o, CKA_KEY_TYPE, *kt);
- out:
-	ASN1_OCTET_STRING_free(os);
-	OPENSSL_free(der);
-	return r;
+	return p11_obj_set_ulong(o, CKA_KEY_TYPE, sa->kt);
 }
 
 static int
@@ -627,14 +739,12 @@ static int
 add_key(struct p11_token *t, json_t *key, int *skipped)
 {
 	struct p11_object *priv = NULL, *pub = NULL, *cert = NULL;
-	EVP_PKEY *pk = NULL;
+	struct spki_attrs sa = { 0 };
 	X509 *x = NULL;
 	uint8_t *id = NULL, *subj = NULL, *spki = NULL;
 	size_t idlen, subjlen = 0, spkilen = 0;
 	const char *kid, *name, *proj, *state, *pem, *cpem;
 	char label[2 * 64 + 2];
-	CK_KEY_TYPE kt;
-	CK_ULONG bits;
 	json_t *chain, *v;
 	size_t i;
 	int r;
@@ -669,15 +779,9 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 		*skipped = 1;
 		return 0;
 	}
-	/*
-	 * The key through OpenSSL's decoders (d2i_PUBKEY is cheaper but, in
-	 * a process with an ENGINE such as libp11's, makes an engine key
-	 * whose parameters cannot be read), its DER straight from the PEM:
-	 * CKA_PUBLIC_KEY_INFO as the service sent it, not encoded again.
-	 */
-	if (pem_read_pubkey(pem, strlen(pem), &pk) != 0 ||
-	    pem_read_der(pem, strlen(pem), "PUBLIC KEY", &spki,
-	    &spkilen) != 0) {
+	/* its DER as the service sent it: CKA_PUBLIC_KEY_INFO */
+	if (pem_read_der(pem, strlen(pem), "PUBLIC KEY", &spki,
+	    &spkilen) != 0 || spki_parse(spki, spkilen, &sa) != 0) {
 		*skipped = 1;
 		r = 0;
 		goto out;
@@ -699,8 +803,8 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	    (pub = p11_obj_new(CKO_PUBLIC_KEY)) == NULL)
 		goto out;
 	if ((r = set_key_attrs(priv, id, idlen, label, subj, subjlen)) != 0 ||
-	    (r = set_pubkey_attrs(priv, pk, spki, spkilen, &kt, &bits)) != 0 ||
-	    (r = set_allowed_mechs(priv, kt)) != 0 ||
+	    (r = set_pubkey_attrs(priv, spki, spkilen, &sa)) != 0 ||
+	    (r = set_allowed_mechs(priv, sa.kt)) != 0 ||
 	    (r = p11_obj_set_bool(priv, CKA_SENSITIVE, 1)) != 0 ||
 	    (r = p11_obj_set_bool(priv, CKA_DECRYPT, 0)) != 0 ||
 	    (r = p11_obj_set_bool(priv, CKA_SIGN, 1)) != 0 ||
@@ -713,8 +817,8 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	    (r = p11_obj_set_bool(priv, CKA_ALWAYS_AUTHENTICATE, 0)) != 0)
 		goto out;
 	if ((r = set_key_attrs(pub, id, idlen, label, subj, subjlen)) != 0 ||
-	    (r = set_pubkey_attrs(pub, pk, spki, spkilen, &kt, &bits)) != 0 ||
-	    (r = set_allowed_mechs(pub, kt)) != 0 ||
+	    (r = set_pubkey_attrs(pub, spki, spkilen, &sa)) != 0 ||
+	    (r = set_allowed_mechs(pub, sa.kt)) != 0 ||
 	    (r = p11_obj_set_bool(pub, CKA_ENCRYPT, 0)) != 0 ||
 	    (r = p11_obj_set_bool(pub, CKA_VERIFY, 1)) != 0 ||
 	    (r = p11_obj_set_bool(pub, CKA_VERIFY_RECOVER, 0)) != 0 ||
@@ -725,8 +829,8 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 		r = SN_ERR_NOMEM;
 		goto out;
 	}
-	priv->key_type = pub->key_type = kt;
-	priv->key_bits = pub->key_bits = bits;
+	priv->key_type = pub->key_type = sa.kt;
+	priv->key_bits = pub->key_bits = sa.bits;
 	if (x != NULL && (r = make_cert(x, id, idlen, label, 1, &cert)) != 0)
 		goto out;
 	r = token_add(t, priv);
@@ -767,7 +871,7 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	OPENSSL_free(spki);
 	free(id);
 	X509_free(x);
-	EVP_PKEY_free(pk);
+	spki_attrs_clear(&sa);
 	return r;
 }
 

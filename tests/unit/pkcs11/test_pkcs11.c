@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -571,6 +572,110 @@ test_token_take(void **state)
 	assert_int_equal(src2->nobjs, n);
 	p11_token_free(src2);
 	p11_token_free(dst);
+}
+
+/* One listed key with this public key PEM: the objects it made (0 or 3). */
+static size_t
+objs_for_pubkey(const char *pem, size_t *skipped, CK_ULONG *bits)
+{
+	struct p11_token *t = NULL;
+	json_t *j = json_pack("{s:[{s:s,s:s,s:s,s:s,s:{s:s}}]}", "keys",
+	    "id", "skey_00112233445566778899aabbccddeeff", "name", "k",
+	    "state", "active", "public_key", pem, "project", "name", "p");
+	size_t n;
+
+	assert_non_null(j);
+	assert_int_equal(p11_token_from_keys(j, &t, skipped), 0);
+	n = t->nobjs;
+	if (n > 0)
+		*bits = t->objs[0]->key_bits;
+	p11_token_free(t);
+	json_decref(j);
+	return n;
+}
+
+/*
+ * Public keys are read from their DER (spki_parse): RSA and the three NIST
+ * curves make objects with the right size; other algorithms and curves,
+ * a compressed point, trailing bytes and random bytes are skipped.
+ */
+static void
+test_token_public_key_kinds(void **state)
+{
+	static const char *const skip_pems[] = {
+		/* Ed25519 */
+		"-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n"
+		"-----END PUBLIC KEY-----\n",
+		/* random bytes */
+		"-----BEGIN PUBLIC KEY-----\nq83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k=\n"
+		"-----END PUBLIC KEY-----\n",
+		/* not a public key block */
+		"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n",
+		"garbage",
+	};
+	struct { const char *alg; const char *opt; CK_ULONG bits; } ok[] = {
+		{ "EC", "P-256", 256 }, { "EC", "P-384", 384 },
+		{ "EC", "P-521", 521 }, { "RSA", NULL, 2048 },
+	};
+	size_t skipped;
+	CK_ULONG bits = 0;
+	EVP_PKEY *pk;
+	char *pem;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		pk = ok[i].opt != NULL ? EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+		    ok[i].opt) : EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
+		    (size_t)2048);
+		assert_non_null(pk);
+		pem = pubkey_pem(pk);
+		assert_int_equal(objs_for_pubkey(pem, &skipped, &bits), 2);
+		assert_int_equal(skipped, 0);
+		assert_int_equal(bits, ok[i].bits);
+		free(pem);
+		EVP_PKEY_free(pk);
+	}
+	/* secp256k1 is not a curve the service makes */
+	assert_non_null(pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1"));
+	pem = pubkey_pem(pk);
+	assert_int_equal(objs_for_pubkey(pem, &skipped, &bits), 0);
+	assert_int_equal(skipped, 1);
+	free(pem);
+	EVP_PKEY_free(pk);
+	for (size_t i = 0; i < sizeof(skip_pems) / sizeof(skip_pems[0]); i++) {
+		assert_int_equal(objs_for_pubkey(skip_pems[i], &skipped,
+		    &bits), 0);
+		assert_int_equal(skipped, 1);
+	}
+	/* a compressed P-256 point, and a valid key with a byte appended */
+	{
+		uint8_t *der = NULL, *d2;
+		char b64[512], block[700];
+		int n;
+
+		assert_non_null(pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+		    "P-256"));
+		assert_int_equal(EVP_PKEY_set_utf8_string_param(pk,
+		    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"), 1);
+		pem = pubkey_pem(pk);
+		assert_int_equal(objs_for_pubkey(pem, &skipped, &bits), 0);
+		free(pem);
+		assert_int_equal(EVP_PKEY_set_utf8_string_param(pk,
+		    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+		    "uncompressed"), 1);
+		assert_true((n = i2d_PUBKEY(pk, &der)) > 0);
+		assert_non_null(d2 = malloc((size_t)n + 1));
+		memcpy(d2, der, (size_t)n);
+		d2[n] = 0;
+		EVP_EncodeBlock((unsigned char *)b64, d2, n + 1);
+		snprintf(block, sizeof(block), "-----BEGIN PUBLIC KEY-----\n%s\n"
+		    "-----END PUBLIC KEY-----\n", b64);
+		assert_int_equal(objs_for_pubkey(block, &skipped, &bits), 0);
+		assert_int_equal(skipped, 1);
+		free(d2);
+		OPENSSL_free(der);
+		EVP_PKEY_free(pk);
+	}
 }
 
 /* ---- the listing cache (p11_cache.c) ---- */
@@ -1211,6 +1316,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_token_take, setup,
 		    teardown),
+		cmocka_unit_test(test_token_public_key_kinds),
 		cmocka_unit_test(test_token_bad_answer),
 		cmocka_unit_test(test_etag_valid),
 		cmocka_unit_test_setup_teardown(test_listing_cache, setup,
