@@ -101,7 +101,8 @@ struct http_cond {
 static __thread char client_errmsg[ERRMSG_MAX];
 /*
  * The Prefer field (RFC 7240) of this thread's request being sent, or NULL:
- * set by sn_client_sign around its one call, so that a signature's answer
+ * set by sn_client_sign and sn_client_sign_batch around their one request
+ * (unless require_inclusion_proof needs the event), so that the answer
  * leaves out the audit event nobody here checks (docs/API.md "Sign").
  */
 static __thread const char *client_prefer;

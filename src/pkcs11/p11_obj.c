@@ -383,7 +383,8 @@ spki_rsa(const uint8_t *p, size_t len, struct spki_attrs *sa)
 	if ((r = int_bytes(n, &sa->a, &sa->alen, &bits)) != 0 ||
 	    (r = int_bytes(e, &sa->b, &sa->blen, NULL)) != 0)
 		goto out;
-	/* what the service makes: 2048 to 4096 bits */
+	/* the service makes 2048 to 4096 bits; anything far outside is
+	 * not a key it sent */
 	if (bits < 1024 || bits > 16384) {
 		r = SN_ERR_INVALID;
 		goto out;
@@ -660,7 +661,6 @@ x509_from_pem(const char *pem)
 
 	return pem_read_x509(pem, strlen(pem), &x) == 0 ? x : NULL;
 }
-
 
 /* 1 if a certificate with this DER value is already on the token. */
 static int
