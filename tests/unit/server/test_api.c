@@ -282,7 +282,7 @@ test_inm_parse(void **state)
 	struct api_inm m;
 	struct sn_actor a;
 	char e1[API_ETAG_MAX], e2[API_ETAG_MAX], big[API_INM_MAX_LEN + 2];
-	size_t i;
+	size_t i, len;
 
 	(void)state;
 	assert_int_equal(api_inm_parse("*", &m), 0);
@@ -315,19 +315,20 @@ test_inm_parse(void **state)
 	big[sizeof(big) - 1] = '\0';
 	assert_int_equal(api_inm_parse(big, &m), SN_ERR_TOO_LARGE);
 	big[0] = '\0';
-	for (i = 0; i < API_INM_MAX_TAGS; i++)
-		strcat(big, "\"x\",");
+	for (i = 0, len = 0; i < API_INM_MAX_TAGS; i++)
+		len += (size_t)snprintf(big + len, sizeof(big) - len, "\"x\",");
 	big[strlen(big) - 1] = '\0';
 	assert_int_equal(api_inm_parse(big, &m), 0);
 	assert_int_equal(m.n, API_INM_MAX_TAGS);
-	strcat(big, ",\"y\"");
+	len = strlen(big);
+	snprintf(big + len, sizeof(big) - len, ",\"y\"");
 	assert_int_equal(api_inm_parse(big, &m), SN_ERR_TOO_LARGE);
 
 	/* the ETag: weak, bound to the caller, the generation and the time */
 	memset(&a, 0, sizeof(a));
 	a.type = SN_ACTOR_USER;
-	strcpy(a.tenant_id, "ten_1");
-	strcpy(a.id, "usr_1");
+	snprintf(a.tenant_id, sizeof(a.tenant_id), "%s", "ten_1");
+	snprintf(a.id, sizeof(a.id), "%s", "usr_1");
 	api_listing_etag(&a, 7, 1000, e1);
 	assert_int_equal(strncmp(e1, "W/\"1000-", 8), 0);
 	assert_int_equal(strlen(e1), 8 + 32 + 1);
@@ -337,15 +338,15 @@ test_inm_parse(void **state)
 	assert_string_not_equal(e1, e2);
 	api_listing_etag(&a, 7, 1001, e2);
 	assert_string_not_equal(e1, e2);
-	strcpy(a.id, "usr_2");
+	snprintf(a.id, sizeof(a.id), "%s", "usr_2");
 	api_listing_etag(&a, 7, 1000, e2);
 	assert_string_not_equal(e1, e2);
-	strcpy(a.id, "usr_1");
+	snprintf(a.id, sizeof(a.id), "%s", "usr_1");
 	a.type = SN_ACTOR_SERVICE_ACCOUNT;
 	api_listing_etag(&a, 7, 1000, e2);
 	assert_string_not_equal(e1, e2);
 	a.type = SN_ACTOR_USER;
-	strcpy(a.tenant_id, "ten_2");
+	snprintf(a.tenant_id, sizeof(a.tenant_id), "%s", "ten_2");
 	api_listing_etag(&a, 7, 1000, e2);
 	assert_string_not_equal(e1, e2);
 }

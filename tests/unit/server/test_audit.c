@@ -314,10 +314,13 @@ random_string(void)
 	    "\x01", "\x1f", "\x7f", " ", "caf\xc3\xa9", "\xe2\x82\xac",
 	    "\xf0\x9f\x94\x91", "seq", "{", "}", ":", "," };
 	char buf[256] = "";
+	size_t len = 0;
 	int n = rand() % 12;
 
+	/* at most 11 parts of at most 5 bytes: never truncated */
 	for (int i = 0; i < n; i++)
-		strcat(buf, parts[rand() % (sizeof(parts) / sizeof(parts[0]))]);
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s",
+		    parts[rand() % (sizeof(parts) / sizeof(parts[0]))]);
 	return json_string(buf);
 }
 
