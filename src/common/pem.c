@@ -21,19 +21,30 @@
 
 enum pem_object { PEM_PUBKEY, PEM_X509, PEM_PRIVATE_KEY };
 
-/* The first object of one kind in pem[0..len), through a read-only BIO. */
+/* A read-only BIO over pem[0..len), with the bounds every reader has. */
 static int
-pem_read(const char *pem, size_t len, enum pem_object what, void **out)
+mem_bio(const char *pem, size_t len, BIO **b)
 {
-	BIO *b;
-
-	*out = NULL;
+	*b = NULL;
 	if (pem == NULL)
 		return SN_ERR_INVALID;
 	if (len > INT_MAX)
 		return SN_ERR_TOO_LARGE;
-	if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL)
+	if ((*b = BIO_new_mem_buf(pem, (int)len)) == NULL)
 		return SN_ERR_NOMEM;
+	return 0;
+}
+
+/* The first object of one kind in pem[0..len). */
+static int
+pem_read(const char *pem, size_t len, enum pem_object what, void **out)
+{
+	BIO *b;
+	int r;
+
+	*out = NULL;
+	if ((r = mem_bio(pem, len, &b)) != 0)
+		return r;
 	/* No passphrase callback: an encrypted key is refused, not prompted. */
 	switch (what) {
 	case PEM_PUBKEY:
@@ -102,16 +113,13 @@ pem_read_der(const char *pem, size_t len, const char *type, uint8_t **der,
 	unsigned char *data = NULL;
 	long n = 0;
 	BIO *b;
-	int r = SN_ERR_INVALID;
+	int r;
 
 	*der = NULL;
 	*derlen = 0;
-	if (pem == NULL)
-		return SN_ERR_INVALID;
-	if (len > INT_MAX)
-		return SN_ERR_TOO_LARGE;
-	if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL)
-		return SN_ERR_NOMEM;
+	if ((r = mem_bio(pem, len, &b)) != 0)
+		return r;
+	r = SN_ERR_INVALID;
 	/* the first block, whatever its type: a later block of the wanted
 	 * type is not looked for (as the typed readers above) */
 	if (PEM_read_bio(b, &name, &header, &data, &n) == 1 &&
