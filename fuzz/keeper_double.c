@@ -96,6 +96,29 @@ keeper_double_restore(void)
 	memcpy(table, saved_table, ntable * sizeof(table[0]));
 }
 
+/*
+ * An id keeper_generate made: algorithm, 0xf0, six zero bytes, then a
+ * counter value it has handed out. All of that, not just the first two
+ * bytes: the CKA_IDs keygen.c draws at random start with a valid algorithm
+ * and 0xf0 about once in 10,000 keys, and the double then answered
+ * "conflict" (an HSM failure to the caller) on a fresh id.
+ */
+static int
+made_here(const uint8_t id[16])
+{
+	uint64_t n = 0;
+
+	if (id[1] != 0xf0 || id[0] == 0 || id[0] > SN_ALG_ED25519 ||
+	    pool_file[id[0]] == NULL)
+		return 0;
+	for (int i = 2; i < 8; i++)
+		if (id[i] != 0)
+			return 0;
+	for (int i = 8; i < 16; i++)
+		n = n << 8 | id[i];
+	return n != 0 && n <= counter;
+}
+
 static EVP_PKEY *
 key_of(const uint8_t id[16], enum sn_key_alg *alg)
 {
@@ -104,8 +127,7 @@ key_of(const uint8_t id[16], enum sn_key_alg *alg)
 			*alg = table[i].alg;
 			return keeper_double_key(*alg);
 		}
-	if (id[1] != 0xf0 || id[0] == 0 || id[0] > SN_ALG_ED25519 ||
-	    pool_file[id[0]] == NULL)
+	if (!made_here(id))
 		return NULL;
 	*alg = (enum sn_key_alg)id[0];
 	return keeper_double_key(*alg);
