@@ -59,6 +59,7 @@ p11_obj_free(struct p11_object *o)
 		free(o->attrs[i].val);
 	free(o->attrs);
 	free(o->key_id);
+	free(o->pem);
 	free(o);
 }
 
@@ -213,6 +214,7 @@ p11_token_free(struct p11_token *t)
 	for (size_t i = 0; i < t->nobjs; i++)
 		p11_obj_free(t->objs[i]);
 	free(t->objs);
+	free(t->cas);
 	free(t);
 }
 
@@ -247,6 +249,30 @@ token_add(struct p11_token *t, struct p11_object *o)
 	}
 	o->handle = (CK_OBJECT_HANDLE)t->nobjs + 1;
 	t->objs[t->nobjs++] = o;
+	return 0;
+}
+
+/* An authority certificate: added and indexed in t->cas. Takes ownership
+ * of o (freed on failure), as token_add. */
+static int
+token_add_ca(struct p11_token *t, struct p11_object *o)
+{
+	struct p11_object **n;
+	size_t ncap;
+	int r;
+
+	if (t->ncas == t->cacap) {
+		ncap = t->cacap ? t->cacap * 2 : 8;
+		if ((n = reallocarray(t->cas, ncap, sizeof(*n))) == NULL) {
+			p11_obj_free(o);
+			return SN_ERR_NOMEM;
+		}
+		t->cas = n;
+		t->cacap = ncap;
+	}
+	if ((r = token_add(t, o)) != 0)
+		return r;
+	t->cas[t->ncas++] = o;
 	return 0;
 }
 
@@ -570,96 +596,66 @@ set_key_attrs(struct p11_object *o, const uint8_t *id, size_t idlen,
 }
 
 static int
-set_date(struct p11_object *o, CK_ATTRIBUTE_TYPE type, const ASN1_TIME *t)
+set_date(struct p11_object *o, CK_ATTRIBUTE_TYPE type, const struct tm *tm)
 {
-	struct tm tm;
 	CK_DATE d;
 	char buf[40];
 
-	if (t == NULL || !ASN1_TIME_to_tm(t, &tm) || tm.tm_year < 0 ||
-	    tm.tm_year + 1900 > 9999)
+	if (tm->tm_year < 0 || tm->tm_year + 1900 > 9999)
 		return p11_obj_set(o, type, NULL, 0);
-	snprintf(buf, sizeof(buf), "%04d%02d%02d", tm.tm_year + 1900,
-	    (tm.tm_mon + 1) % 100, tm.tm_mday % 100);
+	snprintf(buf, sizeof(buf), "%04d%02d%02d", tm->tm_year + 1900,
+	    (tm->tm_mon + 1) % 100, tm->tm_mday % 100);
 	memcpy(d.year, buf, 4);
 	memcpy(d.month, buf + 4, 2);
 	memcpy(d.day, buf + 6, 2);
 	return p11_obj_set(o, type, &d, sizeof(d));
 }
 
-/* DER of an X509_NAME into a malloc'd buffer. */
+/*
+ * A certificate object from the certificate's DER and the fields read from
+ * it (p11_cert_fields): every attribute is a copy of bytes the service
+ * sent, nothing is encoded again.
+ */
 static int
-name_der(const X509_NAME *name, uint8_t **der, size_t *len)
-{
-	int l;
-
-	*der = NULL;
-	if ((l = i2d_X509_NAME(name, der)) <= 0)
-		return SN_ERR_CRYPTO;
-	*len = (size_t)l;
-	return 0;
-}
-
-static int
-make_cert(const X509 *x, const uint8_t *id, size_t idlen, const char *label,
-    CK_ULONG category, struct p11_object **out)
+make_cert(const uint8_t *der, size_t len, const struct p11_cert_fields *cf,
+    const uint8_t *id, size_t idlen, const char *label, CK_ULONG category,
+    struct p11_object **out)
 {
 	struct p11_object *o = NULL;
-	uint8_t *der = NULL, *subj = NULL, *iss = NULL, *ser = NULL, *spki = NULL;
 	uint8_t sha[SHA_DIGEST_LENGTH];
-	size_t subjlen, isslen;
-	int len, serlen, spkilen, r = SN_ERR_NOMEM;
+	int r;
 
 	*out = NULL;
 	if ((o = p11_obj_new(CKO_CERTIFICATE)) == NULL)
-		goto out;
-	r = SN_ERR_CRYPTO;
-	if ((len = i2d_X509(x, &der)) <= 0 ||
-	    (serlen = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &ser)) <= 0 ||
-	    (spkilen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki)) <= 0)
-		goto out;
-	if ((r = name_der(X509_get_subject_name(x), &subj, &subjlen)) != 0 ||
-	    (r = name_der(X509_get_issuer_name(x), &iss, &isslen)) != 0)
-		goto out;
-	SHA1(der, (size_t)len, sha);
+		return SN_ERR_NOMEM;
+	SHA1(der, len, sha);
 	if ((r = set_storage_attrs(o, label)) != 0 ||
 	    (r = p11_obj_set_ulong(o, CKA_CERTIFICATE_TYPE, CKC_X_509)) != 0 ||
 	    (r = p11_obj_set_bool(o, CKA_TRUSTED, 0)) != 0 ||
 	    (r = p11_obj_set_ulong(o, CKA_CERTIFICATE_CATEGORY, category)) != 0 ||
 	    (r = p11_obj_set(o, CKA_CHECK_VALUE, sha, 3)) != 0 ||
-	    (r = set_date(o, CKA_START_DATE, X509_get0_notBefore(x))) != 0 ||
-	    (r = set_date(o, CKA_END_DATE, X509_get0_notAfter(x))) != 0 ||
-	    (r = p11_obj_set(o, CKA_PUBLIC_KEY_INFO, spki, (size_t)spkilen)) != 0 ||
-	    (r = p11_obj_set(o, CKA_SUBJECT, subj, subjlen)) != 0 ||
+	    (r = set_date(o, CKA_START_DATE, &cf->not_before)) != 0 ||
+	    (r = set_date(o, CKA_END_DATE, &cf->not_after)) != 0 ||
+	    (r = p11_obj_set(o, CKA_PUBLIC_KEY_INFO, cf->spki.p,
+	    cf->spki.len)) != 0 ||
+	    (r = p11_obj_set(o, CKA_SUBJECT, cf->subject.p,
+	    cf->subject.len)) != 0 ||
 	    (r = p11_obj_set(o, CKA_ID, id, idlen)) != 0 ||
-	    (r = p11_obj_set(o, CKA_ISSUER, iss, isslen)) != 0 ||
-	    (r = p11_obj_set(o, CKA_SERIAL_NUMBER, ser, (size_t)serlen)) != 0 ||
-	    (r = p11_obj_set(o, CKA_VALUE, der, (size_t)len)) != 0 ||
+	    (r = p11_obj_set(o, CKA_ISSUER, cf->issuer.p,
+	    cf->issuer.len)) != 0 ||
+	    (r = p11_obj_set(o, CKA_SERIAL_NUMBER, cf->serial.p,
+	    cf->serial.len)) != 0 ||
+	    (r = p11_obj_set(o, CKA_VALUE, der, len)) != 0 ||
 	    (r = p11_obj_set(o, CKA_URL, NULL, 0)) != 0 ||
 	    (r = p11_obj_set(o, CKA_HASH_OF_SUBJECT_PUBLIC_KEY, NULL, 0)) != 0 ||
 	    (r = p11_obj_set(o, CKA_HASH_OF_ISSUER_PUBLIC_KEY, NULL, 0)) != 0 ||
 	    (r = p11_obj_set_ulong(o, CKA_JAVA_MIDP_SECURITY_DOMAIN, 0)) != 0 ||
-	    (r = p11_obj_set_ulong(o, CKA_NAME_HASH_ALGORITHM, CKM_SHA_1)) != 0)
-		goto out;
+	    (r = p11_obj_set_ulong(o, CKA_NAME_HASH_ALGORITHM, CKM_SHA_1)) != 0) {
+		p11_obj_free(o);
+		return r;
+	}
 	*out = o;
-	o = NULL;
-	r = 0;
- out:
-	p11_obj_free(o);
-	OPENSSL_free(der);
-	OPENSSL_free(ser);
-	OPENSSL_free(spki);
-	OPENSSL_free(subj);
-	OPENSSL_free(iss);
-	return r;
-}
-
-static X509 *
-x509_from_pem(const char *pem)
-{
-	X509 *x = NULL;
-
-	return pem_read_x509(pem, strlen(pem), &x) == 0 ? x : NULL;
+	return 0;
 }
 
 /* 1 if a certificate with this DER value is already on the token. */
@@ -690,15 +686,20 @@ add_ca_cert(struct p11_token *t, const char *pem)
 	uint8_t idbuf[SHA_DIGEST_LENGTH];
 	const uint8_t *id = idbuf;
 	unsigned int idlen = sizeof(idbuf);
+	struct p11_cert_fields cf;
 	size_t len;
 	char cn[256] = "CA";
 	int r = SN_ERR_PROTOCOL;
 
 	/*
 	 * Every key of a tenant's CA carries the same chain: a certificate
-	 * already on the token is found by its DER before it is parsed (a
-	 * d2i_X509 is about 1.5 million instructions).
+	 * already on the token is found by its PEM text, then by its DER,
+	 * before it is parsed (a d2i_X509 is about 1.5 million
+	 * instructions, a PEM decoding 35 thousand).
 	 */
+	for (size_t i = 0; i < t->ncas; i++)
+		if (strcmp(t->cas[i]->pem, pem) == 0)
+			return 0;
 	if (pem_read_der(pem, strlen(pem), "CERTIFICATE", &der, &len) != 0)
 		goto out;
 	if (token_has_cert(t, der, len)) {
@@ -706,8 +707,8 @@ add_ca_cert(struct p11_token *t, const char *pem)
 		goto out;
 	}
 	p = der;
-	if (len > LONG_MAX || (x = d2i_X509(NULL, &p, (long)len)) == NULL ||
-	    p != der + len)
+	if (p11_cert_fields(der, len, &cf) != 0 || len > LONG_MAX ||
+	    (x = d2i_X509(NULL, &p, (long)len)) == NULL || p != der + len)
 		goto out;
 	r = SN_ERR_CRYPTO;
 	/*
@@ -723,9 +724,13 @@ add_ca_cert(struct p11_token *t, const char *pem)
 	if (X509_NAME_get_text_by_NID(X509_get_subject_name(x),
 	    NID_commonName, cn, sizeof(cn)) <= 0)
 		snprintf(cn, sizeof(cn), "CA");
-	if ((r = make_cert(x, id, idlen, cn, 2, &o)) != 0)
+	if ((r = make_cert(der, len, &cf, id, idlen, cn, 2, &o)) != 0)
 		goto out;
-	r = token_add(t, o);
+	if ((o->pem = strdup(pem)) == NULL) {
+		r = SN_ERR_NOMEM;
+		goto out;
+	}
+	r = token_add_ca(t, o);
 	o = NULL;
  out:
 	p11_obj_free(o);
@@ -740,9 +745,10 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 {
 	struct p11_object *priv = NULL, *pub = NULL, *cert = NULL;
 	struct spki_attrs sa = { 0 };
-	X509 *x = NULL;
-	uint8_t *id = NULL, *subj = NULL, *spki = NULL;
-	size_t idlen, subjlen = 0, spkilen = 0;
+	struct p11_cert_fields cf;
+	uint8_t *id = NULL, *spki = NULL, *cder = NULL;
+	const uint8_t *subj = NULL;
+	size_t idlen, subjlen = 0, spkilen = 0, cderlen = 0;
 	const char *kid, *name, *proj, *state, *pem, *cpem;
 	char label[2 * 64 + 2];
 	json_t *chain, *v;
@@ -788,15 +794,18 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	}
 	if ((r = key_ckaid(key, kid, &id, &idlen)) != 0)
 		goto out;
+	/* the certificate's fields as byte ranges of its DER (p11_cert.c):
+	 * a d2i_X509 per key was most of what a large listing cost */
 	if (cpem != NULL) {
-		if ((x = x509_from_pem(cpem)) == NULL) {
+		if (pem_read_der(cpem, strlen(cpem), "CERTIFICATE", &cder,
+		    &cderlen) != 0 ||
+		    p11_cert_fields(cder, cderlen, &cf) != 0) {
 			*skipped = 1;
 			r = 0;
 			goto out;
 		}
-		if ((r = name_der(X509_get_subject_name(x), &subj,
-		    &subjlen)) != 0)
-			goto out;
+		subj = cf.subject.p;
+		subjlen = cf.subject.len;
 	}
 	r = SN_ERR_NOMEM;
 	if ((priv = p11_obj_new(CKO_PRIVATE_KEY)) == NULL ||
@@ -831,7 +840,8 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	}
 	priv->key_type = pub->key_type = sa.kt;
 	priv->key_bits = pub->key_bits = sa.bits;
-	if (x != NULL && (r = make_cert(x, id, idlen, label, 1, &cert)) != 0)
+	if (cder != NULL && (r = make_cert(cder, cderlen, &cf, id, idlen,
+	    label, 1, &cert)) != 0)
 		goto out;
 	r = token_add(t, priv);
 	priv = NULL;
@@ -867,10 +877,9 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	p11_obj_free(priv);
 	p11_obj_free(pub);
 	p11_obj_free(cert);
-	OPENSSL_free(subj);
 	OPENSSL_free(spki);
+	OPENSSL_free(cder);
 	free(id);
-	X509_free(x);
 	spki_attrs_clear(&sa);
 	return r;
 }
@@ -881,11 +890,11 @@ p11_token_new(void)
 	return calloc(1, sizeof(struct p11_token));
 }
 
-/* The private key object of server key kid, or NULL. */
+/* The private key object of server key kid among the first n, or NULL. */
 static const struct p11_object *
-token_key_by_id(const struct p11_token *t, const char *kid)
+token_key_by_id(const struct p11_token *t, const char *kid, size_t n)
 {
-	for (size_t i = 0; i < t->nobjs; i++) {
+	for (size_t i = 0; i < n && i < t->nobjs; i++) {
 		if (t->objs[i]->key_id != NULL &&
 		    strcmp(t->objs[i]->key_id, kid) == 0)
 			return t->objs[i];
@@ -896,30 +905,42 @@ token_key_by_id(const struct p11_token *t, const char *kid)
 int
 p11_token_add_keys(struct p11_token *t, json_t *resp, size_t *skipped)
 {
-	json_t *keys, *k;
+	json_t *keys, *k, *added;
 	const char *kid;
-	size_t i;
-	int r, skip;
+	size_t i, before = t->nobjs;
+	int r = 0, skip;
 
 	*skipped = 0;
 	keys = json_object_get(resp, "keys");
 	if (!json_is_array(keys))
 		return SN_ERR_PROTOCOL;
+	if ((added = json_object()) == NULL)
+		return SN_ERR_NOMEM;
 	/*
 	 * A key's objects are added together, its CA certificates after
 	 * them, so the order of handles is stable for a given answer. A key
 	 * already on the token (found by an earlier lookup, or by another
-	 * thread's) keeps its objects: its handles must not change.
+	 * thread's) keeps its objects: its handles must not change; a key
+	 * twice in the answer is added once. The objects there before are
+	 * searched, the keys of this answer looked up in a hash (a search of
+	 * the token per key made a large listing quadratic).
 	 */
 	json_array_foreach(keys, i, k) {
 		kid = json_string_value(json_object_get(k, "id"));
-		if (kid != NULL && token_key_by_id(t, kid) != NULL)
+		if (kid != NULL && (json_object_get(added, kid) != NULL ||
+		    token_key_by_id(t, kid, before) != NULL))
 			continue;
 		if ((r = add_key(t, k, &skip)) != 0)
-			return r;
+			break;
 		*skipped += (size_t)skip;
+		if (!skip && kid != NULL &&
+		    json_object_set_new(added, kid, json_true()) != 0) {
+			r = SN_ERR_NOMEM;
+			break;
+		}
 	}
-	return 0;
+	json_decref(added);
+	return r;
 }
 
 int
@@ -928,11 +949,16 @@ p11_token_take(struct p11_token *dst, struct p11_token *src)
 	if (dst->nobjs != 0)
 		return 0;
 	free(dst->objs);
+	free(dst->cas);
 	dst->objs = src->objs;
 	dst->nobjs = src->nobjs;
 	dst->cap = src->cap;
+	dst->cas = src->cas;
+	dst->ncas = src->ncas;
+	dst->cacap = src->cacap;
 	src->objs = NULL;
-	src->nobjs = src->cap = 0;
+	src->cas = NULL;
+	src->nobjs = src->cap = src->ncas = src->cacap = 0;
 	p11_token_free(src);
 	return 1;
 }

@@ -20,6 +20,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/pem.h>
@@ -328,6 +329,66 @@ test_token_add_keys(void **state)
 	assert_int_equal(t->nobjs, n);
 	json_decref(one);
 	p11_token_free(t);
+
+	/* one answer naming a key twice: its objects once */
+	assert_non_null(t = p11_token_new());
+	one = json_pack("{s:[O,O]}", "keys", json_array_get(keys, 1),
+	    json_array_get(keys, 1));
+	assert_int_equal(p11_token_add_keys(t, one, &skipped), 0);
+	assert_int_equal(t->nobjs, 4);
+	json_decref(one);
+	p11_token_free(t);
+}
+
+/*
+ * A chain certificate is one authority object whatever its PEM text looks
+ * like: the same DER with other line breaks is recognised too, and the
+ * token made by p11_token_take still knows its authorities.
+ */
+static void
+test_token_ca_dedupe(void **state)
+{
+	struct fixture *f = *state;
+	struct p11_token *t, *t2;
+	json_t *keys = json_object_get(f->resp, "keys"), *k, *ans;
+	const struct p11_object *o;
+	CK_ULONG cat = 2;
+	CK_ATTRIBUTE by_cat[] = {
+		{ CKA_CERTIFICATE_CATEGORY, &cat, sizeof(cat) },
+	};
+	const char *pem;
+	char *crlf, *q;
+	size_t skipped;
+
+	k = json_deep_copy(json_array_get(keys, 0));
+	pem = json_string_value(json_array_get(json_object_get(k, "chain"), 0));
+	assert_non_null(crlf = malloc(2 * strlen(pem) + 1));
+	for (q = crlf; *pem != '\0'; pem++) {
+		if (*pem == '\n')
+			*q++ = '\r';
+		*q++ = *pem;
+	}
+	*q = '\0';
+	json_array_set_new(json_object_get(k, "chain"), 0, json_string(crlf));
+	/* the CRLF text first: the root is read from it, and the next key's
+	 * LF text of the same root is matched by its DER */
+	ans = json_pack("{s:[o,O]}", "keys", k, json_array_get(keys, 1));
+	assert_non_null(t = p11_token_new());
+	assert_int_equal(p11_token_add_keys(t, ans, &skipped), 0);
+	assert_int_equal(find_all(t, by_cat, 1, &o), 1);
+	assert_int_equal(t->ncas, 1);
+	assert_ptr_equal(t->cas[0], o);
+	assert_string_equal(o->pem, crlf);
+	free(crlf);
+	/* taken whole into another token, the index goes along */
+	assert_non_null(t2 = p11_token_new());
+	assert_int_equal(p11_token_take(t2, t), 1);
+	assert_int_equal(t2->ncas, 1);
+	assert_int_equal(p11_token_add_keys(t2, f->resp, &skipped), 0);
+	assert_int_equal(find_all(t2, by_cat, 1, &o), 1);
+	assert_int_equal(t2->nobjs, 9);
+	json_decref(ans);
+	p11_token_free(t2);
 }
 
 /* Which templates name a key: a CKA_ID of the service's characters, a
@@ -1003,6 +1064,271 @@ test_token_bad_chain_cert(void **state)
 	p11_token_free(t);
 }
 
+/* ---- certificate fields (p11_cert.c) ---- */
+
+static uint8_t *
+cert_der(X509 *x, size_t *len)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+
+	assert_true(n > 0);
+	*len = (size_t)n;
+	return der;
+}
+
+/* The range is exactly OpenSSL's encoding of the field (freed). */
+static void
+assert_range(const struct p11_der_range *r, unsigned char *der, int n)
+{
+	assert_true(n > 0);
+	assert_int_equal(r->len, (size_t)n);
+	assert_memory_equal(r->p, der, r->len);
+	OPENSSL_free(der);
+}
+
+static void
+assert_tm(const struct tm *a, const ASN1_TIME *t)
+{
+	struct tm b;
+
+	assert_true(ASN1_TIME_to_tm(t, &b));
+	assert_int_equal(a->tm_year, b.tm_year);
+	assert_int_equal(a->tm_mon, b.tm_mon);
+	assert_int_equal(a->tm_mday, b.tm_mday);
+	assert_int_equal(a->tm_hour, b.tm_hour);
+	assert_int_equal(a->tm_min, b.tm_min);
+	assert_int_equal(a->tm_sec, b.tm_sec);
+}
+
+/* p11_cert_fields agrees with d2i_X509 on every field it reads. */
+static void
+check_fields(X509 *x)
+{
+	struct p11_cert_fields f;
+	unsigned char *d = NULL;
+	uint8_t *der;
+	size_t len;
+	int n;
+
+	der = cert_der(x, &len);
+	assert_int_equal(p11_cert_fields(der, len, &f), 0);
+	n = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &d);
+	assert_range(&f.serial, d, n);
+	d = NULL;
+	n = i2d_X509_NAME(X509_get_issuer_name(x), &d);
+	assert_range(&f.issuer, d, n);
+	d = NULL;
+	n = i2d_X509_NAME(X509_get_subject_name(x), &d);
+	assert_range(&f.subject, d, n);
+	d = NULL;
+	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &d);
+	assert_range(&f.spki, d, n);
+	assert_tm(&f.not_before, X509_get0_notBefore(x));
+	assert_tm(&f.not_after, X509_get0_notAfter(x));
+	OPENSSL_free(der);
+}
+
+static void
+test_cert_fields(void **state)
+{
+	struct fixture *f = *state;
+	struct p11_cert_fields cf;
+	X509 *v1, *big;
+	BIGNUM *bn = NULL;
+	uint8_t *der, *buf;
+	size_t len;
+
+	check_fields(f->root);
+	check_fields(f->rsa_cert);
+	check_fields(f->ec_cert);
+	/* a v1 certificate (no [0] version), a negative serial, and a
+	 * notAfter past 2049 (GeneralizedTime) */
+	v1 = make_cert(f->ec, "v1", f->root, f->root_key, -5, 0);
+	X509_set_version(v1, 0);
+	X509_EXTENSION_free(X509_delete_ext(v1, 0));
+	assert_non_null(ASN1_TIME_set_string(X509_getm_notAfter(v1),
+	    "20610102030405Z"));
+	assert_true(X509_sign(v1, f->root_key, EVP_sha256()) > 0);
+	check_fields(v1);
+	X509_free(v1);
+	/* a 20-byte serial, the most RFC 5280 allows */
+	big = make_cert(f->rsa, "big serial", f->root, f->root_key, 1, 0);
+	assert_true(BN_hex2bn(&bn, "7f112233445566778899aabbccddeeff00112233")
+	    > 0);
+	assert_non_null(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(big)));
+	assert_true(X509_sign(big, f->root_key, EVP_sha256()) > 0);
+	check_fields(big);
+	X509_free(big);
+	BN_free(bn);
+
+	der = cert_der(f->rsa_cert, &len);
+	assert_non_null(buf = malloc(len + 2));
+	/* every truncation is refused, and leaves no OpenSSL error */
+	ERR_clear_error();
+	for (size_t n = 0; n < len; n++) {
+		memcpy(buf, der, n);
+		assert_int_equal(p11_cert_fields(buf, n, &cf), SN_ERR_INVALID);
+		assert_null(cf.subject.p);
+	}
+	assert_int_equal(ERR_peek_error(), 0);
+	/* a byte after it */
+	memcpy(buf, der, len);
+	buf[len] = 0;
+	assert_int_equal(p11_cert_fields(buf, len + 1, &cf), SN_ERR_INVALID);
+	/* a SET, not a SEQUENCE */
+	buf[0] = 0x31;
+	assert_int_equal(p11_cert_fields(buf, len, &cf), SN_ERR_INVALID);
+	/* the same content with an indefinite length (BER, not DER) */
+	assert_int_equal(der[0], 0x30);
+	assert_int_equal(der[1], 0x82);
+	buf[0] = 0x30;
+	buf[1] = 0x80;
+	memcpy(buf + 2, der + 4, len - 4);
+	buf[len - 2] = buf[len - 1] = 0;
+	assert_int_equal(p11_cert_fields(buf, len, &cf), SN_ERR_INVALID);
+	/* a notBefore that is not a time ('x' for a digit of the UTCTime)
+	 * reads, as d2i_X509 reads it, with the date unknown */
+	memcpy(buf, der, len);
+	for (size_t i = 0; i + 2 < len; i++) {
+		if (buf[i] == V_ASN1_UTCTIME && buf[i + 1] == 13) {
+			buf[i + 3] = 'x';
+			break;
+		}
+	}
+	assert_int_equal(p11_cert_fields(buf, len, &cf), 0);
+	assert_int_equal(cf.not_before.tm_year, -1);
+	assert_true(cf.not_after.tm_year > 100);
+	/* a notBefore of another type (an INTEGER) does not */
+	for (size_t i = 0; i + 2 < len; i++) {
+		if (buf[i] == V_ASN1_UTCTIME && buf[i + 1] == 13) {
+			buf[i] = V_ASN1_INTEGER;
+			break;
+		}
+	}
+	assert_int_equal(p11_cert_fields(buf, len, &cf), SN_ERR_INVALID);
+	/* the unchanged certificate reads */
+	assert_int_equal(p11_cert_fields(der, len, &cf), 0);
+	assert_int_equal(p11_cert_fields(NULL, 0, &cf), SN_ERR_INVALID);
+	free(buf);
+	OPENSSL_free(der);
+
+	/* random bytes, with and without a SEQUENCE header in front */
+	assert_non_null(buf = malloc(600));
+	for (int i = 0; i < 2000; i++) {
+		size_t n = 4 + (size_t)(rand() % 596);
+
+		for (size_t j = 0; j < n; j++)
+			buf[j] = (uint8_t)rand();
+		if (i % 2) {
+			buf[0] = 0x30;
+			buf[1] = 0x82;
+			buf[2] = (uint8_t)((n - 4) >> 8);
+			buf[3] = (uint8_t)(n - 4);
+		}
+		assert_int_equal(p11_cert_fields(buf, n, &cf), SN_ERR_INVALID);
+	}
+	assert_int_equal(ERR_peek_error(), 0);
+	free(buf);
+}
+
+/*
+ * The certificate objects carry the certificate's own bytes: CKA_VALUE the
+ * DER, CKA_ISSUER/CKA_SUBJECT/CKA_SERIAL_NUMBER/CKA_PUBLIC_KEY_INFO its
+ * fields, the dates its validity; the key pair's CKA_SUBJECT is the
+ * certificate's. A key whose certificate does not read is left out.
+ */
+static void
+test_token_cert_attrs(void **state)
+{
+	struct fixture *f = *state;
+	struct p11_token *t = NULL;
+	const struct p11_object *o, *k;
+	const struct p11_attr *a;
+	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+	CK_ATTRIBUTE by_label[] = { { CKA_LABEL, "fw/release-rsa", 14 },
+	    { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_DATE d;
+	struct tm tm;
+	char buf[40];
+	unsigned char *der = NULL;
+	json_t *key;
+	char *pem, *b64;
+	size_t skipped, len;
+	int n;
+
+	assert_int_equal(p11_token_from_keys(f->resp, &t, &skipped), 0);
+	assert_int_equal(find_all(t, by_label, 2, &o), 1);
+	n = i2d_X509(f->rsa_cert, &der);
+	a = p11_obj_attr(o, CKA_VALUE);
+	assert_int_equal(a->len, (CK_ULONG)n);
+	assert_memory_equal(a->val, der, a->len);
+	OPENSSL_free(der);
+	der = NULL;
+	n = i2d_X509_NAME(X509_get_subject_name(f->root), &der);
+	a = p11_obj_attr(o, CKA_ISSUER);
+	assert_int_equal(a->len, (CK_ULONG)n);
+	assert_memory_equal(a->val, der, a->len);
+	OPENSSL_free(der);
+	der = NULL;
+	n = i2d_X509_NAME(X509_get_subject_name(f->rsa_cert), &der);
+	a = p11_obj_attr(o, CKA_SUBJECT);
+	assert_int_equal(a->len, (CK_ULONG)n);
+	assert_memory_equal(a->val, der, a->len);
+	/* the private key says the same subject */
+	cls = CKO_PRIVATE_KEY;
+	assert_int_equal(find_all(t, by_label, 2, &k), 1);
+	a = p11_obj_attr(k, CKA_SUBJECT);
+	assert_int_equal(a->len, (CK_ULONG)n);
+	assert_memory_equal(a->val, der, a->len);
+	OPENSSL_free(der);
+	der = NULL;
+	n = i2d_ASN1_INTEGER(X509_get0_serialNumber(f->rsa_cert), &der);
+	a = p11_obj_attr(o, CKA_SERIAL_NUMBER);
+	assert_int_equal(a->len, (CK_ULONG)n);
+	assert_memory_equal(a->val, der, a->len);
+	OPENSSL_free(der);
+	der = NULL;
+	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(f->rsa_cert), &der);
+	a = p11_obj_attr(o, CKA_PUBLIC_KEY_INFO);
+	assert_int_equal(a->len, (CK_ULONG)n);
+	assert_memory_equal(a->val, der, a->len);
+	OPENSSL_free(der);
+	assert_true(ASN1_TIME_to_tm(X509_get0_notAfter(f->rsa_cert), &tm));
+	snprintf(buf, sizeof(buf), "%04d%02d%02d", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday);
+	a = p11_obj_attr(o, CKA_END_DATE);
+	assert_int_equal(a->len, sizeof(d));
+	memcpy(&d, a->val, sizeof(d));
+	assert_memory_equal(d.year, buf, 4);
+	assert_memory_equal(d.month, buf + 4, 2);
+	assert_memory_equal(d.day, buf + 6, 2);
+	p11_token_free(t);
+	t = NULL;
+
+	/* the RSA key's certificate cut short: that key is left out */
+	key = json_array_get(json_object_get(f->resp, "keys"), 0);
+	der = NULL;
+	n = i2d_X509(f->rsa_cert, &der);
+	assert_true(n > 40);
+	len = 4 * ((size_t)n / 3) + 4;
+	assert_non_null(b64 = malloc(len + 1));
+	assert_non_null(pem = malloc(len + 64));
+	EVP_EncodeBlock((unsigned char *)b64, der, n - 20);
+	snprintf(pem, len + 64, "-----BEGIN CERTIFICATE-----\n%s\n"
+	    "-----END CERTIFICATE-----\n", b64);
+	free(b64);
+	OPENSSL_free(der);
+	assert_int_equal(json_object_set_new(key, "certificate",
+	    json_string(pem)), 0);
+	free(pem);
+	assert_int_equal(p11_token_from_keys(f->resp, &t, &skipped), 0);
+	assert_int_equal(skipped, 2);	/* "old" (disabled) and this one */
+	cls = CKO_PRIVATE_KEY;
+	assert_int_equal(find_all(t, by_label, 2, &k), 0);
+	p11_token_free(t);
+}
+
 /* ---- C_GetAttributeValue semantics ---- */
 
 static void
@@ -1309,6 +1635,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_add_keys, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_token_ca_dedupe, setup,
+		    teardown),
 		cmocka_unit_test(test_tmpl_key_hint),
 		cmocka_unit_test_setup_teardown(test_verify_digest, setup,
 		    teardown),
@@ -1322,6 +1650,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_listing_cache, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_token_bad_chain_cert, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cert_fields, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_token_cert_attrs, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_get_attributes, setup,
 		    teardown),
