@@ -18,12 +18,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <p11-kit/pkcs11.h>
 
 #include "alg.h"
+#include "cert_fields.h"
 
 #define P11_SLOT_ID		1
 #define P11_TOKEN_LABEL		"Signet"
@@ -69,31 +69,6 @@ struct p11_token {
 	struct p11_object **cas;
 	size_t ncas, cacap;
 };
-
-/* ---- p11_cert.c ---- */
-
-/* A byte range inside a DER buffer the caller owns. */
-struct p11_der_range {
-	const uint8_t *p;
-	size_t len;
-};
-
-/*
- * What a certificate object needs of an X.509 certificate, as ranges of
- * its DER (each a whole TLV: CKA_SERIAL_NUMBER, CKA_ISSUER, CKA_SUBJECT,
- * CKA_PUBLIC_KEY_INFO) and its validity dates (tm_year -1: a time whose
- * text does not read, which d2i_X509 accepts too).
- */
-struct p11_cert_fields {
-	struct p11_der_range serial, issuer, subject, spki;
-	struct p11_der_range not_before_der, not_after_der;
-	struct tm not_before, not_after;
-};
-
-/* Reads them without an X509; SN_ERR_INVALID unless der is one whole,
- * well-formed certificate (RFC 5280 4.1) down to the public key. */
-int p11_cert_fields(const uint8_t *der, size_t len,
-    struct p11_cert_fields *f);
 
 /* ---- p11_obj.c ---- */
 

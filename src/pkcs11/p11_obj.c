@@ -596,12 +596,14 @@ set_key_attrs(struct p11_object *o, const uint8_t *id, size_t idlen,
 }
 
 static int
-set_date(struct p11_object *o, CK_ATTRIBUTE_TYPE type, const struct tm *tm)
+set_date(struct p11_object *o, CK_ATTRIBUTE_TYPE type,
+    const struct sn_cert_time *t)
 {
+	const struct tm *tm = &t->tm;
 	CK_DATE d;
 	char buf[40];
 
-	if (tm->tm_year < 0 || tm->tm_year + 1900 > 9999)
+	if (!t->ok || tm->tm_year < 0 || tm->tm_year + 1900 > 9999)
 		return p11_obj_set(o, type, NULL, 0);
 	snprintf(buf, sizeof(buf), "%04d%02d%02d", tm->tm_year + 1900,
 	    (tm->tm_mon + 1) % 100, tm->tm_mday % 100);
@@ -613,11 +615,11 @@ set_date(struct p11_object *o, CK_ATTRIBUTE_TYPE type, const struct tm *tm)
 
 /*
  * A certificate object from the certificate's DER and the fields read from
- * it (p11_cert_fields): every attribute is a copy of bytes the service
+ * it (sn_cert_fields): every attribute is a copy of bytes the service
  * sent, nothing is encoded again.
  */
 static int
-make_cert(const uint8_t *der, size_t len, const struct p11_cert_fields *cf,
+make_cert(const uint8_t *der, size_t len, const struct sn_cert_fields *cf,
     const uint8_t *id, size_t idlen, const char *label, CK_ULONG category,
     struct p11_object **out)
 {
@@ -686,7 +688,7 @@ add_ca_cert(struct p11_token *t, const char *pem)
 	uint8_t idbuf[SHA_DIGEST_LENGTH];
 	const uint8_t *id = idbuf;
 	unsigned int idlen = sizeof(idbuf);
-	struct p11_cert_fields cf;
+	struct sn_cert_fields cf;
 	size_t len;
 	char cn[256] = "CA";
 	int r = SN_ERR_PROTOCOL;
@@ -707,7 +709,7 @@ add_ca_cert(struct p11_token *t, const char *pem)
 		goto out;
 	}
 	p = der;
-	if (p11_cert_fields(der, len, &cf) != 0 || len > LONG_MAX ||
+	if (sn_cert_fields(der, len, &cf) != 0 || len > LONG_MAX ||
 	    (x = d2i_X509(NULL, &p, (long)len)) == NULL || p != der + len)
 		goto out;
 	r = SN_ERR_CRYPTO;
@@ -745,7 +747,7 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 {
 	struct p11_object *priv = NULL, *pub = NULL, *cert = NULL;
 	struct spki_attrs sa = { 0 };
-	struct p11_cert_fields cf;
+	struct sn_cert_fields cf;
 	uint8_t *id = NULL, *spki = NULL, *cder = NULL;
 	const uint8_t *subj = NULL;
 	size_t idlen, subjlen = 0, spkilen = 0, cderlen = 0;
@@ -799,7 +801,7 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	if (cpem != NULL) {
 		if (pem_read_der(cpem, strlen(cpem), "CERTIFICATE", &cder,
 		    &cderlen) != 0 ||
-		    p11_cert_fields(cder, cderlen, &cf) != 0) {
+		    sn_cert_fields(cder, cderlen, &cf) != 0) {
 			*skipped = 1;
 			r = 0;
 			goto out;

@@ -192,8 +192,7 @@ render_key_expires_in(const struct store_key *k, int64_t now)
 
 	/* An imported certificate may end before the key's validity. */
 	if (k->cert_pem != NULL &&
-	    ca_cert_pem_info(k->cert_pem, NULL, NULL, &na, NULL) == 0 &&
-	    na < end)
+	    ca_cert_pem_not_after(k->cert_pem, &na) == 0 && na < end)
 		end = na;
 	return end > now ? end - now : 0;
 }

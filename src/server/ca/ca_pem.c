@@ -19,6 +19,7 @@
 
 #include "ca.h"
 #include "ca_int.h"
+#include "cert_fields.h"
 #include "err.h"
 
 #define SPKI_MAX (16 * 1024)
@@ -436,6 +437,40 @@ ca_cert_pem_info(const char *pem, char **serial_hex, int64_t *not_before,
 	BIO_free(b);
 	X509_free(x);
 	return r;
+}
+
+int
+ca_cert_pem_not_after(const char *pem, int64_t *not_after)
+{
+	struct sn_cert_fields f;
+	struct tm tm;
+	char *name = NULL, *header = NULL;
+	unsigned char *data = NULL;
+	long len = 0;
+	size_t n;
+	BIO *b = NULL;
+	int fast = 0;
+
+	if (pem == NULL || not_after == NULL)
+		return SN_ERR_INVALID;
+	if ((n = strnlen(pem, CA_PEM_MAX + 1)) > CA_PEM_MAX)
+		return SN_ERR_TOO_LARGE;
+	if ((b = BIO_new_mem_buf(pem, (int)n)) == NULL)
+		return SN_ERR_NOMEM;
+	if (next_block(b, &name, &header, &data, &len) == 1 &&
+	    strcmp(name, "CERTIFICATE") == 0 && len > 0 &&
+	    sn_cert_fields(data, (size_t)len, &f) == 0 && f.not_after.ok) {
+		tm = f.not_after.tm;
+		*not_after = (int64_t)timegm(&tm);
+		fast = 1;
+	}
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(data);
+	BIO_free(b);
+	if (fast)
+		return 0;
+	return ca_cert_pem_info(pem, NULL, NULL, not_after, NULL);
 }
 
 int

@@ -1435,10 +1435,98 @@ test_pem_info(void **state)
 	assert_int_equal(ERR_peek_error(), 0);
 }
 
+/* DER as a CERTIFICATE PEM block (malloc'd). */
+static char *
+der_pem(const uint8_t *der, size_t len)
+{
+	size_t blen = 4 * ((len + 2) / 3) + 1, plen = blen + 64;
+	char *b64 = malloc(blen), *pem = malloc(plen);
+
+	assert_non_null(b64);
+	assert_non_null(pem);
+	EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
+	snprintf(pem, plen, "-----BEGIN CERTIFICATE-----\n%s\n"
+	    "-----END CERTIFICATE-----\n", b64);
+	free(b64);
+	return pem;
+}
+
+/*
+ * ca_cert_pem_not_after (every row of a key listing) says what
+ * ca_cert_pem_info says: from the DER's fields when they read, by decoding
+ * the certificate when they do not (BER, which d2i_X509 takes), and an
+ * error for what neither reads.
+ */
+static void
+test_pem_not_after(void **state)
+{
+	struct hier h;
+	int64_t na = 0, want = 0;
+	uint8_t *der = NULL, *ber;
+	size_t len = 0;
+	char *chain, *pem;
+
+	hier_make(&h, p256_a, p256_b, rsa2048_a);
+	assert_int_equal(ca_cert_pem_not_after(h.leaf_pem, &na), 0);
+	assert_int_equal(na, h.na);
+	chain = cat3(h.inter_pem, h.leaf_pem, NULL);
+	assert_int_equal(ca_cert_pem_info(chain, NULL, NULL, &want, NULL), 0);
+	assert_int_equal(ca_cert_pem_not_after(chain, &na), 0);
+	assert_int_equal(na, want);
+	assert_true(na != h.na);
+	free(chain);
+	assert_int_equal(ca_cert_pem_not_after(h.root_pem, &na), 0);
+	assert_int_equal(ca_cert_pem_info(h.root_pem, NULL, NULL, &want,
+	    NULL), 0);
+	assert_int_equal(na, want);
+
+	/* the leaf with an indefinite outer length: the field reader
+	 * refuses BER, d2i_X509 reads it, the answer is the same */
+	assert_int_equal(ca_pem_to_der(h.leaf_pem, &der, &len), 0);
+	assert_int_equal(der[0], 0x30);
+	assert_int_equal(der[1], 0x82);
+	assert_non_null(ber = malloc(len));
+	ber[0] = 0x30;
+	ber[1] = 0x80;
+	memcpy(ber + 2, der + 4, len - 4);
+	ber[len - 2] = ber[len - 1] = 0;
+	pem = der_pem(ber, len);
+	na = 0;
+	assert_int_equal(ca_cert_pem_not_after(pem, &na), 0);
+	assert_int_equal(na, h.na);
+	free(pem);
+	/* a notAfter whose text is not a time: neither reads it */
+	memcpy(ber, der, len);
+	for (size_t i = 0, seen = 0; i + 2 < len; i++) {
+		if ((ber[i] == V_ASN1_UTCTIME && ber[i + 1] == 13) ||
+		    (ber[i] == V_ASN1_GENERALIZEDTIME && ber[i + 1] == 15)) {
+			if (seen++ == 1) {
+				ber[i + 3] = 'x';
+				break;
+			}
+		}
+	}
+	pem = der_pem(ber, len);
+	assert_int_equal(ca_cert_pem_info(pem, NULL, NULL, &want, NULL),
+	    SN_ERR_INVALID);
+	assert_int_equal(ca_cert_pem_not_after(pem, &na), SN_ERR_INVALID);
+	free(pem);
+	free(ber);
+	free(der);
+
+	assert_int_equal(ca_cert_pem_not_after("nope", &na), SN_ERR_INVALID);
+	assert_int_equal(ca_cert_pem_not_after(NULL, &na), SN_ERR_INVALID);
+	assert_int_equal(ca_cert_pem_not_after("-----BEGIN PUBLIC KEY-----\n"
+	    "AAAA\n-----END PUBLIC KEY-----\n", &na), SN_ERR_INVALID);
+	hier_free(&h);
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pem_not_after),
 		cmocka_unit_test(test_hierarchy_rsa),
 		cmocka_unit_test(test_hierarchy_ec),
 		cmocka_unit_test(test_hierarchy_mixed),

@@ -1079,7 +1079,7 @@ cert_der(X509 *x, size_t *len)
 
 /* The range is exactly OpenSSL's encoding of the field (freed). */
 static void
-assert_range(const struct p11_der_range *r, unsigned char *der, int n)
+assert_range(const struct sn_der_range *r, unsigned char *der, int n)
 {
 	assert_true(n > 0);
 	assert_int_equal(r->len, (size_t)n);
@@ -1101,18 +1101,18 @@ assert_tm(const struct tm *a, const ASN1_TIME *t)
 	assert_int_equal(a->tm_sec, b.tm_sec);
 }
 
-/* p11_cert_fields agrees with d2i_X509 on every field it reads. */
+/* sn_cert_fields agrees with d2i_X509 on every field it reads. */
 static void
 check_fields(X509 *x)
 {
-	struct p11_cert_fields f;
+	struct sn_cert_fields f;
 	unsigned char *d = NULL;
 	uint8_t *der;
 	size_t len;
 	int n;
 
 	der = cert_der(x, &len);
-	assert_int_equal(p11_cert_fields(der, len, &f), 0);
+	assert_int_equal(sn_cert_fields(der, len, &f), 0);
 	n = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &d);
 	assert_range(&f.serial, d, n);
 	d = NULL;
@@ -1124,8 +1124,10 @@ check_fields(X509 *x)
 	d = NULL;
 	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &d);
 	assert_range(&f.spki, d, n);
-	assert_tm(&f.not_before, X509_get0_notBefore(x));
-	assert_tm(&f.not_after, X509_get0_notAfter(x));
+	assert_true(f.not_before.ok);
+	assert_true(f.not_after.ok);
+	assert_tm(&f.not_before.tm, X509_get0_notBefore(x));
+	assert_tm(&f.not_after.tm, X509_get0_notAfter(x));
 	OPENSSL_free(der);
 }
 
@@ -1133,7 +1135,7 @@ static void
 test_cert_fields(void **state)
 {
 	struct fixture *f = *state;
-	struct p11_cert_fields cf;
+	struct sn_cert_fields cf;
 	X509 *v1, *big;
 	BIGNUM *bn = NULL;
 	uint8_t *der, *buf;
@@ -1168,17 +1170,17 @@ test_cert_fields(void **state)
 	ERR_clear_error();
 	for (size_t n = 0; n < len; n++) {
 		memcpy(buf, der, n);
-		assert_int_equal(p11_cert_fields(buf, n, &cf), SN_ERR_INVALID);
+		assert_int_equal(sn_cert_fields(buf, n, &cf), SN_ERR_INVALID);
 		assert_null(cf.subject.p);
 	}
 	assert_int_equal(ERR_peek_error(), 0);
 	/* a byte after it */
 	memcpy(buf, der, len);
 	buf[len] = 0;
-	assert_int_equal(p11_cert_fields(buf, len + 1, &cf), SN_ERR_INVALID);
+	assert_int_equal(sn_cert_fields(buf, len + 1, &cf), SN_ERR_INVALID);
 	/* a SET, not a SEQUENCE */
 	buf[0] = 0x31;
-	assert_int_equal(p11_cert_fields(buf, len, &cf), SN_ERR_INVALID);
+	assert_int_equal(sn_cert_fields(buf, len, &cf), SN_ERR_INVALID);
 	/* the same content with an indefinite length (BER, not DER) */
 	assert_int_equal(der[0], 0x30);
 	assert_int_equal(der[1], 0x82);
@@ -1186,7 +1188,7 @@ test_cert_fields(void **state)
 	buf[1] = 0x80;
 	memcpy(buf + 2, der + 4, len - 4);
 	buf[len - 2] = buf[len - 1] = 0;
-	assert_int_equal(p11_cert_fields(buf, len, &cf), SN_ERR_INVALID);
+	assert_int_equal(sn_cert_fields(buf, len, &cf), SN_ERR_INVALID);
 	/* a notBefore that is not a time ('x' for a digit of the UTCTime)
 	 * reads, as d2i_X509 reads it, with the date unknown */
 	memcpy(buf, der, len);
@@ -1196,9 +1198,10 @@ test_cert_fields(void **state)
 			break;
 		}
 	}
-	assert_int_equal(p11_cert_fields(buf, len, &cf), 0);
-	assert_int_equal(cf.not_before.tm_year, -1);
-	assert_true(cf.not_after.tm_year > 100);
+	assert_int_equal(sn_cert_fields(buf, len, &cf), 0);
+	assert_false(cf.not_before.ok);
+	assert_true(cf.not_after.ok);
+	assert_true(cf.not_after.tm.tm_year > 100);
 	/* a notBefore of another type (an INTEGER) does not */
 	for (size_t i = 0; i + 2 < len; i++) {
 		if (buf[i] == V_ASN1_UTCTIME && buf[i + 1] == 13) {
@@ -1206,10 +1209,10 @@ test_cert_fields(void **state)
 			break;
 		}
 	}
-	assert_int_equal(p11_cert_fields(buf, len, &cf), SN_ERR_INVALID);
+	assert_int_equal(sn_cert_fields(buf, len, &cf), SN_ERR_INVALID);
 	/* the unchanged certificate reads */
-	assert_int_equal(p11_cert_fields(der, len, &cf), 0);
-	assert_int_equal(p11_cert_fields(NULL, 0, &cf), SN_ERR_INVALID);
+	assert_int_equal(sn_cert_fields(der, len, &cf), 0);
+	assert_int_equal(sn_cert_fields(NULL, 0, &cf), SN_ERR_INVALID);
 	free(buf);
 	OPENSSL_free(der);
 
@@ -1226,7 +1229,7 @@ test_cert_fields(void **state)
 			buf[2] = (uint8_t)((n - 4) >> 8);
 			buf[3] = (uint8_t)(n - 4);
 		}
-		assert_int_equal(p11_cert_fields(buf, n, &cf), SN_ERR_INVALID);
+		assert_int_equal(sn_cert_fields(buf, n, &cf), SN_ERR_INVALID);
 	}
 	assert_int_equal(ERR_peek_error(), 0);
 	free(buf);

@@ -1,15 +1,17 @@
 /*
- * p11_cert.c - the fields a certificate object needs, read from the DER of
- * an X.509 certificate without decoding it into an X509.
+ * cert_fields.c - the fields of an X.509 certificate that a PKCS#11
+ * certificate object and a key listing need, read from its DER without
+ * decoding it into an X509.
  *
- * A listing carries a certificate for every key; d2i_X509 builds the whole
- * template tree (names, extensions, the key) at about 1.5 million
- * instructions each, and that was most of what a 1,000-key token cost to
- * build. A certificate object needs only byte ranges of the
- * TBSCertificate (RFC 5280 section 4.1) and its two dates, so those are
- * found with OpenSSL's TLV reader (ASN1_get_object) and the dates decoded
- * with d2i_ASN1_TIME. The certificate's value itself (CKA_VALUE) is the
- * DER the service sent; consumers that want the rest parse it themselves.
+ * A key listing carries a certificate for every key; d2i_X509 builds the
+ * whole template tree (names, extensions, and the public key through
+ * OpenSSL 3's decoder search) at about 1.5 million instructions each. That
+ * was most of what signet-pkcs11.so spent building a 1,000-key token, and
+ * most of what signetd spent answering GET /v1/me/keys (each key's
+ * expires_in). Both need only byte ranges of the TBSCertificate (RFC 5280
+ * section 4.1) and its two dates, so those are found with OpenSSL's TLV
+ * reader (ASN1_get_object) and the dates decoded with d2i_ASN1_TIME.
+ * Whoever needs the rest (extensions, the key) parses the DER itself.
  *
  * The walk is strict about what it reads: definite lengths only, every
  * element inside its parent, the outer SEQUENCE exactly the input, the
@@ -26,8 +28,8 @@
 #include <openssl/asn1.h>
 #include <openssl/err.h>
 
+#include "cert_fields.h"
 #include "err.h"
-#include "p11_int.h"
 
 /* One element: its whole TLV [tlv, tlv + tlvlen), its content [c, end). */
 struct der_elem {
@@ -72,7 +74,7 @@ der_expect(const unsigned char **p, const unsigned char *end, int tag,
 }
 
 static void
-range_of(const struct der_elem *e, struct p11_der_range *r)
+range_of(const struct der_elem *e, struct sn_der_range *r)
 {
 	r->p = e->tlv;
 	r->len = e->tlvlen;
@@ -81,12 +83,13 @@ range_of(const struct der_elem *e, struct p11_der_range *r)
 /*
  * A Time (UTCTime or GeneralizedTime) decoded into a struct tm. One whose
  * text is not a time is still a certificate to d2i_X509, and was one to
- * this module before: it reads with tm_year = -1, and the date attribute
- * is then empty, which is what a token says of a date it does not know.
+ * signet-pkcs11.so before: it reads with ok = 0 (the module then leaves
+ * the date attribute empty, which is what a token says of a date it does
+ * not know).
  */
 static int
 der_time(const unsigned char **p, const unsigned char *end,
-    struct p11_der_range *r, struct tm *tm)
+    struct sn_cert_time *ct)
 {
 	struct der_elem e;
 	const unsigned char *q;
@@ -98,19 +101,18 @@ der_time(const unsigned char **p, const unsigned char *end,
 	    e.tlvlen > LONG_MAX)
 		return SN_ERR_INVALID;
 	q = e.tlv;
-	memset(tm, 0, sizeof(*tm));
-	if ((t = d2i_ASN1_TIME(NULL, &q, (long)e.tlvlen)) == NULL ||
-	    q != e.end || !ASN1_TIME_to_tm(t, tm)) {
-		memset(tm, 0, sizeof(*tm));
-		tm->tm_year = -1;
-	}
+	memset(&ct->tm, 0, sizeof(ct->tm));
+	ct->ok = (t = d2i_ASN1_TIME(NULL, &q, (long)e.tlvlen)) != NULL &&
+	    q == e.end && ASN1_TIME_to_tm(t, &ct->tm);
+	if (!ct->ok)
+		memset(&ct->tm, 0, sizeof(ct->tm));
 	ASN1_TIME_free(t);
-	range_of(&e, r);
+	range_of(&e, &ct->der);
 	return 0;
 }
 
 static int
-cert_walk(const uint8_t *der, size_t len, struct p11_cert_fields *f)
+cert_walk(const uint8_t *der, size_t len, struct sn_cert_fields *f)
 {
 	const unsigned char *p = der, *end = der + len, *q, *tend, *v;
 	struct der_elem cert, tbs, e;
@@ -148,8 +150,8 @@ cert_walk(const uint8_t *der, size_t len, struct p11_cert_fields *f)
 	if (der_expect(&q, tend, V_ASN1_SEQUENCE, 1, &e) != 0)
 		return SN_ERR_INVALID;
 	v = e.c;	/* Validity ::= SEQUENCE { notBefore, notAfter } */
-	if (der_time(&v, e.end, &f->not_before_der, &f->not_before) != 0 ||
-	    der_time(&v, e.end, &f->not_after_der, &f->not_after) != 0 ||
+	if (der_time(&v, e.end, &f->not_before) != 0 ||
+	    der_time(&v, e.end, &f->not_after) != 0 ||
 	    v != e.end)
 		return SN_ERR_INVALID;
 	if (der_expect(&q, tend, V_ASN1_SEQUENCE, 1, &e) != 0)
@@ -162,7 +164,7 @@ cert_walk(const uint8_t *der, size_t len, struct p11_cert_fields *f)
 }
 
 int
-p11_cert_fields(const uint8_t *der, size_t len, struct p11_cert_fields *f)
+sn_cert_fields(const uint8_t *der, size_t len, struct sn_cert_fields *f)
 {
 	int r;
 

@@ -1,10 +1,11 @@
 /*
- * fuzz_p11_cert.c - p11_cert_fields (the certificate fields signet-pkcs11.so
- * puts on a certificate object) on arbitrary bytes, checked against
- * OpenSSL's own decoder. Whatever d2i_X509 reads as a DER certificate
- * (its encoding gives back the input) p11_cert_fields must read too, with
- * the same serial, names, key and dates; every range it gives lies inside
- * the input; and it leaves OpenSSL's error queue as it found it.
+ * fuzz_cert_fields.c - sn_cert_fields (the certificate fields signet-pkcs11.so
+ * puts on a certificate object, and the expiry signetd lists for a key) on
+ * arbitrary bytes, checked against OpenSSL's own decoder. Whatever d2i_X509
+ * reads as a DER certificate (its encoding gives back the input)
+ * sn_cert_fields must read too, with the same serial, names, key and dates;
+ * every range it gives lies inside the input; and it leaves OpenSSL's error
+ * queue as it found it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,11 +16,11 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "cert_fields.h"
 #include "err.h"
-#include "p11_int.h"
 
 static void
-inside(const struct p11_der_range *r, const uint8_t *data, size_t size)
+inside(const struct sn_der_range *r, const uint8_t *data, size_t size)
 {
 	if (r->p < data || r->len == 0 || r->len > size ||
 	    (size_t)(r->p - data) > size - r->len)
@@ -29,7 +30,7 @@ inside(const struct p11_der_range *r, const uint8_t *data, size_t size)
 /* The range holds exactly what i2d made of the decoded field (*der, n
  * bytes), which is freed. */
 static void
-same(const struct p11_der_range *r, unsigned char **der, int n)
+same(const struct sn_der_range *r, unsigned char **der, int n)
 {
 	if (n <= 0 || (size_t)n != r->len || memcmp(*der, r->p, r->len) != 0)
 		abort();
@@ -38,15 +39,18 @@ same(const struct p11_der_range *r, unsigned char **der, int n)
 }
 
 static void
-same_time(const struct tm *a, const ASN1_TIME *t)
+same_time(const struct sn_cert_time *ct, const ASN1_TIME *t)
 {
+	const struct tm *a = &ct->tm;
 	struct tm b;
 
 	if (!ASN1_TIME_to_tm(t, &b)) {
-		if (a->tm_year != -1)	/* unreadable: must say so */
+		if (ct->ok)	/* unreadable: must say so */
 			abort();
 		return;
 	}
+	if (!ct->ok)
+		abort();
 	if (a->tm_year != b.tm_year ||
 	    a->tm_mon != b.tm_mon || a->tm_mday != b.tm_mday ||
 	    a->tm_hour != b.tm_hour || a->tm_min != b.tm_min ||
@@ -97,14 +101,14 @@ tbs_is_der(X509 *x, const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct p11_cert_fields f;
+	struct sn_cert_fields f;
 	const unsigned char *p = data;
 	unsigned char *der = NULL;
 	X509 *x = NULL;
 	int r, n;
 
 	ERR_clear_error();
-	r = p11_cert_fields(data, size, &f);
+	r = sn_cert_fields(data, size, &f);
 	if (ERR_peek_error() != 0 || (r != 0 && r != SN_ERR_INVALID))
 		abort();
 	if (r == 0) {
@@ -112,8 +116,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		inside(&f.issuer, data, size);
 		inside(&f.subject, data, size);
 		inside(&f.spki, data, size);
-		inside(&f.not_before_der, data, size);
-		inside(&f.not_after_der, data, size);
+		inside(&f.not_before.der, data, size);
+		inside(&f.not_after.der, data, size);
 	}
 	if (size > 0 && size < 1 << 20 &&
 	    (x = d2i_X509(NULL, &p, (long)size)) != NULL &&
