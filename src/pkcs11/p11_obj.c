@@ -796,7 +796,7 @@ add_key(struct p11_token *t, json_t *key, int *skipped)
 	}
 	if ((r = key_ckaid(key, kid, &id, &idlen)) != 0)
 		goto out;
-	/* the certificate's fields as byte ranges of its DER (p11_cert.c):
+	/* the certificate's fields as byte ranges of its DER (cert_fields.c):
 	 * a d2i_X509 per key was most of what a large listing cost */
 	if (cpem != NULL) {
 		if (pem_read_der(cpem, strlen(cpem), "CERTIFICATE", &cder,

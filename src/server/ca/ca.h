@@ -190,8 +190,9 @@ int ca_cert_pem_info(const char *pem, char **serial_hex, int64_t *not_before,
  * For listings: the notAfter of the first certificate in pem, read from its
  * DER's fields (sn_cert_fields) without decoding an X509: a listing asks
  * this of every key, and d2i_X509 was 90% of GET /v1/me/keys. A
- * certificate the field reader refuses is decoded as ca_cert_pem_info
- * does, so the answer is the same either way.
+ * certificate the field reader refuses (BER) is decoded as
+ * ca_cert_pem_info does, so every certificate d2i_X509 reads gets the
+ * date ca_cert_pem_info gives.
  */
 int ca_cert_pem_not_after(const char *pem, int64_t *not_after);
 
