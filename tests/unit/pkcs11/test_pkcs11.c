@@ -1235,6 +1235,21 @@ test_cert_fields(void **state)
 	free(buf);
 }
 
+/* The object's attribute holds exactly the n bytes of *der (then freed). */
+static void
+assert_attr(const struct p11_object *o, CK_ATTRIBUTE_TYPE type,
+    unsigned char **der, int n)
+{
+	const struct p11_attr *a = p11_obj_attr(o, type);
+
+	assert_non_null(a);
+	assert_true(n > 0);
+	assert_int_equal(a->len, (CK_ULONG)n);
+	assert_memory_equal(a->val, *der, a->len);
+	OPENSSL_free(*der);
+	*der = NULL;
+}
+
 /*
  * The certificate objects carry the certificate's own bytes: CKA_VALUE the
  * DER, CKA_ISSUER/CKA_SUBJECT/CKA_SERIAL_NUMBER/CKA_PUBLIC_KEY_INFO its
@@ -1263,40 +1278,20 @@ test_token_cert_attrs(void **state)
 	assert_int_equal(p11_token_from_keys(f->resp, &t, &skipped), 0);
 	assert_int_equal(find_all(t, by_label, 2, &o), 1);
 	n = i2d_X509(f->rsa_cert, &der);
-	a = p11_obj_attr(o, CKA_VALUE);
-	assert_int_equal(a->len, (CK_ULONG)n);
-	assert_memory_equal(a->val, der, a->len);
-	OPENSSL_free(der);
-	der = NULL;
+	assert_attr(o, CKA_VALUE, &der, n);
 	n = i2d_X509_NAME(X509_get_subject_name(f->root), &der);
-	a = p11_obj_attr(o, CKA_ISSUER);
-	assert_int_equal(a->len, (CK_ULONG)n);
-	assert_memory_equal(a->val, der, a->len);
-	OPENSSL_free(der);
-	der = NULL;
-	n = i2d_X509_NAME(X509_get_subject_name(f->rsa_cert), &der);
-	a = p11_obj_attr(o, CKA_SUBJECT);
-	assert_int_equal(a->len, (CK_ULONG)n);
-	assert_memory_equal(a->val, der, a->len);
-	/* the private key says the same subject */
+	assert_attr(o, CKA_ISSUER, &der, n);
+	/* the private key says the certificate's subject too */
 	cls = CKO_PRIVATE_KEY;
 	assert_int_equal(find_all(t, by_label, 2, &k), 1);
-	a = p11_obj_attr(k, CKA_SUBJECT);
-	assert_int_equal(a->len, (CK_ULONG)n);
-	assert_memory_equal(a->val, der, a->len);
-	OPENSSL_free(der);
-	der = NULL;
+	n = i2d_X509_NAME(X509_get_subject_name(f->rsa_cert), &der);
+	assert_attr(k, CKA_SUBJECT, &der, n);
+	n = i2d_X509_NAME(X509_get_subject_name(f->rsa_cert), &der);
+	assert_attr(o, CKA_SUBJECT, &der, n);
 	n = i2d_ASN1_INTEGER(X509_get0_serialNumber(f->rsa_cert), &der);
-	a = p11_obj_attr(o, CKA_SERIAL_NUMBER);
-	assert_int_equal(a->len, (CK_ULONG)n);
-	assert_memory_equal(a->val, der, a->len);
-	OPENSSL_free(der);
-	der = NULL;
+	assert_attr(o, CKA_SERIAL_NUMBER, &der, n);
 	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(f->rsa_cert), &der);
-	a = p11_obj_attr(o, CKA_PUBLIC_KEY_INFO);
-	assert_int_equal(a->len, (CK_ULONG)n);
-	assert_memory_equal(a->val, der, a->len);
-	OPENSSL_free(der);
+	assert_attr(o, CKA_PUBLIC_KEY_INFO, &der, n);
 	assert_true(ASN1_TIME_to_tm(X509_get0_notAfter(f->rsa_cert), &tm));
 	snprintf(buf, sizeof(buf), "%04d%02d%02d", tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday);
