@@ -8,6 +8,7 @@
 # Instruction counts do not depend on the machine's load.
 #   bench/module_callgrind.sh [seconds] BUILD [BUILD...]
 set -euo pipefail
+. "$(dirname "$0")/columns.sh"
 secs=${1:-10}
 shift || true
 [ $# -ge 1 ] || set -- "$(cd "$(dirname "$0")/.." && pwd)/build"
@@ -46,26 +47,12 @@ one() {	# build-dir: prints "signatures N" and "per_sign K" (thousands)
 	    sed -n 's/.* n=\([0-9]*\).*/\1/p')
 	kill "$spid"; wait "$spid" 2>/dev/null || true
 	spid=
-	total=$(callgrind_annotate "$work/cg.out" 2>/dev/null |
-	    awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+	total=$(cg_total "$work/cg.out")
 	echo "signatures $n"
 	echo "per_sign $((total / n / 1000))"
 }
 
 echo "# callgrind: thousands of instructions per C_Sign in the signing process (signet-pkcs11.so), 1 thread, ECDSA P-256, ${secs}s"
-printf '%-12s' ""
-for b in "$@"; do
-	label=$(basename "$(dirname "$b")")/$(basename "$b")
-	[ ${#label} -gt 14 ] && label=${label: -14}
-	printf ' %14s' "$label"
-done
-echo
 i=0
 for b in "$@"; do one "$b" >"$work/col.$i"; i=$((i + 1)); done
-for name in signatures per_sign; do
-	printf '%-12s' "$name"
-	for j in $(seq 0 $((i - 1))); do
-		printf ' %14s' "$(awk -v k="$name" '$1 == k { print $2 }' "$work/col.$j")"
-	done
-	echo
-done
+columns 12 "" "signatures per_sign" "$work" "$@"

@@ -15,6 +15,7 @@
 # SIGNET_CALLGRIND_KEEP=DIR keeps each build's whole profile there
 # (DIR/PARENT-BUILD.cg, for callgrind_annotate) beside the table.
 set -euo pipefail
+. "$(dirname "$0")/columns.sh"
 secs=${1:-10}
 shift || true
 [ $# -ge 1 ] || set -- "$(cd "$(dirname "$0")/.." && pwd)/build"
@@ -89,18 +90,4 @@ for b in "$@"; do
 	i=$((i + 1))
 done
 echo "# callgrind: thousands of instructions per signature in signetd (inclusive), 1 client, ECDSA P-256, ${secs}s"
-printf '%-22s' "function"
-for b in "$@"; do
-	label=$(basename "$(dirname "$b")")/$(basename "$b")
-	[ ${#label} -gt 14 ] && label=${label: -14}
-	printf ' %14s' "$label"
-done
-echo
-for name in signatures total $funcs; do
-	printf '%-22s' "$name"
-	for j in $(seq 0 $((i - 1))); do
-		v=$(awk -v k="$name" '$1 == k { print $2 }' "$work/col.$j")
-		printf ' %14s' "${v:--}"
-	done
-	echo
-done
+columns 22 function "signatures total $funcs" "$work" "$@"

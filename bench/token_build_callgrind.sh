@@ -8,6 +8,7 @@
 # the chain [issuing CA, root] (bench/p11_token_bench.c).
 #   bench/token_build_callgrind.sh [keys] BUILD [BUILD...]
 set -euo pipefail
+. "$(dirname "$0")/columns.sh"
 keys=${1:-1000}
 shift || true
 [ $# -ge 1 ] || set -- "$(cd "$(dirname "$0")/.." && pwd)/build"
@@ -21,27 +22,13 @@ one() {	# build-dir: prints "instr_per_key K" (thousands) and "us_per_key U"
 	valgrind --tool=callgrind --toggle-collect=p11_token_from_keys \
 	    --callgrind-out-file="$work/cg.out" "$bench" --keys "$keys" \
 	    --rounds 1 >/dev/null 2>&1
-	total=$(callgrind_annotate "$work/cg.out" 2>/dev/null |
-	    awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+	total=$(cg_total "$work/cg.out")
 	echo "instr_per_key $((total / keys / 1000))"
 	"$bench" --keys "$keys" --rounds 9 |
 	    sed -n 's/.*per_key_us=\([0-9.]*\).*/us_per_key \1/p'
 }
 
 echo "# token build from a listing of $keys keys (certificate + 2-certificate chain each): thousands of instructions and microseconds per key"
-printf '%-14s' ""
-for b in "$@"; do
-	label=$(basename "$(dirname "$b")")/$(basename "$b")
-	[ ${#label} -gt 14 ] && label=${label: -14}
-	printf ' %14s' "$label"
-done
-echo
 i=0
 for b in "$@"; do one "$b" >"$work/col.$i"; i=$((i + 1)); done
-for name in instr_per_key us_per_key; do
-	printf '%-14s' "$name"
-	for j in $(seq 0 $((i - 1))); do
-		printf ' %14s' "$(awk -v k="$name" '$1 == k { print $2 }' "$work/col.$j")"
-	done
-	echo
-done
+columns 14 "" "instr_per_key us_per_key" "$work" "$@"

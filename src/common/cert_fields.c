@@ -101,7 +101,6 @@ der_time(const unsigned char **p, const unsigned char *end,
 	    e.tlvlen > LONG_MAX)
 		return SN_ERR_INVALID;
 	q = e.tlv;
-	memset(&ct->tm, 0, sizeof(ct->tm));
 	ct->ok = (t = d2i_ASN1_TIME(NULL, &q, (long)e.tlvlen)) != NULL &&
 	    q == e.end && ASN1_TIME_to_tm(t, &ct->tm);
 	if (!ct->ok)

@@ -892,11 +892,12 @@ p11_token_new(void)
 	return calloc(1, sizeof(struct p11_token));
 }
 
-/* The private key object of server key kid among the first n, or NULL. */
+/* The private key object of server key kid among the first n objects
+ * (n <= t->nobjs), or NULL. */
 static const struct p11_object *
 token_key_by_id(const struct p11_token *t, const char *kid, size_t n)
 {
-	for (size_t i = 0; i < n && i < t->nobjs; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (t->objs[i]->key_id != NULL &&
 		    strcmp(t->objs[i]->key_id, kid) == 0)
 			return t->objs[i];

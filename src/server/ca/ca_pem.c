@@ -79,40 +79,56 @@ cert_from_der(const unsigned char *data, long len)
 }
 
 /*
+ * The first PEM block of pem (at most CA_PEM_MAX bytes), which must be a
+ * CERTIFICATE, as DER (OPENSSL_free it); not parsed.
+ */
+static int
+first_cert_der(const char *pem, unsigned char **der, long *der_len)
+{
+	BIO *b;
+	char *name = NULL, *header = NULL;
+	size_t n;
+	int r;
+
+	*der = NULL;
+	*der_len = 0;
+	if (pem == NULL)
+		return SN_ERR_INVALID;
+	if ((n = strnlen(pem, CA_PEM_MAX + 1)) > CA_PEM_MAX)
+		return SN_ERR_TOO_LARGE;
+	if ((b = BIO_new_mem_buf(pem, (int)n)) == NULL)
+		return SN_ERR_NOMEM;
+	r = next_block(b, &name, &header, der, der_len) == 1 &&
+	    strcmp(name, "CERTIFICATE") == 0 ? 0 : SN_ERR_INVALID;
+	if (r != 0) {
+		OPENSSL_free(*der);
+		*der = NULL;
+		*der_len = 0;
+	}
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	BIO_free(b);
+	return r;
+}
+
+/*
  * The first CERTIFICATE block; with der_out, its DER instead of a parsed
  * certificate (after checking it parses).
  */
 static int
 first_cert(const char *pem, X509 **xout, unsigned char **der_out, long *der_len)
 {
-	BIO *b = NULL;
-	char *name = NULL, *header = NULL;
 	unsigned char *data = NULL;
 	long len = 0;
-	size_t n;
 	X509 *x = NULL;
 	int r;
 
-	if (pem == NULL) {
-		r = SN_ERR_INVALID;
-		goto out;
-	}
-	if ((n = strnlen(pem, CA_PEM_MAX + 1)) > CA_PEM_MAX) {
-		r = SN_ERR_TOO_LARGE;
-		goto out;
-	}
-	if ((b = BIO_new_mem_buf(pem, (int)n)) == NULL) {
-		r = SN_ERR_NOMEM;
-		goto out;
-	}
-	if ((r = next_block(b, &name, &header, &data, &len)) <= 0) {
-		r = SN_ERR_INVALID;
-		goto out;
-	}
-	if (strcmp(name, "CERTIFICATE") != 0 ||
-	    (x = cert_from_der(data, len)) == NULL) {
-		r = SN_ERR_INVALID;
-		goto out;
+	if ((r = first_cert_der(pem, &data, &len)) != 0)
+		return r;
+	if ((x = cert_from_der(data, len)) == NULL) {
+		ERR_clear_error();
+		OPENSSL_free(data);
+		return SN_ERR_INVALID;
 	}
 	if (xout != NULL) {
 		*xout = x;
@@ -123,16 +139,9 @@ first_cert(const char *pem, X509 **xout, unsigned char **der_out, long *der_len)
 		*der_len = len;
 		data = NULL;
 	}
-	r = 0;
- out:
-	if (r != 0)
-		ERR_clear_error();
 	X509_free(x);
-	OPENSSL_free(name);
-	OPENSSL_free(header);
 	OPENSSL_free(data);
-	BIO_free(b);
-	return r;
+	return 0;
 }
 
 int
@@ -443,33 +452,22 @@ int
 ca_cert_pem_not_after(const char *pem, int64_t *not_after)
 {
 	struct sn_cert_fields f;
-	struct tm tm;
-	char *name = NULL, *header = NULL;
-	unsigned char *data = NULL;
+	unsigned char *der = NULL;
 	long len = 0;
-	size_t n;
-	BIO *b = NULL;
-	int fast = 0;
+	int r;
 
-	if (pem == NULL || not_after == NULL)
+	if (not_after == NULL)
 		return SN_ERR_INVALID;
-	if ((n = strnlen(pem, CA_PEM_MAX + 1)) > CA_PEM_MAX)
-		return SN_ERR_TOO_LARGE;
-	if ((b = BIO_new_mem_buf(pem, (int)n)) == NULL)
-		return SN_ERR_NOMEM;
-	if (next_block(b, &name, &header, &data, &len) == 1 &&
-	    strcmp(name, "CERTIFICATE") == 0 && len > 0 &&
-	    sn_cert_fields(data, (size_t)len, &f) == 0 && f.not_after.ok) {
-		tm = f.not_after.tm;
-		*not_after = (int64_t)timegm(&tm);
-		fast = 1;
-	}
-	OPENSSL_free(name);
-	OPENSSL_free(header);
-	OPENSSL_free(data);
-	BIO_free(b);
-	if (fast)
+	if ((r = first_cert_der(pem, &der, &len)) != 0)
+		return r;
+	r = len > 0 && sn_cert_fields(der, (size_t)len, &f) == 0 &&
+	    f.not_after.ok;
+	OPENSSL_free(der);
+	if (r) {
+		*not_after = (int64_t)timegm(&f.not_after.tm);
 		return 0;
+	}
+	/* what the field reader refuses (BER), the decoder may take */
 	return ca_cert_pem_info(pem, NULL, NULL, not_after, NULL);
 }
 
